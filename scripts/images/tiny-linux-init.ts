@@ -1,0 +1,100 @@
+// The userland of "Cirrus Tiny Linux": busybox init, one setup script and the
+// power-button hook. Kept as data so the build and its tests share it.
+
+/** busybox init's table: setup once, then a shell on the screen and the serial port. */
+export const INITTAB = `# Cirrus Tiny Linux
+::sysinit:/etc/cirrus/rc
+tty1::respawn:-/bin/sh
+ttyS0::respawn:-/bin/sh
+::ctrlaltdel:/bin/reboot
+::shutdown:/etc/cirrus/shutdown
+`;
+
+/**
+ * Setup, run by init before any shell: load the virtio drivers, print the
+ * hardware report, format the disk on first boot and mount it at /data.
+ * \`$(( ))\` is 64-bit in Debian's busybox ash, so multi-GiB disks are exact.
+ */
+export const RC = `#!/bin/sh
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+mkdir -p /dev/pts /data /tmp /root
+mount -t devpts devpts /dev/pts
+hostname cirrus
+
+say() { echo "$1" > /dev/ttyS0; echo "$1" > /dev/tty0; }
+
+for m in $(cat /etc/cirrus/modules); do
+  insmod "/lib/modules/$m.ko" || say "cirrus: could not load module $m"
+done
+
+# virtio probing is synchronous, but give udev-less devtmpfs a moment.
+n=0
+while [ ! -e /sys/block/vda ] && [ $n -lt 20 ]; do sleep 0.1; n=$((n + 1)); done
+
+vcpus=$(grep -c '^processor' /proc/cpuinfo)
+mem_kb=$(sed -n 's/^MemTotal: *\\([0-9]*\\) kB$/\\1/p' /proc/meminfo)
+disk_bytes=0
+[ -r /sys/block/vda/size ] && disk_bytes=$(( $(cat /sys/block/vda/size) * 512 ))
+nics=0
+macs=""
+for dev in /sys/class/net/eth*; do
+  [ -e "$dev/address" ] || continue
+  nics=$((nics + 1))
+  macs="$macs\${macs:+,}$(cat "$dev/address")"
+done
+say "CIRRUS-HW vcpus=$vcpus mem_kb=$mem_kb disk_bytes=$disk_bytes nics=$nics macs=$macs"
+
+if [ -b /dev/vda ]; then
+  magic=$(dd if=/dev/vda bs=1 skip=1080 count=2 2>/dev/null | od -An -tx1 | tr -d ' \\n')
+  if [ "$magic" != "53ef" ]; then
+    say "cirrus: first boot, formatting /dev/vda"
+    mke2fs -F -L data /dev/vda > /dev/null 2>&1 || say "cirrus: mke2fs failed"
+  fi
+  mount -t ext2 /dev/vda /data || say "cirrus: could not mount /data"
+fi
+ip link set lo up
+
+# The ACPI power button (QMP system_powerdown) powers off cleanly.
+acpid -c /etc/acpi
+say "CIRRUS-READY"
+`;
+
+export const SHUTDOWN = `#!/bin/sh
+sync
+umount /data 2>/dev/null
+sync
+`;
+
+/** busybox acpid runs /etc/acpi/PWRF/00000080 for the power button. */
+export const POWER_BUTTON = `#!/bin/sh
+echo "cirrus: power button, shutting down" > /dev/ttyS0
+poweroff
+`;
+
+export const PROFILE = `export PATH=/bin HOME=/root
+cd /root
+PS1='cirrus:\\w# '
+`;
+
+/** Loaded in this order (dependencies first, verified against .modinfo at build time). */
+export const WANTED_MODULES = [
+  'virtio_ring',
+  'virtio',
+  'virtio_pci_modern_dev',
+  'virtio_pci_legacy_dev',
+  'virtio_pci',
+  'virtio_blk',
+  'failover',
+  'net_failover',
+  'virtio_net',
+  'crc16',
+  'mbcache',
+  'jbd2',
+  'crc32c_generic',
+  'ext4',
+  'evdev',
+  'button',
+];

@@ -1,0 +1,111 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { dataPath } from '../../config/paths';
+
+// 1. What an image is -------------------------------------------------------
+//
+// An image is a directory `<imagesDir>/<id>/` holding a kernel, an initramfs,
+// a base qcow2 disk (guests get copy-on-write overlays of it) and
+// `image.json`, written last by the builder so a half-built image never shows.
+
+export const DEFAULT_IMAGE_ID = 'cirrus-tiny-linux';
+export const IMAGE_MANIFEST = 'image.json';
+export const IMAGE_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,63}$/;
+
+export interface ImageManifest {
+  id: string;
+  name: string;
+  /** Relative file names inside the image directory. */
+  kernel: string;
+  initrd: string;
+  disk: string;
+  /** Kernel command line. */
+  cmdline: string;
+  minMemoryMiB: number;
+  minDiskGiB: number;
+  /** Free text: where the parts came from (e.g. Debian package versions). */
+  source: string;
+  builtAt: string;
+}
+
+export interface GuestImage extends ImageManifest {
+  dir: string;
+  kernelPath: string;
+  initrdPath: string;
+  diskPath: string;
+}
+
+export function defaultImagesDir(): string {
+  return dataPath('images');
+}
+
+// 2. Reading the catalog ----------------------------------------------------
+
+function parseManifest(dir: string, raw: unknown): GuestImage {
+  const m = raw as Partial<ImageManifest>;
+  const str = (k: keyof ImageManifest) => {
+    const v = m[k];
+    if (typeof v !== 'string' || v.length === 0) throw new Error(`image manifest in ${dir}: "${k}" missing`);
+    return v;
+  };
+  const num = (k: keyof ImageManifest) => {
+    const v = m[k];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new Error(`image manifest in ${dir}: "${k}" missing`);
+    return v;
+  };
+  const file = (k: 'kernel' | 'initrd' | 'disk') => {
+    const name = str(k);
+    if (name !== path.basename(name)) throw new Error(`image manifest in ${dir}: "${k}" must be a plain file name`);
+    return name;
+  };
+  const manifest: ImageManifest = {
+    id: str('id'),
+    name: str('name'),
+    kernel: file('kernel'),
+    initrd: file('initrd'),
+    disk: file('disk'),
+    cmdline: str('cmdline'),
+    minMemoryMiB: num('minMemoryMiB'),
+    minDiskGiB: num('minDiskGiB'),
+    source: typeof m.source === 'string' ? m.source : '',
+    builtAt: typeof m.builtAt === 'string' ? m.builtAt : '',
+  };
+  return {
+    ...manifest,
+    dir,
+    kernelPath: path.join(dir, manifest.kernel),
+    initrdPath: path.join(dir, manifest.initrd),
+    diskPath: path.join(dir, manifest.disk),
+  };
+}
+
+/** Images available in `imagesDir` (complete ones only). */
+export class ImageCatalog {
+  constructor(readonly imagesDir: string = defaultImagesDir()) {}
+
+  /** The image, or null when it is not (completely) built. */
+  find(id: string): GuestImage | null {
+    if (!IMAGE_ID_PATTERN.test(id)) return null;
+    const dir = path.join(this.imagesDir, id);
+    const manifestPath = path.join(dir, IMAGE_MANIFEST);
+    if (!existsSync(manifestPath)) return null;
+    const image = parseManifest(dir, JSON.parse(readFileSync(manifestPath, 'utf8')));
+    if (image.id !== id) return null;
+    if (![image.kernelPath, image.initrdPath, image.diskPath].every((p) => existsSync(p))) return null;
+    return image;
+  }
+
+  get(id: string): GuestImage {
+    const image = this.find(id);
+    if (!image) throw new Error(`image "${id}" is not in the catalog at ${this.imagesDir} (run: npm run images)`);
+    return image;
+  }
+
+  list(): GuestImage[] {
+    if (!existsSync(this.imagesDir)) return [];
+    return readdirSync(this.imagesDir)
+      .filter((name) => IMAGE_ID_PATTERN.test(name))
+      .map((name) => this.find(name))
+      .filter((img): img is GuestImage => img !== null);
+  }
+}
