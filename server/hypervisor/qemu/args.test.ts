@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { buildQemuArgs, macAddress } from './args';
+import { guestLayout } from './layout';
+
+const image = { kernelPath: '/img/vmlinuz', initrdPath: '/img/initrd.img', cmdline: 'console=tty0 console=ttyS0 quiet' };
+
+describe('buildQemuArgs', () => {
+  it('turns a spec into the exact QEMU argv (TCG, two NICs)', () => {
+    const layout = guestLayout('/data/guests', 'web-1');
+    const args = buildQemuArgs({ spec: { id: 'web-1', vcpus: 2, memoryMiB: 384, diskGiB: 2, nics: 2, image: 'cirrus-tiny-linux' }, image, layout, accel: 'tcg' });
+    expect(args).toEqual([
+      '-name', 'guest=web-1,debug-threads=on',
+      '-nodefaults',
+      '-no-user-config',
+      '-machine', 'pc',
+      '-accel', 'tcg',
+      '-cpu', 'max',
+      '-smp', '2',
+      '-m', '384',
+      '-kernel', '/img/vmlinuz',
+      '-initrd', '/img/initrd.img',
+      '-append', 'console=tty0 console=ttyS0 quiet',
+      '-drive', 'file=/data/guests/web-1/disk.qcow2,if=none,id=disk0,format=qcow2',
+      '-device', 'virtio-blk-pci,drive=disk0,id=vda',
+      '-netdev', 'user,id=net0',
+      '-device', `virtio-net-pci,netdev=net0,id=nic0,mac=${macAddress('web-1', 0)}`,
+      '-netdev', 'user,id=net1',
+      '-device', `virtio-net-pci,netdev=net1,id=nic1,mac=${macAddress('web-1', 1)}`,
+      '-device', 'VGA,id=video0',
+      '-vnc', 'unix:/data/guests/web-1/vnc.sock',
+      '-chardev', 'socket,id=serial0,path=/data/guests/web-1/serial.sock,server=on,wait=off,logfile=/data/guests/web-1/serial.log,logappend=off',
+      '-serial', 'chardev:serial0',
+      '-chardev', 'socket,id=qmp,path=/data/guests/web-1/qmp.sock,server=on,wait=off',
+      '-mon', 'chardev=qmp,mode=control',
+      '-pidfile', '/data/guests/web-1/qemu.pid',
+      '-daemonize',
+    ]);
+  });
+
+  it('uses the host CPU under KVM, no NIC devices for zero NICs, and escapes commas in paths', () => {
+    const layout = guestLayout('/srv/a,b/guests', 'db');
+    const args = buildQemuArgs({ spec: { id: 'db', vcpus: 1, memoryMiB: 128, diskGiB: 1, nics: 0, image: 'x' }, image, layout, accel: 'kvm' });
+    expect(args.slice(6, 10)).toEqual(['-accel', 'kvm', '-cpu', 'host']);
+    expect(args.some((a) => a.includes('virtio-net'))).toBe(false);
+    expect(args).toContain('file=/srv/a,,b/guests/db/disk.qcow2,if=none,id=disk0,format=qcow2');
+    expect(args).toContain('unix:/srv/a,,b/guests/db/vnc.sock');
+    // Raw (non-option) arguments are passed through untouched.
+    expect(args[args.indexOf('-pidfile') + 1]).toBe('/srv/a,b/guests/db/qemu.pid');
+  });
+});
+
+describe('macAddress', () => {
+  it('is stable, locally administered and unicast, and differs per NIC and guest', () => {
+    expect(macAddress('web-1', 0)).toBe(macAddress('web-1', 0));
+    expect(macAddress('web-1', 0)).toMatch(/^02(:[0-9a-f]{2}){5}$/);
+    expect(new Set([macAddress('web-1', 0), macAddress('web-1', 1), macAddress('web-2', 0)]).size).toBe(3);
+  });
+});

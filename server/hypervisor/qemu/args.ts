@@ -1,0 +1,66 @@
+import { createHash } from 'node:crypto';
+import type { Acceleration, GuestSpec } from '../types';
+import type { GuestLayout } from './layout';
+
+export interface QemuBootImage {
+  kernelPath: string;
+  initrdPath: string;
+  cmdline: string;
+}
+
+export interface QemuArgsInput {
+  spec: GuestSpec;
+  image: QemuBootImage;
+  layout: GuestLayout;
+  accel: Acceleration;
+}
+
+/**
+ * A stable, locally administered unicast MAC for NIC `index` of guest `id`:
+ * 02 followed by five bytes of sha256("<id>/<index>").
+ */
+export function macAddress(id: string, index: number): string {
+  const h = createHash('sha256').update(`${id}/${index}`).digest();
+  return ['02', ...[...h.subarray(0, 5)].map((b) => b.toString(16).padStart(2, '0'))].join(':');
+}
+
+/** QEMU splits option strings on commas; a literal comma is written twice. */
+function opt(value: string): string {
+  return value.replace(/,/g, ',,');
+}
+
+/**
+ * The exact argv (after the binary) that runs a guest: pure, so tests can
+ * compare it with golden output. Inputs must already be validated.
+ */
+export function buildQemuArgs({ spec, image, layout, accel }: QemuArgsInput): string[] {
+  const args = [
+    '-name', `guest=${spec.id},debug-threads=on`,
+    '-nodefaults',
+    '-no-user-config',
+    '-machine', 'pc',
+    '-accel', accel,
+    '-cpu', accel === 'kvm' ? 'host' : 'max',
+    '-smp', String(spec.vcpus),
+    '-m', String(spec.memoryMiB),
+    '-kernel', image.kernelPath,
+    '-initrd', image.initrdPath,
+    '-append', image.cmdline,
+    '-drive', `file=${opt(layout.disk)},if=none,id=disk0,format=qcow2`,
+    '-device', 'virtio-blk-pci,drive=disk0,id=vda',
+  ];
+  for (let i = 0; i < spec.nics; i++) {
+    args.push('-netdev', `user,id=net${i}`, '-device', `virtio-net-pci,netdev=net${i},id=nic${i},mac=${macAddress(spec.id, i)}`);
+  }
+  args.push(
+    '-device', 'VGA,id=video0',
+    '-vnc', `unix:${opt(layout.vncSocket)}`,
+    '-chardev', `socket,id=serial0,path=${opt(layout.serialSocket)},server=on,wait=off,logfile=${opt(layout.serialLog)},logappend=off`,
+    '-serial', 'chardev:serial0',
+    '-chardev', `socket,id=qmp,path=${opt(layout.qmpSocket)},server=on,wait=off`,
+    '-mon', 'chardev=qmp,mode=control',
+    '-pidfile', layout.pidFile,
+    '-daemonize',
+  );
+  return args;
+}

@@ -1,0 +1,35 @@
+import path from 'node:path';
+import { validateGuestId } from '../spec';
+
+/** Everything one guest owns lives in `<guestsDir>/<id>/` (mode 0700). */
+export interface GuestLayout {
+  dir: string;
+  /** The validated spec and image id, written at create. */
+  specFile: string;
+  disk: string;
+  qmpSocket: string;
+  vncSocket: string;
+  serialSocket: string;
+  serialLog: string;
+  pidFile: string;
+  /** Scratch file QEMU writes screenshots to. */
+  screendump: string;
+}
+
+/** Unix socket paths are limited to 107 bytes by the kernel. */
+export const MAX_SOCKET_PATH = 107;
+
+export function guestLayout(guestsDir: string, id: string): GuestLayout {
+  const dir = path.join(path.resolve(guestsDir), validateGuestId(id));
+  return {
+    dir,
+    specFile: path.join(dir, 'guest.json'),
+    disk: path.join(dir, 'disk.qcow2'),
+    qmpSocket: path.join(dir, 'qmp.sock'),
+    vncSocket: path.join(dir, 'vnc.sock'),
+    serialSocket: path.join(dir, 'serial.sock'),
+    serialLog: path.join(dir, 'serial.log'),
+    pidFile: path.join(dir, 'qemu.pid'),
+    screendump: path.join(dir, 'screen.png'),
+  };
+}

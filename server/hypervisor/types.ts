@@ -1,0 +1,114 @@
+// The boundary between Cirrus and whatever runs guests. Every backend
+// (server/hypervisor/<backend>/) implements HypervisorDriver; nothing
+// backend-specific appears here. A driver knows hosts, guests and consoles,
+// nothing of tenants, quotas or money.
+
+export type Acceleration = 'kvm' | 'tcg';
+
+export interface HostInfo {
+  cpus: number;
+  memoryMiB: number;
+  /** Free space where guest disks live. */
+  freeDiskGiB: number;
+  acceleration: Acceleration;
+  /** Backend name and version, e.g. "qemu 7.2.22". */
+  hypervisor: string;
+}
+
+/** What a guest is made of; validated by validateGuestSpec before any side effect. */
+export interface GuestSpec {
+  /** Stable id, `^[a-z0-9][a-z0-9-]{0,62}$`; names the run directory and derives MACs. */
+  id: string;
+  vcpus: number;
+  memoryMiB: number;
+  diskGiB: number;
+  nics: number;
+  /** Image id from the catalog, e.g. "cirrus-tiny-linux". */
+  image: string;
+}
+
+export type GuestState = 'running' | 'paused' | 'stopped';
+
+export interface GuestStatus {
+  id: string;
+  state: GuestState;
+  /** Host process id while it runs. */
+  pid: number | null;
+}
+
+export type StopReason = 'guest-shutdown' | 'crashed' | 'killed';
+
+export type GuestEvent =
+  | { type: 'started'; id: string; at: Date }
+  | { type: 'stopped'; id: string; at: Date; reason: StopReason }
+  | { type: 'paused'; id: string; at: Date }
+  | { type: 'resumed'; id: string; at: Date }
+  | { type: 'reset'; id: string; at: Date };
+
+export type GuestEventListener = (event: GuestEvent) => void;
+
+export interface GuestStats {
+  /** Host CPU time used by the guest (all vCPUs and device emulation), ms. */
+  cpuTimeMs: number;
+  /** Memory given to the guest, and what the host process really holds. */
+  memoryMiB: number;
+  residentMiB: number;
+  disks: { device: string; readBytes: number; writeBytes: number; readOps: number; writeOps: number }[];
+  /** Per-NIC counters where the backend can see them (QEMU user networking cannot: empty). */
+  nics: { mac: string; rxBytes: number; txBytes: number }[];
+}
+
+export interface ConsoleEndpoint {
+  /** A Unix socket speaking RFB (VNC) to the guest's screen. */
+  vncSocket: string;
+  /** A Unix socket wired to the guest's first serial port (one client at a time). */
+  serialSocket: string;
+}
+
+export interface StopOptions {
+  /** How long to wait for the guest to power off after ACPI before forcing. */
+  timeoutMs?: number;
+}
+
+export interface HypervisorDriver {
+  readonly name: string;
+  hostInfo(): Promise<HostInfo>;
+
+  /** Prepare a stopped guest (disk overlay etc.). Refuses invalid specs before touching anything. */
+  create(spec: GuestSpec): Promise<void>;
+  start(id: string): Promise<void>;
+  /** ACPI power button, then a forced stop after the timeout. */
+  stop(id: string, opts?: StopOptions): Promise<void>;
+  forceStop(id: string): Promise<void>;
+  reboot(id: string): Promise<void>;
+  pause(id: string): Promise<void>;
+  resume(id: string): Promise<void>;
+  /** Stop if needed, then remove every trace of the guest. Idempotent. */
+  destroy(id: string): Promise<void>;
+
+  status(id: string): Promise<GuestStatus>;
+  /** Guests this driver finds on the host (for re-adoption after a restart). */
+  list(): Promise<GuestStatus[]>;
+  onEvent(listener: GuestEventListener): () => void;
+
+  console(id: string): Promise<ConsoleEndpoint>;
+  /** The last `maxBytes` of the guest's serial output since it last started. */
+  serialLog(id: string, maxBytes?: number): Promise<string>;
+  screenshot(id: string): Promise<Buffer>;
+  stats(id: string): Promise<GuestStats>;
+
+  /** Let go of connections and timers; guests keep running. */
+  close(): Promise<void>;
+}
+
+export type HypervisorErrorCode = 'INVALID_SPEC' | 'NOT_FOUND' | 'ALREADY_EXISTS' | 'INVALID_STATE' | 'BACKEND_FAILED';
+
+export class HypervisorError extends Error {
+  constructor(
+    readonly code: HypervisorErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'HypervisorError';
+  }
+}
