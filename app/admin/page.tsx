@@ -1,0 +1,25 @@
+import type { Metadata } from 'next';
+import { notFound } from 'next/navigation';
+import { SignupSetting } from '@/components/admin/signup-setting';
+import { AppShell } from '@/components/shell/app-shell';
+import { Card, PageHeader } from '@/components/ui/page';
+import { requireUser } from '@/server/auth/session';
+import { getDb } from '@/server/db/client';
+import { listTenantsForUser } from '@/server/tenants/tenants';
+
+export const metadata: Metadata = { title: 'Admin' };
+export const dynamic = 'force-dynamic';
+
+export default async function AdminPage() {
+  const user = await requireUser('/admin');
+  if (!user.isAdmin) notFound();
+  const tenants = await listTenantsForUser(getDb(), user.id);
+  return (
+    <AppShell user={user} tenants={tenants} current={null}>
+      <PageHeader title="Administration" description="Platform-wide settings. Tenants, users, quotas and hosts arrive here next." />
+      <Card title="Sign-up">
+        <SignupSetting />
+      </Card>
+    </AppShell>
+  );
+}

@@ -1,0 +1,111 @@
+// Cirrus's custom server: boots the runtime (data dir, PostgreSQL, migrations,
+// seed), serves Next.js, owns WebSocket upgrades and background workers, and
+// shuts all of it down cleanly on SIGINT/SIGTERM.
+//
+// 1. Options · 2. Boot · 3. Next.js and HTTP · 4. Upgrades · 5. Shutdown
+import http from 'node:http';
+import path from 'node:path';
+import next from 'next';
+import { DataDirInUseError } from './server/runtime/data-lock';
+import { boot, type Runtime } from './server/runtime/boot';
+
+// ---------------------------------------------------------------- 1. options
+const dev = process.argv.includes('--dev');
+const port = Number.parseInt(process.env.PORT ?? '3000', 10);
+const hostname = process.env.HOST ?? '0.0.0.0';
+if (!Number.isInteger(port) || port <= 0 || port > 65535) {
+  console.error(`[cirrus] PORT must be a TCP port number, not "${process.env.PORT}"`);
+  process.exit(2);
+}
+
+async function main() {
+  // -------------------------------------------------------------- 2. boot
+  let runtime: Runtime;
+  try {
+    runtime = await boot({ port });
+  } catch (err) {
+    if (err instanceof DataDirInUseError) {
+      console.error(`\n[cirrus] ${err.message}\n`);
+      process.exit(3);
+    }
+    throw err;
+  }
+
+  let server: http.Server | undefined;
+  let shuttingDown = false;
+  const stop = async (code: number) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    console.log('[cirrus] shutting down…');
+    if (server) {
+      const s = server;
+      await new Promise<void>((resolve) => {
+        s.close(() => resolve());
+        s.closeAllConnections();
+        setTimeout(resolve, 5000).unref();
+      });
+    }
+    await runtime.shutdown();
+    console.log('[cirrus] stopped');
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0));
+
+  // -------------------------------------------------------------- 3. Next.js and HTTP
+  const app = next({ dev, dir: path.resolve(import.meta.dirname), hostname: 'localhost', port });
+  const handle = app.getRequestHandler();
+  await app.prepare();
+
+  server = http.createServer((req, res) => {
+    void handle(req, res);
+  });
+
+  // -------------------------------------------------------------- 4. upgrades
+  const nextUpgrade = dev ? app.getUpgradeHandler() : null;
+  server.on('upgrade', (req, socket, head) => {
+    if (nextUpgrade && req.url?.startsWith('/_next/')) {
+      void nextUpgrade(req, socket, head);
+      return;
+    }
+    // The console proxy (/api/console/ws) mounts here when it exists.
+    socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+  });
+
+  server.on('error', async (err: NodeJS.ErrnoException) => {
+    console.error(
+      err.code === 'EADDRINUSE'
+        ? `\n[cirrus] Port ${port} is already in use. Stop what uses it or set PORT to another port.\n`
+        : `[cirrus] server error: ${err.message}`,
+    );
+    await runtime.shutdown();
+    process.exit(4);
+  });
+
+  server.listen(port, hostname, () => {
+    const url = process.env.NEXTAUTH_URL ?? `http://localhost:${port}`;
+    const lines = [
+      '',
+      `  Cirrus is serving at ${url}${dev ? ' (development mode)' : ''}`,
+      `  Database: ${runtime.embedded ? `embedded PostgreSQL in ${runtime.dataDir}/pg` : 'DATABASE_URL'}`,
+      `  Data directory: ${runtime.dataDir}`,
+    ];
+    if (runtime.seeded) {
+      const { admin, demo } = runtime.seeded;
+      lines.push(
+        '',
+        '  First start — these credentials are shown once (also saved to credentials.txt in the data directory):',
+        `    admin  ${admin.email}  password: ${admin.password}`,
+        `    demo   ${demo.email}  password: ${demo.password}  (tenant "${demo.tenantSlug}")`,
+      );
+    } else {
+      lines.push(`  Sign-in credentials from the first start: ${path.join(runtime.dataDir, 'credentials.txt')}`);
+    }
+    console.log(lines.join('\n') + '\n');
+  });
+}
+
+main().catch((err) => {
+  console.error('[cirrus] failed to start:', err instanceof Error ? err.message : err);
+  process.exit(1);
+});

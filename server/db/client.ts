@@ -1,0 +1,39 @@
+import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
+import pg from 'pg';
+import * as schema from './schema';
+
+export type Db = NodePgDatabase<typeof schema>;
+/** A transaction handle; domain functions accept `Db | Tx` where they can run inside either. */
+export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+export type DbOrTx = Db | Tx;
+
+export function createDb(connectionString: string, max = 10): { db: Db; pool: pg.Pool } {
+  const pool = new pg.Pool({ connectionString, max });
+  // An idle client that loses its connection must not crash the process.
+  pool.on('error', (err) => console.error('[db] idle client error:', err.message));
+  return { db: drizzle(pool, { schema }), pool };
+}
+
+// The custom server and the Next.js route handlers run in one process but load
+// separate copies of this module (Next bundles its own), so the pool lives on
+// globalThis under a well-known symbol and is created once per process.
+const KEY = Symbol.for('cirrus.db');
+type Holder = { db: Db; pool: pg.Pool; url: string };
+const g = globalThis as unknown as Record<symbol, Holder | undefined>;
+
+/** The process-wide database handle, connected to `DATABASE_URL` (set by the server's boot step). */
+export function getDb(): Db {
+  const url = process.env.DATABASE_URL;
+  if (!url) throw new Error('DATABASE_URL is not set: start Cirrus through server.ts (npm start / npm run dev).');
+  const held = g[KEY];
+  if (held && held.url === url) return held.db;
+  const created = createDb(url);
+  g[KEY] = { ...created, url };
+  return created.db;
+}
+
+export async function closeDb(): Promise<void> {
+  const held = g[KEY];
+  g[KEY] = undefined;
+  if (held) await held.pool.end();
+}

