@@ -20,7 +20,7 @@ export PATH=/bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
-mkdir -p /dev/pts /data /tmp /root
+mkdir -p /dev/pts /data /tmp /root /var/log
 mount -t devpts devpts /dev/pts
 hostname cirrus
 
@@ -57,8 +57,14 @@ if [ -b /dev/vda ]; then
 fi
 ip link set lo up
 
-# The ACPI power button (QMP system_powerdown) powers off cleanly.
-acpid -c /etc/acpi
+# The ACPI power button (QMP system_powerdown) powers off cleanly. acpid
+# opens the event devices present when it starts: wait for devtmpfs to catch
+# up with the input devices the kernel has.
+n=0
+while [ "$(ls /dev/input 2>/dev/null | grep -c '^event')" -lt "$(ls /sys/class/input | grep -c '^event')" ] && [ $n -lt 30 ]; do
+  sleep 0.1; n=$((n + 1))
+done
+acpid -c /etc/acpi -l /var/log/acpid.log
 say "CIRRUS-READY"
 `;
 

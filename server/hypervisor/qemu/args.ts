@@ -50,7 +50,7 @@ export function buildQemuArgs({ spec, image, layout, accel }: QemuArgsInput): st
     '-device', 'virtio-blk-pci,drive=disk0,id=vda',
   ];
   for (let i = 0; i < spec.nics; i++) {
-    args.push('-netdev', `user,id=net${i}`, '-device', `virtio-net-pci,netdev=net${i},id=nic${i},mac=${macAddress(spec.id, i)}`);
+    args.push('-netdev', `user,id=net${i}`, '-device', `virtio-net-pci,netdev=net${i},id=nic${i},mac=${macAddress(spec.id, i)},romfile=`);
   }
   args.push(
     '-device', 'VGA,id=video0',

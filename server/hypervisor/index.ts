@@ -1,0 +1,13 @@
+// server/hypervisor: the boundary between Cirrus and whatever runs guests.
+// Use `openHypervisor()` from the app; backends live in their own folders.
+import { QemuDriver, type QemuDriverOptions } from './qemu/driver';
+
+export * from './types';
+export { validateGuestSpec, validateGuestId, GUEST_ID_PATTERN, SPEC_LIMITS } from './spec';
+export { ImageCatalog, DEFAULT_IMAGE_ID, defaultImagesDir, type GuestImage } from './images/catalog';
+export { QemuDriver, type QemuDriverOptions } from './qemu/driver';
+
+/** The default driver (QEMU on this host), with its guests re-adopted. */
+export function openHypervisor(opts: QemuDriverOptions = {}): Promise<QemuDriver> {
+  return QemuDriver.open(opts);
+}

@@ -1,0 +1,504 @@
+// The QEMU backend: one daemonized qemu-system-x86_64 per guest, driven over
+// QMP, with everything the guest owns in its run directory. State is asked,
+// not remembered: the pid file and QMP say what runs; the only memory here is
+// the open monitors and why a guest is being stopped.
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { open, readFile, unlink } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { dataPath } from '../../config/paths';
+import { DEFAULT_IMAGE_ID, ImageCatalog, defaultImagesDir } from '../images/catalog';
+import { GUEST_ID_PATTERN, validateGuestId, validateGuestSpec } from '../spec';
+import {
+  HypervisorError,
+  type Acceleration,
+  type ConsoleEndpoint,
+  type GuestEvent,
+  type GuestEventListener,
+  type GuestSpec,
+  type GuestStats,
+  type GuestStatus,
+  type HostInfo,
+  type HypervisorDriver,
+  type StopOptions,
+  type StopReason,
+} from '../types';
+import { probeAcceleration, type AccelProbeResult } from './accel';
+import { buildQemuArgs, macAddress } from './args';
+import { guestLayout, MAX_SOCKET_PATH, type GuestLayout } from './layout';
+import { isOurProcessAlive, processUsage, readPidFile, spawnDaemonized } from './process';
+import { qmp } from './qmp-commands';
+import { QmpMonitor } from './qmp-monitor';
+import type { QmpEventMessage } from './qmp-wire';
+
+const run = promisify(execFile);
+
+// 1. Options and per-guest bookkeeping --------------------------------------
+
+export interface QemuDriverOptions {
+  /** Run directories live here; default `<data>/guests`. */
+  guestsDir?: string;
+  /** The image catalog; default `<data>/images`. */
+  imagesDir?: string;
+  qemuBinary?: string;
+  qemuImgBinary?: string;
+  /** 'auto' (default) probes KVM; 'tcg' or 'kvm' forces. */
+  accel?: Acceleration | 'auto';
+  /** Default wait for an ACPI shutdown before forcing. */
+  stopTimeoutMs?: number;
+}
+
+interface GuestRecord {
+  spec: GuestSpec;
+  createdAt: string;
+}
+
+interface Tracked {
+  pid: number;
+  monitor: QmpMonitor;
+  /** Set by a forced stop so the stop is reported as 'killed'. */
+  forced: boolean;
+  /** The SHUTDOWN event, if QEMU sent one before going away. */
+  shutdown: { guest: boolean; reason: string } | null;
+  gone: Promise<void>;
+  markGone: () => void;
+}
+
+const probes = new Map<string, Promise<AccelProbeResult>>();
+
+// 2. The driver ----------------------------------------------------------------
+
+export class QemuDriver implements HypervisorDriver {
+  readonly name = 'qemu';
+  readonly guestsDir: string;
+  readonly catalog: ImageCatalog;
+  private readonly qemu: string;
+  private readonly qemuImg: string;
+  private readonly stopTimeoutMs: number;
+  private readonly accelOption: Acceleration | 'auto';
+  private readonly tracked = new Map<string, Tracked>();
+  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly listeners = new Set<GuestEventListener>();
+  private closed = false;
+
+  private constructor(opts: QemuDriverOptions) {
+    this.guestsDir = path.resolve(opts.guestsDir ?? dataPath('guests'));
+    this.catalog = new ImageCatalog(opts.imagesDir ?? defaultImagesDir());
+    this.qemu = opts.qemuBinary ?? 'qemu-system-x86_64';
+    this.qemuImg = opts.qemuImgBinary ?? 'qemu-img';
+    this.stopTimeoutMs = opts.stopTimeoutMs ?? 30_000;
+    this.accelOption = opts.accel ?? 'auto';
+  }
+
+  /** Create a driver and re-adopt the guests already running under `guestsDir`. */
+  static async open(opts: QemuDriverOptions = {}): Promise<QemuDriver> {
+    const driver = new QemuDriver(opts);
+    mkdirSync(driver.guestsDir, { recursive: true, mode: 0o700 });
+    await driver.adoptAll();
+    return driver;
+  }
+
+  /** Which accelerator guests get (probed once per process and QEMU/kernel pair). */
+  async acceleration(): Promise<AccelProbeResult> {
+    if (this.accelOption !== 'auto') return { accel: this.accelOption, reason: 'configured', ms: 0 };
+    const kernelPath = this.catalog.find(DEFAULT_IMAGE_ID)?.kernelPath ?? this.catalog.list()[0]?.kernelPath ?? null;
+    const key = `${this.qemu}\0${kernelPath}`;
+    let p = probes.get(key);
+    if (!p) {
+      p = probeAcceleration({ qemuBinary: this.qemu, kernelPath });
+      probes.set(key, p);
+    }
+    return p;
+  }
+
+  async hostInfo(): Promise<HostInfo> {
+    const fs = statfsSync(this.guestsDir);
+    const { stdout } = await run(this.qemu, ['--version']);
+    const version = /version (\S+)/.exec(stdout)?.[1] ?? 'unknown';
+    return {
+      cpus: os.cpus().length,
+      memoryMiB: Math.floor(os.totalmem() / 1048576),
+      freeDiskGiB: Math.floor((fs.bavail * fs.bsize) / 1073741824),
+      acceleration: (await this.acceleration()).accel,
+      hypervisor: `qemu ${version}`,
+    };
+  }
+
+  onEvent(listener: GuestEventListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  // 3. Lifecycle ---------------------------------------------------------------
+
+  async create(raw: GuestSpec): Promise<void> {
+    const spec = validateGuestSpec(raw);
+    const image = this.catalog.find(spec.image);
+    if (!image) throw new HypervisorError('INVALID_SPEC', `image "${spec.image}" is not in the catalog`);
+    validateGuestSpec(spec, image);
+    const layout = this.layout(spec.id);
+    for (const sock of [layout.qmpSocket, layout.vncSocket, layout.serialSocket]) {
+      if (Buffer.byteLength(sock) > MAX_SOCKET_PATH) {
+        throw new HypervisorError('INVALID_SPEC', `guest directory path too long for a Unix socket: ${sock}`);
+      }
+    }
+    await this.withLock(spec.id, async () => {
+      if (existsSync(layout.dir)) throw new HypervisorError('ALREADY_EXISTS', `guest ${spec.id} already exists`);
+      mkdirSync(layout.dir, { mode: 0o700 });
+      try {
+        await run(this.qemuImg, ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', image.diskPath, layout.disk, `${spec.diskGiB}G`]);
+        const record: GuestRecord = { spec, createdAt: new Date().toISOString() };
+        writeFileSync(layout.specFile, JSON.stringify(record, null, 2) + '\n', { mode: 0o600 });
+      } catch (e) {
+        rmSync(layout.dir, { recursive: true, force: true });
+        throw new HypervisorError('BACKEND_FAILED', `creating guest ${spec.id} failed: ${errorText(e)}`);
+      }
+    });
+  }
+
+  async start(id: string): Promise<void> {
+    await this.withLock(id, async () => {
+      const { layout, record } = this.load(id);
+      if (this.aliveTracked(id)) throw new HypervisorError('INVALID_STATE', `guest ${id} is already running`);
+      const image = this.catalog.find(record.spec.image);
+      if (!image) throw new HypervisorError('BACKEND_FAILED', `image "${record.spec.image}" of guest ${id} is gone from the catalog`);
+      const { accel } = await this.acceleration();
+      const args = buildQemuArgs({ spec: record.spec, image, layout, accel });
+      this.removeRuntimeFiles(layout);
+      try {
+        await spawnDaemonized(this.qemu, args);
+        const pid = readPidFile(layout.pidFile);
+        if (pid === null) throw new Error('QEMU wrote no pid file');
+        await this.attach(id, layout, pid);
+      } catch (e) {
+        // Undo: no process, no sockets (the overlay belongs to create).
+        const pid = readPidFile(layout.pidFile);
+        if (pid !== null && isOurProcessAlive(pid, layout.pidFile)) {
+          process.kill(pid, 'SIGKILL');
+          await waitUntil(() => !isOurProcessAlive(pid, layout.pidFile), 5_000);
+        }
+        this.tracked.get(id)?.monitor.close();
+        this.tracked.delete(id);
+        this.removeRuntimeFiles(layout);
+        throw new HypervisorError('BACKEND_FAILED', `starting guest ${id} failed: ${errorText(e)}`);
+      }
+      this.emit({ type: 'started', id, at: new Date() });
+    });
+  }
+
+  async stop(id: string, opts: StopOptions = {}): Promise<void> {
+    await this.withLock(id, async () => {
+      this.load(id);
+      const t = this.aliveTracked(id);
+      if (!t) return;
+      try {
+        await qmp.powerdown(t.monitor);
+      } catch {
+        // Fall through to the timeout and the forced stop.
+      }
+      const timeout = opts.timeoutMs ?? this.stopTimeoutMs;
+      if (await settlesWithin(t.gone, timeout)) return;
+      await this.forceStopLocked(id, t);
+    });
+  }
+
+  async forceStop(id: string): Promise<void> {
+    await this.withLock(id, async () => {
+      this.load(id);
+      const t = this.aliveTracked(id);
+      if (t) await this.forceStopLocked(id, t);
+    });
+  }
+
+  async reboot(id: string): Promise<void> {
+    await this.withLock(id, async () => {
+      await qmp.reset(this.requireRunning(id).monitor);
+    });
+  }
+
+  async pause(id: string): Promise<void> {
+    await this.withLock(id, async () => {
+      await qmp.stop(this.requireRunning(id).monitor);
+    });
+  }
+
+  async resume(id: string): Promise<void> {
+    await this.withLock(id, async () => {
+      await qmp.cont(this.requireRunning(id).monitor);
+    });
+  }
+
+  async destroy(id: string): Promise<void> {
+    validateGuestId(id);
+    await this.withLock(id, async () => {
+      const layout = this.layout(id);
+      const t = this.aliveTracked(id);
+      if (t) await this.forceStopLocked(id, t);
+      const pid = readPidFile(layout.pidFile);
+      if (pid !== null && isOurProcessAlive(pid, layout.pidFile)) {
+        process.kill(pid, 'SIGKILL');
+        await waitUntil(() => !isOurProcessAlive(pid, layout.pidFile), 5_000);
+      }
+      rmSync(layout.dir, { recursive: true, force: true });
+    });
+  }
+
+  // 4. Questions -------------------------------------------------------------
+
+  async status(id: string): Promise<GuestStatus> {
+    this.load(id);
+    const t = this.aliveTracked(id);
+    if (!t) return { id, state: 'stopped', pid: null };
+    try {
+      const s = await qmp.status(t.monitor);
+      return { id, state: s.running ? 'running' : s.status === 'shutdown' ? 'stopped' : 'paused', pid: t.pid };
+    } catch {
+      return { id, state: this.aliveTracked(id) ? 'running' : 'stopped', pid: this.aliveTracked(id)?.pid ?? null };
+    }
+  }
+
+  async list(): Promise<GuestStatus[]> {
+    if (!existsSync(this.guestsDir)) return [];
+    const ids = readdirSync(this.guestsDir).filter((n) => GUEST_ID_PATTERN.test(n) && existsSync(this.layout(n).specFile));
+    return Promise.all(ids.sort().map((id) => this.status(id)));
+  }
+
+  /** The spec a guest was created with. */
+  spec(id: string): GuestSpec {
+    return this.load(id).record.spec;
+  }
+
+  async console(id: string): Promise<ConsoleEndpoint> {
+    const { layout } = this.load(id);
+    return { vncSocket: layout.vncSocket, serialSocket: layout.serialSocket };
+  }
+
+  async serialLog(id: string, maxBytes = 64 * 1024): Promise<string> {
+    const { layout } = this.load(id);
+    const limit = Math.max(0, Math.min(maxBytes, 1 << 20));
+    let fh;
+    try {
+      fh = await open(layout.serialLog, 'r');
+    } catch {
+      return '';
+    }
+    try {
+      const { size } = await fh.stat();
+      const len = Math.min(size, limit);
+      const buf = Buffer.alloc(len);
+      await fh.read(buf, 0, len, size - len);
+      return buf.toString('utf8');
+    } finally {
+      await fh.close();
+    }
+  }
+
+  async screenshot(id: string): Promise<Buffer> {
+    return this.withLock(id, async () => {
+      const t = this.requireRunning(id);
+      const { layout } = this.load(id);
+      await qmp.screendump(t.monitor, layout.screendump);
+      try {
+        return await readFile(layout.screendump);
+      } finally {
+        await unlink(layout.screendump).catch(() => undefined);
+      }
+    });
+  }
+
+  async stats(id: string): Promise<GuestStats> {
+    const t = this.requireRunning(id);
+    const usage = processUsage(t.pid);
+    const blocks = await qmp.blockstats(t.monitor);
+    const mem = await qmp.memorySummary(t.monitor);
+    return {
+      cpuTimeMs: usage.cpuTimeMs,
+      memoryMiB: Math.round(mem['base-memory'] / 1048576),
+      residentMiB: Math.round(usage.rssKiB / 1024),
+      disks: blocks.map((b) => ({
+        device: b.device || b.qdev || '',
+        readBytes: b.stats.rd_bytes,
+        writeBytes: b.stats.wr_bytes,
+        readOps: b.stats.rd_operations,
+        writeOps: b.stats.wr_operations,
+      })),
+      // QEMU user networking exposes no per-NIC counters over QMP.
+      nics: [],
+    };
+  }
+
+  /** MAC addresses the guest's NICs get, in order. */
+  macs(id: string): string[] {
+    const { spec } = this.load(id).record;
+    return Array.from({ length: spec.nics }, (_, i) => macAddress(spec.id, i));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const t of this.tracked.values()) t.monitor.close();
+    this.tracked.clear();
+  }
+
+  // 5. Internals ---------------------------------------------------------------
+
+  private layout(id: string): GuestLayout {
+    return guestLayout(this.guestsDir, id);
+  }
+
+  private load(id: string): { layout: GuestLayout; record: GuestRecord } {
+    const layout = this.layout(id);
+    let record: GuestRecord;
+    try {
+      record = JSON.parse(readFileSync(layout.specFile, 'utf8')) as GuestRecord;
+    } catch {
+      throw new HypervisorError('NOT_FOUND', `guest ${id} does not exist`);
+    }
+    return { layout, record: { ...record, spec: validateGuestSpec(record.spec) } };
+  }
+
+  private aliveTracked(id: string): Tracked | null {
+    const t = this.tracked.get(id);
+    if (!t) return null;
+    return isOurProcessAlive(t.pid, this.layout(id).pidFile) ? t : null;
+  }
+
+  private requireRunning(id: string): Tracked {
+    this.load(id);
+    const t = this.aliveTracked(id);
+    if (!t) throw new HypervisorError('INVALID_STATE', `guest ${id} is not running`);
+    return t;
+  }
+
+  private async withLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    if (this.closed) throw new HypervisorError('INVALID_STATE', 'driver is closed');
+    const prev = this.locks.get(id) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    const tail = next.catch(() => undefined);
+    this.locks.set(id, tail);
+    void tail.then(() => {
+      if (this.locks.get(id) === tail) this.locks.delete(id);
+    });
+    return next;
+  }
+
+  private emit(event: GuestEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(event);
+      } catch {
+        // A listener's bug must not break the driver.
+      }
+    }
+  }
+
+  private async attach(id: string, layout: GuestLayout, pid: number): Promise<void> {
+    let markGone: () => void = () => undefined;
+    const gone = new Promise<void>((resolve) => (markGone = resolve));
+    const monitor = new QmpMonitor({
+      socketPath: layout.qmpSocket,
+      isAlive: () => isOurProcessAlive(pid, layout.pidFile),
+      onEvent: (e) => this.onQmpEvent(id, e),
+      onGone: () => this.onGone(id, t),
+    });
+    const t: Tracked = { pid, monitor, forced: false, shutdown: null, gone, markGone };
+    this.tracked.set(id, t);
+    await monitor.connect();
+  }
+
+  private onQmpEvent(id: string, e: QmpEventMessage): void {
+    const t = this.tracked.get(id);
+    const at = e.timestamp ? new Date(e.timestamp.seconds * 1000 + Math.floor(e.timestamp.microseconds / 1000)) : new Date();
+    switch (e.event) {
+      case 'SHUTDOWN':
+        if (t) t.shutdown = { guest: e.data?.guest === true, reason: String(e.data?.reason ?? '') };
+        break;
+      case 'RESET':
+        this.emit({ type: 'reset', id, at });
+        break;
+      case 'STOP':
+        if (!t?.shutdown) this.emit({ type: 'paused', id, at });
+        break;
+      case 'RESUME':
+        this.emit({ type: 'resumed', id, at });
+        break;
+    }
+  }
+
+  private onGone(id: string, t: Tracked): void {
+    if (this.tracked.get(id) === t) this.tracked.delete(id);
+    const layout = this.layout(id);
+    if (existsSync(layout.dir)) this.removeRuntimeFiles(layout);
+    let reason: StopReason;
+    if (t.forced) reason = 'killed';
+    else if (t.shutdown?.guest) reason = 'guest-shutdown';
+    else if (t.shutdown) reason = 'killed';
+    else reason = 'crashed';
+    t.markGone();
+    this.emit({ type: 'stopped', id, at: new Date(), reason });
+  }
+
+  private async forceStopLocked(id: string, t: Tracked): Promise<void> {
+    t.forced = true;
+    try {
+      await qmp.quit(t.monitor);
+    } catch {
+      // QEMU may close the socket before answering; the pid decides.
+    }
+    if (await settlesWithin(t.gone, 3_000)) return;
+    if (isOurProcessAlive(t.pid, this.layout(id).pidFile)) process.kill(t.pid, 'SIGKILL');
+    if (!(await settlesWithin(t.gone, 5_000))) {
+      throw new HypervisorError('BACKEND_FAILED', `QEMU of guest ${id} (pid ${t.pid}) did not exit`);
+    }
+  }
+
+  private removeRuntimeFiles(layout: GuestLayout): void {
+    for (const f of [layout.qmpSocket, layout.vncSocket, layout.serialSocket, layout.pidFile, layout.screendump]) {
+      rmSync(f, { force: true });
+    }
+  }
+
+  /** Re-attach to guests whose QEMU survived us; tidy after those that did not. */
+  private async adoptAll(): Promise<void> {
+    for (const id of readdirSync(this.guestsDir)) {
+      if (!GUEST_ID_PATTERN.test(id)) continue;
+      const layout = this.layout(id);
+      if (!existsSync(layout.specFile)) continue;
+      const pid = readPidFile(layout.pidFile);
+      if (pid !== null && isOurProcessAlive(pid, layout.pidFile)) {
+        try {
+          await this.attach(id, layout, pid);
+        } catch {
+          // Alive but unreachable: leave it tracked by pid; status still answers from the pid.
+        }
+      } else {
+        this.removeRuntimeFiles(layout);
+      }
+    }
+  }
+}
+
+// 6. Helpers -------------------------------------------------------------------
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+async function settlesWithin(p: Promise<void>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  const r = await Promise.race([p.then(() => true), timeout]);
+  clearTimeout(timer);
+  return r;
+}
+
+async function waitUntil(cond: () => boolean, ms: number): Promise<boolean> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    if (cond()) return true;
+    await sleep(50);
+  }
+  return cond();
+}
