@@ -4,7 +4,7 @@
 // `npm start` and `npm test` call it that way.
 import path from 'node:path';
 import { DEFAULT_IMAGE_ID, ImageCatalog, defaultImagesDir } from '../server/hypervisor/images/catalog';
-import { buildTinyLinux } from './images/build-tiny-linux';
+import { buildTinyLinux, TINY_LINUX_BUILD_VERSION } from './images/build-tiny-linux';
 
 interface SystemPackagesModule {
   ensureSystemPackages: (pkgs: { pkg: string; check: string[] }[], why: string) => boolean;
@@ -26,10 +26,12 @@ const log = (msg: string) => console.log(`[images] ${msg}`);
 async function main(): Promise<number> {
   const catalog = new ImageCatalog(imagesDir);
   const existing = catalog.find(DEFAULT_IMAGE_ID);
-  if (existing && !force) {
+  const current = existing !== null && existing.buildVersion === TINY_LINUX_BUILD_VERSION;
+  if (current && !force) {
     log(`${existing.name} is built (${existing.dir})${ifMissing ? '' : '; --force rebuilds it'}`);
     return 0;
   }
+  if (existing && !current) log(`${existing.name} was built by an older recipe; rebuilding`);
   // Plain JS shared with setup (runs before npm ci), loaded untyped.
   const spec = new URL('./lib/system-packages.mjs', import.meta.url).href;
   const sys = (await import(spec)) as SystemPackagesModule;

@@ -17,6 +17,8 @@ const run = promisify(execFile);
 
 export const TINY_LINUX_ID = 'cirrus-tiny-linux';
 export const TINY_LINUX_NAME = 'Cirrus Tiny Linux';
+/** Bump when the build changes so `--if-missing` rebuilds older images. */
+export const TINY_LINUX_BUILD_VERSION = 2;
 const KERNEL_META_PACKAGE = 'linux-image-amd64';
 const BUSYBOX_PACKAGE = 'busybox-static';
 const PACKAGE_NAME = /^[a-z0-9][a-z0-9.+-]+$/;
@@ -68,6 +70,31 @@ async function readModule(file: string): Promise<Buffer> {
   return stdout;
 }
 
+/**
+ * Pull the ELF vmlinux out of an xz-compressed bzImage (what Debian ships)
+ * and keep it only if it carries the Xen/PVH ELF note QEMU boots directly.
+ */
+async function extractVmlinux(bzImage: string, dest: string, work: string): Promise<boolean> {
+  const img = readFileSync(bzImage);
+  const at = img.indexOf(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]));
+  if (at < 0) return false;
+  const payload = path.join(work, 'vmlinux.xz');
+  writeFileSync(payload, img.subarray(at));
+  try {
+    const { stdout } = await run('xz', ['-dc', '--single-stream', payload], { encoding: 'buffer', maxBuffer: 512 << 20 });
+    const isElf = stdout.length > 64 && stdout.readUInt32BE(0) === 0x7f454c46;
+    // XEN_ELFNOTE_PHYS32_ENTRY (18) in a "Xen" note marks a PVH entry point.
+    const hasPvh = isElf && stdout.includes(Buffer.from('Xen\0', 'latin1'));
+    if (!hasPvh) return false;
+    writeFileSync(dest, stdout);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    rmSync(payload, { force: true });
+  }
+}
+
 export async function buildTinyLinux(opts: BuildOptions): Promise<string> {
   const { imagesDir, log } = opts;
   mkdirSync(imagesDir, { recursive: true, mode: 0o755 });
@@ -100,7 +127,11 @@ export async function buildTinyLinux(opts: BuildOptions): Promise<string> {
     const vmlinuz = readdirSync(path.join(root, 'boot')).find((f) => f.startsWith('vmlinuz-'));
     if (!vmlinuz) throw new Error(`${kernelPkg} holds no /boot/vmlinuz-*`);
     const kver = vmlinuz.slice('vmlinuz-'.length);
-    copyFileSync(path.join(root, 'boot', vmlinuz), path.join(out, 'vmlinuz'));
+    // Boot the uncompressed ELF through its PVH entry when we can: under TCG
+    // the bzImage spends seconds decompressing itself.
+    const kernelFile = (await extractVmlinux(path.join(root, 'boot', vmlinuz), path.join(out, 'vmlinux'), work)) ? 'vmlinux' : 'vmlinuz';
+    if (kernelFile === 'vmlinuz') copyFileSync(path.join(root, 'boot', vmlinuz), path.join(out, 'vmlinuz'));
+    log(`kernel ${kver} (${kernelFile === 'vmlinux' ? 'uncompressed ELF, PVH boot' : 'bzImage'})`);
 
     // 3. Modules, dependencies first.
     const modRoot = path.join(root, 'lib', 'modules', kver);
@@ -172,13 +203,14 @@ export async function buildTinyLinux(opts: BuildOptions): Promise<string> {
     const manifest: ImageManifest = {
       id: TINY_LINUX_ID,
       name: TINY_LINUX_NAME,
-      kernel: 'vmlinuz',
+      kernel: kernelFile,
       initrd: 'initrd.img',
       disk: 'disk.qcow2',
-      cmdline: 'console=tty0 console=ttyS0 quiet',
+      cmdline: 'console=tty0 console=ttyS0',
       minMemoryMiB: 96,
       minDiskGiB: 1,
       source: `Debian ${versions.join(', ')}`,
+      buildVersion: TINY_LINUX_BUILD_VERSION,
       builtAt: new Date().toISOString(),
     };
     writeFileSync(path.join(out, IMAGE_MANIFEST), JSON.stringify(manifest, null, 2) + '\n');

@@ -26,6 +26,8 @@ export interface ImageManifest {
   /** Free text: where the parts came from (e.g. Debian package versions). */
   source: string;
   builtAt: string;
+  /** The builder's version of the recipe, to rebuild stale images. */
+  buildVersion?: number;
 }
 
 export interface GuestImage extends ImageManifest {
@@ -69,6 +71,7 @@ function parseManifest(dir: string, raw: unknown): GuestImage {
     minDiskGiB: num('minDiskGiB'),
     source: typeof m.source === 'string' ? m.source : '',
     builtAt: typeof m.builtAt === 'string' ? m.builtAt : '',
+    buildVersion: typeof m.buildVersion === 'number' ? m.buildVersion : 0,
   };
   return {
     ...manifest,

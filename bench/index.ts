@@ -1,0 +1,36 @@
+// `npm run bench [-- NAME…]`: runs each benchmark module in turn and prints
+// its figures. Add a module by writing bench/<name>.ts exporting a
+// BenchModule and listing it below.
+import launchLatency from './launch-latency';
+import type { BenchModule } from './types';
+
+const modules: BenchModule[] = [launchLatency];
+
+async function main(): Promise<number> {
+  const only = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+  const chosen = only.length ? modules.filter((m) => only.includes(m.name)) : modules;
+  if (chosen.length === 0) {
+    console.error(`no benchmark named ${only.join(', ')}; have: ${modules.map((m) => m.name).join(', ')}`);
+    return 1;
+  }
+  let failed = 0;
+  for (const m of chosen) {
+    console.log(`\n== ${m.name}: ${m.description}`);
+    const started = Date.now();
+    try {
+      const figures = await m.run();
+      const width = Math.max(...figures.map((f) => f.label.length));
+      for (const f of figures) {
+        const value = typeof f.value === 'number' ? (Number.isInteger(f.value) ? String(f.value) : f.value.toFixed(2)) : f.value;
+        console.log(`  ${f.label.padEnd(width)}  ${value}${f.unit ? ` ${f.unit}` : ''}`);
+      }
+      console.log(`  (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    } catch (e) {
+      failed++;
+      console.error(`  FAILED: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  return failed ? 1 : 0;
+}
+
+main().then((code) => process.exit(code));
