@@ -77,6 +77,16 @@ describe('QemuDriver: refusing bad input before anything is spawned', () => {
     expect(readdirSync(guestsDir)).toEqual([]);
   });
 
+  it('leaves nothing behind when creating the overlay fails half-way', async () => {
+    const broken = await QemuDriver.open({ guestsDir, imagesDir, qemuImgBinary: '/bin/false', accel: 'tcg' });
+    try {
+      await expect(broken.create({ ...spec, id: 'half-made' })).rejects.toMatchObject({ code: 'BACKEND_FAILED' });
+      expect(readdirSync(guestsDir)).toEqual([]);
+    } finally {
+      await broken.close();
+    }
+  });
+
   it('leaves no process or socket behind when start fails, and destroy removes the rest', async () => {
     const broken = await QemuDriver.open({ guestsDir, imagesDir, qemuBinary: '/bin/false', accel: 'tcg' });
     try {
