@@ -31,20 +31,18 @@ async function main() {
     throw err;
   }
 
-  let server: http.Server | undefined;
+  const server = http.createServer();
   let shuttingDown = false;
   const stop = async (code: number) => {
     if (shuttingDown) return;
     shuttingDown = true;
     console.log('[cirrus] shutting down…');
-    if (server) {
-      const s = server;
-      await new Promise<void>((resolve) => {
-        s.close(() => resolve());
-        s.closeAllConnections();
-        setTimeout(resolve, 5000).unref();
-      });
-    }
+    await new Promise<void>((resolve) => {
+      if (!server.listening) return resolve();
+      server.close(() => resolve());
+      server.closeAllConnections();
+      setTimeout(resolve, 5000).unref();
+    });
     await runtime.shutdown();
     console.log('[cirrus] stopped');
     process.exit(code);
@@ -57,7 +55,7 @@ async function main() {
   const handle = app.getRequestHandler();
   await app.prepare();
 
-  server = http.createServer((req, res) => {
+  server.on('request', (req, res) => {
     void handle(req, res);
   });
 

@@ -12,12 +12,16 @@ export function SignupSetting() {
   const [error, setError] = useState<string | null>(null);
   const set = useMutation(
     trpc.admin.settings.setSignupEnabled.mutationOptions({
-      onSuccess: () => queryClient.invalidateQueries({ queryKey: trpc.admin.settings.get.queryKey() }),
+      onSuccess: (_data, vars) => {
+        queryClient.setQueryData(trpc.admin.settings.get.queryKey(), (old) => (old ? { ...old, signupEnabled: vars.enabled } : old));
+        void queryClient.invalidateQueries({ queryKey: trpc.admin.settings.get.queryKey() });
+      },
       onError: (e) => setError(describeError(e).message),
     }),
   );
   if (!settings.data) return <p role="status">Loading settings…</p>;
-  const enabled = settings.data.signupEnabled;
+  // While the change is on its way the switch shows what was asked for.
+  const enabled = set.isPending ? set.variables.enabled : settings.data.signupEnabled;
   return (
     <div className="space-y-3">
       <FormAlert message={error} />

@@ -1,4 +1,4 @@
-import type { ButtonHTMLAttributes, Ref } from 'react';
+import { useId, type ButtonHTMLAttributes, type Ref } from 'react';
 
 const variants = {
   primary: 'bg-sky-700 text-white hover:bg-sky-800 disabled:bg-sky-700/50',
@@ -16,19 +16,29 @@ export type ButtonProps = ButtonHTMLAttributes<HTMLButtonElement> & {
 };
 
 export function Button({ variant = 'primary', busy, disabledReason, className = '', disabled, children, ...rest }: ButtonProps) {
+  const reasonId = useId();
   const isDisabled = disabled || busy || Boolean(disabledReason);
-  return (
+  const button = (
     <button
       type="button"
       {...rest}
       disabled={isDisabled}
       aria-busy={busy || undefined}
       title={disabledReason ?? rest.title}
-      aria-description={disabledReason}
+      aria-describedby={disabledReason ? reasonId : rest['aria-describedby']}
       className={`inline-flex items-center justify-center gap-2 rounded-md px-3 py-2 text-sm font-medium focus:outline-none focus-visible:ring-2 focus-visible:ring-sky-500 focus-visible:ring-offset-2 disabled:cursor-not-allowed ${variants[variant]} ${className}`}
     >
       {busy ? <span aria-hidden className="size-3 animate-spin rounded-full border-2 border-current border-t-transparent" /> : null}
       {children}
     </button>
+  );
+  if (!disabledReason) return button;
+  return (
+    <>
+      {button}
+      <span id={reasonId} className="sr-only">
+        {disabledReason}
+      </span>
+    </>
   );
 }

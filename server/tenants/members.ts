@@ -1,4 +1,4 @@
-import { and, asc, eq, sql } from 'drizzle-orm';
+import { and, asc, eq } from 'drizzle-orm';
 import { recordAudit, type Actor } from '../audit';
 import type { DbOrTx, Tx } from '../db/client';
 import { memberships, users } from '../db/schema';
@@ -22,13 +22,22 @@ export async function listMembers(db: DbOrTx, tenantId: string): Promise<Member[
     .orderBy(asc(users.email));
 }
 
-/** Lock the tenant's membership rows so concurrent role changes cannot both remove the last owner. */
-async function lockMembers(tx: Tx, tenantId: string) {
-  return tx
+/**
+ * Lock the tenant's membership rows so concurrent role changes cannot both
+ * remove the last owner, and re-check under the lock that the actor is still
+ * an owner (they may have been demoted since the request was authorized).
+ */
+async function lockMembers(tx: Tx, actor: Actor, tenantId: string) {
+  const rows = await tx
     .select({ userId: memberships.userId, role: memberships.role })
     .from(memberships)
     .where(eq(memberships.tenantId, tenantId))
     .for('update');
+  const self = actor.kind === 'user' ? rows.find((r) => r.userId === actor.userId) : undefined;
+  if (actor.kind === 'user' && self?.role !== 'owner') {
+    throw new DomainError('FORBIDDEN', 'Only owners can change members, and you are no longer an owner of this tenant.');
+  }
+  return rows;
 }
 
 export async function addMember(
@@ -38,6 +47,7 @@ export async function addMember(
   input: { email: string; role: Role },
 ): Promise<Member> {
   return db.transaction(async (tx) => {
+    await lockMembers(tx, actor, tenantId);
     const [user] = await tx
       .select({ id: users.id, email: users.email, name: users.name })
       .from(users)
@@ -84,7 +94,7 @@ export async function setMemberRole(
   input: { userId: string; role: Role },
 ): Promise<void> {
   await db.transaction(async (tx) => {
-    const rows = await lockMembers(tx, tenantId);
+    const rows = await lockMembers(tx, actor, tenantId);
     const current = rows.find((r) => r.userId === input.userId);
     if (!current) throw new DomainError('NOT_FOUND', 'That user is not a member of this tenant.');
     if (current.role === input.role) return;
@@ -109,7 +119,7 @@ export async function removeMember(
   input: { userId: string },
 ): Promise<void> {
   await db.transaction(async (tx) => {
-    const rows = await lockMembers(tx, tenantId);
+    const rows = await lockMembers(tx, actor, tenantId);
     const current = rows.find((r) => r.userId === input.userId);
     if (!current) throw new DomainError('NOT_FOUND', 'That user is not a member of this tenant.');
     ensureOwnerRemains(rows, input.userId, null);
@@ -124,10 +134,3 @@ export async function removeMember(
     });
   });
 }
-
-export const memberCount = (db: DbOrTx, tenantId: string) =>
-  db
-    .select({ n: sql<number>`count(*)::int` })
-    .from(memberships)
-    .where(eq(memberships.tenantId, tenantId))
-    .then((r) => r[0]?.n ?? 0);

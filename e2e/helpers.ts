@@ -1,0 +1,36 @@
+import crypto from 'node:crypto';
+import { expect, type Page } from '@playwright/test';
+
+export const admin = { email: 'admin@e2e.test', password: process.env.CIRRUS_E2E_ADMIN_PASSWORD ?? '' };
+
+export function newAccount(label = 'user') {
+  const id = crypto.randomBytes(4).toString('hex');
+  return { name: `E2E ${label} ${id}`, email: `${label}-${id}@e2e.test`, password: `pw-${crypto.randomBytes(8).toString('hex')}` };
+}
+
+export type Account = ReturnType<typeof newAccount>;
+
+/** Sign up through the UI and wait for the new tenant's Instances page; returns the tenant slug. */
+export async function signUp(page: Page, account: Account): Promise<string> {
+  await page.goto('/signup');
+  await page.getByLabel('Name').fill(account.name);
+  await page.getByLabel('E-mail').fill(account.email);
+  await page.getByLabel('Password').fill(account.password);
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.waitForURL(/\/t\/[a-z0-9-]+\/instances$/);
+  await expect(page.getByRole('heading', { name: 'Instances', level: 1 })).toBeVisible();
+  return new URL(page.url()).pathname.split('/')[2]!;
+}
+
+export async function signIn(page: Page, email: string, password: string) {
+  await page.goto('/signin');
+  await page.getByLabel('E-mail').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL((url) => !url.pathname.startsWith('/signin'));
+}
+
+export async function signOut(page: Page) {
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.waitForURL(/\/signin/);
+}
