@@ -6,6 +6,7 @@ export * from './types';
 export { validateGuestSpec, validateGuestId, GUEST_ID_PATTERN, SPEC_LIMITS } from './spec';
 export { ImageCatalog, DEFAULT_IMAGE_ID, defaultImagesDir, type GuestImage } from './images/catalog';
 export { QemuDriver, type QemuDriverOptions } from './qemu/driver';
+export { FakeHypervisor, type FakeDriverOptions } from './fake/driver';
 
 /** The default driver (QEMU on this host), with its guests re-adopted. */
 export function openHypervisor(opts: QemuDriverOptions = {}): Promise<QemuDriver> {

@@ -1,0 +1,199 @@
+// An in-memory HypervisorDriver with timed transitions, for tests of code
+// above the hypervisor (instances, jobs, the reconciler) that should not boot
+// real guests. Same validation and errors as the real drivers; `crash()`
+// simulates a guest dying outside Cirrus.
+import { DEFAULT_IMAGE_ID } from '../images/catalog';
+import { validateGuestId, validateGuestSpec, type ImageLimits } from '../spec';
+import {
+  HypervisorError,
+  type ConsoleEndpoint,
+  type GuestEvent,
+  type GuestEventListener,
+  type GuestSpec,
+  type GuestStats,
+  type GuestStatus,
+  type HostInfo,
+  type HypervisorDriver,
+  type StopOptions,
+  type StopReason,
+} from '../types';
+
+export interface FakeDriverOptions {
+  /** How long start/stop/reboot take, ms (default 20). */
+  transitionMs?: number;
+  images?: Record<string, ImageLimits>;
+  host?: Partial<HostInfo>;
+}
+
+interface FakeGuest {
+  spec: GuestSpec;
+  state: 'running' | 'paused' | 'stopped';
+  pid: number | null;
+  serial: string;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class FakeHypervisor implements HypervisorDriver {
+  readonly name = 'fake';
+  private readonly guests = new Map<string, FakeGuest>();
+  private readonly listeners = new Set<GuestEventListener>();
+  private readonly locks = new Map<string, Promise<unknown>>();
+  private nextPid = 1000;
+  private readonly transitionMs: number;
+  private readonly images: Record<string, ImageLimits>;
+  private readonly host: HostInfo;
+
+  constructor(opts: FakeDriverOptions = {}) {
+    this.transitionMs = opts.transitionMs ?? 20;
+    this.images = opts.images ?? { [DEFAULT_IMAGE_ID]: { minMemoryMiB: 96, minDiskGiB: 1 } };
+    this.host = { cpus: 8, memoryMiB: 32768, freeDiskGiB: 500, acceleration: 'tcg', hypervisor: 'fake 1', ...opts.host };
+  }
+
+  async hostInfo(): Promise<HostInfo> {
+    return { ...this.host };
+  }
+
+  onEvent(listener: GuestEventListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async create(raw: GuestSpec): Promise<void> {
+    const base = validateGuestSpec(raw);
+    const image = this.images[base.image];
+    if (!image) throw new HypervisorError('INVALID_SPEC', `image "${base.image}" is not in the catalog`);
+    const spec = validateGuestSpec(base, image);
+    await this.lock(spec.id, async () => {
+      if (this.guests.has(spec.id)) throw new HypervisorError('ALREADY_EXISTS', `guest ${spec.id} already exists`);
+      this.guests.set(spec.id, { spec, state: 'stopped', pid: null, serial: '' });
+    });
+  }
+
+  async start(id: string): Promise<void> {
+    await this.lock(id, async () => {
+      const g = this.get(id);
+      if (g.state !== 'stopped') throw new HypervisorError('INVALID_STATE', `guest ${id} is already running`);
+      await sleep(this.transitionMs);
+      g.state = 'running';
+      g.pid = this.nextPid++;
+      g.serial = `CIRRUS-HW vcpus=${g.spec.vcpus} mem_kb=${g.spec.memoryMiB * 1024 - 56 * 1024} disk_bytes=${g.spec.diskGiB * 1024 ** 3} nics=${g.spec.nics} macs=\nCIRRUS-READY\n`;
+      this.emit({ type: 'started', id, at: new Date() });
+    });
+  }
+
+  async stop(id: string, _opts?: StopOptions): Promise<void> {
+    await this.lock(id, async () => this.halt(id, 'guest-shutdown'));
+  }
+
+  async forceStop(id: string): Promise<void> {
+    await this.lock(id, async () => this.halt(id, 'killed'));
+  }
+
+  async reboot(id: string): Promise<void> {
+    await this.lock(id, async () => {
+      this.running(id);
+      await sleep(this.transitionMs);
+      this.emit({ type: 'reset', id, at: new Date() });
+    });
+  }
+
+  async pause(id: string): Promise<void> {
+    await this.lock(id, async () => {
+      this.running(id).state = 'paused';
+      this.emit({ type: 'paused', id, at: new Date() });
+    });
+  }
+
+  async resume(id: string): Promise<void> {
+    await this.lock(id, async () => {
+      this.running(id).state = 'running';
+      this.emit({ type: 'resumed', id, at: new Date() });
+    });
+  }
+
+  async destroy(id: string): Promise<void> {
+    validateGuestId(id);
+    await this.lock(id, async () => {
+      if (!this.guests.has(id)) return;
+      await this.halt(id, 'killed');
+      this.guests.delete(id);
+    });
+  }
+
+  async status(id: string): Promise<GuestStatus> {
+    const g = this.get(id);
+    return { id, state: g.state, pid: g.pid };
+  }
+
+  async list(): Promise<GuestStatus[]> {
+    return [...this.guests.keys()].sort().map((id) => {
+      const g = this.guests.get(id) as FakeGuest;
+      return { id, state: g.state, pid: g.pid };
+    });
+  }
+
+  async console(id: string): Promise<ConsoleEndpoint> {
+    this.get(id);
+    return { vncSocket: `/nonexistent/fake/${id}/vnc.sock`, serialSocket: `/nonexistent/fake/${id}/serial.sock` };
+  }
+
+  async serialLog(id: string, maxBytes = 64 * 1024): Promise<string> {
+    return this.get(id).serial.slice(-maxBytes);
+  }
+
+  async screenshot(id: string): Promise<Buffer> {
+    this.running(id);
+    // A 1×1 black PNG.
+    return Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108000000003a7e9b550000000a49444154789c636000000002000148afa4710000000049454e44ae426082', 'hex');
+  }
+
+  async stats(id: string): Promise<GuestStats> {
+    const g = this.running(id);
+    return { cpuTimeMs: 0, memoryMiB: g.spec.memoryMiB, residentMiB: 0, disks: [], nics: [] };
+  }
+
+  async close(): Promise<void> {
+    this.listeners.clear();
+  }
+
+  /** Simulate the guest's process dying outside Cirrus. */
+  crash(id: string): void {
+    const g = this.get(id);
+    if (g.state === 'stopped') return;
+    g.state = 'stopped';
+    g.pid = null;
+    this.emit({ type: 'stopped', id, at: new Date(), reason: 'crashed' });
+  }
+
+  private async halt(id: string, reason: StopReason): Promise<void> {
+    const g = this.get(id);
+    if (g.state === 'stopped') return;
+    await sleep(this.transitionMs);
+    g.state = 'stopped';
+    g.pid = null;
+    this.emit({ type: 'stopped', id, at: new Date(), reason });
+  }
+
+  private get(id: string): FakeGuest {
+    const g = this.guests.get(validateGuestId(id));
+    if (!g) throw new HypervisorError('NOT_FOUND', `guest ${id} does not exist`);
+    return g;
+  }
+
+  private running(id: string): FakeGuest {
+    const g = this.get(id);
+    if (g.state === 'stopped') throw new HypervisorError('INVALID_STATE', `guest ${id} is not running`);
+    return g;
+  }
+
+  private emit(e: GuestEvent): void {
+    for (const l of this.listeners) l(e);
+  }
+
+  private lock<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const next = (this.locks.get(id) ?? Promise.resolve()).then(fn, fn);
+    this.locks.set(id, next.catch(() => undefined));
+    return next;
+  }
+}
