@@ -45,28 +45,32 @@ async function watchSerial(file: string, t0: number): Promise<Sample> {
 
 async function viaDriver(driver: QemuDriver, spec: GuestSpec): Promise<Sample> {
   const t0 = performance.now();
-  await driver.create(spec);
-  await driver.start(spec.id);
-  const s = await watchSerial(guestLayout(driver.guestsDir, spec.id).serialLog, t0);
-  await driver.destroy(spec.id);
-  return s;
+  try {
+    await driver.create(spec);
+    await driver.start(spec.id);
+    return await watchSerial(guestLayout(driver.guestsDir, spec.id).serialLog, t0);
+  } finally {
+    await driver.destroy(spec.id);
+  }
 }
 
 async function byHand(dir: string, spec: GuestSpec, imagesDir: string): Promise<Sample> {
   const image = new ImageCatalog(imagesDir).get(spec.image);
-  const { accel } = { accel: process.env.CIRRUS_QEMU_ACCEL === 'kvm' ? ('kvm' as const) : ('tcg' as const) };
+  const accel = process.env.CIRRUS_QEMU_ACCEL === 'kvm' ? 'kvm' : 'tcg';
   const layout = guestLayout(dir, spec.id);
   mkdirSync(layout.dir, { recursive: true, mode: 0o700 });
   const args = buildQemuArgs({ spec, image, layout, accel });
   const t0 = performance.now();
-  await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', image.diskPath, layout.disk, `${spec.diskGiB}G`]);
-  await spawnDaemonized('qemu-system-x86_64', args);
-  const s = await watchSerial(layout.serialLog, t0);
-  const pid = readPidFile(layout.pidFile);
-  if (pid !== null && isOurProcessAlive(pid, layout.pidFile)) process.kill(pid, 'SIGKILL');
-  while (pid !== null && isOurProcessAlive(pid, layout.pidFile)) await new Promise((r) => setTimeout(r, 20));
-  rmSync(layout.dir, { recursive: true, force: true });
-  return s;
+  try {
+    await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', image.diskPath, layout.disk, `${spec.diskGiB}G`]);
+    await spawnDaemonized('qemu-system-x86_64', args);
+    return await watchSerial(layout.serialLog, t0);
+  } finally {
+    const pid = readPidFile(layout.pidFile);
+    if (pid !== null && isOurProcessAlive(pid, layout.pidFile)) process.kill(pid, 'SIGKILL');
+    while (pid !== null && isOurProcessAlive(pid, layout.pidFile)) await new Promise((r) => setTimeout(r, 20));
+    rmSync(layout.dir, { recursive: true, force: true });
+  }
 }
 
 const launchLatency: BenchModule = {

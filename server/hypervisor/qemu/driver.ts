@@ -28,6 +28,7 @@ import {
 } from '../types';
 import { probeAcceleration, type AccelProbeResult } from './accel';
 import { buildQemuArgs, macAddress } from './args';
+import { withGuestFileLock } from './guest-lock';
 import { guestLayout, MAX_SOCKET_PATH, type GuestLayout } from './layout';
 import { isOurProcessAlive, processUsage, readPidFile, spawnDaemonized } from './process';
 import { qmp } from './qmp-commands';
@@ -195,6 +196,8 @@ export class QemuDriver implements HypervisorDriver {
       const t = this.aliveTracked(id);
       if (!t) return;
       try {
+        // A paused guest cannot hear the power button.
+        if ((await qmp.status(t.monitor)).status === 'paused') await qmp.cont(t.monitor);
         await qmp.powerdown(t.monitor);
       } catch {
         // Fall through to the timeout and the forced stop.
@@ -375,7 +378,9 @@ export class QemuDriver implements HypervisorDriver {
   private async withLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
     if (this.closed) throw new HypervisorError('INVALID_STATE', 'driver is closed');
     const prev = this.locks.get(id) ?? Promise.resolve();
-    const next = prev.then(fn, fn);
+    // In-process queue first, then the cross-process lock file.
+    const locked = () => withGuestFileLock(path.join(this.guestsDir, '.locks'), validateGuestId(id), fn);
+    const next = prev.then(locked, locked);
     const tail = next.catch(() => undefined);
     this.locks.set(id, tail);
     void tail.then(() => {
