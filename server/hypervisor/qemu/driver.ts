@@ -163,7 +163,7 @@ export class QemuDriver implements HypervisorDriver {
   async start(id: string): Promise<void> {
     await this.withLock(id, async () => {
       const { layout, record } = this.load(id);
-      if (this.aliveTracked(id)) throw new HypervisorError('INVALID_STATE', `guest ${id} is already running`);
+      if (await this.current(id)) throw new HypervisorError('INVALID_STATE', `guest ${id} is already running`);
       const image = this.catalog.find(record.spec.image);
       if (!image) throw new HypervisorError('BACKEND_FAILED', `image "${record.spec.image}" of guest ${id} is gone from the catalog`);
       const { accel } = await this.acceleration();
@@ -193,7 +193,7 @@ export class QemuDriver implements HypervisorDriver {
   async stop(id: string, opts: StopOptions = {}): Promise<void> {
     await this.withLock(id, async () => {
       this.load(id);
-      const t = this.aliveTracked(id);
+      const t = await this.current(id);
       if (!t) return;
       try {
         // A paused guest cannot hear the power button.
@@ -211,26 +211,26 @@ export class QemuDriver implements HypervisorDriver {
   async forceStop(id: string): Promise<void> {
     await this.withLock(id, async () => {
       this.load(id);
-      const t = this.aliveTracked(id);
+      const t = await this.current(id);
       if (t) await this.forceStopLocked(id, t);
     });
   }
 
   async reboot(id: string): Promise<void> {
     await this.withLock(id, async () => {
-      await qmp.reset(this.requireRunning(id).monitor);
+      await qmp.reset((await this.requireRunning(id)).monitor);
     });
   }
 
   async pause(id: string): Promise<void> {
     await this.withLock(id, async () => {
-      await qmp.stop(this.requireRunning(id).monitor);
+      await qmp.stop((await this.requireRunning(id)).monitor);
     });
   }
 
   async resume(id: string): Promise<void> {
     await this.withLock(id, async () => {
-      await qmp.cont(this.requireRunning(id).monitor);
+      await qmp.cont((await this.requireRunning(id)).monitor);
     });
   }
 
@@ -238,7 +238,7 @@ export class QemuDriver implements HypervisorDriver {
     validateGuestId(id);
     await this.withLock(id, async () => {
       const layout = this.layout(id);
-      const t = this.aliveTracked(id);
+      const t = await this.current(id);
       if (t) await this.forceStopLocked(id, t);
       const pid = readPidFile(layout.pidFile);
       if (pid !== null && isOurProcessAlive(pid, layout.pidFile)) {
@@ -253,13 +253,14 @@ export class QemuDriver implements HypervisorDriver {
 
   async status(id: string): Promise<GuestStatus> {
     this.load(id);
-    const t = this.aliveTracked(id);
+    const t = await this.current(id);
     if (!t) return { id, state: 'stopped', pid: null };
     try {
       const s = await qmp.status(t.monitor);
       return { id, state: s.running ? 'running' : s.status === 'shutdown' ? 'stopped' : 'paused', pid: t.pid };
     } catch {
-      return { id, state: this.aliveTracked(id) ? 'running' : 'stopped', pid: this.aliveTracked(id)?.pid ?? null };
+      const alive = this.aliveTracked(id);
+      return { id, state: alive ? 'running' : 'stopped', pid: alive?.pid ?? null };
     }
   }
 
@@ -301,7 +302,7 @@ export class QemuDriver implements HypervisorDriver {
 
   async screenshot(id: string): Promise<Buffer> {
     return this.withLock(id, async () => {
-      const t = this.requireRunning(id);
+      const t = await this.requireRunning(id);
       const { layout } = this.load(id);
       await qmp.screendump(t.monitor, layout.screendump);
       try {
@@ -313,7 +314,7 @@ export class QemuDriver implements HypervisorDriver {
   }
 
   async stats(id: string): Promise<GuestStats> {
-    const t = this.requireRunning(id);
+    const t = await this.requireRunning(id);
     const usage = processUsage(t.pid);
     const blocks = await qmp.blockstats(t.monitor);
     const mem = await qmp.memorySummary(t.monitor);
@@ -368,9 +369,29 @@ export class QemuDriver implements HypervisorDriver {
     return isOurProcessAlive(t.pid, this.layout(id).pidFile) ? t : null;
   }
 
-  private requireRunning(id: string): Tracked {
+  /**
+   * The guest's live QEMU, attaching to it if another driver instance (or
+   * process) started it since we looked; null when nothing runs.
+   */
+  private async current(id: string): Promise<Tracked | null> {
+    const known = this.aliveTracked(id);
+    if (known) return known;
+    const layout = this.layout(id);
+    const pid = readPidFile(layout.pidFile);
+    if (pid === null || !isOurProcessAlive(pid, layout.pidFile)) return null;
+    const stale = this.tracked.get(id);
+    if (stale) stale.monitor.close();
+    try {
+      await this.attach(id, layout, pid);
+    } catch {
+      // Reachable or not, it runs: keep it tracked by pid.
+    }
+    return this.aliveTracked(id);
+  }
+
+  private async requireRunning(id: string): Promise<Tracked> {
     this.load(id);
-    const t = this.aliveTracked(id);
+    const t = await this.current(id);
     if (!t) throw new HypervisorError('INVALID_STATE', `guest ${id} is not running`);
     return t;
   }
@@ -433,9 +454,12 @@ export class QemuDriver implements HypervisorDriver {
   }
 
   private onGone(id: string, t: Tracked): void {
-    if (this.tracked.get(id) === t) this.tracked.delete(id);
-    const layout = this.layout(id);
-    if (existsSync(layout.dir)) this.removeRuntimeFiles(layout);
+    // Only tidy if no newer QEMU has taken the guest's place meanwhile.
+    if (this.tracked.get(id) === t) {
+      this.tracked.delete(id);
+      const layout = this.layout(id);
+      if (existsSync(layout.dir)) this.removeRuntimeFiles(layout);
+    }
     let reason: StopReason;
     if (t.forced) reason = 'killed';
     else if (t.shutdown?.guest) reason = 'guest-shutdown';
