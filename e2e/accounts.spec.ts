@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { newAccount, signIn, signOut, signUp } from './helpers';
+import { newAccount, signOut, signUp } from './helpers';
 
 test('sign up → empty Instances page of the new tenant → sign out → sign in again', async ({ page }) => {
   const account = newAccount('ada');

@@ -2,6 +2,7 @@
 //   1. Node.js version  2. npm ci when package-lock.json changed  3. Debian packages
 //   (Chromium for the e2e tests with --with-browser)  4. guest images  5. the production build.
 // Usage: node scripts/setup.mjs [--with-browser] [--no-build] [--no-images]
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ensureSystemPackages } from './lib/system-packages.mjs';
@@ -22,12 +23,14 @@ export function ensureDependencies() {
   const want = hashTree(['package-lock.json', 'package.json']);
   if (fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === want) return;
   log('installing npm dependencies (npm ci)…');
-  if (run('npm', ['ci', '--no-audit', '--no-fund']) !== 0) {
+  const ci = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: ['ignore', 'inherit', 'pipe'], encoding: 'utf8' });
+  if (ci.status !== 0) {
+    const why = /in sync/.test(ci.stderr ?? '') ? 'npm ci refused the lockfile' : `npm ci failed:\n${(ci.stderr ?? '').slice(-2000)}`;
     // A registry mirror that carries only this platform's builds of packages with
     // per-platform optional dependencies (Next's SWC, Tailwind's oxide) makes
     // `npm ci` call the lockfile out of sync. `npm install` honours the same
     // lockfile and installs the same versions.
-    log('npm ci refused the lockfile; installing the same locked versions with npm install…');
+    log(`${why}; installing the same locked versions with npm install…`);
     if (run('npm', ['install', '--no-audit', '--no-fund']) !== 0) {
       console.error('[cirrus] installing the npm dependencies failed.');
       process.exit(1);

@@ -10,7 +10,10 @@ export type DbOrTx = Db | Tx;
 export function createDb(connectionString: string, max = 10): { db: Db; pool: pg.Pool } {
   const pool = new pg.Pool({ connectionString, max });
   // An idle client that loses its connection must not crash the process.
-  pool.on('error', (err) => console.error('[db] idle client error:', err.message));
+  pool.on('error', (err: Error & { code?: string }) => {
+    // 57P01: the server is shutting down (ours, on SIGINT/SIGTERM) — expected, not news.
+    if (err.code !== '57P01') console.error('[db] idle client error:', err.message);
+  });
   return { db: drizzle(pool, { schema }), pool };
 }
 
