@@ -8,6 +8,7 @@ import path from 'node:path';
 import next from 'next';
 import { DataDirInUseError } from './server/runtime/data-lock';
 import { boot, type Runtime } from './server/runtime/boot';
+import { startCompute, type Compute } from './server/runtime/compute';
 
 // ---------------------------------------------------------------- 1. options
 const dev = process.argv.includes('--dev');
@@ -31,6 +32,15 @@ async function main() {
     throw err;
   }
 
+  // Compute (hypervisor driver, job worker, reconciler). Without it Cirrus still
+  // serves the console; launches are refused until a host is available.
+  let compute: Compute | null = null;
+  try {
+    compute = await startCompute({ db: runtime.db, databaseUrl: process.env.DATABASE_URL as string, dataDir: runtime.dataDir, log: console.log });
+  } catch (err) {
+    console.error(`[cirrus] compute is unavailable on this host: ${err instanceof Error ? err.message : err}`);
+  }
+
   const server = http.createServer();
   let shuttingDown = false;
   const stop = async (code: number) => {
@@ -43,6 +53,7 @@ async function main() {
       server.closeAllConnections();
       setTimeout(resolve, 5000).unref();
     });
+    await compute?.stop().catch((err) => console.error('[cirrus] stopping compute:', err));
     await runtime.shutdown();
     console.log('[cirrus] stopped');
     process.exit(code);

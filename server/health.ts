@@ -1,12 +1,25 @@
 import { sql } from 'drizzle-orm';
 import { getDb } from './db/client';
+import { getCompute } from './runtime/compute';
 
 export type Health = {
   ok: boolean;
   database: { ok: boolean; latencyMs: number | null; error?: string };
+  hypervisor: { ok: boolean; driver?: string; host?: string; acceleration?: string; error?: string };
 };
 
-/** Database reachable and answering within 3 s. (The hypervisor joins this when it exists.) */
+async function hypervisorHealth(): Promise<Health['hypervisor']> {
+  const compute = getCompute();
+  if (!compute) return { ok: false, error: 'no hypervisor on this server (see the server log)' };
+  try {
+    const info = await compute.driver.hostInfo();
+    return { ok: true, driver: compute.driver.name, host: compute.hostName, acceleration: info.acceleration };
+  } catch (err) {
+    return { ok: false, driver: compute.driver.name, error: err instanceof Error ? err.message : 'not answering' };
+  }
+}
+
+/** Database reachable and answering within 3 s; the hypervisor driver answering. Both must hold. */
 export async function checkHealth(): Promise<Health> {
   const started = performance.now();
   try {
@@ -15,8 +28,13 @@ export async function checkHealth(): Promise<Health> {
       new Promise((_, reject) => setTimeout(() => reject(new Error('timed out after 3 s')), 3000).unref()),
     ]);
     const database = { ok: true, latencyMs: Math.round(performance.now() - started) };
-    return { ok: database.ok, database };
+    const hypervisor = await hypervisorHealth();
+    return { ok: database.ok && hypervisor.ok, database, hypervisor };
   } catch (err) {
-    return { ok: false, database: { ok: false, latencyMs: null, error: err instanceof Error ? err.message : 'unreachable' } };
+    return {
+      ok: false,
+      database: { ok: false, latencyMs: null, error: err instanceof Error ? err.message : 'unreachable' },
+      hypervisor: await hypervisorHealth(),
+    };
   }
 }

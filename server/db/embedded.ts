@@ -110,7 +110,7 @@ export async function startEmbeddedPostgres(
     onLog: (m) => {
       pgLog.push(m);
       if (pgLog.length > 200) pgLog.shift();
-      if (!opts.quiet && /FATAL|PANIC|ERROR/.test(m)) log(`[postgres] ${m.trim()}`);
+      if (!opts.quiet && /FATAL|PANIC/.test(m)) log(`[postgres] ${m.trim()}`);
     },
     onError: (e) => pgLog.push(String(e)),
   });

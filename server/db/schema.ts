@@ -3,6 +3,7 @@ import {
   bigserial,
   boolean,
   index,
+  integer,
   jsonb,
   pgEnum,
   pgTable,
@@ -110,3 +111,134 @@ export const platformSettings = pgTable('platform_settings', {
     .notNull()
     .default(sql`now()`),
 });
+
+// ---------------------------------------------------------------- compute
+
+export const instanceState = pgEnum('instance_state', [
+  'pending',
+  'starting',
+  'running',
+  'stopping',
+  'stopped',
+  'terminating',
+  'terminated',
+  'error',
+]);
+
+export const hostState = pgEnum('host_state', ['enabled', 'maintenance', 'offline']);
+
+/** A machine that runs guests. The local host registers itself at start (server/hosts). */
+export const hosts = pgTable(
+  'hosts',
+  {
+    id: uuid('id').primaryKey(),
+    name: text('name').notNull(),
+    driver: text('driver').notNull(),
+    cpus: integer('cpus').notNull(),
+    memoryMiB: integer('memory_mib').notNull(),
+    diskGiB: integer('disk_gib').notNull(),
+    /** Allocation ratios in hundredths (400 = 4.0 vCPUs per core). */
+    cpuRatioPct: integer('cpu_ratio_pct').notNull().default(400),
+    ramRatioPct: integer('ram_ratio_pct').notNull().default(100),
+    ramReserveMiB: integer('ram_reserve_mib').notNull().default(512),
+    acceleration: text('acceleration').notNull(),
+    state: hostState('state').notNull().default('enabled'),
+    registeredAt: createdAt(),
+    heartbeatAt: timestamp('heartbeat_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('hosts_name_key').on(t.name)],
+);
+
+/** Images tenants may launch; the files live in the data dir's image catalog. */
+export const images = pgTable('images', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  description: text('description').notNull().default(''),
+  minMemoryMiB: integer('min_memory_mib').notNull(),
+  minDiskGiB: integer('min_disk_gib').notNull(),
+  enabled: boolean('enabled').notNull().default(true),
+  createdAt: createdAt(),
+});
+
+/** Admin-defined size presets. */
+export const flavors = pgTable(
+  'flavors',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    name: text('name').notNull(),
+    vcpus: integer('vcpus').notNull(),
+    memoryMiB: integer('memory_mib').notNull(),
+    diskGiB: integer('disk_gib').notNull(),
+    nics: integer('nics').notNull(),
+    enabled: boolean('enabled').notNull().default(true),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('flavors_name_key').on(t.name)],
+);
+
+/** Per-tenant limits. The launch transaction locks this row: it is the quota's mutex. */
+export const tenantQuotas = pgTable('tenant_quotas', {
+  tenantId: uuid('tenant_id')
+    .primaryKey()
+    .references(() => tenants.id, { onDelete: 'cascade' }),
+  instances: integer('instances').notNull(),
+  vcpus: integer('vcpus').notNull(),
+  memoryMiB: integer('memory_mib').notNull(),
+  diskGiB: integer('disk_gib').notNull(),
+  nics: integer('nics').notNull(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+export const instances = pgTable(
+  'instances',
+  {
+    /** EC2-style: `i-` and 17 hex digits. */
+    id: text('id').primaryKey(),
+    tenantId: uuid('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    imageId: text('image_id')
+      .notNull()
+      .references(() => images.id),
+    vcpus: integer('vcpus').notNull(),
+    memoryMiB: integer('memory_mib').notNull(),
+    diskGiB: integer('disk_gib').notNull(),
+    nics: integer('nics').notNull(),
+    tags: jsonb('tags').$type<Record<string, string>>().notNull().default({}),
+    hostId: uuid('host_id').references(() => hosts.id),
+    state: instanceState('state').notNull().default('pending'),
+    /** Why it is in this state, when that needs saying (error, stopped by a crash, …). */
+    stateReason: text('state_reason'),
+    stateChangedAt: timestamp('state_changed_at', { withTimezone: true }).notNull().defaultNow(),
+    createdBy: uuid('created_by'),
+    createdAt: createdAt(),
+    launchedAt: timestamp('launched_at', { withTimezone: true }),
+    terminatedAt: timestamp('terminated_at', { withTimezone: true }),
+  },
+  (t) => [
+    index('instances_tenant_created_idx').on(t.tenantId, t.createdAt, t.id),
+    index('instances_tenant_state_idx').on(t.tenantId, t.state),
+    index('instances_host_state_idx').on(t.hostId, t.state),
+  ],
+);
+
+/** Every change of an instance: who or what did it, when, and why. */
+export const instanceEvents = pgTable(
+  'instance_events',
+  {
+    id: bigserial('id', { mode: 'bigint' }).primaryKey(),
+    instanceId: text('instance_id')
+      .notNull()
+      .references(() => instances.id, { onDelete: 'cascade' }),
+    tenantId: uuid('tenant_id').notNull(),
+    at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+    actorUserId: uuid('actor_user_id'),
+    actorLabel: text('actor_label').notNull(),
+    action: text('action').notNull(),
+    fromState: instanceState('from_state'),
+    toState: instanceState('to_state'),
+    message: text('message'),
+  },
+  (t) => [index('instance_events_instance_idx').on(t.instanceId, t.at)],
+);

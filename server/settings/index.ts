@@ -5,8 +5,22 @@ import type { DbOrTx } from '../db/client';
 import { platformSettings } from '../db/schema';
 
 // Each setting: its schema and default. Unknown or malformed stored values fall back to the default.
+export const quotaLimitsSchema = z.object({
+  instances: z.int().min(0).max(100_000),
+  vcpus: z.int().min(0).max(1_000_000),
+  memoryMiB: z.int().min(0).max(1_000_000_000),
+  diskGiB: z.int().min(0).max(1_000_000_000),
+  nics: z.int().min(0).max(1_000_000),
+});
+export type QuotaLimits = z.infer<typeof quotaLimitsSchema>;
+
 const definitions = {
   signupEnabled: { schema: z.boolean(), default: true },
+  /** Limits a new tenant starts with. */
+  defaultQuotas: {
+    schema: quotaLimitsSchema,
+    default: { instances: 10, vcpus: 16, memoryMiB: 16_384, diskGiB: 200, nics: 20 } as QuotaLimits,
+  },
 } as const;
 
 export type SettingKey = keyof typeof definitions;
@@ -24,7 +38,7 @@ export async function getSetting<K extends SettingKey>(db: DbOrTx, key: K): Prom
 }
 
 export async function getSettings(db: DbOrTx): Promise<Settings> {
-  return { signupEnabled: await getSetting(db, 'signupEnabled') };
+  return { signupEnabled: await getSetting(db, 'signupEnabled'), defaultQuotas: await getSetting(db, 'defaultQuotas') };
 }
 
 export async function setSetting<K extends SettingKey>(

@@ -28,6 +28,18 @@ const matrix: Record<string, Access> = {
   'tokens.revoke': 'authed',
   'admin.settings.get': 'admin',
   'admin.settings.setSignupEnabled': 'admin',
+  'images.list': { tenant: 'viewer' },
+  'flavors.list': { tenant: 'viewer' },
+  'quotas.get': { tenant: 'viewer' },
+  'instances.launch': { tenant: 'member' },
+  'instances.list': { tenant: 'viewer' },
+  'instances.get': { tenant: 'viewer' },
+  'instances.events': { tenant: 'viewer' },
+  'instances.serialLog': { tenant: 'viewer' },
+  'instances.start': { tenant: 'member' },
+  'instances.stop': { tenant: 'member' },
+  'instances.reboot': { tenant: 'member' },
+  'instances.terminate': { tenant: 'member' },
 };
 
 type AnyProcedure = { _def: { type: 'query' | 'mutation' | 'subscription' } };

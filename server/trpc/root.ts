@@ -2,6 +2,8 @@ import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 import { createCallerFactory, router } from './init';
 import { adminRouter } from './routers/admin';
 import { authRouter } from './routers/auth';
+import { flavorsRouter, imagesRouter, quotasRouter } from './routers/catalog';
+import { instancesRouter } from './routers/instances';
 import { meRouter } from './routers/me';
 import { tenantsRouter } from './routers/tenants';
 import { tokensRouter } from './routers/tokens';
@@ -13,6 +15,10 @@ export const appRouter = router({
   tenants: tenantsRouter,
   tokens: tokensRouter,
   admin: adminRouter,
+  images: imagesRouter,
+  flavors: flavorsRouter,
+  quotas: quotasRouter,
+  instances: instancesRouter,
 });
 
 export type AppRouter = typeof appRouter;

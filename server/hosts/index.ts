@@ -1,0 +1,71 @@
+import { and, asc, eq, notInArray, sql } from 'drizzle-orm';
+import type { DbOrTx, Tx } from '../db/client';
+import { hosts, instances } from '../db/schema';
+import { DomainError } from '../errors';
+import type { HostInfo } from '../hypervisor';
+import { NOT_COUNTED, type Usage } from '../quotas';
+
+export type HostRow = typeof hosts.$inferSelect;
+type Resources = { vcpus: number; memoryMiB: number; diskGiB: number };
+
+/** What a host can hold: cores × CPU ratio, RAM × RAM ratio minus the reserve, and its free disk. */
+export function hostCapacity(h: Pick<HostRow, 'cpus' | 'memoryMiB' | 'diskGiB' | 'cpuRatioPct' | 'ramRatioPct' | 'ramReserveMiB'>): Resources {
+  return {
+    vcpus: Math.floor((h.cpus * h.cpuRatioPct) / 100),
+    memoryMiB: Math.max(0, Math.floor((h.memoryMiB * h.ramRatioPct) / 100) - h.ramReserveMiB),
+    diskGiB: h.diskGiB,
+  };
+}
+
+/** The local host announces itself at start with what the driver reports. Ratios set by admins are kept. */
+export async function registerHost(db: DbOrTx, host: { id: string; name: string; driver: string; info: HostInfo }): Promise<void> {
+  const values = {
+    cpus: host.info.cpus,
+    memoryMiB: host.info.memoryMiB,
+    diskGiB: host.info.freeDiskGiB,
+    acceleration: host.info.acceleration,
+    driver: host.driver,
+  };
+  await db
+    .insert(hosts)
+    .values({ id: host.id, name: host.name, ...values })
+    .onConflictDoUpdate({ target: hosts.id, set: { ...values, name: host.name, heartbeatAt: sql`now()` } });
+}
+
+export async function allocatedOn(db: DbOrTx, hostId: string): Promise<Resources> {
+  const [row] = await db
+    .select({
+      vcpus: sql<number>`coalesce(sum(${instances.vcpus}), 0)::int`,
+      memoryMiB: sql<number>`coalesce(sum(${instances.memoryMiB}), 0)::int`,
+      diskGiB: sql<number>`coalesce(sum(${instances.diskGiB}), 0)::int`,
+    })
+    .from(instances)
+    .where(and(eq(instances.hostId, hostId), notInArray(instances.state, [...NOT_COUNTED])));
+  return row ?? { vcpus: 0, memoryMiB: 0, diskGiB: 0 };
+}
+
+/**
+ * Pick a host with room for `request`, inside the launch transaction. Enabled
+ * hosts are locked in a fixed order (by id) so concurrent placements queue
+ * instead of both taking the last room; the first that fits wins.
+ */
+export async function placeInstance(tx: Tx, request: Usage): Promise<HostRow> {
+  const candidates = await tx.select().from(hosts).where(eq(hosts.state, 'enabled')).orderBy(asc(hosts.id)).for('update');
+  if (candidates.length === 0) {
+    throw new DomainError('INSUFFICIENT_CAPACITY', 'No host is accepting new instances right now. Try again later or ask an administrator.');
+  }
+  let best: { free: Resources } | null = null;
+  for (const host of candidates) {
+    const cap = hostCapacity(host);
+    const used = await allocatedOn(tx, host.id);
+    const free = { vcpus: cap.vcpus - used.vcpus, memoryMiB: cap.memoryMiB - used.memoryMiB, diskGiB: cap.diskGiB - used.diskGiB };
+    if (free.vcpus >= request.vcpus && free.memoryMiB >= request.memoryMiB && free.diskGiB >= request.diskGiB) return host;
+    if (!best || free.memoryMiB > best.free.memoryMiB) best = { free };
+  }
+  const f = best!.free;
+  throw new DomainError(
+    'INSUFFICIENT_CAPACITY',
+    `No host has room for ${request.vcpus} vCPU, ${request.memoryMiB} MiB and ${request.diskGiB} GiB: the roomiest has ` +
+      `${Math.max(0, f.vcpus)} vCPU, ${Math.max(0, f.memoryMiB)} MiB and ${Math.max(0, f.diskGiB)} GiB free. Try a smaller size.`,
+  );
+}

@@ -1,0 +1,59 @@
+import { sql } from 'drizzle-orm';
+import { recordAudit, type Actor } from '../audit';
+import type { DbOrTx } from '../db/client';
+import { DomainError } from '../errors';
+import { enqueueInstanceOp, type InstanceOp } from '../jobs';
+import { allowedFrom, whyNot, type InstanceAction, type InstanceState } from './can';
+import { getInstance, type Instance } from './queries';
+import { recordInstanceEvent, transition } from './transition';
+
+const plan: Record<InstanceAction, { to: InstanceState | null; message: string }> = {
+  start: { to: 'starting', message: 'Start requested.' },
+  stop: { to: 'stopping', message: 'Stop requested.' },
+  reboot: { to: null, message: 'Reboot requested.' },
+  terminate: { to: 'terminating', message: 'Terminate requested.' },
+};
+
+/**
+ * start / stop / reboot / terminate: check the state (instanceCan rules) under
+ * the row lock, move it, record event and audit, enqueue the job — one
+ * transaction. `force` stops without waiting for the guest.
+ */
+export async function requestInstanceAction(
+  db: DbOrTx,
+  actor: Actor,
+  tenantId: string,
+  instanceId: string,
+  action: InstanceAction,
+  opts: { force?: boolean } = {},
+): Promise<Instance> {
+  return db.transaction(async (tx) => {
+    await tx.execute(sql`select 1 from instances where id = ${instanceId} and tenant_id = ${tenantId} for update`);
+    const locked = await getInstance(tx, tenantId, instanceId);
+    const reason = whyNot(action, locked.state);
+    if (reason) throw new DomainError('INVALID_STATE', `${locked.name} (${instanceId}): ${reason}`);
+    const p = plan[action];
+    const message = action === 'stop' && opts.force ? 'Force stop requested.' : p.message;
+    if (p.to) {
+      await transition(tx, actor, instanceId, {
+        from: allowedFrom(action),
+        to: p.to,
+        action,
+        message,
+        extra: action === 'terminate' ? { terminatedAt: sql`now()` } : undefined,
+      });
+    } else {
+      await recordInstanceEvent(tx, actor, { instanceId, tenantId, action, message });
+    }
+    await recordAudit(tx, actor, {
+      action: `instance.${action}`,
+      tenantId,
+      target: { type: 'instance', id: instanceId },
+      detail: opts.force ? { force: true } : undefined,
+    });
+    if (!locked.hostId) throw new Error(`instance ${instanceId} has no host`);
+    const op: InstanceOp = action === 'stop' && opts.force ? 'force-stop' : action;
+    await enqueueInstanceOp(tx, locked.hostId, { instanceId, op });
+    return getInstance(tx, tenantId, instanceId);
+  });
+}

@@ -1,0 +1,19 @@
+import type { DbOrTx } from '../db/client';
+import { HypervisorError } from '../hypervisor';
+import { getCompute } from '../runtime/compute';
+import { getInstance } from './queries';
+
+const SERIAL_TAIL_BYTES = 64 * 1024;
+
+/** The tail of the guest's serial output (empty when the guest has none yet or is not on this host). */
+export async function serialLogOf(db: DbOrTx, tenantId: string, instanceId: string): Promise<{ text: string }> {
+  const inst = await getInstance(db, tenantId, instanceId);
+  const compute = getCompute();
+  if (!compute || inst.hostId !== compute.hostId || inst.state === 'terminated') return { text: '' };
+  try {
+    return { text: await compute.driver.serialLog(instanceId, SERIAL_TAIL_BYTES) };
+  } catch (err) {
+    if (err instanceof HypervisorError && err.code === 'NOT_FOUND') return { text: '' };
+    throw err;
+  }
+}

@@ -1,0 +1,65 @@
+import { and, eq } from 'drizzle-orm';
+import { recordAudit, type Actor } from '../audit';
+import type { DbOrTx } from '../db/client';
+import { images, instances } from '../db/schema';
+import { DomainError } from '../errors';
+import { placeInstance } from '../hosts';
+import { enqueueInstanceOp } from '../jobs';
+import { checkQuota, lockTenantQuota, tenantUsage } from '../quotas';
+import { newInstanceId } from './ids';
+import { instanceColumns, type Instance } from './queries';
+import { recordInstanceEvent } from './transition';
+import type { LaunchInput } from './validation';
+
+/**
+ * Launch: one transaction that checks the image, takes the tenant's quota
+ * lock, checks usage + request against every limit, places the instance on a
+ * host with room (host rows locked too), inserts it as `pending`, records the
+ * event and the audit entry, and enqueues the start job. Any refusal rolls all
+ * of it back; no burst of concurrent launches can pass a limit.
+ */
+export async function launchInstance(db: DbOrTx, actor: Actor, tenantId: string, input: LaunchInput): Promise<Instance> {
+  return db.transaction(async (tx) => {
+    const [image] = await tx.select().from(images).where(and(eq(images.id, input.imageId), eq(images.enabled, true)));
+    if (!image) throw new DomainError('INVALID_INPUT', 'That image is not available for launches. Choose another.', 'imageId');
+    if (input.memoryMiB < image.minMemoryMiB) {
+      throw new DomainError('INVALID_INPUT', `${image.name} needs at least ${image.minMemoryMiB} MiB of memory.`, 'memoryMiB');
+    }
+    if (input.diskGiB < image.minDiskGiB) {
+      throw new DomainError('INVALID_INPUT', `${image.name} needs a disk of at least ${image.minDiskGiB} GiB.`, 'diskGiB');
+    }
+
+    const request = { instances: 1, vcpus: input.vcpus, memoryMiB: input.memoryMiB, diskGiB: input.diskGiB, nics: input.nics };
+    const limits = await lockTenantQuota(tx, tenantId);
+    checkQuota(limits, await tenantUsage(tx, tenantId), request);
+    const host = await placeInstance(tx, request);
+
+    const [row] = await tx
+      .insert(instances)
+      .values({
+        id: newInstanceId(),
+        tenantId,
+        name: input.name,
+        imageId: image.id,
+        vcpus: input.vcpus,
+        memoryMiB: input.memoryMiB,
+        diskGiB: input.diskGiB,
+        nics: input.nics,
+        tags: input.tags ?? {},
+        hostId: host.id,
+        state: 'pending',
+        createdBy: actor.kind === 'user' ? actor.userId : null,
+      })
+      .returning(instanceColumns);
+    if (!row) throw new Error('instance insert returned nothing');
+    await recordInstanceEvent(tx, actor, { instanceId: row.id, tenantId, action: 'launch', to: 'pending', message: `Launch requested on ${host.name}.` });
+    await recordAudit(tx, actor, {
+      action: 'instance.launch',
+      tenantId,
+      target: { type: 'instance', id: row.id },
+      detail: { ...request, imageId: image.id, host: host.name },
+    });
+    await enqueueInstanceOp(tx, host.id, { instanceId: row.id, op: 'start' });
+    return { ...row, hostName: host.name };
+  });
+}

@@ -1,0 +1,53 @@
+import { and, eq, inArray, sql } from 'drizzle-orm';
+import type { Actor } from '../audit';
+import type { DbOrTx } from '../db/client';
+import { instanceEvents, instances } from '../db/schema';
+import type { InstanceState } from './can';
+
+export type Transition = {
+  from: readonly InstanceState[];
+  to: InstanceState;
+  action: string;
+  message?: string | null;
+  /** Written to the instance's state_reason (cleared when omitted). */
+  reason?: string | null;
+  extra?: Partial<{ launchedAt: ReturnType<typeof sql>; terminatedAt: ReturnType<typeof sql> }>;
+};
+
+/**
+ * Move an instance from one of `from` to `to` and record the event, or do
+ * nothing when it is not in `from` (someone else moved it first). The update's
+ * WHERE clause is the compare-and-set; the caller's transaction makes the
+ * event and the change commit together. Returns the old state, or null.
+ */
+export async function transition(db: DbOrTx, actor: Actor, instanceId: string, t: Transition): Promise<InstanceState | null> {
+  const [old] = await db
+    .select({ state: instances.state, tenantId: instances.tenantId })
+    .from(instances)
+    .where(and(eq(instances.id, instanceId), inArray(instances.state, [...t.from])))
+    .for('update');
+  if (!old) return null;
+  await db
+    .update(instances)
+    .set({ state: t.to, stateReason: t.reason ?? null, stateChangedAt: sql`now()`, ...t.extra })
+    .where(eq(instances.id, instanceId));
+  await recordInstanceEvent(db, actor, { instanceId, tenantId: old.tenantId, action: t.action, from: old.state, to: t.to, message: t.message ?? t.reason ?? null });
+  return old.state;
+}
+
+export async function recordInstanceEvent(
+  db: DbOrTx,
+  actor: Actor,
+  e: { instanceId: string; tenantId: string; action: string; from?: InstanceState | null; to?: InstanceState | null; message?: string | null },
+) {
+  await db.insert(instanceEvents).values({
+    instanceId: e.instanceId,
+    tenantId: e.tenantId,
+    actorUserId: actor.kind === 'user' ? actor.userId : null,
+    actorLabel: actor.kind === 'user' ? actor.email : 'Cirrus',
+    action: e.action,
+    fromState: e.from ?? null,
+    toState: e.to ?? null,
+    message: e.message ?? null,
+  });
+}

@@ -1,0 +1,57 @@
+import { z } from 'zod';
+import { instanceStates } from './can';
+
+// Shared by tRPC and the launch form. Upper bounds are per instance; quotas and
+// host capacity narrow them further at launch.
+export const LIMITS = {
+  vcpus: { min: 1, max: 32 },
+  memoryMiB: { min: 64, max: 262_144 },
+  diskGiB: { min: 1, max: 2_048 },
+  nics: { min: 1, max: 8 },
+} as const;
+
+const intIn = (label: string, { min, max }: { min: number; max: number }, unit = '') =>
+  z
+    .number({ error: `Enter a whole number for ${label}.` })
+    .int(`Enter a whole number for ${label}.`)
+    .min(min, `${label} must be at least ${min}${unit}.`)
+    .max(max, `${label} must be at most ${max}${unit}.`);
+
+export const instanceNameSchema = z
+  .string()
+  .trim()
+  .min(1, 'Give the instance a name.')
+  .max(63, 'Name must be at most 63 characters.')
+  .regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]*$/, 'Use letters, digits, spaces, dots, dashes and underscores; start with a letter or digit.');
+
+export const tagsSchema = z
+  .record(
+    z.string().trim().min(1, 'Tag keys cannot be empty.').max(63, 'Tag keys are at most 63 characters.').regex(/^[A-Za-z0-9_.:/-]+$/, 'Tag keys use letters, digits and _ . : / -'),
+    z.string().max(255, 'Tag values are at most 255 characters.'),
+  )
+  .refine((t) => Object.keys(t).length <= 20, 'At most 20 tags.');
+
+export const launchInput = z.object({
+  name: instanceNameSchema,
+  imageId: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'Choose an image.'),
+  vcpus: intIn('vCPUs', LIMITS.vcpus),
+  memoryMiB: intIn('Memory', LIMITS.memoryMiB, ' MiB'),
+  diskGiB: intIn('Disk', LIMITS.diskGiB, ' GiB'),
+  nics: intIn('Network interfaces', LIMITS.nics),
+  tags: tagsSchema.optional(),
+});
+export type LaunchInput = z.infer<typeof launchInput>;
+
+export const instanceIdSchema = z.string().regex(/^i-[0-9a-f]{17}$/, 'Unknown instance id.');
+
+export const listInput = z.object({
+  cursor: z.string().max(200).nullish(),
+  limit: z.int().min(1).max(100).default(20),
+  states: z.array(z.enum(instanceStates)).max(8).optional(),
+  /** Without `states`, terminated instances are left out. */
+  includeTerminated: z.boolean().default(false),
+  name: z.string().trim().max(63).optional(),
+  tag: z.object({ key: z.string().max(63), value: z.string().max(255).optional() }).optional(),
+  sort: z.enum(['newest', 'oldest', 'name']).default('newest'),
+});
+export type ListInput = z.infer<typeof listInput>;

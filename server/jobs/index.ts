@@ -1,0 +1,52 @@
+// Durable jobs: graphile-worker (PostgreSQL-backed). Jobs are added with SQL
+// inside the transaction of the state change that needs them (a transactional
+// outbox: both commit or neither), run after commit by a worker in the custom
+// server, retried with exponential backoff, one at a time per instance
+// (queue_name), and only by the server of the host that runs the guest (the
+// task name carries the host id).
+import { sql } from 'drizzle-orm';
+import type { DbOrTx } from '../db/client';
+
+export type InstanceOp = 'start' | 'stop' | 'force-stop' | 'reboot' | 'terminate';
+export type InstanceOpPayload = { instanceId: string; op: InstanceOp };
+
+export const MAX_ATTEMPTS = 4;
+
+export const instanceOpTask = (hostId: string) => `instance-op:${hostId}`;
+export const instanceQueue = (instanceId: string) => `instance:${instanceId}`;
+
+export async function enqueueInstanceOp(db: DbOrTx, hostId: string, payload: InstanceOpPayload): Promise<void> {
+  await db.execute(
+    sql`select graphile_worker.add_job(${instanceOpTask(hostId)}, ${JSON.stringify(payload)}::json, queue_name => ${instanceQueue(
+      payload.instanceId,
+    )}, max_attempts => ${MAX_ATTEMPTS})`,
+  );
+}
+
+/** Whether a job for this instance is waiting or running (the reconciler re-enqueues when none is). */
+export async function hasPendingJob(db: DbOrTx, instanceId: string): Promise<boolean> {
+  const { rows } = await db.execute<{ n: number }>(
+    sql`select count(*)::int as n from graphile_worker.jobs where queue_name = ${instanceQueue(instanceId)} and attempts < max_attempts`,
+  );
+  return (rows[0]?.n ?? 0) > 0;
+}
+
+/**
+ * Jobs locked by a server of this host that died (kill -9) stay locked; at
+ * start, before our worker runs, release them. Only this host's tasks are
+ * touched, and one server owns a host (the data directory lock).
+ */
+export async function releaseDeadWorkers(db: DbOrTx, hostId: string): Promise<number> {
+  const { rows } = await db.execute<{ locked_by: string }>(
+    sql`select distinct j.locked_by from graphile_worker._private_jobs j
+        join graphile_worker._private_tasks t on t.id = j.task_id
+        where j.locked_by is not null and t.identifier = ${instanceOpTask(hostId)}`,
+  );
+  const ids = rows.map((r) => r.locked_by);
+  if (ids.length) {
+    await db.execute(
+      sql`select graphile_worker.force_unlock_workers(array(select json_array_elements_text(${JSON.stringify(ids)}::json)))`,
+    );
+  }
+  return ids.length;
+}

@@ -1,0 +1,86 @@
+import { and, eq, notInArray, sql } from 'drizzle-orm';
+import type { DbOrTx, Tx } from '../db/client';
+import { instances, tenantQuotas } from '../db/schema';
+import { DomainError } from '../errors';
+import { getSetting, type QuotaLimits } from '../settings';
+
+export const quotaResources = ['instances', 'vcpus', 'memoryMiB', 'diskGiB', 'nics'] as const;
+export type QuotaResource = (typeof quotaResources)[number];
+export type Usage = Record<QuotaResource, number>;
+
+export const resourceLabels: Record<QuotaResource, { name: string; unit: string }> = {
+  instances: { name: 'Instances', unit: '' },
+  vcpus: { name: 'vCPUs', unit: '' },
+  memoryMiB: { name: 'Memory', unit: 'MiB' },
+  diskGiB: { name: 'Disk', unit: 'GiB' },
+  nics: { name: 'Network interfaces', unit: '' },
+};
+
+/** States whose instances hold quota. Terminating ones stop counting the moment terminate is accepted. */
+export const NOT_COUNTED = ['terminating', 'terminated'] as const;
+
+const usageColumns = {
+  instances: sql<number>`count(*)::int`,
+  vcpus: sql<number>`coalesce(sum(${instances.vcpus}), 0)::int`,
+  memoryMiB: sql<number>`coalesce(sum(${instances.memoryMiB}), 0)::int`,
+  diskGiB: sql<number>`coalesce(sum(${instances.diskGiB}), 0)::int`,
+  nics: sql<number>`coalesce(sum(${instances.nics}), 0)::int`,
+};
+
+/** What a tenant's live instances hold now (a sum, never a counter). */
+export async function tenantUsage(db: DbOrTx, tenantId: string): Promise<Usage> {
+  const [row] = await db
+    .select(usageColumns)
+    .from(instances)
+    .where(and(eq(instances.tenantId, tenantId), notInArray(instances.state, [...NOT_COUNTED])));
+  return row ?? { instances: 0, vcpus: 0, memoryMiB: 0, diskGiB: 0, nics: 0 };
+}
+
+const limitColumns = {
+  instances: tenantQuotas.instances,
+  vcpus: tenantQuotas.vcpus,
+  memoryMiB: tenantQuotas.memoryMiB,
+  diskGiB: tenantQuotas.diskGiB,
+  nics: tenantQuotas.nics,
+};
+
+/** A tenant's limits; the platform defaults when none were ever set. */
+export async function tenantLimits(db: DbOrTx, tenantId: string): Promise<QuotaLimits> {
+  const [row] = await db.select(limitColumns).from(tenantQuotas).where(eq(tenantQuotas.tenantId, tenantId));
+  return row ?? getSetting(db, 'defaultQuotas');
+}
+
+/**
+ * Lock the tenant's quota row (creating it from the defaults first if needed)
+ * and return the limits. Every transaction that adds usage takes this lock
+ * first, so concurrent launches — from any number of servers — queue here.
+ */
+export async function lockTenantQuota(tx: Tx, tenantId: string): Promise<QuotaLimits> {
+  const defaults = await getSetting(tx, 'defaultQuotas');
+  await tx.insert(tenantQuotas).values({ tenantId, ...defaults }).onConflictDoNothing();
+  const [row] = await tx.select(limitColumns).from(tenantQuotas).where(eq(tenantQuotas.tenantId, tenantId)).for('update');
+  if (!row) throw new Error('quota row vanished under lock');
+  return row;
+}
+
+const fmt = (r: QuotaResource, n: number) => `${n}${resourceLabels[r].unit ? ` ${resourceLabels[r].unit}` : ''}`;
+
+/** Refuse when adding `request` to `usage` passes any limit; the message names all of it. */
+export function checkQuota(limits: QuotaLimits, usage: Usage, request: Usage): void {
+  for (const r of quotaResources) {
+    if (usage[r] + request[r] > limits[r]) {
+      const left = Math.max(0, limits[r] - usage[r]);
+      throw new DomainError(
+        'QUOTA_EXCEEDED',
+        `${resourceLabels[r].name} quota exceeded: this launch needs ${fmt(r, request[r])}, the tenant uses ` +
+          `${fmt(r, usage[r])} of its ${fmt(r, limits[r])} limit, so ${fmt(r, left)} ${left === 1 ? 'is' : 'are'} left.`,
+        r === 'instances' ? undefined : r,
+      );
+    }
+  }
+}
+
+export async function getQuotaSummary(db: DbOrTx, tenantId: string) {
+  const [limits, usage] = await Promise.all([tenantLimits(db, tenantId), tenantUsage(db, tenantId)]);
+  return quotaResources.map((r) => ({ resource: r, ...resourceLabels[r], limit: limits[r], used: usage[r] }));
+}

@@ -1,0 +1,93 @@
+// Compute on this host: the hypervisor driver, the host's registration, the
+// image catalog in the database, the job worker and the reconciler.
+// 1. Identity · 2. Driver and registration · 3. Worker · 4. Reconciler · 5. Access
+import crypto from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
+import { Logger, run, type Runner } from 'graphile-worker';
+import pg from 'pg';
+import { seedFlavors, syncImages } from '../catalog';
+import type { Db } from '../db/client';
+import { registerHost } from '../hosts';
+import { FakeHypervisor, ImageCatalog, openHypervisor, type HypervisorDriver } from '../hypervisor';
+import { runInstanceOp } from '../instances/ops';
+import { instanceOpTask, releaseDeadWorkers, type InstanceOpPayload } from '../jobs';
+import { Reconciler } from '../reconciler';
+import { readOrCreateSecret } from './secrets';
+
+export type Compute = { driver: HypervisorDriver; hostId: string; hostName: string; stop: () => Promise<void> };
+
+export function imagesDir(dataDir: string): string {
+  return path.resolve(process.env.CIRRUS_IMAGES_DIR ?? path.join(dataDir, 'images'));
+}
+
+export async function startCompute(opts: { db: Db; databaseUrl: string; dataDir: string; log: (m: string) => void }): Promise<Compute> {
+  const { db, dataDir, log } = opts;
+  // 1. This data directory is one host; its id survives restarts.
+  const hostId = readOrCreateSecret(dataDir, 'host-id', () => crypto.randomUUID());
+  const hostName = `${os.hostname()}-${hostId.slice(0, 8)}`;
+
+  // 2. The driver re-adopts guests that kept running while we were down.
+  const catalogDir = imagesDir(dataDir);
+  const driver: HypervisorDriver =
+    process.env.CIRRUS_HYPERVISOR === 'fake'
+      ? new FakeHypervisor({ images: { 'cirrus-tiny-linux': { minMemoryMiB: 96, minDiskGiB: 1 } } })
+      : await openHypervisor({ guestsDir: path.join(dataDir, 'guests'), imagesDir: catalogDir });
+  const info = await driver.hostInfo();
+  await registerHost(db, { id: hostId, name: hostName, driver: driver.name, info });
+  const images = new ImageCatalog(catalogDir).list();
+  await syncImages(db, images);
+  await seedFlavors(db);
+  if (images.length === 0) log('[compute] no guest images yet: run `npm run images` to build Cirrus Tiny Linux');
+  log(`[compute] host ${hostName}: ${info.cpus} CPUs, ${info.memoryMiB} MiB, ${info.acceleration.toUpperCase()} (${driver.name})`);
+
+  // 3. Jobs for this host's guests.
+  const released = await releaseDeadWorkers(db, hostId);
+  if (released) log(`[compute] released jobs held by ${released} worker(s) of an earlier server`);
+  const pgPool = new pg.Pool({ connectionString: opts.databaseUrl, max: 4 });
+  pgPool.on('error', () => undefined);
+  const runner: Runner = await run({
+    pgPool,
+    concurrency: 4,
+    noHandleSignals: true,
+    pollInterval: 1000,
+    logger: new Logger(() => (level, message) => {
+      if (level === 'error' || level === 'warning') log(`[jobs] ${message}`);
+    }),
+    taskList: {
+      [instanceOpTask(hostId)]: async (payload, helpers) => {
+        await runInstanceOp({ db, driver }, payload as InstanceOpPayload, {
+          attempts: helpers.job.attempts,
+          maxAttempts: helpers.job.max_attempts,
+        });
+      },
+    },
+  });
+
+  // 4. Reconciler: at start (first sweep now), on driver events, and every few seconds.
+  const reconciler = new Reconciler({ db, driver, hostId, log });
+  reconciler.start();
+
+  const compute: Compute = {
+    driver,
+    hostId,
+    hostName,
+    stop: async () => {
+      await reconciler.stop();
+      await runner.stop();
+      await pgPool.end().catch(() => undefined);
+      await driver.close();
+      g[KEY] = undefined;
+    },
+  };
+  g[KEY] = compute;
+  return compute;
+}
+
+// 5. Route handlers (bundled by Next) reach the same driver through globalThis.
+const KEY = Symbol.for('cirrus.compute');
+const g = globalThis as unknown as Record<symbol, Compute | undefined>;
+
+export function getCompute(): Compute | null {
+  return g[KEY] ?? null;
+}

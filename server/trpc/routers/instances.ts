@@ -1,0 +1,28 @@
+import { z } from 'zod';
+import { requestInstanceAction } from '../../instances/actions';
+import { launchInstance } from '../../instances/launch';
+import { getInstance, listInstanceEvents, listInstances } from '../../instances/queries';
+import { serialLogOf } from '../../instances/console';
+import { instanceIdSchema, launchInput, listInput } from '../../instances/validation';
+import { router, tenantProcedure } from '../init';
+
+const byId = z.object({ instanceId: instanceIdSchema });
+
+export const instancesRouter = router({
+  launch: tenantProcedure.input(launchInput).mutation(({ ctx, input }) => {
+    const { tenantId: _t, ...spec } = input;
+    return launchInstance(ctx.db, ctx.actor, ctx.tenant.id, spec);
+  }),
+  list: tenantProcedure.input(listInput).query(({ ctx, input }) => listInstances(ctx.db, ctx.tenant.id, input)),
+  get: tenantProcedure.input(byId).query(({ ctx, input }) => getInstance(ctx.db, ctx.tenant.id, input.instanceId)),
+  events: tenantProcedure.input(byId).query(({ ctx, input }) => listInstanceEvents(ctx.db, ctx.tenant.id, input.instanceId)),
+  serialLog: tenantProcedure.input(byId).query(({ ctx, input }) => serialLogOf(ctx.db, ctx.tenant.id, input.instanceId)),
+  start: tenantProcedure.input(byId).mutation(({ ctx, input }) => requestInstanceAction(ctx.db, ctx.actor, ctx.tenant.id, input.instanceId, 'start')),
+  stop: tenantProcedure
+    .input(byId.extend({ force: z.boolean().default(false) }))
+    .mutation(({ ctx, input }) => requestInstanceAction(ctx.db, ctx.actor, ctx.tenant.id, input.instanceId, 'stop', { force: input.force })),
+  reboot: tenantProcedure.input(byId).mutation(({ ctx, input }) => requestInstanceAction(ctx.db, ctx.actor, ctx.tenant.id, input.instanceId, 'reboot')),
+  terminate: tenantProcedure
+    .input(byId)
+    .mutation(({ ctx, input }) => requestInstanceAction(ctx.db, ctx.actor, ctx.tenant.id, input.instanceId, 'terminate')),
+});
