@@ -16,7 +16,7 @@ process.env.CIRRUS_E2E_ADMIN_PASSWORD = e2eAdmin.password;
 
 export default defineConfig({
   testDir: 'e2e',
-  timeout: 60_000,
+  timeout: 120_000,
   expect: { timeout: 10_000 },
   fullyParallel: false,
   workers: 1,
@@ -45,6 +45,8 @@ export default defineConfig({
       HOST: '127.0.0.1',
       DATABASE_URL: '',
       CIRRUS_DATA_DIR: dataDir,
+      // Guest images are built once (npm run images) into the default data dir and shared.
+      CIRRUS_IMAGES_DIR: path.resolve(process.env.CIRRUS_IMAGES_DIR ?? '.data/images'),
       CIRRUS_ADMIN_EMAIL: e2eAdmin.email,
       CIRRUS_ADMIN_PASSWORD: e2eAdmin.password,
     },
