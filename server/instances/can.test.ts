@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { instanceCan, instanceStates, whyNot } from './can';
+import { checkQuota } from '../quotas';
+import { hostCapacity } from '../hosts';
+
+describe('instanceCan', () => {
+  it('allows each action only from its states, and says why not otherwise', () => {
+    const table = Object.fromEntries(instanceStates.map((s) => [s, (['start', 'stop', 'reboot', 'terminate'] as const).filter((a) => instanceCan[a]({ state: s }))]));
+    expect(table).toEqual({
+      pending: ['terminate'],
+      starting: ['stop', 'terminate'],
+      running: ['stop', 'reboot', 'terminate'],
+      stopping: ['terminate'],
+      stopped: ['start', 'terminate'],
+      terminating: [],
+      terminated: [],
+      error: ['terminate'],
+    });
+    expect(whyNot('start', 'running')).toBe('A running instance cannot be started (only a stopped one can).');
+    expect(whyNot('reboot', 'terminated')).toBe('This instance is terminated.');
+    expect(whyNot('stop', 'running')).toBeNull();
+  });
+});
+
+describe('quota and capacity arithmetic', () => {
+  const limits = { instances: 5, vcpus: 8, memoryMiB: 1024, diskGiB: 10, nics: 4 };
+  const none = { instances: 0, vcpus: 0, memoryMiB: 0, diskGiB: 0, nics: 0 };
+  it('accepts up to the limit exactly, refuses one past it with units', () => {
+    expect(() => checkQuota(limits, { ...none, memoryMiB: 512 }, { ...none, memoryMiB: 512 })).not.toThrow();
+    expect(() => checkQuota(limits, { ...none, memoryMiB: 600 }, { ...none, memoryMiB: 512 })).toThrow(
+      'Memory quota exceeded: this launch needs 512 MiB, the tenant uses 600 MiB of its 1024 MiB limit, so 424 MiB are left.',
+    );
+  });
+  it('a limit lowered below usage refuses and says nothing is left', () => {
+    expect(() => checkQuota(limits, { ...none, nics: 6 }, { ...none, nics: 1 })).toThrow(/uses 6 of its 4 limit, so 0 are left/);
+  });
+  it('host capacity applies the ratios and the reserve', () => {
+    expect(hostCapacity({ cpus: 2, memoryMiB: 4096, diskGiB: 50, cpuRatioPct: 400, ramRatioPct: 150, ramReserveMiB: 512 })).toEqual({
+      vcpus: 8,
+      memoryMiB: 5632,
+      diskGiB: 50,
+    });
+  });
+});

@@ -1,0 +1,50 @@
+import crypto from 'node:crypto';
+import { Logger, runOnce } from 'graphile-worker';
+import { registerHost } from '../hosts';
+import type { Db } from '../db/client';
+import { images, tenantQuotas } from '../db/schema';
+import { FakeHypervisor, type HypervisorDriver } from '../hypervisor';
+import { runInstanceOp } from '../instances/ops';
+import { instanceOpTask, type InstanceOpPayload } from '../jobs';
+import type { QuotaLimits } from '../settings';
+
+export const TEST_IMAGE = 'cirrus-tiny-linux';
+
+/** A host (backed by the in-memory driver) and the default image, registered in `db`. */
+export async function setUpCompute(db: Db, host: { cpus?: number; memoryMiB?: number; diskGiB?: number } = {}) {
+  const driver = new FakeHypervisor({ transitionMs: 1, images: { [TEST_IMAGE]: { minMemoryMiB: 96, minDiskGiB: 1 } } });
+  const hostId = crypto.randomUUID();
+  await registerHost(db, {
+    id: hostId,
+    name: `test-${hostId.slice(0, 8)}`,
+    driver: 'fake',
+    info: { cpus: host.cpus ?? 64, memoryMiB: host.memoryMiB ?? 1_000_000, freeDiskGiB: host.diskGiB ?? 100_000, acceleration: 'tcg', hypervisor: 'fake' },
+  });
+  await db
+    .insert(images)
+    .values({ id: TEST_IMAGE, name: 'Cirrus Tiny Linux', minMemoryMiB: 96, minDiskGiB: 1 })
+    .onConflictDoNothing();
+  return { driver, hostId };
+}
+
+const silent = new Logger(() => () => undefined);
+
+/** Run every queued job for this host through the real worker code, until none is left. */
+export async function drainJobs(db: Db, connectionString: string, hostId: string, driver: HypervisorDriver): Promise<void> {
+  await runOnce({
+    connectionString,
+    logger: silent,
+    taskList: {
+      [instanceOpTask(hostId)]: async (payload, helpers) => {
+        await runInstanceOp({ db, driver }, payload as InstanceOpPayload, { attempts: helpers.job.attempts, maxAttempts: helpers.job.max_attempts });
+      },
+    },
+  });
+}
+
+export async function setQuota(db: Db, tenantId: string, limits: Partial<QuotaLimits>) {
+  const full: QuotaLimits = { instances: 100, vcpus: 1000, memoryMiB: 1_000_000, diskGiB: 100_000, nics: 1000, ...limits };
+  await db.insert(tenantQuotas).values({ tenantId, ...full }).onConflictDoUpdate({ target: tenantQuotas.tenantId, set: full });
+}
+
+export const tiny = { name: 'vm', imageId: TEST_IMAGE, vcpus: 1, memoryMiB: 128, diskGiB: 1, nics: 1 };
