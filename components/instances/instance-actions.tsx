@@ -1,0 +1,76 @@
+'use client';
+
+import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { useState } from 'react';
+import { whyNot } from '@/server/instances/can';
+import { useTenant } from '../shell/tenant-context';
+import { describeError, useTRPC } from '../trpc/client';
+import { Button } from '../ui/button';
+import { ConfirmButton } from '../ui/confirm-button';
+import { FormAlert } from '../ui/field';
+import { roleReason, type Instance } from './format';
+
+/** Start / Stop / Force stop / Reboot / Terminate, each disabled with the reason it can't be done now. */
+export function InstanceActions({ instance }: { instance: Instance }) {
+  const tenant = useTenant();
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const [error, setError] = useState<string | null>(null);
+  const roleNo = roleReason(tenant.role);
+  const reason = (action: Parameters<typeof whyNot>[0]) => roleNo ?? whyNot(action, instance.state) ?? undefined;
+  const options = {
+    onMutate: () => setError(null),
+    onError: (err: unknown) => setError(describeError(err).message),
+    onSettled: () => queryClient.invalidateQueries({ queryKey: trpc.instances.pathKey() }),
+  };
+  const start = useMutation(trpc.instances.start.mutationOptions(options));
+  const stop = useMutation(trpc.instances.stop.mutationOptions(options));
+  const reboot = useMutation(trpc.instances.reboot.mutationOptions({
+    ...options,
+  }));
+  const terminate = useMutation(
+    trpc.instances.terminate.mutationOptions({
+      ...options,
+      onSettled: () => {
+        void queryClient.invalidateQueries({ queryKey: trpc.instances.pathKey() });
+        void queryClient.invalidateQueries({ queryKey: trpc.quotas.pathKey() });
+      },
+    }),
+  );
+  const ids = { tenantId: tenant.id, instanceId: instance.id };
+  const forcing = stop.isPending && stop.variables?.force === true;
+  return (
+    <div className="space-y-2">
+      <div role="group" aria-label="Instance actions" className="flex flex-wrap items-center gap-2">
+        <Button variant="secondary" disabledReason={reason('start')} busy={start.isPending} onClick={() => start.mutate(ids)}>
+          Start
+        </Button>
+        <Button variant="secondary" disabledReason={reason('stop')} busy={stop.isPending && !forcing} onClick={() => stop.mutate(ids)}>
+          Stop
+        </Button>
+        <Button
+          variant="secondary"
+          disabledReason={reason('stop')}
+          busy={forcing}
+          title="Cut the power without waiting for the guest to shut down."
+          onClick={() => stop.mutate({ ...ids, force: true })}
+        >
+          Force stop
+        </Button>
+        <Button variant="secondary" disabledReason={reason('reboot')} busy={reboot.isPending} onClick={() => reboot.mutate(ids)}>
+          Reboot
+        </Button>
+        <ConfirmButton
+          question={`Terminate ${instance.name}? Its disk is deleted.`}
+          confirmLabel="Terminate"
+          disabledReason={reason('terminate')}
+          busy={terminate.isPending}
+          onConfirm={() => terminate.mutate(ids)}
+        >
+          Terminate
+        </ConfirmButton>
+      </div>
+      <FormAlert message={error} />
+    </div>
+  );
+}

@@ -1,0 +1,106 @@
+'use client';
+
+import { useQuery } from '@tanstack/react-query';
+import Link from 'next/link';
+import type { ReactNode } from 'react';
+import { transitional } from '@/server/instances/can';
+import { useTenant } from '../shell/tenant-context';
+import { describeError, useTRPC } from '../trpc/client';
+import { FormAlert } from '../ui/field';
+import { Card } from '../ui/page';
+import { formatDateTime } from '../ui/table';
+import { formatSize } from './format';
+import { InstanceActions } from './instance-actions';
+import { InstanceEvents } from './instance-events';
+import { SerialLog } from './serial-log';
+import { StateBadge } from './state-badge';
+
+function When({ at }: { at: Date | null }) {
+  return at ? <time dateTime={at.toISOString()} title={at.toISOString()}>{formatDateTime(at)}</time> : <>—</>;
+}
+
+function Facts({ items }: { items: [string, ReactNode][] }) {
+  return (
+    <dl className="grid gap-x-6 gap-y-3 text-sm sm:grid-cols-2">
+      {items.map(([term, value]) => (
+        <div key={term} className="min-w-0">
+          <dt className="text-slate-500">{term}</dt>
+          <dd className="break-words text-slate-900">{value}</dd>
+        </div>
+      ))}
+    </dl>
+  );
+}
+
+/** One instance: what it is, what it is doing, what you may do with it, what happened and what it printed. */
+export function InstanceDetail({ instanceId }: { instanceId: string }) {
+  const tenant = useTenant();
+  const trpc = useTRPC();
+  const query = useQuery({
+    ...trpc.instances.get.queryOptions({ tenantId: tenant.id, instanceId }),
+    // Fast while it is on its way somewhere; a terminated instance no longer changes.
+    refetchInterval: (q) => {
+      const state = q.state.data?.state;
+      if (state === 'terminated') return false;
+      return state && transitional.includes(state) ? 1_000 : 1_500;
+    },
+  });
+  const back = (
+    <Link href={`/t/${tenant.slug}/instances`} className="text-sm text-sky-800 hover:underline">
+      ← Instances
+    </Link>
+  );
+  if (query.error) {
+    return (
+      <div className="space-y-4">
+        {back}
+        <h1 className="text-2xl font-semibold text-slate-900">Instance {instanceId}</h1>
+        <FormAlert message={describeError(query.error).message} />
+      </div>
+    );
+  }
+  const i = query.data;
+  if (!i) return <p role="status">Loading instance…</p>;
+  const tags = Object.entries(i.tags ?? {});
+  return (
+    <div className="space-y-6">
+      <div className="space-y-3">
+        {back}
+        <div className="flex flex-wrap items-center gap-3">
+          <h1 className="text-2xl font-semibold break-all text-slate-900">{i.name}</h1>
+          <span role="status" aria-label="State" className="inline-flex">
+            <StateBadge state={i.state} />
+          </span>
+        </div>
+        {i.stateReason ? <p className="text-sm text-slate-700">{i.stateReason}</p> : null}
+        {i.state === 'terminated' ? (
+          <p className="text-sm text-slate-600">This instance is terminated. Its page stays for the record; nothing can be changed.</p>
+        ) : null}
+        <InstanceActions instance={i} />
+      </div>
+      <Card title="Details">
+        <Facts
+          items={[
+            ['ID', <code key="id" className="font-mono">{i.id}</code>],
+            ['Size', formatSize(i)],
+            ['Image', i.imageId],
+            ['Host', i.hostName ?? '—'],
+            ['Tags', tags.length ? tags.map(([k, v]) => (
+              <span key={k} className="mr-1 mb-1 inline-block rounded bg-slate-100 px-1.5 py-0.5 font-mono text-xs">{v ? `${k}=${v}` : k}</span>
+            )) : '—'],
+            ['Created', <When key="c" at={i.createdAt} />],
+            ['Launched', <When key="l" at={i.launchedAt} />],
+            ['State changed', <When key="s" at={i.stateChangedAt} />],
+            ['Terminated', <When key="t" at={i.terminatedAt} />],
+          ]}
+        />
+      </Card>
+      <Card title="Serial console" description="The guest’s serial output (the last 64 KiB).">
+        <SerialLog instance={i} />
+      </Card>
+      <Card title="Events" description="Every change of state and every request, newest first.">
+        <InstanceEvents instance={i} />
+      </Card>
+    </div>
+  );
+}

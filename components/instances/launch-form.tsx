@@ -1,0 +1,149 @@
+'use client';
+
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useRouter } from 'next/navigation';
+import { useState, type FormEvent } from 'react';
+import { launchInput } from '@/server/instances/validation';
+import { QuotaBars } from '../quotas/quota-bars';
+import { useTenant } from '../shell/tenant-context';
+import { describeError, useTRPC } from '../trpc/client';
+import { Button } from '../ui/button';
+import { FormAlert, SelectField, TextField } from '../ui/field';
+import { LinkButton } from '../ui/link-button';
+import { Card } from '../ui/page';
+import { roleReason } from './format';
+import { SizeFields, sizeFromFlavor, toNumber, type SizeDraft } from './size-fields';
+import { TagsEditor, type TagRow } from './tags-editor';
+
+type Errors = Record<string, string[] | undefined>;
+const DEFAULT_IMAGE = 'cirrus-tiny-linux';
+const FIELDS = ['name', 'imageId', 'vcpus', 'memoryMiB', 'diskGiB', 'nics'];
+
+/** Turn tag rows into the record the API takes; rows with neither key nor value are ignored. */
+function tagsOf(rows: TagRow[]): { tags: Record<string, string>; errors: Record<number, string> } {
+  const tags: Record<string, string> = {};
+  const errors: Record<number, string> = {};
+  for (const r of rows) {
+    const key = r.key.trim();
+    if (!key && !r.value) continue;
+    if (!key) errors[r.id] = 'Give this tag a key, or remove it.';
+    else if (key in tags) errors[r.id] = `The key ${key} is used twice.`;
+    else tags[key] = r.value;
+  }
+  return { tags, errors };
+}
+
+export function LaunchForm() {
+  const tenant = useTenant();
+  const trpc = useTRPC();
+  const router = useRouter();
+  const queryClient = useQueryClient();
+  const notAllowed = roleReason(tenant.role);
+  const images = useQuery(trpc.images.list.queryOptions({ tenantId: tenant.id }));
+  const flavors = useQuery(trpc.flavors.list.queryOptions({ tenantId: tenant.id }));
+  const quotas = useQuery({ ...trpc.quotas.get.queryOptions({ tenantId: tenant.id }), refetchInterval: 5_000 });
+  const launch = useMutation(trpc.instances.launch.mutationOptions());
+
+  const [name, setName] = useState('');
+  const [chosenImage, setImageId] = useState<string | null>(null);
+  // Until the user picks a size, the smallest preset is shown.
+  const [chosenSize, setSize] = useState<SizeDraft | null>(null);
+  const [tagRows, setTagRows] = useState<TagRow[]>([]);
+  const [errors, setErrors] = useState<Errors>({});
+  const [tagErrors, setTagErrors] = useState<Record<number, string>>({});
+  const [formError, setFormError] = useState<string | null>(null);
+
+  const imageList = images.data ?? [];
+  const imageId = chosenImage ?? (imageList.find((i) => i.id === DEFAULT_IMAGE) ?? imageList[0])?.id ?? '';
+  const image = imageList.find((i) => i.id === imageId);
+  const firstFlavor = flavors.data?.[0];
+  const size = chosenSize ?? (firstFlavor ? sizeFromFlavor(firstFlavor) : { vcpus: '1', memoryMiB: '256', diskGiB: '1', nics: '1' });
+  const request = {
+    instances: 1,
+    vcpus: toNumber(size.vcpus) ?? 0,
+    memoryMiB: toNumber(size.memoryMiB) ?? 0,
+    diskGiB: toNumber(size.diskGiB) ?? 0,
+    nics: toNumber(size.nics) ?? 0,
+  };
+
+  async function onSubmit(e: FormEvent<HTMLFormElement>) {
+    e.preventDefault();
+    setFormError(null);
+    const { tags, errors: rowErrors } = tagsOf(tagRows);
+    const parsed = launchInput.safeParse({
+      name,
+      imageId,
+      vcpus: toNumber(size.vcpus),
+      memoryMiB: toNumber(size.memoryMiB),
+      diskGiB: toNumber(size.diskGiB),
+      nics: toNumber(size.nics),
+      tags,
+    });
+    setTagErrors(rowErrors);
+    if (!parsed.success || Object.keys(rowErrors).length) {
+      const errs: Errors = {};
+      for (const issue of parsed.error?.issues ?? []) (errs[String(issue.path[0])] ??= []).push(issue.message);
+      setErrors(errs);
+      return;
+    }
+    setErrors({});
+    try {
+      const instance = await launch.mutateAsync({ tenantId: tenant.id, ...parsed.data });
+      await queryClient.invalidateQueries({ queryKey: trpc.instances.pathKey() });
+      await queryClient.invalidateQueries({ queryKey: trpc.quotas.pathKey() });
+      router.push(`/t/${tenant.slug}/instances/${instance.id}`);
+    } catch (err) {
+      const { message, fieldErrors } = describeError(err);
+      const known = Object.fromEntries(Object.entries(fieldErrors).filter(([k]) => FIELDS.includes(k) || k === 'tags'));
+      setErrors(known);
+      // A refusal that belongs to no field we show goes above the form.
+      if (!Object.keys(known).length || known.tags) setFormError(message);
+      void queryClient.invalidateQueries({ queryKey: trpc.quotas.pathKey() });
+    }
+  }
+
+  const loadError = images.error ?? flavors.error;
+  return (
+    <form onSubmit={onSubmit} noValidate aria-label="Launch instance" className="grid gap-6 lg:grid-cols-[1fr_20rem] lg:items-start">
+      <div className="space-y-6">
+        <FormAlert message={formError} />
+        {loadError ? <FormAlert message={describeError(loadError).message} /> : null}
+        <Card title="Name and image">
+          <div className="grid gap-4 sm:grid-cols-2">
+            <TextField label="Name" name="name" value={name} onChange={(e) => setName(e.target.value)} error={errors.name} autoComplete="off" required />
+            <SelectField
+              label="Image"
+              name="imageId"
+              value={imageId}
+              onChange={(e) => setImageId(e.target.value)}
+              options={imageList.map((i) => ({ value: i.id, label: i.name }))}
+              error={errors.imageId}
+              hint={image ? `Needs at least ${image.minMemoryMiB} MiB of memory and ${image.minDiskGiB} GiB of disk.` : images.isPending ? 'Loading images…' : undefined}
+            />
+          </div>
+        </Card>
+        <Card title="Size" description="Pick a preset, or set each number yourself.">
+          {flavors.isPending ? <p role="status">Loading sizes…</p> : null}
+          <SizeFields flavors={flavors.data ?? []} size={size} onChange={setSize} errors={errors} />
+        </Card>
+        <Card title="Tags">
+          <TagsEditor rows={tagRows} onChange={setTagRows} errors={tagErrors} />
+          {errors.tags ? <p className="mt-2 text-sm text-red-700">{errors.tags[0]}</p> : null}
+        </Card>
+      </div>
+      <div className="space-y-4 lg:sticky lg:top-4">
+        <Card title="Quota after launch" description="What this tenant uses, what this instance adds, and the limit.">
+          {quotas.data ? <QuotaBars quotas={quotas.data} request={request} label="Quota after launch" /> : <p role="status">Loading quotas…</p>}
+        </Card>
+        <div className="flex flex-wrap gap-2">
+          <Button type="submit" busy={launch.isPending} disabledReason={notAllowed}>
+            Launch instance
+          </Button>
+          <LinkButton href={`/t/${tenant.slug}/instances`} variant="secondary">
+            Cancel
+          </LinkButton>
+        </div>
+      </div>
+    </form>
+  );
+}
