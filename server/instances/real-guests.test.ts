@@ -1,0 +1,119 @@
+// The whole server, real QEMU guests: quotas across two server processes over
+// HTTP, a kill -9 of the server mid-launch, and a kill -9 of a guest.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { instances } from '../db/schema';
+import { createToken } from '../tokens';
+import { setQuota } from '../test/compute';
+import { makeTenant, makeUser } from '../test/factories';
+import { createTestDatabase, type TestDatabase } from '../test/db';
+import { qemuProcessesFor, startServer, trpc, waitFor, type ServerProcess } from '../test/server-process';
+
+let t: TestDatabase;
+let token: string;
+let tenantId: string;
+const dirs: string[] = [];
+const servers: ServerProcess[] = [];
+
+const spec = { imageId: 'cirrus-tiny-linux', vcpus: 1, memoryMiB: 128, diskGiB: 1, nics: 1 };
+const dataDir = () => {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'cirrus-srv-'));
+  fs.chmodSync(d, 0o711);
+  dirs.push(d);
+  return d;
+};
+async function server(dir = dataDir()) {
+  const s = await startServer({ databaseUrl: t.url, dataDir: dir });
+  servers.push(s);
+  return s;
+}
+const rows = () => t.db.select().from(instances).where(eq(instances.tenantId, tenantId));
+
+/** Terminate every live instance through the API and wait until their guests are gone. */
+async function terminateAll(url: string) {
+  for (const r of await rows()) {
+    if (r.state !== 'terminated' && r.state !== 'terminating') await trpc(url, token, 'instances.terminate', { tenantId, instanceId: r.id });
+  }
+  await waitFor('all terminated', rows, (rs) => rs.every((r) => r.state === 'terminated'), 60_000);
+  for (const r of await rows()) expect(qemuProcessesFor(r.id)).toEqual([]);
+}
+
+beforeAll(async () => {
+  t = await createTestDatabase();
+  const owner = await makeUser(t.db);
+  const tenant = await makeTenant(t.db, owner);
+  tenantId = tenant.id;
+  token = (await createToken(t.db, { kind: 'user', userId: owner.id, email: owner.email, isAdmin: false, requestId: 't' }, { name: 't' })).secret;
+});
+
+afterAll(async () => {
+  for (const s of servers) await s.stop();
+  // Nothing may outlive the tests: kill any guest of this tenant that is still there.
+  for (const r of await rows()) for (const pid of qemuProcessesFor(r.id)) process.kill(pid, 'SIGKILL');
+  await t.close();
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
+describe('real guests through the real server', { timeout: 300_000 }, () => {
+  it('two servers on one database: 50 concurrent launches over HTTP, exactly 5 accepted, then vCPU and memory limits', async () => {
+    const [a, b] = await Promise.all([server(), server()]);
+    for (const [limit, perLaunch, expected] of [
+      [{ instances: 5, vcpus: 100, memoryMiB: 100_000 }, spec, 5],
+      [{ instances: 100, vcpus: 8, memoryMiB: 100_000 }, { ...spec, vcpus: 2 }, 4],
+      [{ instances: 100, vcpus: 100, memoryMiB: 640 }, spec, 5],
+    ] as const) {
+      await setQuota(t.db, tenantId, limit);
+      const results = await Promise.all(
+        Array.from({ length: 50 }, (_, i) => trpc((i % 2 ? a : b)!.url, token, 'instances.launch', { tenantId, ...perLaunch, name: `burst-${i}` })),
+      );
+      const accepted = results.filter((r) => r.ok);
+      const refused = results.filter((r) => !r.ok);
+      expect(accepted).toHaveLength(expected);
+      expect(refused.every((r) => !r.ok && r.reason === 'QUOTA_EXCEEDED' && r.status === 403)).toBe(true);
+      const live = (await rows()).filter((r) => r.state !== 'terminated' && r.state !== 'terminating');
+      const quota = await trpc<{ resource: string; used: number }[]>(a!.url, token, 'quotas.get', { tenantId }, 'query');
+      expect(quota.ok && quota.data.find((q) => q.resource === 'vcpus')?.used).toBe(live.reduce((s, r) => s + r.vcpus, 0));
+      expect(quota.ok && quota.data.find((q) => q.resource === 'instances')?.used).toBe(live.length);
+      // Both hosts took part, and every accepted launch really boots.
+      await waitFor('accepted instances running', rows, (rs) => rs.filter((r) => r.state === 'running').length === expected, 120_000);
+      for (const r of (await rows()).filter((x) => x.state === 'running')) expect(qemuProcessesFor(r.id)).toHaveLength(1);
+      await terminateAll(a!.url);
+    }
+    await Promise.all([a!.stop(), b!.stop()]);
+  });
+
+  it('kill -9 of the server mid-launch converges after a restart; kill -9 of a guest shows it stopped within 5 s', async () => {
+    await setQuota(t.db, tenantId, {});
+    const dir = dataDir();
+    const first = await server(dir);
+    const launched = await Promise.all(Array.from({ length: 5 }, (_, i) => trpc<{ id: string }>(first.url, token, 'instances.launch', { tenantId, ...spec, name: `crash-${i}` })));
+    expect(launched.every((r) => r.ok)).toBe(true);
+    const ids = launched.map((r) => (r.ok ? r.data.id : ''));
+    await first.kill9();
+
+    const second = await server(dir);
+    const settled = await waitFor(
+      'every instance running or in error',
+      async () => (await rows()).filter((r) => ids.includes(r.id)),
+      (rs) => rs.every((r) => r.state === 'running' || (r.state === 'error' && !!r.stateReason)),
+      60_000,
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}\n--- server after restart ---\n${second.output()}`);
+    });
+    for (const r of settled) expect(qemuProcessesFor(r.id)).toHaveLength(r.state === 'running' ? 1 : 0);
+    expect(settled.filter((r) => r.state === 'running').length).toBeGreaterThan(0);
+
+    const victim = settled.find((r) => r.state === 'running')!;
+    const [pid] = qemuProcessesFor(victim.id);
+    const killedAt = Date.now();
+    process.kill(pid!, 'SIGKILL');
+    const stopped = await waitFor('the victim stopped', async () => (await rows()).find((r) => r.id === victim.id)!, (r) => r.state === 'stopped', 5_000);
+    expect(Date.now() - killedAt).toBeLessThan(5_000);
+    expect(stopped.stateReason).toMatch(/killed|no longer running|crashed/);
+
+    await terminateAll(second.url);
+  });
+});
