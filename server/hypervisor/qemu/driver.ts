@@ -110,7 +110,8 @@ export class QemuDriver implements HypervisorDriver {
     let p = probes.get(key);
     if (!p) {
       p = probeAcceleration({ qemuBinary: this.qemu, kernelPath });
-      probes.set(key, p);
+      // Without an image nothing was really probed: ask again once there is one.
+      if (kernelPath) probes.set(key, p);
     }
     return p;
   }
