@@ -8,6 +8,7 @@ import { SelectField, TextField } from '../ui/field';
 type ListInput = RouterInputs['instances']['list'];
 export type Filters = { state: '' | 'all' | InstanceState; name: string; tag: string; sort: NonNullable<ListInput['sort']> };
 export const defaultFilters: Filters = { state: '', name: '', tag: '', sort: 'newest' };
+export const sameFilters = (a: Filters, b: Filters) => a.state === b.state && a.name === b.name && a.tag === b.tag && a.sort === b.sort;
 
 const stateOptions = [
   { value: '', label: 'All but terminated' },

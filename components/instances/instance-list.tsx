@@ -13,7 +13,7 @@ import { EmptyState, PageHeader } from '../ui/page';
 import { DataTable, formatDateTime } from '../ui/table';
 import { BulkActions } from './bulk-actions';
 import { formatSize, roleReason, type Instance } from './format';
-import { defaultFilters, filterInput, InstanceFilters, type Filters } from './instance-filters';
+import { defaultFilters, filterInput, InstanceFilters, sameFilters, type Filters } from './instance-filters';
 import { StateBadge } from './state-badge';
 
 const PAGE_SIZE = 20;
@@ -32,7 +32,7 @@ export function InstanceList() {
     refetchInterval: (q) => (q.state.data?.items.some((i) => transitional.includes(i.state)) ? 1_000 : 1_500),
   });
   const onFilters = useCallback((filters: Filters) => {
-    setView((v) => (JSON.stringify(v.filters) === JSON.stringify(filters) ? v : { filters, cursors: [null] }));
+    setView((v) => (sameFilters(v.filters, filters) ? v : { filters, cursors: [null] }));
     setSelectedIds(new Set());
   }, []);
 
@@ -89,7 +89,7 @@ export function InstanceList() {
     { header: 'Created', cell: (i: Instance) => formatDateTime(i.createdAt), className: 'whitespace-nowrap' },
   ];
 
-  const filtered = JSON.stringify(view.filters) !== JSON.stringify(defaultFilters);
+  const filtered = !sameFilters(view.filters, defaultFilters);
   const firstPage = view.cursors.length === 1;
   return (
     <>

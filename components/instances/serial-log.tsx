@@ -7,6 +7,8 @@ import { describeError, useTRPC } from '../trpc/client';
 import { FormAlert } from '../ui/field';
 import type { Instance } from './format';
 
+// The guest exists (and writes to its console) from the first boot on; before that there is nothing to ask for.
+const NOT_YET: Instance['state'][] = ['pending', 'starting'];
 const LIVE: Instance['state'][] = ['starting', 'running', 'stopping'];
 
 /**
@@ -17,8 +19,10 @@ export function SerialLog({ instance }: { instance: Instance }) {
   const tenant = useTenant();
   const trpc = useTRPC();
   const live = LIVE.includes(instance.state);
+  const notYet = NOT_YET.includes(instance.state) && !instance.launchedAt;
   const log = useQuery({
     ...trpc.instances.serialLog.queryOptions({ tenantId: tenant.id, instanceId: instance.id }),
+    enabled: !notYet,
     refetchInterval: live ? 2_000 : false,
     staleTime: live ? 0 : 5_000,
   });
@@ -33,8 +37,10 @@ export function SerialLog({ instance }: { instance: Instance }) {
 
   // Fetch once more when the guest stops, to show its last words.
   const { refetch } = log;
+  const wasLive = useRef(live);
   useEffect(() => {
-    if (!live) void refetch();
+    if (wasLive.current && !live) void refetch();
+    wasLive.current = live;
   }, [live, refetch]);
 
   return (
@@ -51,7 +57,7 @@ export function SerialLog({ instance }: { instance: Instance }) {
         }}
         className="h-80 overflow-auto rounded-md bg-slate-950 p-3 font-mono text-xs leading-relaxed whitespace-pre-wrap break-all text-slate-100 focus:outline-none focus-visible:ring-2 focus-visible:ring-sky-500"
       >
-        {text || (log.isPending ? 'Loading…' : 'No output yet.')}
+        {text || (notYet ? 'The console appears once the guest has started.' : log.isPending ? 'Loading…' : 'No output yet.')}
       </pre>
       <p className="text-xs text-slate-500">
         {live ? 'Updates every 2 seconds while the instance runs.' : 'The instance is not running; this is its last output, if any.'}

@@ -1,0 +1,143 @@
+import { expect, test, type Page } from '@playwright/test';
+import { newAccount, signUp } from './helpers';
+
+const STATE_CHANGE = { timeout: 60_000 };
+
+async function quotaUsage(page: Page, slug: string): Promise<string> {
+  await page.goto(`/t/${slug}/quotas`);
+  const usage = page.getByRole('list', { name: 'Quota usage' });
+  await expect(usage.getByRole('meter', { name: 'vCPUs' })).toBeVisible();
+  return usage.innerText();
+}
+
+test('launch a 2 vCPU · 384 MiB · 2 GiB · 2 NIC guest from the UI, watch it boot, stop, start and terminate it', async ({ page, context }) => {
+  test.setTimeout(300_000);
+  const errors: string[] = [];
+  page.on('console', (m) => {
+    // The app has no favicon; that 404 is the browser's, not the console's.
+    if (m.type() === 'error' && !m.location().url.endsWith('/favicon.ico')) errors.push(`${m.text()} (${m.location().url})`);
+  });
+  const slug = await signUp(page, newAccount('vm'));
+  const name = `e2e-vm-${Date.now().toString(36)}`;
+  const quotasBefore = await quotaUsage(page, slug);
+  expect(quotasBefore).toMatch(/vCPUs\s+0 of \d+ used/);
+
+  // ── Launch with a custom size ──────────────────────────────────────────────
+  await page.goto(`/t/${slug}/instances`);
+  await expect(page.getByRole('heading', { name: 'No instances yet' })).toBeVisible();
+  await page.getByRole('link', { name: 'Launch instance' }).first().click();
+  await expect(page.getByRole('heading', { name: 'Launch instance', level: 1 })).toBeVisible();
+  await page.getByRole('textbox', { name: 'Name' }).fill(name);
+  await page.getByRole('combobox', { name: 'Image' }).selectOption({ label: 'Cirrus Tiny Linux' });
+  await page.getByRole('radio', { name: /^tiny/ }).check();
+  await expect(page.getByRole('spinbutton', { name: 'vCPUs' })).toHaveValue('1');
+  await page.getByRole('spinbutton', { name: 'vCPUs' }).fill('2');
+  await page.getByRole('spinbutton', { name: 'Memory (MiB)' }).fill('384');
+  await page.getByRole('spinbutton', { name: 'Disk (GiB)' }).fill('2');
+  await page.getByRole('spinbutton', { name: 'Network interfaces' }).fill('2');
+  await expect(page.getByRole('radio', { name: /^Custom/ })).toBeChecked();
+  // The quota outlook adds the request to what the tenant uses.
+  const outlook = page.getByRole('list', { name: 'Quota after launch' });
+  await expect(outlook.getByRole('meter', { name: 'vCPUs' })).toHaveAttribute('aria-valuetext', /^0 used \+ 2 = 2 of \d+$/);
+  await expect(outlook.getByRole('meter', { name: 'Memory' })).toHaveAttribute('aria-valuetext', /^0 MiB used \+ 384 MiB = 384 MiB of \d+ MiB$/);
+  await page.getByRole('button', { name: 'Add tag' }).click();
+  await page.getByRole('textbox', { name: 'Tag 1 key' }).fill('env');
+  await page.getByRole('textbox', { name: 'Tag 1 value' }).fill('e2e');
+  await page.getByRole('button', { name: 'Launch instance' }).click();
+
+  // ── Detail page: the state changes by itself, the guest reports its hardware ──
+  await page.waitForURL(new RegExp(`/t/${slug}/instances/i-[0-9a-f]{17}$`));
+  const instanceUrl = page.url();
+  await expect(page.getByRole('heading', { name, level: 1 })).toBeVisible();
+  const state = page.getByRole('status', { name: 'State' });
+  await expect(state).toHaveText('running', STATE_CHANGE);
+  await expect(page.getByText('2 vCPU · 384 MiB · 2 GiB · 2 NIC')).toBeVisible();
+  await expect(page.getByText('env=e2e')).toBeVisible();
+  const log = page.getByRole('log', { name: 'Serial log' });
+  await expect(log).toContainText('CIRRUS-HW vcpus=2', STATE_CHANGE);
+  const hw = /CIRRUS-HW .*/.exec(await log.innerText())?.[0] ?? '';
+  expect(hw).toContain(' nics=2');
+  expect(hw).toContain(' disk_bytes=2147483648');
+  const memKb = Number(/mem_kb=(\d+)/.exec(hw)?.[1]);
+  expect(memKb).toBeGreaterThan(300_000);
+  expect(memKb).toBeLessThanOrEqual(393_216);
+  // Actions that don't fit the state are disabled with the reason.
+  await expect(page.getByRole('button', { name: 'Start', exact: true })).toBeDisabled();
+  await expect(page.getByRole('button', { name: 'Start', exact: true })).toHaveAttribute('title', 'A running instance cannot be started (only a stopped one can).');
+  await expect(page.getByRole('table', { name: `Events of ${name}` }).getByRole('row', { name: /running/ }).first()).toBeVisible();
+
+  // The list, open in a second tab, follows the changes made on the detail page without a reload.
+  const listPage = await context.newPage();
+  await listPage.goto(`/t/${slug}/instances`);
+  const row = listPage.getByRole('row', { name: new RegExp(name) });
+  await expect(row).toContainText('running');
+  await expect(row).toContainText('2 vCPU · 384 MiB · 2 GiB · 2 NIC');
+  // On a phone the table scrolls inside its box; the page itself does not.
+  await listPage.setViewportSize({ width: 390, height: 800 });
+  await expect(row).toBeAttached();
+  expect(await listPage.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
+
+  // ── Stop, start ────────────────────────────────────────────────────────────
+  await page.bringToFront();
+  await page.getByRole('button', { name: 'Stop', exact: true }).click();
+  await expect(state).toHaveText('stopped', STATE_CHANGE);
+  await expect(page.getByRole('button', { name: 'Stop', exact: true })).toBeDisabled();
+  await listPage.bringToFront();
+  await expect(row).toContainText('stopped', { timeout: 5_000 });
+  await page.bringToFront();
+  await page.getByRole('button', { name: 'Start', exact: true }).click();
+  await expect(state).toHaveText('running', STATE_CHANGE);
+
+  // ── Terminate, after confirming ───────────────────────────────────────────
+  await page.getByRole('button', { name: 'Terminate', exact: true }).click();
+  await expect(page.getByRole('group', { name: `Terminate ${name}? Its disk is deleted.` })).toBeVisible();
+  await page.getByRole('button', { name: 'Terminate', exact: true }).click();
+  await expect(state).toHaveText('terminated', STATE_CHANGE);
+  await expect(page.getByRole('button', { name: 'Terminate', exact: true })).toHaveAttribute('title', 'This instance is terminated.');
+
+  // Gone from the default list; there with the Terminated filter.
+  await listPage.bringToFront();
+  await expect(listPage.getByRole('heading', { name: 'No instances yet' })).toBeVisible({ timeout: 5_000 });
+  await listPage.getByRole('combobox', { name: 'State' }).selectOption('terminated');
+  await expect(row).toContainText('terminated');
+  await listPage.close();
+
+  // The terminated instance keeps its page, read only.
+  await page.goto(instanceUrl);
+  await expect(state).toHaveText('terminated');
+  for (const action of ['Start', 'Stop', 'Force stop', 'Reboot', 'Terminate']) {
+    await expect(page.getByRole('button', { name: action, exact: true })).toBeDisabled();
+  }
+
+  // Quota usage is back where it was.
+  await expect.poll(() => quotaUsage(page, slug)).toBe(quotasBefore);
+  expect(errors).toEqual([]);
+});
+
+test('a launch over the vCPU quota shows the server’s refusal beside the field and creates nothing', async ({ page }) => {
+  const slug = await signUp(page, newAccount('quota'));
+  await page.goto(`/t/${slug}/instances/new`);
+  await page.getByRole('textbox', { name: 'Name' }).fill('too-big');
+  await page.getByRole('spinbutton', { name: 'vCPUs' }).fill('20');
+  const outlook = page.getByRole('list', { name: 'Quota after launch' });
+  await expect(outlook.getByRole('meter', { name: 'vCPUs' })).toHaveAttribute('aria-valuetext', /^0 used \+ 20 = 20 of 16$/);
+  await expect(outlook.getByText('Won’t fit: this needs 20 and only 16 are left.')).toBeVisible();
+
+  await page.getByRole('button', { name: 'Launch instance' }).click();
+  const refusal = page.getByText('vCPUs quota exceeded: this launch needs 20, the tenant uses 0 of its 16 limit, so 16 are left.');
+  await expect(refusal).toBeVisible();
+  await expect(page.getByRole('spinbutton', { name: 'vCPUs' })).toHaveAttribute('aria-invalid', 'true');
+  await expect(page).toHaveURL(new RegExp(`/t/${slug}/instances/new$`));
+
+  // Bad input is caught before it is sent.
+  await page.getByRole('textbox', { name: 'Name' }).fill('');
+  await page.getByRole('spinbutton', { name: 'vCPUs' }).fill('1');
+  await page.getByRole('button', { name: 'Launch instance' }).click();
+  await expect(page.getByText('Give the instance a name.')).toBeVisible();
+  await expect(page.getByRole('textbox', { name: 'Name' })).toHaveAttribute('aria-invalid', 'true');
+
+  await page.goto(`/t/${slug}/instances`);
+  await expect(page.getByRole('heading', { name: 'No instances yet' })).toBeVisible();
+  await page.getByRole('combobox', { name: 'State' }).selectOption('all');
+  await expect(page.getByText('No instances match these filters.')).toBeVisible();
+});
