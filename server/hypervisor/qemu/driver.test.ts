@@ -213,6 +213,14 @@ describe('QemuDriver: a real guest', () => {
     expect(await driver.list()).toEqual([{ id: spec.id, state: 'stopped', pid: null }]);
   });
 
+  it('stops gracefully even when asked while the guest is still booting', { timeout: 40_000 }, async () => {
+    await driver.start(spec.id);
+    const from = events.length;
+    await driver.stop(spec.id, { timeoutMs: 30_000 });
+    const e = await waitForEvent((ev) => ev.type === 'stopped', 1_000, 'stopped event', from);
+    expect(e).toMatchObject({ reason: 'guest-shutdown' });
+  });
+
   it('reports kill -9 of QEMU from outside as stopped (crashed) within 2 s', { timeout: 30_000 }, async () => {
     await driver.start(spec.id);
     const { pid } = await driver.status(spec.id);

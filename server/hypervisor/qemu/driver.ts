@@ -69,6 +69,7 @@ interface Tracked {
 }
 
 const probes = new Map<string, Promise<AccelProbeResult>>();
+const POWER_BUTTON_REPEAT_MS = 3_000;
 
 // 2. The driver ----------------------------------------------------------------
 
@@ -196,15 +197,19 @@ export class QemuDriver implements HypervisorDriver {
       this.load(id);
       const t = await this.current(id);
       if (!t) return;
+      const until = Date.now() + (opts.timeoutMs ?? this.stopTimeoutMs);
       try {
         // A paused guest cannot hear the power button.
         if ((await qmp.status(t.monitor)).status === 'paused') await qmp.cont(t.monitor);
-        await qmp.powerdown(t.monitor);
       } catch {
         // Fall through to the timeout and the forced stop.
       }
-      const timeout = opts.timeoutMs ?? this.stopTimeoutMs;
-      if (await settlesWithin(t.gone, timeout)) return;
+      // Press the button again every few seconds: a guest still booting may
+      // not be listening yet.
+      while (Date.now() < until) {
+        await qmp.powerdown(t.monitor).catch(() => undefined);
+        if (await settlesWithin(t.gone, Math.min(POWER_BUTTON_REPEAT_MS, Math.max(0, until - Date.now())))) return;
+      }
       await this.forceStopLocked(id, t);
     });
   }
