@@ -63,16 +63,18 @@ const BUILD_INPUTS = ['app', 'components', 'server', 'public', 'types', 'next.co
 const buildStamp = () => path.join(root, '.next', 'cirrus-source-hash');
 
 /** `next build` when there is no build, or the sources it was made from have changed. */
-export function ensureBuild() {
+export function ensureBuild({ exitOnFailure = true } = {}) {
   const want = hashTree(BUILD_INPUTS, (rel) => rel.endsWith('.test.ts') || rel.startsWith(path.join('server', 'test')));
   const stamp = buildStamp();
-  if (fs.existsSync(path.join(root, '.next', 'BUILD_ID')) && fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === want) return;
+  if (fs.existsSync(path.join(root, '.next', 'BUILD_ID')) && fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === want) return true;
   log('building the production bundle (next build)…');
   if (run(bin('next'), ['build']) !== 0) {
     console.error('[cirrus] next build failed.');
-    process.exit(1);
+    if (exitOnFailure) process.exit(1);
+    return false;
   }
   fs.writeFileSync(stamp, want);
+  return true;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -36,6 +36,9 @@ step('lint (ESLint)', () => (run(bin('eslint'), ['.', '--max-warnings=0']) === 0
 
 step('typecheck (tsc)', () => (run(bin('tsc'), ['--noEmit']) === 0 ? { passed: 1, failed: 0 } : { passed: 0, failed: 1 }));
 
+// The integration tests that run the whole server, and the e2e tests, use the production build.
+step('production build (next build)', () => (ensureBuild({ exitOnFailure: false }) ? { passed: 1, failed: 0 } : { passed: 0, failed: 1 }));
+
 step('unit + integration (Vitest)', () => {
   const out = path.join(work, 'vitest.json');
   const status = run(bin('vitest'), ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${out}`]);
@@ -46,7 +49,6 @@ step('unit + integration (Vitest)', () => {
 });
 
 step('end-to-end (Playwright + Chromium)', () => {
-  ensureBuild();
   const out = path.join(work, 'playwright.json');
   const dataDir = path.join(work, 'e2e-data');
   const status = run(bin('playwright'), ['test'], {

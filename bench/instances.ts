@@ -1,0 +1,110 @@
+// instances.list latency with 10,000 instances in one tenant, and launch
+// decisions per second for 1,000 concurrent launch requests. Real PostgreSQL
+// (embedded, or BENCH_DATABASE_URL); the launches only decide and enqueue, so
+// no hypervisor runs here: the host is registered as an in-memory ("fake") one.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createDb } from '../server/db/client';
+import { startEmbeddedPostgres } from '../server/db/embedded';
+import { runMigrations } from '../server/db/migrate';
+import { instances } from '../server/db/schema';
+import { newInstanceId } from '../server/instances/ids';
+import { setQuota, setUpCompute, tiny } from '../server/test/compute';
+import { callerAs, makeTenant, makeUser } from '../server/test/factories';
+import type { BenchModule } from './types';
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+
+async function timeCalls(n: number, fn: () => Promise<unknown>) {
+  const ms: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await fn();
+    ms.push(performance.now() - t0);
+  }
+  ms.sort((a, b) => a - b);
+  return { p50: percentile(ms, 50), p95: percentile(ms, 95) };
+}
+
+const bench: BenchModule = {
+  name: 'instances',
+  description: 'instances.list with 10,000 instances; 1,000 concurrent launch decisions (in-memory driver, real PostgreSQL)',
+  async run() {
+    let url = process.env.BENCH_DATABASE_URL;
+    let stop = async () => undefined as void;
+    let dir: string | null = null;
+    if (!url) {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cirrus-bench-'));
+      fs.chmodSync(dir, 0o711);
+      const pg = await startEmbeddedPostgres(dir, { log: () => undefined, quiet: true });
+      url = pg.url;
+      stop = pg.stop;
+    }
+    const { db, pool } = createDb(url, 20);
+    try {
+      await runMigrations(url);
+      await setUpCompute(db, { cpus: 1000 });
+      const owner = await makeUser(db);
+      const tenant = await makeTenant(db, owner, `bench-${crypto.randomBytes(3).toString('hex')}`);
+      await setQuota(db, tenant.id, { instances: 100_000, vcpus: 1_000_000, memoryMiB: 1_000_000_000, diskGiB: 100_000_000, nics: 1_000_000 });
+
+      // 10,000 instances in one tenant, in bulk.
+      const states = ['running', 'stopped', 'running', 'terminated'] as const;
+      for (let batch = 0; batch < 10; batch++) {
+        await db.insert(instances).values(
+          Array.from({ length: 1000 }, (_, i) => ({
+            id: newInstanceId(),
+            tenantId: tenant.id,
+            name: `node-${batch}-${i}`,
+            imageId: tiny.imageId,
+            vcpus: 1,
+            memoryMiB: 128,
+            diskGiB: 1,
+            nics: 1,
+            tags: { tier: i % 2 ? 'web' : 'db' },
+            state: states[i % 4]!,
+          })),
+        );
+      }
+      await db.execute('analyze instances');
+      const api = callerAs(db, owner).instances;
+      const first = await timeCalls(200, () => api.list({ tenantId: tenant.id, limit: 20 }));
+      let cursor: string | null = null;
+      for (let i = 0; i < 100; i++) cursor = (await api.list({ tenantId: tenant.id, limit: 50, cursor })).nextCursor;
+      const deep = await timeCalls(200, () => api.list({ tenantId: tenant.id, limit: 20, cursor }));
+      const filtered = await timeCalls(200, () => api.list({ tenantId: tenant.id, limit: 20, name: 'node-7-9', tag: { key: 'tier', value: 'db' } }));
+
+      // 1,000 concurrent launches against a quota with room for 500.
+      const burstTenant = await makeTenant(db, owner, 'burst');
+      await setQuota(db, burstTenant.id, { instances: 500 });
+      const t0 = performance.now();
+      const results = await Promise.allSettled(
+        Array.from({ length: 1000 }, (_, i) => callerAs(db, owner).instances.launch({ tenantId: burstTenant.id, ...tiny, name: `b-${i}` })),
+      );
+      const seconds = (performance.now() - t0) / 1000;
+      const accepted = results.filter((r) => r.status === 'fulfilled').length;
+      const quotaRefusals = results.filter((r) => r.status === 'rejected' && /quota exceeded/.test(String(r.reason))).length;
+
+      return [
+        { label: 'list, first page (p50)', value: first.p50, unit: 'ms' },
+        { label: 'list, first page (p95)', value: first.p95, unit: 'ms' },
+        { label: 'list, page 100+ by cursor (p50)', value: deep.p50, unit: 'ms' },
+        { label: 'list, page 100+ by cursor (p95)', value: deep.p95, unit: 'ms' },
+        { label: 'list, name + tag filter (p50)', value: filtered.p50, unit: 'ms' },
+        { label: 'list, name + tag filter (p95)', value: filtered.p95, unit: 'ms' },
+        { label: 'launch decisions', value: 1000 / seconds, unit: 'per second' },
+        { label: 'launches accepted (quota 500)', value: accepted },
+        { label: 'refused with QUOTA_EXCEEDED', value: quotaRefusals },
+        { label: 'driver', value: 'in-memory (decisions only; no guest boots)' },
+      ];
+    } finally {
+      await pool.end();
+      await stop();
+      if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    }
+  },
+};
+
+export default bench;
