@@ -8,12 +8,15 @@ import type { Db } from '../db/client';
 import { instances } from '../db/schema';
 import { HypervisorError, type HypervisorDriver } from '../hypervisor';
 import type { InstanceOpPayload } from '../jobs';
-import { transition } from './transition';
+import { transition, type Transition } from './transition';
 
 export type OpDeps = { db: Db; driver: HypervisorDriver };
 export type Attempt = { attempts: number; maxAttempts: number };
 
 const cirrus = systemActor('worker');
+
+/** A state change and its event, committed together. */
+const move = (db: Db, id: string, t: Transition) => db.transaction((tx) => transition(tx, cirrus, id, t));
 
 async function guestState(driver: HypervisorDriver, id: string) {
   try {
@@ -31,7 +34,7 @@ export async function runInstanceOp(deps: OpDeps, payload: InstanceOpPayload, at
   try {
     switch (payload.op) {
       case 'start': {
-        await transition(db, cirrus, inst.id, { from: ['pending'], to: 'starting', action: 'provision', message: 'Creating the guest.' });
+        await move(db, inst.id, { from: ['pending'], to: 'starting', action: 'provision', message: 'Creating the guest.' });
         const [now] = await db.select({ state: instances.state }).from(instances).where(eq(instances.id, inst.id));
         if (now?.state !== 'starting') return; // superseded (stopped or terminated meanwhile)
         let state = await guestState(driver, inst.id);
@@ -41,7 +44,7 @@ export async function runInstanceOp(deps: OpDeps, payload: InstanceOpPayload, at
         }
         if (state === 'stopped') await driver.start(inst.id);
         if (state === 'paused') await driver.resume(inst.id);
-        await transition(db, cirrus, inst.id, {
+        await move(db, inst.id, {
           from: ['starting'],
           to: 'running',
           action: 'started',
@@ -58,7 +61,7 @@ export async function runInstanceOp(deps: OpDeps, payload: InstanceOpPayload, at
           if (payload.op === 'force-stop') await driver.forceStop(inst.id);
           else await driver.stop(inst.id);
         }
-        await transition(db, cirrus, inst.id, {
+        await move(db, inst.id, {
           from: ['stopping'],
           to: 'stopped',
           action: 'stopped',
@@ -74,7 +77,7 @@ export async function runInstanceOp(deps: OpDeps, payload: InstanceOpPayload, at
       case 'terminate': {
         if (inst.state !== 'terminating') return;
         await driver.destroy(inst.id);
-        await transition(db, cirrus, inst.id, { from: ['terminating'], to: 'terminated', action: 'terminated', message: 'The guest and its disk are gone.' });
+        await move(db, inst.id, { from: ['terminating'], to: 'terminated', action: 'terminated', message: 'The guest and its disk are gone.' });
         return;
       }
     }
@@ -82,7 +85,7 @@ export async function runInstanceOp(deps: OpDeps, payload: InstanceOpPayload, at
     const message = err instanceof Error ? err.message : String(err);
     if (attempt.attempts >= attempt.maxAttempts) {
       // Last try: say why in the instance itself, where the tenant looks.
-      await transition(db, cirrus, inst.id, {
+      await move(db, inst.id, {
         from: ['pending', 'starting', 'stopping', 'terminating', 'running'],
         to: 'error',
         action: `${payload.op}-failed`,
