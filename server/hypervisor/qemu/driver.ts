@@ -4,10 +4,9 @@
 // the open monitors and why a guest is being stopped.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
-import { open, readFile, unlink } from 'node:fs/promises';
+import { readFile, unlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { dataPath } from '../../config/paths';
 import { DEFAULT_IMAGE_ID, ImageCatalog, defaultImagesDir } from '../images/catalog';
@@ -24,10 +23,10 @@ import {
   type HostInfo,
   type HypervisorDriver,
   type StopOptions,
-  type StopReason,
 } from '../types';
 import { probeAcceleration, type AccelProbeResult } from './accel';
 import { buildQemuArgs, macAddress } from './args';
+import { errorText, guestEventOf, readTail, settlesWithin, shutdownOf, stopReasonOf, waitUntil } from './events';
 import { withGuestFileLock } from './guest-lock';
 import { guestLayout, MAX_SOCKET_PATH, type GuestLayout } from './layout';
 import { isOurProcessAlive, processUsage, readPidFile, spawnDaemonized } from './process';
@@ -288,22 +287,7 @@ export class QemuDriver implements HypervisorDriver {
 
   async serialLog(id: string, maxBytes = 64 * 1024): Promise<string> {
     const { layout } = this.load(id);
-    const limit = Math.max(0, Math.min(maxBytes, 1 << 20));
-    let fh;
-    try {
-      fh = await open(layout.serialLog, 'r');
-    } catch {
-      return '';
-    }
-    try {
-      const { size } = await fh.stat();
-      const len = Math.min(size, limit);
-      const buf = Buffer.alloc(len);
-      await fh.read(buf, 0, len, size - len);
-      return buf.toString('utf8');
-    } finally {
-      await fh.close();
-    }
+    return readTail(layout.serialLog, Math.max(0, Math.min(maxBytes, 1 << 20)));
   }
 
   async screenshot(id: string): Promise<Buffer> {
@@ -442,21 +426,9 @@ export class QemuDriver implements HypervisorDriver {
 
   private onQmpEvent(id: string, e: QmpEventMessage): void {
     const t = this.tracked.get(id);
-    const at = e.timestamp ? new Date(e.timestamp.seconds * 1000 + Math.floor(e.timestamp.microseconds / 1000)) : new Date();
-    switch (e.event) {
-      case 'SHUTDOWN':
-        if (t) t.shutdown = { guest: e.data?.guest === true, reason: String(e.data?.reason ?? '') };
-        break;
-      case 'RESET':
-        this.emit({ type: 'reset', id, at });
-        break;
-      case 'STOP':
-        if (!t?.shutdown) this.emit({ type: 'paused', id, at });
-        break;
-      case 'RESUME':
-        this.emit({ type: 'resumed', id, at });
-        break;
-    }
+    if (e.event === 'SHUTDOWN' && t) t.shutdown = shutdownOf(e);
+    const event = guestEventOf(id, e, Boolean(t?.shutdown));
+    if (event) this.emit(event);
   }
 
   private onGone(id: string, t: Tracked): void {
@@ -466,13 +438,8 @@ export class QemuDriver implements HypervisorDriver {
       const layout = this.layout(id);
       if (existsSync(layout.dir)) this.removeRuntimeFiles(layout);
     }
-    let reason: StopReason;
-    if (t.forced) reason = 'killed';
-    else if (t.shutdown?.guest) reason = 'guest-shutdown';
-    else if (t.shutdown) reason = 'killed';
-    else reason = 'crashed';
     t.markGone();
-    this.emit({ type: 'stopped', id, at: new Date(), reason });
+    this.emit({ type: 'stopped', id, at: new Date(), reason: stopReasonOf(t.forced, t.shutdown) });
   }
 
   private async forceStopLocked(id: string, t: Tracked): Promise<void> {
@@ -513,27 +480,4 @@ export class QemuDriver implements HypervisorDriver {
       }
     }
   }
-}
-
-// 6. Helpers -------------------------------------------------------------------
-
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
-async function settlesWithin(p: Promise<void>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  const r = await Promise.race([p.then(() => true), timeout]);
-  clearTimeout(timer);
-  return r;
-}
-
-async function waitUntil(cond: () => boolean, ms: number): Promise<boolean> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    if (cond()) return true;
-    await sleep(50);
-  }
-  return cond();
 }
