@@ -11,22 +11,25 @@ const controlClass = (invalid: boolean) =>
     invalid ? 'border-red-600' : 'border-slate-300'
   }`;
 
-/** A labelled text input with its hint and error wired up for screen readers. */
-export function TextField({ label, error, hint, ...input }: FieldShell & InputHTMLAttributes<HTMLInputElement>) {
+/**
+ * The frame every field shares: label, hint and error, with the control's
+ * aria attributes wired to them for screen readers.
+ */
+function Field({
+  label,
+  error,
+  hint,
+  children,
+}: FieldShell & { children: (a: { id: string; 'aria-invalid'?: true; 'aria-describedby'?: string; className: string }) => ReactNode }) {
   const id = useId();
   const message = errorText(error);
+  const describedBy = [hint ? `${id}-hint` : '', message ? `${id}-error` : ''].filter(Boolean).join(' ') || undefined;
   return (
     <div className="space-y-1">
       <label htmlFor={id} className="block text-sm font-medium text-slate-800">
         {label}
       </label>
-      <input
-        id={id}
-        {...input}
-        aria-invalid={message ? true : undefined}
-        aria-describedby={[hint ? `${id}-hint` : '', message ? `${id}-error` : ''].filter(Boolean).join(' ') || undefined}
-        className={controlClass(Boolean(message))}
-      />
+      {children({ id, 'aria-invalid': message ? true : undefined, 'aria-describedby': describedBy, className: controlClass(Boolean(message)) })}
       {hint ? (
         <p id={`${id}-hint`} className="text-xs text-slate-500">
           {hint}
@@ -41,6 +44,15 @@ export function TextField({ label, error, hint, ...input }: FieldShell & InputHT
   );
 }
 
+/** A labelled text input with its hint and error wired up for screen readers. */
+export function TextField({ label, error, hint, ...input }: FieldShell & InputHTMLAttributes<HTMLInputElement>) {
+  return (
+    <Field label={label} error={error} hint={hint}>
+      {(wiring) => <input {...input} {...wiring} />}
+    </Field>
+  );
+}
+
 export function SelectField({
   label,
   error,
@@ -48,33 +60,18 @@ export function SelectField({
   options,
   ...select
 }: FieldShell & SelectHTMLAttributes<HTMLSelectElement> & { options: { value: string; label: string }[] }) {
-  const id = useId();
-  const message = errorText(error);
   return (
-    <div className="space-y-1">
-      <label htmlFor={id} className="block text-sm font-medium text-slate-800">
-        {label}
-      </label>
-      <select
-        id={id}
-        {...select}
-        aria-invalid={message ? true : undefined}
-        aria-describedby={message ? `${id}-error` : undefined}
-        className={controlClass(Boolean(message))}
-      >
-        {options.map((o) => (
-          <option key={o.value} value={o.value}>
-            {o.label}
-          </option>
-        ))}
-      </select>
-      {hint ? <p className="text-xs text-slate-500">{hint}</p> : null}
-      {message ? (
-        <p id={`${id}-error`} className="text-sm text-red-700">
-          {message}
-        </p>
-      ) : null}
-    </div>
+    <Field label={label} error={error} hint={hint}>
+      {(wiring) => (
+        <select {...select} {...wiring}>
+          {options.map((o) => (
+            <option key={o.value} value={o.value}>
+              {o.label}
+            </option>
+          ))}
+        </select>
+      )}
+    </Field>
   );
 }
 
