@@ -199,6 +199,17 @@ describe('QemuDriver: a real guest', () => {
     expect((await driver.status(spec.id)).state).toBe('running');
   });
 
+  it('is seen running by a concurrent second driver without taking QMP from the first', { timeout: 30_000 }, async () => {
+    const { pid } = await driver.status(spec.id);
+    const other = await QemuDriver.open({ guestsDir, imagesDir });
+    try {
+      expect(await other.list()).toEqual([{ id: spec.id, state: 'running', pid }]);
+    } finally {
+      await other.close();
+    }
+    expect(await driver.status(spec.id)).toEqual({ id: spec.id, state: 'running', pid });
+  });
+
   it('is re-adopted by a second driver instance, which can stop it', { timeout: 60_000 }, async () => {
     const pid = (await driver.status(spec.id)).pid;
     await driver.close(); // the web server goes away; the guest must not

@@ -69,6 +69,7 @@ interface Tracked {
 
 const probes = new Map<string, Promise<AccelProbeResult>>();
 const POWER_BUTTON_REPEAT_MS = 3_000;
+const ADOPT_CONNECT_MS = 2_000;
 
 // 2. The driver ----------------------------------------------------------------
 
@@ -372,7 +373,7 @@ export class QemuDriver implements HypervisorDriver {
     const stale = this.tracked.get(id);
     if (stale) stale.monitor.close();
     try {
-      await this.attach(id, layout, pid);
+      await this.attach(id, layout, pid, ADOPT_CONNECT_MS);
     } catch {
       // Reachable or not, it runs: keep it tracked by pid.
     }
@@ -410,7 +411,12 @@ export class QemuDriver implements HypervisorDriver {
     }
   }
 
-  private async attach(id: string, layout: GuestLayout, pid: number): Promise<void> {
+  /**
+   * Track a running QEMU and connect QMP. `connectMs` is short when adopting:
+   * QMP serves one client, and a guest whose monitor another driver holds
+   * should not stall us (it stays tracked by pid).
+   */
+  private async attach(id: string, layout: GuestLayout, pid: number, connectMs = 10_000): Promise<void> {
     let markGone: () => void = () => undefined;
     const gone = new Promise<void>((resolve) => (markGone = resolve));
     const monitor = new QmpMonitor({
@@ -421,7 +427,7 @@ export class QemuDriver implements HypervisorDriver {
     });
     const t: Tracked = { pid, monitor, forced: false, shutdown: null, gone, markGone };
     this.tracked.set(id, t);
-    await monitor.connect();
+    await monitor.connect(connectMs);
   }
 
   private onQmpEvent(id: string, e: QmpEventMessage): void {
@@ -471,7 +477,7 @@ export class QemuDriver implements HypervisorDriver {
       const pid = readPidFile(layout.pidFile);
       if (pid !== null && isOurProcessAlive(pid, layout.pidFile)) {
         try {
-          await this.attach(id, layout, pid);
+          await this.attach(id, layout, pid, ADOPT_CONNECT_MS);
         } catch {
           // Alive but unreachable: leave it tracked by pid; status still answers from the pid.
         }
