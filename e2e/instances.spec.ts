@@ -88,6 +88,17 @@ test('launch a 2 vCPU · 384 MiB · 2 GiB · 2 NIC guest from the UI, watch it b
   await page.getByRole('button', { name: 'Start', exact: true }).click();
   await expect(state).toHaveText('running', STATE_CHANGE);
 
+  // ── Bulk stop from the list; the detail page follows ───────────────────────
+  await listPage.bringToFront();
+  await expect(row).toContainText('running', { timeout: 5_000 });
+  await row.getByRole('checkbox', { name: `Select ${name}` }).check();
+  await listPage.getByRole('button', { name: 'Stop selected' }).click();
+  await listPage.getByRole('group', { name: 'Stop 1 instance?' }).getByRole('button', { name: 'Stop', exact: true }).click();
+  await expect(listPage.getByText('1 instance asked to stop; 0 refused.')).toBeVisible();
+  await expect(row).toContainText('stopped', STATE_CHANGE);
+  await page.bringToFront();
+  await expect(state).toHaveText('stopped', { timeout: 5_000 });
+
   // ── Terminate, after confirming ───────────────────────────────────────────
   await page.getByRole('button', { name: 'Terminate', exact: true }).click();
   await expect(page.getByRole('group', { name: `Terminate ${name}? Its disk is deleted.` })).toBeVisible();
@@ -140,4 +151,28 @@ test('a launch over the vCPU quota shows the server’s refusal beside the field
   await expect(page.getByRole('heading', { name: 'No instances yet' })).toBeVisible();
   await page.getByRole('combobox', { name: 'State' }).selectOption('all');
   await expect(page.getByText('No instances match these filters.')).toBeVisible();
+});
+
+test('a viewer sees instances but every change is disabled with the reason', async ({ page, browser }) => {
+  const viewer = newAccount('vwr');
+  const vctx = await browser.newContext();
+  const vpage = await vctx.newPage();
+  await signUp(vpage, viewer);
+
+  const slug = await signUp(page, newAccount('vown'));
+  await page.goto(`/t/${slug}/settings`);
+  await page.getByRole('textbox', { name: 'E-mail' }).fill(viewer.email);
+  await page.getByLabel('Role', { exact: true }).selectOption('viewer');
+  await page.getByRole('button', { name: 'Add member' }).click();
+  await expect(page.getByText(`${viewer.email} was added as viewer.`)).toBeVisible();
+
+  await vpage.goto(`/t/${slug}/instances`);
+  const launch = vpage.getByRole('button', { name: 'Launch instance' }).first();
+  await expect(launch).toBeDisabled();
+  await expect(launch).toHaveAttribute('title', 'Viewers cannot change instances.');
+  await vpage.goto(`/t/${slug}/instances/new`);
+  await expect(vpage.getByRole('list', { name: 'Quota after launch' }).getByRole('meter', { name: 'vCPUs' })).toBeVisible();
+  await expect(vpage.getByRole('button', { name: 'Launch instance' })).toHaveAttribute('title', 'Viewers cannot change instances.');
+  await expect(vpage.getByRole('button', { name: 'Launch instance' })).toBeDisabled();
+  await vctx.close();
 });

@@ -14,3 +14,17 @@ export const VIEWER_REASON = 'Viewers cannot change instances.';
 export function roleReason(role: 'owner' | 'member' | 'viewer'): string | undefined {
   return role === 'viewer' ? VIEWER_REASON : undefined;
 }
+
+/** A moment to the second: events on an instance are often seconds apart. */
+export function formatMoment(d: Date | null | undefined): string {
+  return d ? d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' }) : '—';
+}
+
+// CSI/OSC sequences (cursor queries, colours) and other control characters a
+// terminal would act on; a <pre> would show them as boxes.
+const TERMINAL_CONTROLS = /\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-_]|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r/g;
+
+/** Serial output as plain text: terminal control sequences and carriage returns dropped. */
+export function plainConsoleText(raw: string): string {
+  return raw.replace(TERMINAL_CONTROLS, '');
+}

@@ -8,15 +8,14 @@ import { useTenant } from '../shell/tenant-context';
 import { describeError, useTRPC } from '../trpc/client';
 import { FormAlert } from '../ui/field';
 import { Card } from '../ui/page';
-import { formatDateTime } from '../ui/table';
-import { formatSize } from './format';
+import { formatMoment, formatSize } from './format';
 import { InstanceActions } from './instance-actions';
 import { InstanceEvents } from './instance-events';
 import { SerialLog } from './serial-log';
 import { StateBadge } from './state-badge';
 
 function When({ at }: { at: Date | null }) {
-  return at ? <time dateTime={at.toISOString()} title={at.toISOString()}>{formatDateTime(at)}</time> : <>—</>;
+  return at ? <time dateTime={at.toISOString()} title={at.toISOString()}>{formatMoment(at)}</time> : <>—</>;
 }
 
 function Facts({ items }: { items: [string, ReactNode][] }) {
@@ -45,6 +44,7 @@ export function InstanceDetail({ instanceId }: { instanceId: string }) {
       return state && transitional.includes(state) ? 1_000 : 1_500;
     },
   });
+  const images = useQuery(trpc.images.list.queryOptions({ tenantId: tenant.id }));
   const back = (
     <Link href={`/t/${tenant.slug}/instances`} className="text-sm text-sky-800 hover:underline">
       ← Instances
@@ -60,6 +60,7 @@ export function InstanceDetail({ instanceId }: { instanceId: string }) {
     );
   }
   const i = query.data;
+  const image = images.data?.find((img) => img.id === i?.imageId);
   if (!i) return <p role="status">Loading instance…</p>;
   const tags = Object.entries(i.tags ?? {});
   return (
@@ -83,7 +84,7 @@ export function InstanceDetail({ instanceId }: { instanceId: string }) {
           items={[
             ['ID', <code key="id" className="font-mono">{i.id}</code>],
             ['Size', formatSize(i)],
-            ['Image', i.imageId],
+            ['Image', image ? `${image.name} (${i.imageId})` : i.imageId],
             ['Host', i.hostName ?? '—'],
             ['Tags', tags.length ? tags.map(([k, v]) => (
               <span key={k} className="mr-1 mb-1 inline-block rounded bg-slate-100 px-1.5 py-0.5 font-mono text-xs">{v ? `${k}=${v}` : k}</span>

@@ -1,17 +1,18 @@
 'use client';
 
 import { useQuery } from '@tanstack/react-query';
+import { useEffect } from 'react';
 import type { RouterOutputs } from '@/server/trpc/root';
 import { useTenant } from '../shell/tenant-context';
 import { describeError, useTRPC } from '../trpc/client';
 import { FormAlert } from '../ui/field';
-import { DataTable, formatDateTime } from '../ui/table';
-import type { Instance } from './format';
+import { DataTable } from '../ui/table';
+import { formatMoment, type Instance } from './format';
 
 type InstanceEvent = RouterOutputs['instances']['events'][number];
 
 const columns = [
-  { header: 'Time', cell: (e: InstanceEvent) => <time dateTime={e.at.toISOString()} title={e.at.toISOString()}>{formatDateTime(e.at)}</time>, className: 'whitespace-nowrap' },
+  { header: 'Time', cell: (e: InstanceEvent) => <time dateTime={e.at.toISOString()} title={e.at.toISOString()}>{formatMoment(e.at)}</time>, className: 'whitespace-nowrap' },
   { header: 'Actor', cell: (e: InstanceEvent) => e.actor },
   { header: 'Action', cell: (e: InstanceEvent) => e.action },
   {
@@ -30,6 +31,11 @@ export function InstanceEvents({ instance }: { instance: Instance }) {
     ...trpc.instances.events.queryOptions({ tenantId: tenant.id, instanceId: instance.id }),
     refetchInterval: instance.state === 'terminated' ? false : 3_000,
   });
+  // A change of state is an event: ask at once rather than at the next tick.
+  const { refetch } = events;
+  useEffect(() => {
+    void refetch();
+  }, [instance.state, refetch]);
   if (events.error) return <FormAlert message={describeError(events.error).message} />;
   if (!events.data) return <p role="status">Loading events…</p>;
   return <DataTable caption={`Events of ${instance.name}`} columns={columns} rows={events.data} rowKey={(e) => String(e.id)} />;

@@ -122,7 +122,10 @@ export function InstanceList() {
               </label>
               <BulkActions selected={selected} onDone={() => setSelectedIds(new Set())} />
             </div>
-            <DataTable caption="Instances" columns={columns} rows={items} rowKey={(i) => i.id} />
+            {/* While a new filter or page loads, the old rows stay, dimmed. */}
+            <div aria-busy={list.isPlaceholderData || undefined} className={list.isPlaceholderData ? 'opacity-60' : undefined}>
+              <DataTable caption="Instances" columns={columns} rows={items} rowKey={(i) => i.id} />
+            </div>
           </>
         ) : null}
         {list.data && (!firstPage || list.data.nextCursor) ? (
@@ -131,7 +134,10 @@ export function InstanceList() {
             <Button
               variant="secondary"
               disabledReason={firstPage ? 'This is the first page.' : undefined}
-              onClick={() => setView((v) => ({ ...v, cursors: v.cursors.slice(0, -1) }))}
+              onClick={() => {
+                setSelectedIds(new Set());
+                setView((v) => ({ ...v, cursors: v.cursors.slice(0, -1) }));
+              }}
             >
               Previous
             </Button>
@@ -140,7 +146,9 @@ export function InstanceList() {
               disabledReason={list.data.nextCursor ? undefined : 'This is the last page.'}
               onClick={() => {
                 const next = list.data?.nextCursor;
-                if (next) setView((v) => ({ ...v, cursors: [...v.cursors, next] }));
+                if (!next) return;
+                setSelectedIds(new Set());
+                setView((v) => ({ ...v, cursors: [...v.cursors, next] }));
               }}
             >
               Next

@@ -2,7 +2,7 @@
 
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useRouter } from 'next/navigation';
-import { useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { launchInput } from '@/server/instances/validation';
 import { QuotaBars } from '../quotas/quota-bars';
 import { useTenant } from '../shell/tenant-context';
@@ -52,6 +52,15 @@ export function LaunchForm() {
   const [errors, setErrors] = useState<Errors>({});
   const [tagErrors, setTagErrors] = useState<Record<number, string>>({});
   const [formError, setFormError] = useState<string | null>(null);
+  const formRef = useRef<HTMLFormElement>(null);
+
+  // After a refused submit, take the reader to what needs fixing.
+  useEffect(() => {
+    const form = formRef.current;
+    if (!form) return;
+    if (formError) form.querySelector<HTMLElement>('[role="alert"]')?.scrollIntoView({ block: 'center' });
+    else form.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus();
+  }, [errors, tagErrors, formError]);
 
   const imageList = images.data ?? [];
   const imageId = chosenImage ?? (imageList.find((i) => i.id === DEFAULT_IMAGE) ?? imageList[0])?.id ?? '';
@@ -102,20 +111,34 @@ export function LaunchForm() {
     }
   }
 
+  // Editing a field takes its (now stale) message away.
+  const clearError = (...keys: string[]) =>
+    setErrors((e) => (keys.some((k) => e[k]) ? Object.fromEntries(Object.entries(e).filter(([k]) => !keys.includes(k))) : e));
+  const onSize = (next: SizeDraft) => {
+    clearError(...(Object.keys(next) as (keyof SizeDraft)[]).filter((k) => next[k] !== size[k]));
+    setSize(next);
+  };
+
   const loadError = images.error ?? flavors.error;
   return (
-    <form onSubmit={onSubmit} noValidate aria-label="Launch instance" className="grid gap-6 lg:grid-cols-[1fr_20rem] lg:items-start">
+    <form ref={formRef} onSubmit={onSubmit} noValidate aria-label="Launch instance" className="grid gap-6 lg:grid-cols-[1fr_20rem] lg:items-start">
       <div className="space-y-6">
         <FormAlert message={formError} />
         {loadError ? <FormAlert message={describeError(loadError).message} /> : null}
         <Card title="Name and image">
           <div className="grid gap-4 sm:grid-cols-2">
-            <TextField label="Name" name="name" value={name} onChange={(e) => setName(e.target.value)} error={errors.name} autoComplete="off" required />
+            <TextField label="Name" name="name" value={name} onChange={(e) => {
+                clearError('name');
+                setName(e.target.value);
+              }} error={errors.name} autoComplete="off" required />
             <SelectField
               label="Image"
               name="imageId"
               value={imageId}
-              onChange={(e) => setImageId(e.target.value)}
+              onChange={(e) => {
+                clearError('imageId');
+                setImageId(e.target.value);
+              }}
               options={imageList.map((i) => ({ value: i.id, label: i.name }))}
               error={errors.imageId}
               hint={image ? `Needs at least ${image.minMemoryMiB} MiB of memory and ${image.minDiskGiB} GiB of disk.` : images.isPending ? 'Loading images…' : undefined}
@@ -124,7 +147,7 @@ export function LaunchForm() {
         </Card>
         <Card title="Size" description="Pick a preset, or set each number yourself.">
           {flavors.isPending ? <p role="status">Loading sizes…</p> : null}
-          <SizeFields flavors={flavors.data ?? []} size={size} onChange={setSize} errors={errors} />
+          <SizeFields flavors={flavors.data ?? []} size={size} onChange={onSize} errors={errors} />
         </Card>
         <Card title="Tags">
           <TagsEditor rows={tagRows} onChange={setTagRows} errors={tagErrors} />

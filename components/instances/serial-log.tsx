@@ -5,7 +5,7 @@ import { useEffect, useLayoutEffect, useRef } from 'react';
 import { useTenant } from '../shell/tenant-context';
 import { describeError, useTRPC } from '../trpc/client';
 import { FormAlert } from '../ui/field';
-import type { Instance } from './format';
+import { plainConsoleText, type Instance } from './format';
 
 // The guest exists (and writes to its console) from the first boot on; before that there is nothing to ask for.
 const NOT_YET: Instance['state'][] = ['pending', 'starting'];
@@ -28,7 +28,7 @@ export function SerialLog({ instance }: { instance: Instance }) {
   });
   const ref = useRef<HTMLPreElement>(null);
   const following = useRef(true);
-  const text = log.data?.text ?? '';
+  const text = plainConsoleText(log.data?.text ?? '');
 
   useLayoutEffect(() => {
     const el = ref.current;
