@@ -3,6 +3,7 @@
 // real guests. Same validation and errors as the real drivers; `crash()`
 // simulates a guest dying outside Cirrus.
 import { DEFAULT_IMAGE_ID } from '../images/catalog';
+import { macAddress } from '../qemu/args';
 import { validateGuestId, validateGuestSpec, type ImageLimits } from '../spec';
 import {
   HypervisorError,
@@ -77,7 +78,8 @@ export class FakeHypervisor implements HypervisorDriver {
       await sleep(this.transitionMs);
       g.state = 'running';
       g.pid = this.nextPid++;
-      g.serial = `CIRRUS-HW vcpus=${g.spec.vcpus} mem_kb=${g.spec.memoryMiB * 1024 - 56 * 1024} disk_bytes=${g.spec.diskGiB * 1024 ** 3} nics=${g.spec.nics} macs=\nCIRRUS-READY\n`;
+      const macs = Array.from({ length: g.spec.nics }, (_, i) => macAddress(id, i)).join(',');
+      g.serial = `CIRRUS-HW vcpus=${g.spec.vcpus} mem_kb=${g.spec.memoryMiB * 1024 - 56 * 1024} disk_bytes=${g.spec.diskGiB * 1024 ** 3} nics=${g.spec.nics} macs=${macs}\nCIRRUS-READY\n`;
       this.emit({ type: 'started', id, at: new Date() });
     });
   }
