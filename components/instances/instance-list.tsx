@@ -13,7 +13,8 @@ import { EmptyState, PageHeader } from '../ui/page';
 import { DataTable, formatDateTime } from '../ui/table';
 import { BulkActions } from './bulk-actions';
 import { formatSize, roleReason, type Instance } from './format';
-import { defaultFilters, filterInput, InstanceFilters, sameFilters, type Filters } from './instance-filters';
+import { InstanceFilters } from './instance-filters';
+import { defaultFilters, filterInput, sameFilters, type Filters } from './list-filters';
 import { StateBadge } from './state-badge';
 
 const PAGE_SIZE = 20;
