@@ -8,6 +8,7 @@ import path from 'node:path';
 import next from 'next';
 import { DataDirInUseError } from './server/runtime/data-lock';
 import { boot, type Runtime } from './server/runtime/boot';
+import { CONSOLE_PATH, ConsoleProxy } from './server/console/proxy';
 import { startCompute, type Compute } from './server/runtime/compute';
 
 // ---------------------------------------------------------------- 1. options
@@ -41,12 +42,20 @@ async function main() {
     console.error(`[cirrus] compute is unavailable on this host: ${err instanceof Error ? err.message : err}`);
   }
 
+  const consoleProxy = new ConsoleProxy({
+    db: runtime.db,
+    compute: () => compute,
+    publicOrigin: process.env.NEXTAUTH_URL ?? `http://localhost:${port}`,
+  });
+  if (compute) consoleProxy.watch(compute.driver);
+
   const server = http.createServer();
   let shuttingDown = false;
   const stop = async (code: number) => {
     if (shuttingDown) return;
     shuttingDown = true;
     console.log('[cirrus] shutting down…');
+    consoleProxy.closeAll();
     await new Promise<void>((resolve) => {
       if (!server.listening) return resolve();
       server.close(() => resolve());
@@ -77,7 +86,10 @@ async function main() {
       void nextUpgrade(req, socket, head);
       return;
     }
-    // The console proxy (/api/console/ws) mounts here when it exists.
+    if (new URL(req.url ?? '/', 'http://x').pathname === CONSOLE_PATH) {
+      consoleProxy.handleUpgrade(req, socket, head);
+      return;
+    }
     socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
   });
 

@@ -242,3 +242,28 @@ export const instanceEvents = pgTable(
   },
   (t) => [index('instance_events_instance_idx').on(t.instanceId, t.at)],
 );
+
+// ---------------------------------------------------------------- consoles
+
+/** Short-lived, single-use permission to open one console session. Only the hash of the secret is kept. */
+export const consoleTickets = pgTable(
+  'console_tickets',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    tokenHash: text('token_hash').notNull(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    tenantId: uuid('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    instanceId: text('instance_id')
+      .notNull()
+      .references(() => instances.id, { onDelete: 'cascade' }),
+    kind: text('kind', { enum: ['vnc', 'serial'] }).notNull(),
+    createdAt: createdAt(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    usedAt: timestamp('used_at', { withTimezone: true }),
+  },
+  (t) => [uniqueIndex('console_tickets_hash_key').on(t.tokenHash), index('console_tickets_expires_idx').on(t.expiresAt)],
+);

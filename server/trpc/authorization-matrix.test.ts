@@ -40,6 +40,7 @@ const matrix: Record<string, Access> = {
   'instances.stop': { tenant: 'member' },
   'instances.reboot': { tenant: 'member' },
   'instances.terminate': { tenant: 'member' },
+  'console.ticket': { tenant: 'member' },
 };
 
 type AnyProcedure = { _def: { type: 'query' | 'mutation' | 'subscription' } };

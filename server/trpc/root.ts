@@ -3,6 +3,7 @@ import { createCallerFactory, router } from './init';
 import { adminRouter } from './routers/admin';
 import { authRouter } from './routers/auth';
 import { flavorsRouter, imagesRouter, quotasRouter } from './routers/catalog';
+import { consoleRouter } from './routers/console';
 import { instancesRouter } from './routers/instances';
 import { meRouter } from './routers/me';
 import { tenantsRouter } from './routers/tenants';
@@ -19,6 +20,7 @@ export const appRouter = router({
   flavors: flavorsRouter,
   quotas: quotasRouter,
   instances: instancesRouter,
+  console: consoleRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -1,0 +1,198 @@
+// The console proxy against a real server and a real guest, with a raw
+// WebSocket client: what opens, what is refused, and that nothing of the
+// guest's screen leaks before a refusal.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { eq } from 'drizzle-orm';
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auditLog, consoleTickets, instances, memberships } from '../db/schema';
+import { createToken } from '../tokens';
+import { setQuota } from '../test/compute';
+import { addRole, makeTenant, makeUser } from '../test/factories';
+import { createTestDatabase, type TestDatabase } from '../test/db';
+import { qemuProcessesFor, startServer, trpc, waitFor, type ServerProcess } from '../test/server-process';
+
+let t: TestDatabase;
+let srv: ServerProcess;
+let dir: string;
+let tenantId: string;
+let instanceId: string;
+const tokens: Record<'owner' | 'member' | 'viewer' | 'outsider', string> = { owner: '', member: '', viewer: '', outsider: '' };
+let memberUserId = '';
+
+type Outcome = { opened: boolean; data: Buffer; closeCode: number | null; closeReason: string; httpStatus: number | null; ws: WebSocket };
+
+/** Connect, collect what arrives for `ms`, and report how it ended. */
+function connect(pathWithTicket: string, opts: { origin?: string | null; ms?: number } = {}): Promise<Outcome> {
+  const origin = opts.origin === undefined ? srv.url : opts.origin;
+  return new Promise((resolve) => {
+    const ws = new WebSocket(srv.url.replace('http', 'ws') + pathWithTicket, origin ? { origin } : {});
+    const out: Outcome = { opened: false, data: Buffer.alloc(0), closeCode: null, closeReason: '', httpStatus: null, ws };
+    const done = () => resolve(out);
+    ws.on('open', () => (out.opened = true));
+    ws.on('message', (d: Buffer) => (out.data = Buffer.concat([out.data, d])));
+    ws.on('unexpected-response', (_req, res) => {
+      out.httpStatus = res.statusCode ?? null;
+      done();
+    });
+    ws.on('close', (code, reason) => {
+      out.closeCode = code;
+      out.closeReason = reason.toString();
+      done();
+    });
+    ws.on('error', () => undefined);
+    setTimeout(done, opts.ms ?? 1500);
+  });
+}
+
+const ticketFor = async (who: keyof typeof tokens, kind: 'vnc' | 'serial' = 'vnc', id = instanceId) =>
+  trpc<{ path: string; expiresAt: string }>(srv.url, tokens[who], 'console.ticket', { tenantId, instanceId: id, kind });
+
+async function pathFor(who: keyof typeof tokens = 'owner', kind: 'vnc' | 'serial' = 'vnc') {
+  const r = await ticketFor(who, kind);
+  if (!r.ok) throw new Error(`ticket refused: ${r.message}`);
+  return r.data.path;
+}
+
+beforeAll(async () => {
+  t = await createTestDatabase();
+  const [owner, member, viewer, outsider] = await Promise.all([makeUser(t.db), makeUser(t.db), makeUser(t.db), makeUser(t.db)]);
+  const tenant = await makeTenant(t.db, owner);
+  await makeTenant(t.db, outsider, 'Elsewhere');
+  tenantId = tenant.id;
+  memberUserId = member.id;
+  await addRole(t.db, tenant, member, 'member');
+  await addRole(t.db, tenant, viewer, 'viewer');
+  await setQuota(t.db, tenantId, {});
+  for (const [k, u] of Object.entries({ owner, member, viewer, outsider })) {
+    tokens[k as keyof typeof tokens] = (await createToken(t.db, { kind: 'user', userId: u.id, email: u.email, isAdmin: false, requestId: 't' }, { name: 't' })).secret;
+  }
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cirrus-console-'));
+  fs.chmodSync(dir, 0o711);
+  srv = await startServer({ databaseUrl: t.url, dataDir: dir });
+  const launched = await trpc<{ id: string }>(srv.url, tokens.owner, 'instances.launch', {
+    tenantId,
+    name: 'console',
+    imageId: 'cirrus-tiny-linux',
+    vcpus: 1,
+    memoryMiB: 128,
+    diskGiB: 1,
+    nics: 1,
+  });
+  if (!launched.ok) throw new Error(launched.message);
+  instanceId = launched.data.id;
+  await waitFor('running', async () => (await t.db.select().from(instances).where(eq(instances.id, instanceId)))[0]?.state, (s) => s === 'running', 60_000);
+}, 180_000);
+
+afterAll(async () => {
+  await trpc(srv.url, tokens.owner, 'instances.terminate', { tenantId, instanceId }).catch(() => undefined);
+  await waitFor('terminated', () => qemuProcessesFor(instanceId), (p) => p.length === 0, 30_000).catch(() => undefined);
+  await srv.stop();
+  for (const pid of qemuProcessesFor(instanceId)) process.kill(pid, 'SIGKILL');
+  await t.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('console proxy', { timeout: 60_000 }, () => {
+  it('a member’s ticket opens the guest’s VNC (RFB 003.008), once; the ticket is stored only hashed and audited', async () => {
+    const p = await pathFor('member');
+    const ok = await connect(p, { ms: 1500 });
+    expect(ok.opened).toBe(true);
+    expect(ok.data.subarray(0, 12).toString()).toBe('RFB 003.008\n');
+    ok.ws.close();
+    const secret = new URL(p, 'http://x').searchParams.get('ticket')!;
+    const stored = await t.db.select().from(consoleTickets);
+    expect(JSON.stringify(stored)).not.toContain(secret);
+    const again = await connect(p);
+    expect(again.data.length).toBe(0);
+    expect(again.closeCode).toBe(4401);
+    const audit = await t.db.select().from(auditLog).where(eq(auditLog.action, 'console.open'));
+    expect(audit.map((a) => a.outcome)).toEqual(expect.arrayContaining(['success']));
+  });
+
+  it('refuses, before any guest byte: no ticket, a malformed one, an expired one', async () => {
+    for (const p of ['/api/console/ws', '/api/console/ws?ticket=abc', `/api/console/ws?ticket=${'A'.repeat(43)}`]) {
+      const r = await connect(p);
+      expect(r.data.length, p).toBe(0);
+      expect(r.closeCode, p).toBe(4401);
+    }
+    const p = await pathFor();
+    await t.db.update(consoleTickets).set({ expiresAt: new Date(Date.now() - 1000) });
+    const expired = await connect(p);
+    expect(expired.data.length).toBe(0);
+    expect(expired.closeCode).toBe(4401);
+    expect(expired.closeReason).toMatch(/expired or was already used/);
+  });
+
+  it('refuses a wrong or missing Origin with a plain 403 (no handshake at all)', async () => {
+    const p = await pathFor();
+    const evil = await connect(p, { origin: 'http://evil.example' });
+    expect(evil.httpStatus).toBe(403);
+    expect(evil.opened).toBe(false);
+    const none = await connect(p, { origin: null });
+    expect(none.httpStatus).toBe(403);
+    // The refused attempts did not burn the ticket: it still opens from Cirrus.
+    const ok = await connect(p);
+    expect(ok.opened).toBe(true);
+    ok.ws.close();
+  });
+
+  it('gives no ticket to a viewer, to another tenant, or for a stopped instance', async () => {
+    const viewer = await ticketFor('viewer');
+    expect(!viewer.ok && viewer.reason).toBe('FORBIDDEN');
+    const outsider = await ticketFor('outsider');
+    expect(!outsider.ok && outsider.reason).toBe('NOT_FOUND');
+  });
+
+  it('refuses a ticket whose holder lost access before using it', async () => {
+    const p = await pathFor('member');
+    await t.db.update(memberships).set({ role: 'viewer' }).where(eq(memberships.userId, memberUserId));
+    try {
+      const r = await connect(p);
+      expect(r.data.length).toBe(0);
+      expect(r.closeCode).toBe(4403);
+    } finally {
+      await t.db.update(memberships).set({ role: 'member' }).where(eq(memberships.userId, memberUserId));
+    }
+  });
+
+  it('keeps the VNC socket off TCP: QEMU listens on no TCP port and its arguments name a unix socket', async () => {
+    const [pid] = qemuProcessesFor(instanceId);
+    const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    const vnc = argv[argv.indexOf('-vnc') + 1] ?? '';
+    expect(vnc.startsWith('unix:')).toBe(true);
+    const inodes = new Set(
+      fs
+        .readdirSync(`/proc/${pid}/fd`)
+        .map((fd) => fs.readlinkSync(`/proc/${pid}/fd/${fd}`))
+        .map((l) => /^socket:\[(\d+)\]$/.exec(l)?.[1])
+        .filter((x): x is string => !!x),
+    );
+    const listening = ['/proc/net/tcp', '/proc/net/tcp6']
+      .flatMap((f) => (fs.existsSync(f) ? fs.readFileSync(f, 'utf8').split('\n').slice(1) : []))
+      .map((l) => l.trim().split(/\s+/))
+      .filter((cols) => cols[3] === '0A')
+      .map((cols) => cols[9]);
+    expect(listening.filter((inode) => inode && inodes.has(inode))).toEqual([]);
+  });
+
+  it('closes an open session within 2 s of its instance stopping, and then refuses tickets', async () => {
+    const session = connect(await pathFor(), { ms: 30_000 });
+    await new Promise((r) => setTimeout(r, 500));
+    const stop = await trpc(srv.url, tokens.owner, 'instances.stop', { tenantId, instanceId, force: true });
+    expect(stop.ok).toBe(true);
+    const stoppedAt = await waitFor(
+      'stopped',
+      async () => (await t.db.select().from(instances).where(eq(instances.id, instanceId)))[0],
+      (r) => r?.state === 'stopped',
+      20_000,
+    ).then(() => Date.now());
+    const ended = await session;
+    expect(ended.closeCode).not.toBeNull();
+    expect(Date.now() - stoppedAt).toBeLessThan(2_000);
+    const refused = await ticketFor('owner');
+    expect(!refused.ok && refused.message).toMatch(/only while the instance runs/);
+  });
+});

@@ -1,0 +1,155 @@
+// The console proxy: /api/console/ws?ticket=… in the custom server.
+// 1. Refuse (origin, ticket, limits) before any guest byte · 2. Pipe bytes both
+// ways with backpressure · 3. Close when access ends · 4. Keepalive and shutdown.
+import crypto from 'node:crypto';
+import type http from 'node:http';
+import net from 'node:net';
+import type { Duplex } from 'node:stream';
+import { pipeline } from 'node:stream';
+import { createWebSocketStream, WebSocketServer, type WebSocket } from 'ws';
+import type { Db } from '../db/client';
+import type { HypervisorDriver } from '../hypervisor';
+import { auditConsole, redeemTicket, stillAllowed, type RedeemedTicket } from './tickets';
+
+export const CONSOLE_PATH = '/api/console/ws';
+
+export type ConsoleProxyOptions = {
+  db: Db;
+  /** The driver of this host and its id; null while compute is unavailable. */
+  compute: () => { driver: HypervisorDriver; hostId: string } | null;
+  /** Cirrus's own origin (e.g. http://localhost:3000); a request from the same host is accepted too. */
+  publicOrigin: string;
+  maxSessionsPerUser?: number;
+  checkEveryMs?: number;
+  pingEveryMs?: number;
+};
+
+type Session = { id: string; ticket: RedeemedTicket; ws: WebSocket; close: (code: number, reason: string) => void };
+
+export class ConsoleProxy {
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 1 << 20 });
+  private readonly sessions = new Map<string, Session>();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private unsubscribe: (() => void) | null = null;
+  private readonly maxPerUser: number;
+
+  constructor(private readonly opts: ConsoleProxyOptions) {
+    this.maxPerUser = opts.maxSessionsPerUser ?? Number(process.env.CIRRUS_CONSOLE_MAX_SESSIONS ?? 4);
+    // 3. Access can end while a session is open: check every second.
+    this.timers.push(setInterval(() => void this.recheck(), opts.checkEveryMs ?? 1000));
+    // 4. Pings keep idle sessions alive through proxies; a peer that stops answering is dropped.
+    this.timers.push(
+      setInterval(() => {
+        for (const s of this.sessions.values()) {
+          const alive = s.ws as WebSocket & { cirrusAlive?: boolean };
+          if (alive.cirrusAlive === false) s.ws.terminate();
+          alive.cirrusAlive = false;
+          s.ws.ping();
+        }
+      }, opts.pingEveryMs ?? 20_000),
+    );
+    for (const t of this.timers) t.unref();
+  }
+
+  /** Subscribe to the driver's events so a stopping guest closes its sessions at once. */
+  watch(driver: HypervisorDriver) {
+    this.unsubscribe?.();
+    this.unsubscribe = driver.onEvent((e) => {
+      if (e.type !== 'stopped') return;
+      for (const s of this.sessions.values()) if (s.ticket.instanceId === e.id) s.close(4410, 'The instance stopped.');
+    });
+  }
+
+  private originAllowed(req: http.IncomingMessage): boolean {
+    const origin = req.headers.origin;
+    if (!origin) return false;
+    if (origin === new URL(this.opts.publicOrigin).origin) return true;
+    const host = req.headers.host;
+    return !!host && (origin === `http://${host}` || origin === `https://${host}`);
+  }
+
+  /** Refuse with a WebSocket close (the browser can read the reason); nothing of the guest is ever sent. */
+  private refuse(req: http.IncomingMessage, socket: Duplex, head: Buffer, code: number, reason: string) {
+    this.wss.handleUpgrade(req, socket, head, (ws) => ws.close(code, reason));
+  }
+
+  handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    // 1. Origin first: a page on another site must not even complete a handshake.
+    if (!this.originAllowed(req)) {
+      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\nThe console only opens from Cirrus itself.\n');
+      return;
+    }
+    void this.admit(req, socket, head).catch((err) => {
+      console.error('[console] upgrade failed:', err);
+      if (!socket.destroyed) this.refuse(req, socket, head, 1011, 'The console could not be opened. Try again.');
+    });
+  }
+
+  private async admit(req: http.IncomingMessage, socket: Duplex, head: Buffer) {
+    const secret = new URL(req.url ?? '', 'http://x').searchParams.get('ticket');
+    const redeemed = await redeemTicket(this.opts.db, secret);
+    if (!redeemed.ok) {
+      if (redeemed.audit) await auditConsole(this.opts.db, redeemed.audit, 'failure', { reason: redeemed.reason });
+      return this.refuse(req, socket, head, redeemed.code, redeemed.reason);
+    }
+    const ticket = redeemed.ticket;
+    const who = { userId: ticket.userId, email: ticket.email, tenantId: ticket.tenantId, instanceId: ticket.instanceId };
+    const open = [...this.sessions.values()].filter((s) => s.ticket.userId === ticket.userId).length;
+    if (open >= this.maxPerUser) {
+      const reason = `You already have ${open} console sessions open, the most allowed. Close one and try again.`;
+      await auditConsole(this.opts.db, who, 'failure', { reason });
+      return this.refuse(req, socket, head, 4429, reason);
+    }
+    const compute = this.opts.compute();
+    if (!compute) return this.refuse(req, socket, head, 4503, 'The hypervisor is not available on this server.');
+    const endpoint = await compute.driver.console(ticket.instanceId);
+    const guest = net.connect(ticket.kind === 'vnc' ? endpoint.vncSocket : endpoint.serialSocket);
+    await new Promise<void>((resolve, reject) => {
+      guest.once('connect', resolve);
+      guest.once('error', reject);
+    }).catch((err: Error) => {
+      throw new Error(`cannot reach the guest's ${ticket.kind} socket: ${err.message}`);
+    });
+    await auditConsole(this.opts.db, who, 'success', { kind: ticket.kind, ticket: ticket.ticketId });
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.pipe(ws, guest, ticket));
+  }
+
+  // 2. Bytes both ways; the stream adapters carry backpressure (a slow browser pauses the guest socket and back).
+  private pipe(ws: WebSocket, guest: net.Socket, ticket: RedeemedTicket) {
+    const id = crypto.randomUUID();
+    let closed = false;
+    const close = (code: number, reason: string) => {
+      if (closed) return;
+      closed = true;
+      this.sessions.delete(id);
+      guest.destroy();
+      if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(code, reason);
+    };
+    this.sessions.set(id, { id, ticket, ws, close });
+    (ws as WebSocket & { cirrusAlive?: boolean }).cirrusAlive = true;
+    ws.on('pong', () => ((ws as WebSocket & { cirrusAlive?: boolean }).cirrusAlive = true));
+    const stream = createWebSocketStream(ws);
+    pipeline(guest, stream, () => close(4410, 'The console connection to the guest ended.'));
+    pipeline(stream, guest, () => close(1000, 'Closed.'));
+    ws.on('close', () => close(1000, 'Closed.'));
+  }
+
+  private async recheck() {
+    for (const s of [...this.sessions.values()]) {
+      const why = await stillAllowed(this.opts.db, s.ticket).catch(() => null);
+      if (why) s.close(why.startsWith('The instance') ? 4410 : 4403, why);
+    }
+  }
+
+  /** Sessions open now (for tests and health). */
+  get openSessions(): number {
+    return this.sessions.size;
+  }
+
+  closeAll(reason = 'Cirrus is restarting; reconnect in a moment.') {
+    for (const s of [...this.sessions.values()]) s.close(1001, reason);
+    for (const t of this.timers) clearInterval(t);
+    this.unsubscribe?.();
+    this.wss.close();
+  }
+}
