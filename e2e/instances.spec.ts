@@ -88,6 +88,15 @@ test('launch a 2 vCPU · 384 MiB · 2 GiB · 2 NIC guest from the UI, watch it b
   await page.getByRole('button', { name: 'Start', exact: true }).click();
   await expect(state).toHaveText('running', STATE_CHANGE);
 
+  // While it exists it holds quota.
+  await page.goto(`/t/${slug}/quotas`);
+  const held = page.getByRole('list', { name: 'Quota usage' });
+  await expect(held.getByRole('meter', { name: 'vCPUs' })).toHaveAttribute('aria-valuetext', /^2 of \d+ used$/);
+  await expect(held.getByRole('meter', { name: 'Memory' })).toHaveAttribute('aria-valuetext', /^384 MiB of \d+ MiB used$/);
+  await expect(held.getByRole('meter', { name: 'Network interfaces' })).toHaveAttribute('aria-valuetext', /^2 of \d+ used$/);
+  await page.goto(instanceUrl);
+  await expect(state).toHaveText('running');
+
   // ── Bulk stop from the list; the detail page follows ───────────────────────
   await listPage.bringToFront();
   await expect(row).toContainText('running', { timeout: 5_000 });

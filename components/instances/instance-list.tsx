@@ -135,6 +135,7 @@ export function InstanceList() {
             <Button
               variant="secondary"
               disabledReason={firstPage ? 'This is the first page.' : undefined}
+              disabled={list.isPlaceholderData}
               onClick={() => {
                 setSelectedIds(new Set());
                 setView((v) => ({ ...v, cursors: v.cursors.slice(0, -1) }));
@@ -145,6 +146,7 @@ export function InstanceList() {
             <Button
               variant="secondary"
               disabledReason={list.data.nextCursor ? undefined : 'This is the last page.'}
+              disabled={list.isPlaceholderData}
               onClick={() => {
                 const next = list.data?.nextCursor;
                 if (!next) return;
