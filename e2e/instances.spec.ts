@@ -55,6 +55,10 @@ test('launch a 2 vCPU · 384 MiB · 2 GiB · 2 NIC guest from the UI, watch it b
   await expect(page.getByText('env=e2e')).toBeVisible();
   const log = page.getByRole('log', { name: 'Serial log' });
   await expect(log).toContainText('CIRRUS-HW vcpus=2', STATE_CHANGE);
+  // The log follows its newest line.
+  await expect
+    .poll(() => log.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight))
+    .toBeLessThan(16);
   const hw = /CIRRUS-HW .*/.exec(await log.innerText())?.[0] ?? '';
   expect(hw).toContain(' nics=2');
   expect(hw).toContain(' disk_bytes=2147483648');
@@ -64,7 +68,9 @@ test('launch a 2 vCPU · 384 MiB · 2 GiB · 2 NIC guest from the UI, watch it b
   // Actions that don't fit the state are disabled with the reason.
   await expect(page.getByRole('button', { name: 'Start', exact: true })).toBeDisabled();
   await expect(page.getByRole('button', { name: 'Start', exact: true })).toHaveAttribute('title', 'A running instance cannot be started (only a stopped one can).');
-  await expect(page.getByRole('table', { name: `Events of ${name}` }).getByRole('row', { name: /running/ }).first()).toBeVisible();
+  for (const step of [/— → pending/, /pending → starting/, /starting → running/]) {
+    await expect(page.getByRole('table', { name: `Events of ${name}` }).getByRole('row', { name: step })).toBeVisible();
+  }
 
   // The list, open in a second tab, follows the changes made on the detail page without a reload.
   const listPage = await context.newPage();
@@ -76,12 +82,28 @@ test('launch a 2 vCPU · 384 MiB · 2 GiB · 2 NIC guest from the UI, watch it b
   await listPage.setViewportSize({ width: 390, height: 800 });
   await expect(row).toBeAttached();
   expect(await listPage.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
+  // Filters: by tag (key=value), by name.
+  const noMatch = listPage.getByText('No instances match these filters.');
+  await listPage.getByRole('textbox', { name: 'Tag' }).fill('env=prod');
+  await expect(noMatch).toBeVisible();
+  await listPage.getByRole('textbox', { name: 'Tag' }).fill('env=e2e');
+  await expect(row).toBeVisible();
+  await listPage.getByRole('textbox', { name: 'Tag' }).fill('');
+  await listPage.getByRole('searchbox', { name: 'Name contains' }).fill('no-such-name');
+  await expect(noMatch).toBeVisible();
+  await listPage.getByRole('searchbox', { name: 'Name contains' }).fill(name.slice(0, 8));
+  await expect(row).toBeVisible();
+  await listPage.getByRole('searchbox', { name: 'Name contains' }).fill('');
 
   // ── Stop, start ────────────────────────────────────────────────────────────
   await page.bringToFront();
   await page.getByRole('button', { name: 'Stop', exact: true }).click();
   await expect(state).toHaveText('stopped', STATE_CHANGE);
   await expect(page.getByRole('button', { name: 'Stop', exact: true })).toBeDisabled();
+  // The way there is in the history: running → stopping → stopped.
+  const events = page.getByRole('table', { name: `Events of ${name}` });
+  await expect(events.getByRole('row', { name: /running → stopping/ }).first()).toBeVisible();
+  await expect(events.getByRole('row', { name: /stopping → stopped/ }).first()).toBeVisible();
   await listPage.bringToFront();
   await expect(row).toContainText('stopped', { timeout: 5_000 });
   await page.bringToFront();
