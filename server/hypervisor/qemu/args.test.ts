@@ -28,7 +28,7 @@ describe('buildQemuArgs', () => {
       '-device', `virtio-net-pci,netdev=net1,id=nic1,mac=${macAddress('web-1', 1)},romfile=`,
       '-device', 'VGA,id=video0',
       '-vnc', 'unix:/data/guests/web-1/vnc.sock',
-      '-chardev', 'socket,id=serial0,path=/data/guests/web-1/serial.sock,server=on,wait=off,logfile=/data/guests/web-1/serial.log,logappend=off',
+      '-chardev', 'socket,id=serial0,path=/data/guests/web-1/serial.sock,server=on,wait=off,logfile=/data/guests/web-1/serial.log,logappend=on',
       '-serial', 'chardev:serial0',
       '-chardev', 'socket,id=qmp,path=/data/guests/web-1/qmp.sock,server=on,wait=off',
       '-mon', 'chardev=qmp,mode=control',

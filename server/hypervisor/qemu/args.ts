@@ -55,7 +55,7 @@ export function buildQemuArgs({ spec, image, layout, accel }: QemuArgsInput): st
   args.push(
     '-device', 'VGA,id=video0',
     '-vnc', `unix:${opt(layout.vncSocket)}`,
-    '-chardev', `socket,id=serial0,path=${opt(layout.serialSocket)},server=on,wait=off,logfile=${opt(layout.serialLog)},logappend=off`,
+    '-chardev', `socket,id=serial0,path=${opt(layout.serialSocket)},server=on,wait=off,logfile=${opt(layout.serialLog)},logappend=on`,
     '-serial', 'chardev:serial0',
     '-chardev', `socket,id=qmp,path=${opt(layout.qmpSocket)},server=on,wait=off`,
     '-mon', 'chardev=qmp,mode=control',

@@ -26,11 +26,12 @@ import {
 } from '../types';
 import { probeAcceleration, type AccelProbeResult } from './accel';
 import { buildQemuArgs, macAddress } from './args';
-import { errorText, guestEventOf, readTail, settlesWithin, shutdownOf, stopReasonOf, waitUntil } from './events';
+import { errorText, guestEventOf, settlesWithin, shutdownOf, stopReasonOf, waitUntil } from './events';
 import { withGuestFileLock } from './guest-lock';
 import { guestLayout, MAX_SOCKET_PATH, type GuestLayout } from './layout';
 import { isOurProcessAlive, processUsage, readPidFile, spawnDaemonized } from './process';
 import { qmp } from './qmp-commands';
+import { capSerialLog, readSerialLog, resetSerialLog } from './serial-log';
 import { QmpMonitor } from './qmp-monitor';
 import type { QmpEventMessage } from './qmp-wire';
 
@@ -85,6 +86,16 @@ export class QemuDriver implements HypervisorDriver {
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly listeners = new Set<GuestEventListener>();
   private closed = false;
+  /** Keeps running guests' serial logs under their cap. */
+  private readonly logTimer = setInterval(() => {
+    for (const id of this.tracked.keys()) {
+      try {
+        capSerialLog(this.layout(id));
+      } catch {
+        // Next round.
+      }
+    }
+  }, 10_000).unref();
 
   private constructor(opts: QemuDriverOptions) {
     this.guestsDir = path.resolve(opts.guestsDir ?? dataPath('guests'));
@@ -171,6 +182,7 @@ export class QemuDriver implements HypervisorDriver {
       const { accel } = await this.acceleration();
       const args = buildQemuArgs({ spec: record.spec, image, layout, accel });
       this.removeRuntimeFiles(layout);
+      resetSerialLog(layout);
       try {
         await spawnDaemonized(this.qemu, args);
         const pid = readPidFile(layout.pidFile);
@@ -186,6 +198,7 @@ export class QemuDriver implements HypervisorDriver {
         this.tracked.get(id)?.monitor.close();
         this.tracked.delete(id);
         this.removeRuntimeFiles(layout);
+        rmSync(layout.serialLog, { force: true });
         throw new HypervisorError('BACKEND_FAILED', `starting guest ${id} failed: ${errorText(e)}`);
       }
       this.emit({ type: 'started', id, at: new Date() });
@@ -288,7 +301,8 @@ export class QemuDriver implements HypervisorDriver {
 
   async serialLog(id: string, maxBytes = 64 * 1024): Promise<string> {
     const { layout } = this.load(id);
-    return readTail(layout.serialLog, Math.max(0, Math.min(maxBytes, 1 << 20)));
+    capSerialLog(layout);
+    return readSerialLog(layout, Math.max(0, Math.min(maxBytes, 1 << 20)));
   }
 
   async screenshot(id: string): Promise<Buffer> {
@@ -333,6 +347,7 @@ export class QemuDriver implements HypervisorDriver {
 
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.logTimer);
     for (const t of this.tracked.values()) t.monitor.close();
     this.tracked.clear();
   }

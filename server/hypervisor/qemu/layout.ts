@@ -11,6 +11,8 @@ export interface GuestLayout {
   vncSocket: string;
   serialSocket: string;
   serialLog: string;
+  /** The previous part of the serial log after a rotation. */
+  serialLogOld: string;
   pidFile: string;
   /** Scratch file QEMU writes screenshots to. */
   screendump: string;
@@ -29,6 +31,7 @@ export function guestLayout(guestsDir: string, id: string): GuestLayout {
     vncSocket: path.join(dir, 'vnc.sock'),
     serialSocket: path.join(dir, 'serial.sock'),
     serialLog: path.join(dir, 'serial.log'),
+    serialLogOld: path.join(dir, 'serial.log.1'),
     pidFile: path.join(dir, 'qemu.pid'),
     screendump: path.join(dir, 'screen.png'),
   };

@@ -1,0 +1,29 @@
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { capSerialLog, readSerialLog, resetSerialLog } from './serial-log';
+
+let dir: string;
+let files: { serialLog: string; serialLogOld: string };
+beforeEach(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'cirrus-serial-'));
+  files = { serialLog: path.join(dir, 'serial.log'), serialLogOld: path.join(dir, 'serial.log.1') };
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('serial log', () => {
+  it('is emptied at start, capped while it grows, and read across the rotation', async () => {
+    resetSerialLog(files);
+    expect(readFileSync(files.serialLog, 'utf8')).toBe('');
+    appendFileSync(files.serialLog, 'a'.repeat(90) + '0123456789');
+    expect(capSerialLog(files, 200, 10)).toBe(false);
+    expect(capSerialLog(files, 50, 10)).toBe(true);
+    expect(readFileSync(files.serialLog, 'utf8')).toBe('');
+    appendFileSync(files.serialLog, 'NEW');
+    expect(await readSerialLog(files, 1000)).toBe('0123456789NEW');
+    expect(await readSerialLog(files, 5)).toBe('789NEW'.slice(-5));
+    resetSerialLog(files);
+    expect(await readSerialLog(files, 1000)).toBe('');
+  });
+});
