@@ -73,7 +73,7 @@ export function InstanceDetail({ instanceId }: { instanceId: string }) {
             <StateBadge state={i.state} />
           </span>
         </div>
-        {i.stateReason ? <p className="text-sm text-slate-700">{i.stateReason}</p> : null}
+        {i.stateReason ? <p className={`text-sm ${i.state === 'error' ? 'text-red-700' : 'text-slate-700'}`}>{i.stateReason}</p> : null}
         {i.state === 'terminated' ? (
           <p className="text-sm text-slate-600">This instance is terminated. Its page stays for the record; nothing can be changed.</p>
         ) : null}

@@ -80,8 +80,9 @@ export function InstanceList() {
     {
       header: 'State',
       cell: (i: Instance) => (
-        <span title={i.stateReason ?? undefined}>
+        <span title={i.stateReason ?? undefined} className="inline-flex flex-col items-start gap-0.5">
           <StateBadge state={i.state} />
+          {i.state === 'error' && i.stateReason ? <span className="max-w-56 text-xs text-red-700">{i.stateReason}</span> : null}
         </span>
       ),
     },
@@ -117,6 +118,9 @@ export function InstanceList() {
                   type="checkbox"
                   className="size-4"
                   checked={allOnPage}
+                  ref={(el) => {
+                    if (el) el.indeterminate = selected.length > 0 && !allOnPage;
+                  }}
                   onChange={(e) => setSelectedIds(e.target.checked ? new Set(items.map((i) => i.id)) : new Set())}
                 />
                 Select all on this page

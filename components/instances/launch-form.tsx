@@ -98,8 +98,8 @@ export function LaunchForm() {
     setErrors({});
     try {
       const instance = await launch.mutateAsync({ tenantId: tenant.id, ...parsed.data });
-      await queryClient.invalidateQueries({ queryKey: trpc.instances.pathKey() });
-      await queryClient.invalidateQueries({ queryKey: trpc.quotas.pathKey() });
+      void queryClient.invalidateQueries({ queryKey: trpc.instances.pathKey() });
+      void queryClient.invalidateQueries({ queryKey: trpc.quotas.pathKey() });
       router.push(`/t/${tenant.slug}/instances/${instance.id}`);
     } catch (err) {
       const { message, fieldErrors } = describeError(err);
