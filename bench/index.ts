@@ -1,11 +1,12 @@
 // `npm run bench [-- NAME…]`: runs each benchmark module in turn and prints
 // its figures. Add a module by writing bench/<name>.ts exporting a
 // BenchModule and listing it below.
+import consoleOverhead from './console-overhead';
 import instancesBench from './instances';
 import launchLatency from './launch-latency';
 import type { BenchModule } from './types';
 
-const modules: BenchModule[] = [launchLatency, instancesBench];
+const modules: BenchModule[] = [launchLatency, instancesBench, consoleOverhead];
 
 async function main(): Promise<number> {
   const only = process.argv.slice(2).filter((a) => !a.startsWith('-'));
