@@ -1,7 +1,7 @@
 // Integration tests against real QEMU (TCG here; KVM where the probe says so).
 // One guest is booted and shared by the lifecycle tests, in order, to keep
 // the run to a couple of minutes on two cores.
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -92,6 +92,18 @@ describe('QemuDriver: refusing bad input before anything is spawned', () => {
     } finally {
       await broken.close();
     }
+  });
+
+  it('finishes a create that a killed process left half-made', async () => {
+    const layout = guestLayout(guestsDir, 'half-made');
+    mkdirSync(layout.dir, { mode: 0o700 });
+    writeFileSync(layout.disk, 'partial');
+    await expect(driver.status('half-made')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await driver.create({ ...spec, id: 'half-made' });
+    expect((await driver.status('half-made')).state).toBe('stopped');
+    await expect(driver.create({ ...spec, id: 'half-made' })).rejects.toMatchObject({ code: 'ALREADY_EXISTS' });
+    await driver.destroy('half-made');
+    expect(leftovers()).toEqual([]);
   });
 
   it('leaves no process or socket behind when start fails, and destroy removes the rest', async () => {

@@ -160,7 +160,10 @@ export class QemuDriver implements HypervisorDriver {
       }
     }
     await this.withLock(spec.id, async () => {
-      if (existsSync(layout.dir)) throw new HypervisorError('ALREADY_EXISTS', `guest ${spec.id} already exists`);
+      if (existsSync(layout.specFile)) throw new HypervisorError('ALREADY_EXISTS', `guest ${spec.id} already exists`);
+      // A directory without guest.json is a create that died half-way (we
+      // hold the guest's lock, so nobody is making it now): start over.
+      rmSync(layout.dir, { recursive: true, force: true });
       mkdirSync(layout.dir, { mode: 0o700 });
       try {
         await run(this.qemuImg, ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', image.diskPath, layout.disk, `${spec.diskGiB}G`]);
