@@ -267,3 +267,36 @@ export const consoleTickets = pgTable(
   },
   (t) => [uniqueIndex('console_tickets_hash_key').on(t.tokenHash), index('console_tickets_expires_idx').on(t.expiresAt)],
 );
+
+// ---------------------------------------------------------------- metering
+
+export const usageResource = pgEnum('usage_resource', ['vcpu', 'memory_mib', 'disk_gib', 'nic']);
+
+/**
+ * The usage ledger: one segment per (instance, resource) span of use, opened
+ * and closed in the transaction of the state change that starts or stops the
+ * use, on the database clock. Invoices are sums over segments, never counters.
+ */
+export const usageSegments = pgTable(
+  'usage_segments',
+  {
+    id: bigserial('id', { mode: 'bigint' }).primaryKey(),
+    tenantId: uuid('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    instanceId: text('instance_id')
+      .notNull()
+      .references(() => instances.id, { onDelete: 'cascade' }),
+    resource: usageResource('resource').notNull(),
+    /** vCPUs, MiB of memory, GiB of disk or NICs held during the segment. */
+    quantity: integer('quantity').notNull(),
+    startedAt: timestamp('started_at', { withTimezone: true }).notNull().defaultNow(),
+    endedAt: timestamp('ended_at', { withTimezone: true }),
+  },
+  (t) => [
+    index('usage_segments_tenant_time_idx').on(t.tenantId, t.startedAt),
+    index('usage_segments_instance_idx').on(t.instanceId, t.resource),
+    // At most one open segment per instance and resource.
+    uniqueIndex('usage_segments_one_open_key').on(t.instanceId, t.resource).where(sql`ended_at is null`),
+  ],
+);

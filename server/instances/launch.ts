@@ -1,5 +1,6 @@
 import { and, eq } from 'drizzle-orm';
 import { recordAudit, type Actor } from '../audit';
+import { meterTransition } from '../billing/ledger';
 import type { DbOrTx } from '../db/client';
 import { images, instances } from '../db/schema';
 import { DomainError } from '../errors';
@@ -52,6 +53,7 @@ export async function launchInstance(db: DbOrTx, actor: Actor, tenantId: string,
       })
       .returning(instanceColumns);
     if (!row) throw new Error('instance insert returned nothing');
+    await meterTransition(tx, row, null, 'pending');
     await recordInstanceEvent(tx, actor, { instanceId: row.id, tenantId, action: 'launch', to: 'pending', message: `Launch requested on ${host.name}.` });
     await recordAudit(tx, actor, {
       action: 'instance.launch',

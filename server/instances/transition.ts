@@ -1,5 +1,6 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Actor } from '../audit';
+import { meterTransition } from '../billing/ledger';
 import type { DbOrTx } from '../db/client';
 import { instanceEvents, instances } from '../db/schema';
 import type { InstanceState } from './can';
@@ -18,11 +19,20 @@ export type Transition = {
  * Move an instance from one of `from` to `to` and record the event, or do
  * nothing when it is not in `from` (someone else moved it first). The update's
  * WHERE clause is the compare-and-set; the caller's transaction makes the
- * event and the change commit together. Returns the old state, or null.
+ * event, the usage ledger and the change commit together. Returns the old
+ * state, or null.
  */
 export async function transition(db: DbOrTx, actor: Actor, instanceId: string, t: Transition): Promise<InstanceState | null> {
   const [old] = await db
-    .select({ state: instances.state, tenantId: instances.tenantId })
+    .select({
+      state: instances.state,
+      id: instances.id,
+      tenantId: instances.tenantId,
+      vcpus: instances.vcpus,
+      memoryMiB: instances.memoryMiB,
+      diskGiB: instances.diskGiB,
+      nics: instances.nics,
+    })
     .from(instances)
     .where(and(eq(instances.id, instanceId), inArray(instances.state, [...t.from])))
     .for('update');
@@ -31,6 +41,7 @@ export async function transition(db: DbOrTx, actor: Actor, instanceId: string, t
     .update(instances)
     .set({ state: t.to, stateReason: t.reason ?? null, stateChangedAt: sql`now()`, ...t.extra })
     .where(eq(instances.id, instanceId));
+  await meterTransition(db, old, old.state, t.to);
   await recordInstanceEvent(db, actor, { instanceId, tenantId: old.tenantId, action: t.action, from: old.state, to: t.to, message: t.message ?? t.reason ?? null });
   return old.state;
 }
