@@ -257,7 +257,16 @@ describe('QemuDriver: a real guest', () => {
   });
 
   it('destroys a running guest: no process, socket, overlay or directory left', { timeout: 30_000 }, async () => {
-    await driver.start(spec.id);
+    // A reconciler asking for status while the guest starts must not steal QMP from start().
+    let polling = true;
+    const poller = (async () => {
+      while (polling) {
+        await driver.status(spec.id);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    })();
+    await driver.start(spec.id).finally(() => (polling = false));
+    await poller;
     const { pid } = await driver.status(spec.id);
     const layout = guestLayout(guestsDir, spec.id);
     expect(existsSync(layout.qmpSocket)).toBe(true);

@@ -86,6 +86,8 @@ export class QemuDriver implements HypervisorDriver {
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly listeners = new Set<GuestEventListener>();
   private closed = false;
+  /** Guests this driver is starting right now: their QMP is about to be ours. */
+  private readonly starting = new Set<string>();
   /** Keeps running guests' serial logs under their cap. */
   private readonly logTimer = setInterval(() => {
     for (const id of this.tracked.keys()) {
@@ -186,6 +188,7 @@ export class QemuDriver implements HypervisorDriver {
       const args = buildQemuArgs({ spec: record.spec, image, layout, accel });
       this.removeRuntimeFiles(layout);
       resetSerialLog(layout);
+      this.starting.add(id);
       try {
         await spawnDaemonized(this.qemu, args);
         const pid = readPidFile(layout.pidFile);
@@ -203,6 +206,8 @@ export class QemuDriver implements HypervisorDriver {
         this.removeRuntimeFiles(layout);
         rmSync(layout.serialLog, { force: true });
         throw new HypervisorError('BACKEND_FAILED', `starting guest ${id} failed: ${errorText(e)}`);
+      } finally {
+        this.starting.delete(id);
       }
       this.emit({ type: 'started', id, at: new Date() });
     });
@@ -274,7 +279,11 @@ export class QemuDriver implements HypervisorDriver {
   // 4. Questions -------------------------------------------------------------
 
   async status(id: string): Promise<GuestStatus> {
-    this.load(id);
+    const { layout } = this.load(id);
+    if (this.starting.has(id)) {
+      const pid = readPidFile(layout.pidFile);
+      return pid !== null && isOurProcessAlive(pid, layout.pidFile) ? { id, state: 'running', pid } : { id, state: 'stopped', pid: null };
+    }
     const t = await this.current(id);
     if (!t) return { id, state: 'stopped', pid: null };
     try {
@@ -388,6 +397,8 @@ export class QemuDriver implements HypervisorDriver {
     const layout = this.layout(id);
     const pid = readPidFile(layout.pidFile);
     if (pid === null || !isOurProcessAlive(pid, layout.pidFile)) return null;
+    // Our own start() is about to connect; taking QMP here would lock it out.
+    if (this.starting.has(id)) return null;
     const stale = this.tracked.get(id);
     if (stale) stale.monitor.close();
     try {
