@@ -65,6 +65,9 @@ test('launch a 2 vCPU · 384 MiB · 2 GiB · 2 NIC guest from the UI, watch it b
   const memKb = Number(/mem_kb=(\d+)/.exec(hw)?.[1]);
   expect(memKb).toBeGreaterThan(300_000);
   expect(memKb).toBeLessThanOrEqual(393_216);
+  const consoles = page.getByRole('navigation', { name: 'Consoles' });
+  await expect(consoles.getByRole('link', { name: 'Open console' })).toHaveAttribute('href', `${new URL(instanceUrl).pathname}/console`);
+  await expect(consoles.getByRole('link', { name: 'Open serial console' })).toHaveAttribute('href', `${new URL(instanceUrl).pathname}/serial`);
   // Actions that don't fit the state are disabled with the reason.
   await expect(page.getByRole('button', { name: 'Start', exact: true })).toBeDisabled();
   await expect(page.getByRole('button', { name: 'Start', exact: true })).toHaveAttribute('title', 'A running instance cannot be started (only a stopped one can).');
@@ -142,12 +145,17 @@ test('launch a 2 vCPU · 384 MiB · 2 GiB · 2 NIC guest from the UI, watch it b
   await expect(listPage.getByRole('heading', { name: 'No instances yet' })).toBeVisible({ timeout: 5_000 });
   await listPage.getByRole('combobox', { name: 'State' }).selectOption('terminated');
   await expect(row).toContainText('terminated');
+  // The filter is in the address: a reload keeps it.
+  await expect(listPage).toHaveURL(/\?state=terminated$/);
+  await listPage.reload();
+  await expect(listPage.getByRole('combobox', { name: 'State' })).toHaveValue('terminated');
+  await expect(row).toContainText('terminated');
   await listPage.close();
 
   // The terminated instance keeps its page, read only.
   await page.goto(instanceUrl);
   await expect(state).toHaveText('terminated');
-  for (const action of ['Start', 'Stop', 'Force stop', 'Reboot', 'Terminate']) {
+  for (const action of ['Start', 'Stop', 'Force stop', 'Reboot', 'Terminate', 'Open console', 'Open serial console']) {
     await expect(page.getByRole('button', { name: action, exact: true })).toBeDisabled();
   }
 

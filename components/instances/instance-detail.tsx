@@ -6,9 +6,11 @@ import type { ReactNode } from 'react';
 import { transitional } from '@/server/instances/can';
 import { useTenant } from '../shell/tenant-context';
 import { describeError, useTRPC } from '../trpc/client';
+import { Button } from '../ui/button';
 import { FormAlert } from '../ui/field';
+import { LinkButton } from '../ui/link-button';
 import { Card } from '../ui/page';
-import { formatMoment, formatSize } from './format';
+import { formatMoment, formatSize, type Instance } from './format';
 import { InstanceActions } from './instance-actions';
 import { InstanceEvents } from './instance-events';
 import { SerialLog } from './serial-log';
@@ -28,6 +30,30 @@ function Facts({ items }: { items: [string, ReactNode][] }) {
         </div>
       ))}
     </dl>
+  );
+}
+
+/** The interactive screen and serial terminal pages; not for an instance that has no guest (yet, or any more). */
+function ConsoleLinks({ base, state }: { base: string; state: Instance['state'] }) {
+  const why = state === 'terminated' ? 'This instance is terminated.' : state === 'pending' ? 'The guest has not been created yet.' : null;
+  const links = [
+    { path: 'console', label: 'Open console' },
+    { path: 'serial', label: 'Open serial console' },
+  ];
+  return (
+    <nav aria-label="Consoles" className="flex flex-wrap gap-2">
+      {links.map((l) =>
+        why ? (
+          <Button key={l.path} variant="secondary" disabledReason={why}>
+            {l.label}
+          </Button>
+        ) : (
+          <LinkButton key={l.path} variant="secondary" href={`${base}/${l.path}`}>
+            {l.label}
+          </LinkButton>
+        ),
+      )}
+    </nav>
   );
 }
 
@@ -77,7 +103,10 @@ export function InstanceDetail({ instanceId }: { instanceId: string }) {
         {i.state === 'terminated' ? (
           <p className="text-sm text-slate-600">This instance is terminated. Its page stays for the record; nothing can be changed.</p>
         ) : null}
-        <InstanceActions instance={i} />
+        <div className="flex flex-wrap items-start gap-x-6 gap-y-2">
+          <InstanceActions instance={i} />
+          <ConsoleLinks base={`/t/${tenant.slug}/instances/${i.id}`} state={i.state} />
+        </div>
       </div>
       <Card title="Details">
         <Facts

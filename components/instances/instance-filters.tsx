@@ -3,7 +3,7 @@
 import { useEffect, useState } from 'react';
 import { instanceStates } from '@/server/instances/can';
 import { SelectField, TextField } from '../ui/field';
-import { defaultFilters, type Filters } from './list-filters';
+import type { Filters } from './list-filters';
 
 const stateOptions = [
   { value: '', label: 'All but terminated' },
@@ -26,8 +26,8 @@ function useSettled<T>(value: T, ms = 300): T {
   return settled;
 }
 
-export function InstanceFilters({ onChange }: { onChange: (f: Filters) => void }) {
-  const [f, setF] = useState<Filters>(defaultFilters);
+export function InstanceFilters({ initial, onChange }: { initial: Filters; onChange: (f: Filters) => void }) {
+  const [f, setF] = useState<Filters>(initial);
   const name = useSettled(f.name);
   const tag = useSettled(f.tag);
   const { state, sort } = f;

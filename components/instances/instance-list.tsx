@@ -2,6 +2,7 @@
 
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
+import { useSearchParams } from 'next/navigation';
 import { useCallback, useState } from 'react';
 import { transitional } from '@/server/instances/can';
 import { useTenant } from '../shell/tenant-context';
@@ -14,7 +15,7 @@ import { DataTable, formatDateTime } from '../ui/table';
 import { BulkActions } from './bulk-actions';
 import { formatSize, roleReason, type Instance } from './format';
 import { InstanceFilters } from './instance-filters';
-import { defaultFilters, filterInput, sameFilters, type Filters } from './list-filters';
+import { defaultFilters, filterInput, filtersFromSearch, sameFilters, searchFromFilters, type Filters } from './list-filters';
 import { StateBadge } from './state-badge';
 
 const PAGE_SIZE = 20;
@@ -24,7 +25,10 @@ export function InstanceList() {
   const tenant = useTenant();
   const trpc = useTRPC();
   // The cursors of the pages before this one, so Previous can go back.
-  const [view, setView] = useState<{ filters: Filters; cursors: (string | null)[] }>({ filters: defaultFilters, cursors: [null] });
+  // Filters live in the query string too, so a reload or a shared link keeps them.
+  const search = useSearchParams();
+  const [initialFilters] = useState(() => filtersFromSearch(new URLSearchParams(search.toString())));
+  const [view, setView] = useState<{ filters: Filters; cursors: (string | null)[] }>({ filters: initialFilters, cursors: [null] });
   const [selectedIds, setSelectedIds] = useState<ReadonlySet<string>>(new Set());
   const cursor = view.cursors[view.cursors.length - 1] ?? null;
   const list = useQuery({
@@ -35,6 +39,9 @@ export function InstanceList() {
   const onFilters = useCallback((filters: Filters) => {
     setView((v) => (sameFilters(v.filters, filters) ? v : { filters, cursors: [null] }));
     setSelectedIds(new Set());
+    const query = searchFromFilters(filters);
+    // The History API keeps Next's router in step without a server round trip.
+    if (query !== window.location.search) window.history.replaceState(null, '', `${window.location.pathname}${query}`);
   }, []);
 
   const items = list.data?.items ?? [];
@@ -97,7 +104,7 @@ export function InstanceList() {
     <>
       <PageHeader title="Instances" description="Virtual machines in this tenant, billed by the second while they exist." actions={launch} />
       <div className="space-y-4">
-        <InstanceFilters onChange={onFilters} />
+        <InstanceFilters initial={initialFilters} onChange={onFilters} />
         {list.error ? <FormAlert message={describeError(list.error).message} /> : null}
         {list.isPending ? <p role="status">Loading instances…</p> : null}
         {list.data && items.length === 0 && !filtered && firstPage ? (

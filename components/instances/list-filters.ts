@@ -1,4 +1,4 @@
-import type { InstanceState } from '@/server/instances/can';
+import { instanceStates, type InstanceState } from '@/server/instances/can';
 import type { RouterInputs } from '@/server/trpc/root';
 
 type ListInput = RouterInputs['instances']['list'];
@@ -17,4 +17,29 @@ export function filterInput(f: Filters): Omit<ListInput, 'tenantId' | 'cursor'> 
     tag: tag ? (eq >= 0 ? { key: tag.slice(0, eq).trim(), value: tag.slice(eq + 1).trim() } : { key: tag }) : undefined,
     sort: f.sort,
   };
+}
+
+const sorts: readonly Filters['sort'][] = ['newest', 'oldest', 'name'];
+
+/** Filters from the page's query string (?state=stopped&name=web&tag=env%3Dprod&sort=name); unknown values fall back to the defaults. */
+export function filtersFromSearch(search: URLSearchParams): Filters {
+  const state = search.get('state') ?? '';
+  const sort = search.get('sort') ?? '';
+  return {
+    state: state === 'all' || (instanceStates as readonly string[]).includes(state) ? (state as Filters['state']) : '',
+    name: search.get('name') ?? '',
+    tag: search.get('tag') ?? '',
+    sort: (sorts as readonly string[]).includes(sort) ? (sort as Filters['sort']) : defaultFilters.sort,
+  };
+}
+
+/** The query string for filters, leaving out what is the default. */
+export function searchFromFilters(f: Filters): string {
+  const search = new URLSearchParams();
+  if (f.state) search.set('state', f.state);
+  if (f.name) search.set('name', f.name);
+  if (f.tag) search.set('tag', f.tag);
+  if (f.sort !== defaultFilters.sort) search.set('sort', f.sort);
+  const s = search.toString();
+  return s ? `?${s}` : '';
 }
