@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import {
+  bigint,
   bigserial,
   boolean,
   index,
@@ -299,4 +300,25 @@ export const usageSegments = pgTable(
     // At most one open segment per instance and resource.
     uniqueIndex('usage_segments_one_open_key').on(t.instanceId, t.resource).where(sql`ended_at is null`),
   ],
+);
+
+/**
+ * The price book: each version applies from `effective_from` until the next
+ * one, so a change never rewrites the past. Prices are integer micro-units of
+ * `currency` per unit-hour (vCPU-hour, GiB-of-RAM-hour, GiB-of-disk-hour, NIC-hour).
+ */
+export const priceVersions = pgTable(
+  'price_versions',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    effectiveFrom: timestamp('effective_from', { withTimezone: true }).notNull(),
+    currency: text('currency').notNull(),
+    vcpuHour: bigint('vcpu_hour', { mode: 'number' }).notNull(),
+    memoryGiBHour: bigint('memory_gib_hour', { mode: 'number' }).notNull(),
+    diskGiBHour: bigint('disk_gib_hour', { mode: 'number' }).notNull(),
+    nicHour: bigint('nic_hour', { mode: 'number' }).notNull(),
+    createdBy: uuid('created_by'),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('price_versions_effective_key').on(t.effectiveFrom)],
 );
