@@ -245,8 +245,17 @@ describe('QemuDriver: a real guest', () => {
   });
 
   it('reports kill -9 of QEMU from outside as stopped (crashed) within 2 s', { timeout: 30_000 }, async () => {
+    // A driver that was already open when another one started the guest
+    // attaches on first use, once, however many callers ask at the same time.
+    const late = await openDriver();
     await driver.start(spec.id);
-    const { pid } = await driver.status(spec.id);
+    await driver.close();
+    driver = late;
+    const seen = await Promise.all([driver.status(spec.id), driver.status(spec.id), driver.list()]);
+    const pid = seen[0].pid;
+    expect(seen[1]).toEqual(seen[0]);
+    expect(seen[0]).toMatchObject({ state: 'running' });
+
     const from = events.length;
     const killedAt = Date.now();
     process.kill(pid as number, 'SIGKILL');
@@ -254,6 +263,8 @@ describe('QemuDriver: a real guest', () => {
     expect(e).toMatchObject({ id: spec.id, reason: 'crashed' });
     expect(Date.now() - killedAt).toBeLessThan(2_000);
     expect((await driver.status(spec.id)).state).toBe('stopped');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(events.slice(from).filter((ev) => ev.type === 'stopped')).toHaveLength(1);
   });
 
   it('destroys a running guest: no process, socket, overlay or directory left', { timeout: 30_000 }, async () => {

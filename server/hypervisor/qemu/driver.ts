@@ -88,6 +88,7 @@ export class QemuDriver implements HypervisorDriver {
   private closed = false;
   /** Guests this driver is starting right now: their QMP is about to be ours. */
   private readonly starting = new Set<string>();
+  private readonly attaching = new Map<string, Promise<void>>();
   /** Keeps running guests' serial logs under their cap. */
   private readonly logTimer = setInterval(() => {
     for (const id of this.tracked.keys()) {
@@ -399,13 +400,17 @@ export class QemuDriver implements HypervisorDriver {
     if (pid === null || !isOurProcessAlive(pid, layout.pidFile)) return null;
     // Our own start() is about to connect; taking QMP here would lock it out.
     if (this.starting.has(id)) return null;
-    const stale = this.tracked.get(id);
-    if (stale) stale.monitor.close();
-    try {
-      await this.attach(id, layout, pid, ADOPT_CONNECT_MS);
-    } catch {
-      // Reachable or not, it runs: keep it tracked by pid.
+    // Concurrent callers share one attach (QMP serves one client).
+    let attaching = this.attaching.get(id);
+    if (!attaching) {
+      const stale = this.tracked.get(id);
+      if (stale) stale.monitor.close();
+      attaching = this.attach(id, layout, pid, ADOPT_CONNECT_MS)
+        .catch(() => undefined) // reachable or not, it runs: keep it tracked by pid
+        .finally(() => this.attaching.delete(id));
+      this.attaching.set(id, attaching);
     }
+    await attaching;
     return this.aliveTracked(id);
   }
 
