@@ -322,3 +322,13 @@ export const priceVersions = pgTable(
   },
   (t) => [uniqueIndex('price_versions_effective_key').on(t.effectiveFrom)],
 );
+
+/** A tenant's monthly budget (integer micro-units); with `hardCap`, reaching it stops instances and launches. */
+export const tenantBudgets = pgTable('tenant_budgets', {
+  tenantId: uuid('tenant_id')
+    .primaryKey()
+    .references(() => tenants.id, { onDelete: 'cascade' }),
+  monthlyMicro: bigint('monthly_micro', { mode: 'number' }).notNull(),
+  hardCap: boolean('hard_cap').notNull().default(false),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});

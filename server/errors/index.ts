@@ -14,6 +14,7 @@ export const domainErrorCodes = {
   LAST_OWNER: 'LAST_OWNER',
   QUOTA_EXCEEDED: 'QUOTA_EXCEEDED',
   INSUFFICIENT_CAPACITY: 'INSUFFICIENT_CAPACITY',
+  BUDGET_EXCEEDED: 'BUDGET_EXCEEDED',
 } as const;
 
 export type DomainErrorCode = keyof typeof domainErrorCodes;

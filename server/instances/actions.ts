@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { recordAudit, type Actor } from '../audit';
+import { assertWithinBudget } from '../billing/budget-guard';
 import type { DbOrTx } from '../db/client';
 import { DomainError } from '../errors';
 import { enqueueInstanceOp, type InstanceOp } from '../jobs';
@@ -25,15 +26,17 @@ export async function requestInstanceAction(
   tenantId: string,
   instanceId: string,
   action: InstanceAction,
-  opts: { force?: boolean } = {},
+  opts: { force?: boolean; message?: string; onlyIfAllowed?: boolean } = {},
 ): Promise<Instance> {
   return db.transaction(async (tx) => {
     await tx.execute(sql`select 1 from instances where id = ${instanceId} and tenant_id = ${tenantId} for update`);
     const locked = await getInstance(tx, tenantId, instanceId);
     const reason = whyNot(action, locked.state);
+    if (reason && opts.onlyIfAllowed) return locked;
     if (reason) throw new DomainError('INVALID_STATE', `${locked.name} (${instanceId}): ${reason}`);
     const p = plan[action];
-    const message = action === 'stop' && opts.force ? 'Force stop requested.' : p.message;
+    if (action === 'start') await assertWithinBudget(tx, tenantId);
+    const message = opts.message ?? (action === 'stop' && opts.force ? 'Force stop requested.' : p.message);
     if (p.to) {
       await transition(tx, actor, instanceId, {
         from: allowedFrom(action),

@@ -1,5 +1,6 @@
 import { and, eq } from 'drizzle-orm';
 import { recordAudit, type Actor } from '../audit';
+import { assertWithinBudget } from '../billing/budget-guard';
 import { meterTransition } from '../billing/ledger';
 import type { DbOrTx } from '../db/client';
 import { images, instances } from '../db/schema';
@@ -30,6 +31,7 @@ export async function launchInstance(db: DbOrTx, actor: Actor, tenantId: string,
       throw new DomainError('INVALID_INPUT', `${image.name} needs a disk of at least ${image.minDiskGiB} GiB.`, 'diskGiB');
     }
 
+    await assertWithinBudget(tx, tenantId);
     const request = { instances: 1, vcpus: input.vcpus, memoryMiB: input.memoryMiB, diskGiB: input.diskGiB, nics: input.nics };
     const limits = await lockTenantQuota(tx, tenantId);
     checkQuota(limits, await tenantUsage(tx, tenantId), request);

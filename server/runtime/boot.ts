@@ -7,6 +7,7 @@ import { closeDb, getDb, type Db } from '../db/client';
 import { startEmbeddedPostgres } from '../db/embedded';
 import { runMigrations } from '../db/migrate';
 import { seedIfEmpty, type SeededCredentials } from '../seed';
+import { seedPrices } from '../billing/prices';
 import { lockDataDir } from './data-lock';
 import { readOrCreateSecret } from './secrets';
 
@@ -63,6 +64,7 @@ export async function boot(opts: { port: number; log?: (m: string) => void }): P
 
     // 5. Seed.
     const seeded = await seedIfEmpty(db, dataDir);
+    await seedPrices(db);
     return { dataDir, db, embedded, seeded, shutdown };
   } catch (err) {
     await shutdown();

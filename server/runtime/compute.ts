@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Logger, run, type Runner } from 'graphile-worker';
 import pg from 'pg';
+import { enforceBudgets } from '../billing/budget-guard';
 import { seedFlavors, syncImages } from '../catalog';
 import type { Db } from '../db/client';
 import { registerHost } from '../hosts';
@@ -67,12 +68,20 @@ export async function startCompute(opts: { db: Db; databaseUrl: string; dataDir:
   // 4. Reconciler: at start (first sweep now), on driver events, and every few seconds.
   const reconciler = new Reconciler({ db, driver, hostId, log });
   reconciler.start();
+  // Hard-capped budgets: stop what runs once a tenant's month is spent.
+  const budgets = setInterval(() => {
+    void enforceBudgets(db)
+      .then((n) => n && log(`[billing] stopped ${n} instance(s) of tenants over a hard-capped budget`))
+      .catch((err) => log(`[billing] budget check failed: ${err instanceof Error ? err.message : err}`));
+  }, 30_000);
+  budgets.unref();
 
   const compute: Compute = {
     driver,
     hostId,
     hostName,
     stop: async () => {
+      clearInterval(budgets);
       await reconciler.stop();
       await runner.stop();
       await pgPool.end().catch(() => undefined);

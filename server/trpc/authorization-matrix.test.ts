@@ -41,6 +41,14 @@ const matrix: Record<string, Access> = {
   'instances.reboot': { tenant: 'member' },
   'instances.terminate': { tenant: 'member' },
   'console.ticket': { tenant: 'member' },
+  'billing.summary': { tenant: 'viewer' },
+  'billing.invoice': { tenant: 'viewer' },
+  'billing.ledger': { tenant: 'viewer' },
+  'billing.estimate': { tenant: 'viewer' },
+  'billing.budget.get': { tenant: 'viewer' },
+  'billing.budget.set': { tenant: 'owner' },
+  'admin.prices.list': 'admin',
+  'admin.prices.set': 'admin',
 };
 
 type AnyProcedure = { _def: { type: 'query' | 'mutation' | 'subscription' } };

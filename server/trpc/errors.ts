@@ -12,6 +12,7 @@ const transportCode: Record<DomainErrorCode, TRPC_ERROR_CODE_KEY> = {
   LAST_OWNER: 'CONFLICT',
   QUOTA_EXCEEDED: 'FORBIDDEN',
   INSUFFICIENT_CAPACITY: 'CONFLICT',
+  BUDGET_EXCEEDED: 'FORBIDDEN',
 };
 
 /** Turn a domain error into the tRPC error that carries it (cause keeps the code and field). */

@@ -2,6 +2,7 @@ import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 import { createCallerFactory, router } from './init';
 import { adminRouter } from './routers/admin';
 import { authRouter } from './routers/auth';
+import { billingRouter } from './routers/billing';
 import { flavorsRouter, imagesRouter, quotasRouter } from './routers/catalog';
 import { consoleRouter } from './routers/console';
 import { instancesRouter } from './routers/instances';
@@ -21,6 +22,7 @@ export const appRouter = router({
   quotas: quotasRouter,
   instances: instancesRouter,
   console: consoleRouter,
+  billing: billingRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { getSettings, setSetting } from '../../settings';
 import { adminProcedure, router } from '../init';
+import { adminPricesRouter } from './billing';
 
 const settingsRouter = router({
   get: adminProcedure.query(({ ctx }) => getSettings(ctx.db)),
@@ -11,4 +12,5 @@ const settingsRouter = router({
 
 export const adminRouter = router({
   settings: settingsRouter,
+  prices: adminPricesRouter,
 });

@@ -1,0 +1,25 @@
+import type { ChargeLine } from './charges';
+
+/** RFC 4180 field: quoted when it holds a comma, quote or newline; formula-leading characters neutralised for spreadsheets. */
+export function csvField(v: string | number | null | undefined): string {
+  let s = v === null || v === undefined ? '' : String(v);
+  if (/^[=+\-@\t\r]/.test(s) && typeof v === 'string') s = `'${s}`;
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export const csvRow = (fields: (string | number | null | undefined)[]) => fields.map(csvField).join(',') + '\r\n';
+
+const micro = (m: number) => (m / 1_000_000).toFixed(6);
+
+export function invoiceCsv(inv: { month: string; currency: string; lines: ChargeLine[]; totalMicro: number }): string {
+  let out = csvRow(['month', 'instance_id', 'instance_name', 'resource', 'seconds', 'unit_seconds', `amount_${inv.currency.toLowerCase()}`, 'amount_micro']);
+  for (const l of inv.lines) out += csvRow([inv.month, l.instanceId, l.instanceName, l.resource, l.seconds, l.unitSeconds, micro(l.amountMicro), l.amountMicro]);
+  out += csvRow([inv.month, '', 'TOTAL', '', '', '', micro(inv.totalMicro), inv.totalMicro]);
+  return out;
+}
+
+export function ledgerCsv(rows: { id: bigint; instanceId: string; instanceName: string; resource: string; quantity: number; startedAt: Date; endedAt: Date | null }[]): string {
+  let out = csvRow(['segment_id', 'instance_id', 'instance_name', 'resource', 'quantity', 'started_at', 'ended_at']);
+  for (const r of rows) out += csvRow([String(r.id), r.instanceId, r.instanceName, r.resource, r.quantity, r.startedAt.toISOString(), r.endedAt?.toISOString() ?? '']);
+  return out;
+}
