@@ -1,5 +1,6 @@
 import type { Metadata } from 'next';
-import { EmptyState, PageHeader } from '@/components/ui/page';
+import { BillingOverview } from '@/components/billing/billing-overview';
+import { PageHeader } from '@/components/ui/page';
 
 export const metadata: Metadata = { title: 'Billing' };
 
@@ -7,9 +8,7 @@ export default function BillingPage() {
   return (
     <>
       <PageHeader title="Billing" description="What this tenant's resources cost, second by second." />
-      <EmptyState title="Nothing to bill yet">
-        <p>Usage appears here once instances run: month-to-date cost, a breakdown by instance and resource, and invoices.</p>
-      </EmptyState>
+      <BillingOverview />
     </>
   );
 }
