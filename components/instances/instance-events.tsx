@@ -1,7 +1,7 @@
 'use client';
 
 import { useQuery } from '@tanstack/react-query';
-import { useEffect } from 'react';
+import { useEffect, useRef } from 'react';
 import type { RouterOutputs } from '@/server/trpc/root';
 import { useTenant } from '../shell/tenant-context';
 import { describeError, useTRPC } from '../trpc/client';
@@ -33,7 +33,10 @@ export function InstanceEvents({ instance }: { instance: Instance }) {
   });
   // A change of state is an event: ask at once rather than at the next tick.
   const { refetch } = events;
+  const shownState = useRef(instance.state);
   useEffect(() => {
+    if (shownState.current === instance.state) return;
+    shownState.current = instance.state;
     void refetch();
   }, [instance.state, refetch]);
   if (events.error) return <FormAlert message={describeError(events.error).message} />;

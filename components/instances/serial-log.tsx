@@ -20,9 +20,10 @@ export function SerialLog({ instance }: { instance: Instance }) {
   const trpc = useTRPC();
   const live = LIVE.includes(instance.state);
   const notYet = NOT_YET.includes(instance.state) && !instance.launchedAt;
+  const gone = instance.state === 'terminated';
   const log = useQuery({
     ...trpc.instances.serialLog.queryOptions({ tenantId: tenant.id, instanceId: instance.id }),
-    enabled: !notYet,
+    enabled: !notYet && !gone,
     refetchInterval: live ? 2_000 : false,
     staleTime: live ? 0 : 5_000,
   });
@@ -57,10 +58,21 @@ export function SerialLog({ instance }: { instance: Instance }) {
         }}
         className="h-80 overflow-auto rounded-md bg-slate-950 p-3 font-mono text-xs leading-relaxed whitespace-pre-wrap break-all text-slate-100 focus:outline-none focus-visible:ring-2 focus-visible:ring-sky-500"
       >
-        {text || (notYet ? 'The console appears once the guest has started.' : log.isPending ? 'Loading…' : 'No output yet.')}
+        {text ||
+          (gone
+            ? 'The guest is gone, and its console output with it.'
+            : notYet
+              ? 'The console appears once the guest has started.'
+              : log.isPending
+                ? 'Loading…'
+                : 'No output yet.')}
       </pre>
       <p className="text-xs text-slate-500">
-        {live ? 'Updates every 2 seconds while the instance runs.' : 'The instance is not running; this is its last output, if any.'}
+        {live
+          ? 'Updates every 2 seconds while the instance runs.'
+          : gone
+            ? 'Terminated instances keep their details and events, not their console.'
+            : 'The instance is not running; this is its last output, if any.'}
       </p>
     </div>
   );
