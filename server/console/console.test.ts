@@ -24,15 +24,21 @@ let memberUserId = '';
 
 type Outcome = { opened: boolean; data: Buffer; closeCode: number | null; closeReason: string; httpStatus: number | null; ws: WebSocket };
 
-/** Connect, collect what arrives for `ms`, and report how it ended. */
-function connect(pathWithTicket: string, opts: { origin?: string | null; ms?: number } = {}): Promise<Outcome> {
+/**
+ * Connect and report how it went: resolves when the server closes or refuses,
+ * when `until` holds for what arrived, or after `ms` at the latest.
+ */
+function connect(pathWithTicket: string, opts: { origin?: string | null; ms?: number; until?: (o: Outcome) => boolean } = {}): Promise<Outcome> {
   const origin = opts.origin === undefined ? srv.url : opts.origin;
   return new Promise((resolve) => {
     const ws = new WebSocket(srv.url.replace('http', 'ws') + pathWithTicket, origin ? { origin } : {});
     const out: Outcome = { opened: false, data: Buffer.alloc(0), closeCode: null, closeReason: '', httpStatus: null, ws };
     const done = () => resolve(out);
     ws.on('open', () => (out.opened = true));
-    ws.on('message', (d: Buffer) => (out.data = Buffer.concat([out.data, d])));
+    ws.on('message', (d: Buffer) => {
+      out.data = Buffer.concat([out.data, d]);
+      if (opts.until?.(out)) done();
+    });
     ws.on('unexpected-response', (_req, res) => {
       out.httpStatus = res.statusCode ?? null;
       done();
@@ -43,7 +49,7 @@ function connect(pathWithTicket: string, opts: { origin?: string | null; ms?: nu
       done();
     });
     ws.on('error', () => undefined);
-    setTimeout(done, opts.ms ?? 1500);
+    setTimeout(done, opts.ms ?? 10_000);
   });
 }
 
@@ -98,7 +104,7 @@ afterAll(async () => {
 describe('console proxy', { timeout: 60_000 }, () => {
   it('a member’s ticket opens the guest’s VNC (RFB 003.008), once; the ticket is stored only hashed and audited', async () => {
     const p = await pathFor('member');
-    const ok = await connect(p, { ms: 1500 });
+    const ok = await connect(p, { until: (o) => o.data.length >= 12 });
     expect(ok.opened).toBe(true);
     expect(ok.data.subarray(0, 12).toString()).toBe('RFB 003.008\n');
     ok.ws.close();
@@ -134,8 +140,9 @@ describe('console proxy', { timeout: 60_000 }, () => {
     const none = await connect(p, { origin: null });
     expect(none.httpStatus).toBe(403);
     // The refused attempts did not burn the ticket: it still opens from Cirrus.
-    const ok = await connect(p);
+    const ok = await connect(p, { until: (o) => o.data.length >= 12 });
     expect(ok.opened).toBe(true);
+    expect(ok.data.subarray(0, 4).toString()).toBe('RFB ');
     ok.ws.close();
   });
 

@@ -1,4 +1,4 @@
-import { and, asc, eq, notInArray, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, notInArray, sql } from 'drizzle-orm';
 import type { DbOrTx, Tx } from '../db/client';
 import { hosts, instances } from '../db/schema';
 import { DomainError } from '../errors';
@@ -29,7 +29,24 @@ export async function registerHost(db: DbOrTx, host: { id: string; name: string;
   await db
     .insert(hosts)
     .values({ id: host.id, name: host.name, ...values })
-    .onConflictDoUpdate({ target: hosts.id, set: { ...values, name: host.name, heartbeatAt: sql`now()` } });
+    .onConflictDoUpdate({
+      target: hosts.id,
+      // A host that went offline at its last shutdown comes back; one an admin put in maintenance stays there.
+      set: { ...values, name: host.name, heartbeatAt: sql`now()`, state: sql`case when ${hosts.state} = 'offline' then 'enabled'::host_state else ${hosts.state} end` },
+    });
+}
+
+/** A host is alive while its server says so: placement skips hosts silent for longer than this. */
+export const HOST_STALE_AFTER_SECONDS = 45;
+export const HEARTBEAT_EVERY_MS = 10_000;
+
+export async function heartbeat(db: DbOrTx, hostId: string): Promise<void> {
+  await db.update(hosts).set({ heartbeatAt: sql`now()` }).where(eq(hosts.id, hostId));
+}
+
+/** At a clean shutdown: no new placements until the host's server is back. */
+export async function markHostOffline(db: DbOrTx, hostId: string): Promise<void> {
+  await db.update(hosts).set({ state: 'offline' }).where(and(eq(hosts.id, hostId), eq(hosts.state, 'enabled')));
 }
 
 export async function allocatedOn(db: DbOrTx, hostId: string): Promise<Resources> {
@@ -45,12 +62,17 @@ export async function allocatedOn(db: DbOrTx, hostId: string): Promise<Resources
 }
 
 /**
- * Pick a host with room for `request`, inside the launch transaction. Enabled
- * hosts are locked in a fixed order (by id) so concurrent placements queue
+ * Pick a host with room for `request`, inside the launch transaction. Enabled,
+ * live (recent heartbeat) hosts are locked in a fixed order (by id) so concurrent placements queue
  * instead of both taking the last room; the first that fits wins.
  */
 export async function placeInstance(tx: Tx, request: Usage): Promise<HostRow> {
-  const candidates = await tx.select().from(hosts).where(eq(hosts.state, 'enabled')).orderBy(asc(hosts.id)).for('update');
+  const candidates = await tx
+    .select()
+    .from(hosts)
+    .where(and(eq(hosts.state, 'enabled'), gt(hosts.heartbeatAt, sql`now() - make_interval(secs => ${HOST_STALE_AFTER_SECONDS})`)))
+    .orderBy(asc(hosts.id))
+    .for('update');
   if (candidates.length === 0) {
     throw new DomainError('INSUFFICIENT_CAPACITY', 'No host is accepting new instances right now. Try again later or ask an administrator.');
   }

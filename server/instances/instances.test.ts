@@ -1,7 +1,8 @@
 import { TRPCError } from '@trpc/server';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditLog, images, instances } from '../db/schema';
+import { auditLog, hosts, images, instances } from '../db/schema';
+import { heartbeat, markHostOffline } from '../hosts';
 import type { FakeHypervisor } from '../hypervisor';
 import { tenantUsage } from '../quotas';
 import { drainJobs, setQuota, setUpCompute, tiny } from '../test/compute';
@@ -87,6 +88,17 @@ describe('instances', () => {
       diskGiB: rows.reduce((a, r) => a + r.diskGiB, 0),
       nics: rows.reduce((a, r) => a + r.nics, 0),
     });
+  });
+
+  it('places only on live, enabled hosts: a silent or offline host takes nothing', async () => {
+    const { tenant, api } = await tenantWithOwner();
+    await t.db.update(hosts).set({ heartbeatAt: new Date(Date.now() - 3_600_000) }).where(eq(hosts.id, hostId));
+    await expect(api.instances.launch({ tenantId: tenant.id, ...tiny })).rejects.toThrow(/No host is accepting new instances/);
+    await heartbeat(t.db, hostId);
+    await markHostOffline(t.db, hostId);
+    await expect(api.instances.launch({ tenantId: tenant.id, ...tiny })).rejects.toThrow(/No host is accepting new instances/);
+    await t.db.update(hosts).set({ state: 'enabled' }).where(eq(hosts.id, hostId));
+    await expect(api.instances.launch({ tenantId: tenant.id, ...tiny })).resolves.toMatchObject({ hostId });
   });
 
   it('checks the image: disabled images and sizes below its minimums are refused beside the field', async () => {

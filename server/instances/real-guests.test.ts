@@ -100,8 +100,12 @@ describe('real guests through the real server', { timeout: 300_000 }, () => {
       async () => (await rows()).filter((r) => ids.includes(r.id)),
       (rs) => rs.every((r) => r.state === 'running' || (r.state === 'error' && !!r.stateReason)),
       60_000,
-    ).catch((err: Error) => {
-      throw new Error(`${err.message}\n--- server after restart ---\n${second.output()}`);
+    ).catch(async (err: Error) => {
+      const jobs = await t.db.execute('select id, task_identifier, queue_name, attempts, max_attempts, locked_by, locked_at, run_at, last_error from graphile_worker.jobs');
+      const queues = await t.db.execute('select * from graphile_worker._private_job_queues');
+      throw new Error(
+        `${err.message}\n--- jobs ---\n${JSON.stringify(jobs.rows)}\n${JSON.stringify(queues.rows)}\n--- server after restart ---\n${second.output()}`,
+      );
     });
     for (const r of settled) expect(qemuProcessesFor(r.id)).toHaveLength(r.state === 'running' ? 1 : 0);
     expect(settled.filter((r) => r.state === 'running').length).toBeGreaterThan(0);

@@ -9,7 +9,7 @@ import pg from 'pg';
 import { enforceBudgets } from '../billing/budget-guard';
 import { seedFlavors, syncImages } from '../catalog';
 import type { Db } from '../db/client';
-import { registerHost } from '../hosts';
+import { HEARTBEAT_EVERY_MS, heartbeat, markHostOffline, registerHost } from '../hosts';
 import { FakeHypervisor, ImageCatalog, openHypervisor, type HypervisorDriver } from '../hypervisor';
 import { runInstanceOp } from '../instances/ops';
 import { instanceOpTask, releaseDeadWorkers, type InstanceOpPayload } from '../jobs';
@@ -75,6 +75,8 @@ export async function startCompute(opts: { db: Db; databaseUrl: string; dataDir:
       .catch((err) => log(`[billing] budget check failed: ${err instanceof Error ? err.message : err}`));
   }, 30_000);
   budgets.unref();
+  const beat = setInterval(() => void heartbeat(db, hostId).catch(() => undefined), HEARTBEAT_EVERY_MS);
+  beat.unref();
 
   const compute: Compute = {
     driver,
@@ -82,6 +84,8 @@ export async function startCompute(opts: { db: Db; databaseUrl: string; dataDir:
     hostName,
     stop: async () => {
       clearInterval(budgets);
+      clearInterval(beat);
+      await markHostOffline(db, hostId).catch(() => undefined);
       await reconciler.stop();
       await runner.stop();
       await pgPool.end().catch(() => undefined);

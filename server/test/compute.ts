@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { Logger, runOnce } from 'graphile-worker';
-import { registerHost } from '../hosts';
+import { HEARTBEAT_EVERY_MS, heartbeat, registerHost } from '../hosts';
 import type { Db } from '../db/client';
 import { images, tenantQuotas } from '../db/schema';
 import { FakeHypervisor, type HypervisorDriver } from '../hypervisor';
@@ -20,6 +20,8 @@ export async function setUpCompute(db: Db, host: { cpus?: number; memoryMiB?: nu
     driver: 'fake',
     info: { cpus: host.cpus ?? 64, memoryMiB: host.memoryMiB ?? 1_000_000, freeDiskGiB: host.diskGiB ?? 100_000, acceleration: 'tcg', hypervisor: 'fake' },
   });
+  // Like a real server, keep the host's heartbeat fresh while the test file runs.
+  setInterval(() => void heartbeat(db, hostId).catch(() => undefined), HEARTBEAT_EVERY_MS).unref();
   await db
     .insert(images)
     .values({ id: TEST_IMAGE, name: 'Cirrus Tiny Linux', minMemoryMiB: 96, minDiskGiB: 1 })
