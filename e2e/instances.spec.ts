@@ -10,7 +10,7 @@ async function quotaUsage(page: Page, slug: string): Promise<string> {
   return usage.innerText();
 }
 
-test('launch a 2 vCPU · 384 MiB · 2 GiB · 2 NIC guest from the UI, watch it boot, stop, start and terminate it', async ({ page, context }) => {
+test('launch a 2 vCPU · 384 MiB · 2 GiB · 2 NIC guest from the UI, watch it boot, stop, start, reboot, force stop and terminate it', async ({ page, context }) => {
   test.setTimeout(300_000);
   const errors: string[] = [];
   page.on('console', (m) => {
@@ -132,6 +132,17 @@ test('launch a 2 vCPU · 384 MiB · 2 GiB · 2 NIC guest from the UI, watch it b
   await expect(row).toContainText('stopped', STATE_CHANGE);
   await page.bringToFront();
   await expect(state).toHaveText('stopped', { timeout: 5_000 });
+
+  // ── Reboot, then force stop (after confirming) ─────────────────────────────
+  await page.getByRole('button', { name: 'Start', exact: true }).click();
+  await expect(state).toHaveText('running', STATE_CHANGE);
+  await page.getByRole('button', { name: 'Reboot', exact: true }).click();
+  await expect(events.getByRole('row', { name: /Reboot requested\./ })).toBeVisible();
+  await expect(state).toHaveText('running', STATE_CHANGE);
+  await page.getByRole('button', { name: 'Force stop', exact: true }).click();
+  await page.getByRole('group', { name: `Cut the power of ${name} without waiting for it to shut down?` }).getByRole('button', { name: 'Force stop' }).click();
+  await expect(state).toHaveText('stopped', STATE_CHANGE);
+  await expect(events.getByRole('row', { name: /Force stop requested\./ })).toBeVisible();
 
   // ── Terminate, after confirming ───────────────────────────────────────────
   await page.getByRole('button', { name: 'Terminate', exact: true }).click();

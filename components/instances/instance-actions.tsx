@@ -25,9 +25,7 @@ export function InstanceActions({ instance }: { instance: Instance }) {
   };
   const start = useMutation(trpc.instances.start.mutationOptions(options));
   const stop = useMutation(trpc.instances.stop.mutationOptions(options));
-  const reboot = useMutation(trpc.instances.reboot.mutationOptions({
-    ...options,
-  }));
+  const reboot = useMutation(trpc.instances.reboot.mutationOptions(options));
   const terminate = useMutation(
     trpc.instances.terminate.mutationOptions({
       ...options,
@@ -48,15 +46,16 @@ export function InstanceActions({ instance }: { instance: Instance }) {
         <Button variant="secondary" disabledReason={reason('stop')} busy={stop.isPending && !forcing} onClick={() => stop.mutate(ids)}>
           Stop
         </Button>
-        <Button
-          variant="secondary"
+        <ConfirmButton
+          question={`Cut the power of ${instance.name} without waiting for it to shut down?`}
+          confirmLabel="Force stop"
           disabledReason={reason('stop')}
           busy={forcing}
           title="Cut the power without waiting for the guest to shut down."
-          onClick={() => stop.mutate({ ...ids, force: true })}
+          onConfirm={() => stop.mutate({ ...ids, force: true })}
         >
           Force stop
-        </Button>
+        </ConfirmButton>
         <Button variant="secondary" disabledReason={reason('reboot')} busy={reboot.isPending} onClick={() => reboot.mutate(ids)}>
           Reboot
         </Button>
