@@ -29,7 +29,7 @@ export function BillingOverview() {
       <Totals summary={s} />
       <BillingRules />
       <DailyCostChart summary={s} />
-      <div className="grid gap-6 lg:grid-cols-2">
+      <div className="grid grid-cols-1 gap-6 lg:grid-cols-2">
         <Card title="Cost by instance" description={`${formatMonth(s.month)} to date, terminated instances included.`}>
           <CostByInstance summary={s} slug={tenant.slug} />
         </Card>
@@ -47,7 +47,7 @@ export function BillingOverview() {
 function Totals({ summary: s }: { summary: BillingSummary }) {
   const asOf = s.asOf.toLocaleTimeString(undefined, { timeStyle: 'medium' });
   return (
-    <section aria-label="Totals" className="grid gap-4 sm:grid-cols-2">
+    <section aria-label="Totals" className="grid grid-cols-1 gap-4 sm:grid-cols-2">
       <Figure label="Month to date" value={formatMoney(s.totalMicro, s.currency)} note={`${formatMonth(s.month)}, as of ${asOf}. Updates every few seconds.`} />
       <Figure
         label="Forecast to month end"

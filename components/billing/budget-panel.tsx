@@ -9,7 +9,7 @@ import { formatMoney, type BillingSummary } from './money';
 export function BudgetPanel({ summary: s }: { summary: BillingSummary }) {
   return (
     <Card title="Budget" description="A monthly limit for this tenant's costs. Warnings show here at 80 % and 100 %.">
-      <div className="grid gap-6 lg:grid-cols-2">
+      <div className="grid grid-cols-1 gap-6 lg:grid-cols-2">
         <div>{s.budget ? <BudgetStanding summary={s} budget={s.budget} /> : <p className="text-sm text-slate-600">No budget is set: costs are not limited.</p>}</div>
         <BudgetForm currency={s.currency} budget={s.budget} />
       </div>

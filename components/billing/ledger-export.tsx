@@ -16,7 +16,7 @@ export function LedgerExport() {
   const error = 'error' in period ? period.error : undefined;
   return (
     <Card title="Usage ledger" description="Every usage segment (instance, resource, quantity, start and end) that overlaps the days you pick, as CSV.">
-      <div className="grid gap-4 sm:grid-cols-[1fr_1fr_auto] sm:items-start">
+      <div className="grid grid-cols-1 gap-4 sm:grid-cols-[minmax(0,1fr)_minmax(0,1fr)_auto] sm:items-start">
         <TextField label="First day (UTC)" type="date" name="ledgerFrom" value={from} max={to || undefined} onChange={(e) => setFrom(e.target.value)} />
         <TextField label="Last day (UTC)" type="date" name="ledgerTo" value={to} min={from || undefined} onChange={(e) => setTo(e.target.value)} error={error} />
         <div className="sm:pt-6">

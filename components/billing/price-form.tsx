@@ -80,7 +80,7 @@ export function PriceForm({ current }: { current: PriceVersion | undefined }) {
     <Card title="Set new prices" description="Enter prices in currency units per unit-hour, with up to 6 decimals (a micro-unit). They never apply to the past.">
       <form onSubmit={onSubmit} noValidate aria-label="Set new prices" className="space-y-4">
         <FormAlert message={message?.text} tone={message?.tone} />
-        <div className="grid gap-4 sm:grid-cols-2">
+        <div className="grid grid-cols-1 gap-4 sm:grid-cols-2">
           <TextField
             label="Currency"
             name="currency"
