@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { instances } from '../db/schema';
+import { instances, usageSegments } from '../db/schema';
 import { createToken } from '../tokens';
 import { setQuota } from '../test/compute';
 import { makeTenant, makeUser } from '../test/factories';
@@ -58,6 +58,36 @@ afterAll(async () => {
 });
 
 describe('real guests through the real server', { timeout: 300_000 }, () => {
+  it('instances keep running through kill -9 of the server and a restart 30 s later; the ledger has no gap and no double count', async () => {
+    await setQuota(t.db, tenantId, {});
+    const dir = dataDir();
+    const first = await server(dir);
+    const launched = await Promise.all(
+      Array.from({ length: 2 }, (_, i) => trpc<{ id: string }>(first.url, token, 'instances.launch', { tenantId, ...spec, name: `steady-${i}` })),
+    );
+    const ids = launched.map((r) => (r.ok ? r.data.id : ''));
+    await waitFor('running', rows, (rs) => ids.every((id) => rs.find((r) => r.id === id)?.state === 'running'), 60_000);
+    const pidsBefore = ids.map((id) => qemuProcessesFor(id));
+    const killedAt = Date.now();
+    await first.kill9();
+    await new Promise((r) => setTimeout(r, 30_000));
+    const second = await server(dir);
+    await new Promise((r) => setTimeout(r, 4_000)); // a few reconciler sweeps
+    for (const [i, id] of ids.entries()) {
+      expect(qemuProcessesFor(id)).toEqual(pidsBefore[i]); // the same guest process, untouched
+      expect((await rows()).find((r) => r.id === id)?.state).toBe('running');
+      const segs = await t.db.select().from(usageSegments).where(eq(usageSegments.instanceId, id));
+      for (const resource of ['vcpu', 'memory_mib', 'disk_gib', 'nic'] as const) {
+        const mine = segs.filter((s) => s.resource === resource);
+        expect(mine, `${id} ${resource}`).toHaveLength(1); // one segment: no gap, no double
+        expect(mine[0]!.endedAt).toBeNull();
+        expect(mine[0]!.startedAt.getTime()).toBeLessThan(killedAt);
+      }
+    }
+    await terminateAll(second.url);
+    await second.stop();
+  });
+
   it('two servers on one database: 50 concurrent launches over HTTP, exactly 5 accepted, then vCPU and memory limits', async () => {
     const [a, b] = await Promise.all([server(), server()]);
     for (const [limit, perLaunch, expected] of [
