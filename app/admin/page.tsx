@@ -1,4 +1,5 @@
 import type { Metadata } from 'next';
+import Link from 'next/link';
 import { notFound } from 'next/navigation';
 import { SignupSetting } from '@/components/admin/signup-setting';
 import { AppShell } from '@/components/shell/app-shell';
@@ -17,9 +18,16 @@ export default async function AdminPage() {
   return (
     <AppShell user={user} tenants={tenants} current={null}>
       <PageHeader title="Administration" description="Platform-wide settings. Tenants, users, quotas and hosts arrive here next." />
-      <Card title="Sign-up">
-        <SignupSetting />
-      </Card>
+      <div className="grid gap-6 md:grid-cols-2">
+        <Card title="Sign-up">
+          <SignupSetting />
+        </Card>
+        <Card title="Prices" description="What each vCPU, GiB of memory, GiB of disk and NIC costs per hour. Changes apply from now on; past usage keeps its prices.">
+          <Link href="/admin/prices" className="font-medium text-sky-700 underline">
+            Open the price book
+          </Link>
+        </Card>
+      </div>
     </AppShell>
   );
 }
