@@ -196,6 +196,16 @@ test('a launch over the vCPU quota shows the server’s refusal beside the field
   await page.getByRole('button', { name: 'Launch instance' }).click();
   await expect(page.getByText('Give the instance a name.')).toBeVisible();
   await expect(page.getByRole('textbox', { name: 'Name' })).toHaveAttribute('aria-invalid', 'true');
+  // The first field to fix has the focus.
+  await expect(page.getByRole('textbox', { name: 'Name' })).toBeFocused();
+  await page.getByRole('button', { name: 'Add tag' }).click();
+  await page.getByRole('textbox', { name: 'Tag 1 value' }).fill('orphan');
+  await page.getByRole('textbox', { name: 'Name' }).fill('fine-name');
+  await page.getByRole('button', { name: 'Launch instance' }).click();
+  await expect(page.getByText('Give this tag a key, or remove it.')).toBeVisible();
+  await expect(page.getByRole('textbox', { name: 'Tag 1 key' })).toBeFocused();
+  await page.getByRole('button', { name: 'Remove tag 1' }).click();
+  await expect(page.getByRole('textbox', { name: 'Tag 1 key' })).toHaveCount(0);
 
   await page.goto(`/t/${slug}/instances`);
   await expect(page.getByRole('heading', { name: 'No instances yet' })).toBeVisible();

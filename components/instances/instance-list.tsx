@@ -24,10 +24,10 @@ const PAGE_SIZE = 20;
 export function InstanceList() {
   const tenant = useTenant();
   const trpc = useTRPC();
-  // The cursors of the pages before this one, so Previous can go back.
   // Filters live in the query string too, so a reload or a shared link keeps them.
   const search = useSearchParams();
   const [initialFilters] = useState(() => filtersFromSearch(new URLSearchParams(search.toString())));
+  // The cursor of every page up to this one (null for the first), so Previous can go back.
   const [view, setView] = useState<{ filters: Filters; cursors: (string | null)[] }>({ filters: initialFilters, cursors: [null] });
   const [selectedIds, setSelectedIds] = useState<ReadonlySet<string>>(new Set());
   const cursor = view.cursors[view.cursors.length - 1] ?? null;

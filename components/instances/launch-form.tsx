@@ -54,13 +54,15 @@ export function LaunchForm() {
   const [formError, setFormError] = useState<string | null>(null);
   const formRef = useRef<HTMLFormElement>(null);
 
-  // After a refused submit, take the reader to what needs fixing.
+  // After a refused submit (only then: not while the user edits), take the reader to what needs fixing.
+  const [refusals, setRefusals] = useState(0);
   useEffect(() => {
     const form = formRef.current;
-    if (!form) return;
-    if (formError) form.querySelector<HTMLElement>('[role="alert"]')?.scrollIntoView({ block: 'center' });
-    else form.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus();
-  }, [errors, tagErrors, formError]);
+    if (!form || refusals === 0) return;
+    const field = form.querySelector<HTMLElement>('[aria-invalid="true"]');
+    if (field) field.focus();
+    else form.querySelector<HTMLElement>('[role="alert"]')?.scrollIntoView({ block: 'center' });
+  }, [refusals]);
 
   const imageList = images.data ?? [];
   const imageId = chosenImage ?? (imageList.find((i) => i.id === DEFAULT_IMAGE) ?? imageList[0])?.id ?? '';
@@ -93,6 +95,7 @@ export function LaunchForm() {
       const errs: Errors = {};
       for (const issue of parsed.error?.issues ?? []) (errs[String(issue.path[0])] ??= []).push(issue.message);
       setErrors(errs);
+      setRefusals((n) => n + 1);
       return;
     }
     setErrors({});
@@ -103,10 +106,16 @@ export function LaunchForm() {
       router.push(`/t/${tenant.slug}/instances/${instance.id}`);
     } catch (err) {
       const { message, fieldErrors } = describeError(err);
-      const known = Object.fromEntries(Object.entries(fieldErrors).filter(([k]) => FIELDS.includes(k) || k === 'tags'));
+      // Keys like "tags.env" belong to the field before the dot.
+      const known: Errors = {};
+      for (const [k, msgs] of Object.entries(fieldErrors)) {
+        const field = k.split('.')[0]!;
+        if (FIELDS.includes(field) || field === 'tags') (known[field] ??= []).push(...msgs);
+      }
       setErrors(known);
       // A refusal that belongs to no field we show goes above the form.
-      if (!Object.keys(known).length || known.tags) setFormError(message);
+      if (!Object.keys(known).length) setFormError(message);
+      setRefusals((n) => n + 1);
       void queryClient.invalidateQueries({ queryKey: trpc.quotas.pathKey() });
     }
   }
