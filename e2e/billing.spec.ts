@@ -50,6 +50,16 @@ test('a tiny instance’s cost shows on the billing page, in the invoice and led
   const instanceId = new URL(page.url()).pathname.split('/').pop()!;
   const state = page.getByRole('status', { name: 'State' });
   await expect(state).toHaveText('running', STATE_CHANGE);
+  // While it runs, the page's month-to-date total ticks up by itself and the forecast names a rate.
+  const instanceUrl = page.url();
+  await page.goto(`/t/${slug}/billing`);
+  const monthToDate = page.getByRole('region', { name: 'Month to date' });
+  await expect(monthToDate).toContainText('$');
+  const first = await monthToDate.getByRole('paragraph').first().innerText();
+  await expect(monthToDate.getByRole('paragraph').first()).not.toHaveText(first, { timeout: 15_000 });
+  await expect(page.getByRole('region', { name: 'Forecast to month end' })).toContainText(/at \$0\.\d+ per hour/);
+  await page.goto(instanceUrl);
+  await expect(state).toHaveText('running');
   await page.getByRole('button', { name: 'Stop', exact: true }).click();
   await expect(state).toHaveText('stopped', STATE_CHANGE);
   await page.getByRole('button', { name: 'Terminate', exact: true }).click();

@@ -52,7 +52,11 @@ function Totals({ summary: s }: { summary: BillingSummary }) {
       <Figure
         label="Forecast to month end"
         value={formatMoney(s.forecastMicro, s.currency)}
-        note={`If today's usage continues at ${formatMoney(s.ratePerHourMicro, s.currency)} per hour until the end of the month.`}
+        note={
+          s.ratePerHourMicro > 0
+            ? `If today's usage continues at ${formatMoney(s.ratePerHourMicro, s.currency)} per hour until the end of the month.`
+            : `Nothing is accruing now (${formatMoney(0, s.currency)} per hour): no instance is running or holding a disk.`
+        }
       />
     </section>
   );

@@ -2,7 +2,7 @@
 
 import { useId } from 'react';
 import { Card } from '../ui/page';
-import { BudgetForm, HARD_CAP_EXPLAINED } from './budget-form';
+import { BudgetForm } from './budget-form';
 import { formatMoney, type BillingSummary } from './money';
 
 /** The monthly budget's standing (bar and warnings at 80 % and 100 %) and the owner's form to change it. */
@@ -56,7 +56,7 @@ function BudgetStanding({ summary: s, budget }: { summary: BillingSummary; budge
         </p>
       ) : null}
       <p className="text-xs text-slate-500">
-        {budget.hardCap ? `Hard cap on. ${HARD_CAP_EXPLAINED}` : 'Hard cap off: the budget only warns; nothing is stopped.'}
+        {budget.hardCap ? 'Hard cap on: reaching the budget stops running instances and refuses launches.' : 'Hard cap off: the budget only warns; nothing is stopped.'}
       </p>
     </div>
   );
