@@ -29,7 +29,7 @@ function blockedReason(instance: Instance, tenant: { name: string; role: string 
   const later =
     instance.state === 'terminated' || instance.state === 'terminating'
       ? ''
-      : transitional.includes(instance.state)
+      : instance.state === 'pending' || instance.state === 'starting'
         ? ' It opens by itself once the instance runs.'
         : ' Start the instance from its page; the console opens by itself once it runs.';
   return {

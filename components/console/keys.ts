@@ -65,5 +65,5 @@ export function keyPressesFor(text: string): KeyPress[] {
   return presses;
 }
 
-/** The most a paste types: beyond this a file transfer is the better tool. */
-export const MAX_PASTE_CHARS = 10_000;
+/** The most a paste types (half a minute of typing): beyond this a file transfer is the better tool. */
+export const MAX_PASTE_CHARS = 2_000;

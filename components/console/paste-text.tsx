@@ -5,25 +5,30 @@ import { Button } from '../ui/button';
 import { MAX_PASTE_CHARS } from './keys';
 
 /** A text box whose text is typed into the console, for what is too long or awkward to type by hand. */
-export function PasteText({ onPaste, disabledReason }: { onPaste: (text: string) => boolean; disabledReason?: string }) {
+export function PasteText({ onPaste, disabledReason }: { onPaste: (text: string) => Promise<boolean>; disabledReason?: string }) {
   const id = useId();
   const [text, setText] = useState('');
   const [note, setNote] = useState<{ tone: 'ok' | 'error'; text: string } | null>(null);
+  const [typing, setTyping] = useState(false);
   const tooLong = text.length > MAX_PASTE_CHARS;
   return (
     <form
       className="space-y-2 rounded-lg border border-slate-200 bg-white p-4 shadow-sm"
       aria-label="Paste text"
       noValidate
-      onSubmit={(e) => {
+      onSubmit={async (e) => {
         e.preventDefault();
+        if (typing) return;
         if (!text) return setNote({ tone: 'error', text: 'Enter the text to type first.' });
         if (tooLong) return setNote({ tone: 'error', text: `At most ${MAX_PASTE_CHARS.toLocaleString()} characters can be typed at once.` });
-        const sent = onPaste(text);
+        setNote(null);
+        setTyping(true);
+        const done = await onPaste(text);
+        setTyping(false);
         setNote(
-          sent
+          done
             ? { tone: 'ok', text: `Typed ${text.length.toLocaleString()} character${text.length === 1 ? '' : 's'} into the console.` }
-            : { tone: 'error', text: 'The console is not connected; nothing was typed.' },
+            : { tone: 'error', text: 'The console disconnected before all of the text was typed.' },
         );
       }}
     >
@@ -45,10 +50,10 @@ export function PasteText({ onPaste, disabledReason }: { onPaste: (text: string)
         }`}
       />
       <p id={`${id}-hint`} className="text-xs text-slate-500">
-        Typed into the guest key by key, as on a US keyboard; each line ends with Enter.
+        Typed into the guest key by key, as on a US keyboard (about 60 characters a second); each line ends with Enter.
       </p>
       <div className="flex flex-wrap items-center gap-3">
-        <Button type="submit" variant="secondary" disabledReason={disabledReason}>
+        <Button type="submit" variant="secondary" busy={typing} disabledReason={disabledReason}>
           Paste text
         </Button>
         {note ? (

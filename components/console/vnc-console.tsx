@@ -116,22 +116,25 @@ export function VncConsole({ instance, stillRunning }: { instance: Instance; sti
       </div>
       <PasteText
         disabledReason={notConnected}
-        onPaste={(text) => {
-          const rfb = rfbRef.current;
-          if (!rfb) return false;
-          typeText(rfb, text);
-          return true;
-        }}
+        onPaste={(text) => typeText(rfbRef, text)}
       />
     </div>
   );
 }
 
-/** Type `text` into the guest key by key (a text console has no clipboard to paste into). */
-function typeText(rfb: RFB, text: string) {
+/** Between two typed characters: a guest's PS/2 queue holds only a few keys, and a busy guest reads it slowly. */
+const KEY_INTERVAL_MS = 15;
+
+/** Type `text` into the guest key by key (a text console has no clipboard to paste into); false if the session ended first. */
+async function typeText(rfbRef: { current: RFB | null }, text: string): Promise<boolean> {
+  const session = rfbRef.current;
   for (const key of keyPressesFor(text)) {
+    const rfb = rfbRef.current;
+    if (!rfb || rfb !== session) return false;
     if (key.shift) rfb.sendKey(XK_SHIFT_L, 'ShiftLeft', true);
     rfb.sendKey(key.keysym, key.code);
     if (key.shift) rfb.sendKey(XK_SHIFT_L, 'ShiftLeft', false);
+    await new Promise((resolve) => setTimeout(resolve, KEY_INTERVAL_MS));
   }
+  return Boolean(session);
 }
