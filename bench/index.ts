@@ -3,10 +3,11 @@
 // BenchModule and listing it below.
 import consoleOverhead from './console-overhead';
 import instancesBench from './instances';
+import invoiceBench from './invoice';
 import launchLatency from './launch-latency';
 import type { BenchModule } from './types';
 
-const modules: BenchModule[] = [launchLatency, instancesBench, consoleOverhead];
+const modules: BenchModule[] = [launchLatency, instancesBench, consoleOverhead, invoiceBench];
 
 async function main(): Promise<number> {
   const only = process.argv.slice(2).filter((a) => !a.startsWith('-'));
