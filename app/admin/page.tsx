@@ -1,6 +1,7 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
 import { notFound } from 'next/navigation';
+import { RevenueTable } from '@/components/admin/revenue-table';
 import { SignupSetting } from '@/components/admin/signup-setting';
 import { AppShell } from '@/components/shell/app-shell';
 import { Card, PageHeader } from '@/components/ui/page';
@@ -26,6 +27,9 @@ export default async function AdminPage() {
           <Link href="/admin/prices" className="font-medium text-sky-700 underline">
             Open the price book
           </Link>
+        </Card>
+        <Card title="Revenue" description="What each tenant's usage comes to in a month, at the prices in force.">
+          <RevenueTable />
         </Card>
       </div>
     </AppShell>

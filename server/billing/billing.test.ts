@@ -72,6 +72,20 @@ describe('billing', () => {
     await api.instances.start({ tenantId: tenant.id, instanceId: inst.id });
   });
 
+  it('gives admins revenue per tenant per month, equal to the tenants’ own invoices', async () => {
+    const { tenant, api } = await tenantWithOwner();
+    await api.instances.launch({ tenantId: tenant.id, ...tiny, name: 'revenue' });
+    await drainJobs(t.db, t.url, hostId, driver);
+    const admin = await makeUser(t.db, { isAdmin: true });
+    const s = await api.billing.summary({ tenantId: tenant.id });
+    const rev = await callerAs(t.db, admin).admin.revenue.list({ month: s.month });
+    const mine = rev.tenants.find((x) => x.tenantId === tenant.id)!;
+    const inv = await api.billing.invoice({ tenantId: tenant.id, month: s.month });
+    expect(mine.totalMicro).toBeGreaterThan(0);
+    expect(Math.abs(mine.totalMicro - inv.totalMicro)).toBeLessThanOrEqual(inv.lines.length * 200); // the clock moved between the two reads
+    expect(rev.totalMicro).toBe(rev.tenants.reduce((a, x) => a + x.totalMicro, 0));
+  });
+
   it('writes CSV safely: quotes, commas, newlines and spreadsheet formulas', () => {
     expect(csvField('plain')).toBe('plain');
     expect(csvField('a,b')).toBe('"a,b"');

@@ -49,6 +49,7 @@ const matrix: Record<string, Access> = {
   'billing.budget.set': { tenant: 'owner' },
   'admin.prices.list': 'admin',
   'admin.prices.set': 'admin',
+  'admin.revenue.list': 'admin',
 };
 
 type AnyProcedure = { _def: { type: 'query' | 'mutation' | 'subscription' } };

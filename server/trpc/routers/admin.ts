@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { getSettings, setSetting } from '../../settings';
 import { adminProcedure, router } from '../init';
-import { adminPricesRouter } from './billing';
+import { adminPricesRouter, adminRevenueRouter } from './billing';
 
 const settingsRouter = router({
   get: adminProcedure.query(({ ctx }) => getSettings(ctx.db)),
@@ -13,4 +13,5 @@ const settingsRouter = router({
 export const adminRouter = router({
   settings: settingsRouter,
   prices: adminPricesRouter,
+  revenue: adminRevenueRouter,
 });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { priceInput, listPrices, setPrices } from '../../billing/prices';
 import { billingSummary, estimate, getBudget, invoice, ledger, monthSchema, setBudget } from '../../billing/summary';
+import { revenueByTenant } from '../../billing/revenue';
 import { LIMITS } from '../../instances/validation';
 import { adminProcedure, router, tenantProcedure } from '../init';
 
@@ -28,6 +29,10 @@ export const billingRouter = router({
       .input(z.object({ monthlyMicro: z.int().min(0).max(1e15).nullable(), hardCap: z.boolean().default(false) }))
       .mutation(({ ctx, input }) => setBudget(ctx.db, ctx.actor, ctx.tenant.id, input)),
   }),
+});
+
+export const adminRevenueRouter = router({
+  list: adminProcedure.input(z.object({ month: monthSchema })).query(({ ctx, input }) => revenueByTenant(ctx.db, input.month)),
 });
 
 export const adminPricesRouter = router({

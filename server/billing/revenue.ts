@@ -1,0 +1,22 @@
+import { sql } from 'drizzle-orm';
+import type { DbOrTx } from '../db/client';
+import { chargeLines } from './charges';
+import { currentPrices } from './prices';
+
+/** Revenue per tenant for a month (admins): the same charge lines the tenants' invoices show, summed. */
+export async function revenueByTenant(db: DbOrTx, month: string) {
+  const from = new Date(`${month}-01T00:00:00Z`);
+  const to = new Date(from);
+  to.setUTCMonth(to.getUTCMonth() + 1);
+  const { rows } = await db.execute<{ id: string; slug: string; name: string }>(sql`
+    select t.id, t.slug, t.name from tenants t
+    where exists (select 1 from usage_segments s where s.tenant_id = t.id and s.started_at < ${to} and (s.ended_at is null or s.ended_at > ${from}::timestamptz - interval '60 seconds'))
+    order by t.name`);
+  const out = [];
+  for (const t of rows) {
+    const lines = await chargeLines(db, t.id, from, to);
+    out.push({ tenantId: t.id, slug: t.slug, name: t.name, totalMicro: lines.reduce((a, l) => a + l.amountMicro, 0) });
+  }
+  const p = await currentPrices(db);
+  return { month, currency: p.currency, tenants: out.sort((a, b) => b.totalMicro - a.totalMicro), totalMicro: out.reduce((a, t) => a + t.totalMicro, 0) };
+}
