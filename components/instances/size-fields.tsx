@@ -1,5 +1,6 @@
 'use client';
 
+import { useState } from 'react';
 import { LIMITS } from '@/server/instances/validation';
 import type { RouterOutputs } from '@/server/trpc/root';
 import { TextField } from '../ui/field';
@@ -29,7 +30,7 @@ const fields: { key: SizeKey; label: string; unit: string }[] = [
 
 /**
  * Size presets (flavors) as radio cards, and the four numbers they fill in.
- * Which preset is chosen is derived from the numbers: edit one and the size is "Custom".
+ * Until the user edits a number, the preset whose numbers are shown is the chosen one.
  */
 export function SizeFields({
   flavors,
@@ -44,7 +45,9 @@ export function SizeFields({
   errors: Record<string, string[] | undefined>;
   disabled?: boolean;
 }) {
-  const chosen = flavors.find((f) => fields.every(({ key }) => String(f[key]) === size[key].trim()));
+  // Choosing a preset fills the numbers; editing a number (or picking Custom) makes the size custom.
+  const [custom, setCustom] = useState(false);
+  const chosen = custom ? undefined : flavors.find((f) => fields.every(({ key }) => String(f[key]) === size[key].trim()));
   const card =
     'flex cursor-pointer items-start gap-2 rounded-md border border-slate-300 bg-white p-3 text-sm has-checked:border-sky-700 has-checked:bg-sky-50 has-checked:ring-1 has-checked:ring-sky-700 has-focus-visible:ring-2 has-focus-visible:ring-sky-500';
   return (
@@ -53,7 +56,16 @@ export function SizeFields({
       <div className="grid gap-2 sm:grid-cols-2 lg:grid-cols-3">
         {flavors.map((f) => (
           <label key={f.id} className={card}>
-            <input type="radio" name="flavor" className="mt-0.5" checked={chosen?.id === f.id} onChange={() => onChange(sizeFromFlavor(f))} />
+            <input
+              type="radio"
+              name="flavor"
+              className="mt-0.5"
+              checked={chosen?.id === f.id}
+              onChange={() => {
+                setCustom(false);
+                onChange(sizeFromFlavor(f));
+              }}
+            />
             <span>
               <span className="block font-medium text-slate-900">{f.name}</span>
               <span className="block text-slate-600">{formatSize(f)}</span>
@@ -61,7 +73,7 @@ export function SizeFields({
           </label>
         ))}
         <label className={card}>
-          <input type="radio" name="flavor" className="mt-0.5" checked={!chosen} onChange={() => onChange({ ...size })} />
+          <input type="radio" name="flavor" className="mt-0.5" checked={!chosen} onChange={() => setCustom(true)} />
           <span>
             <span className="block font-medium text-slate-900">Custom</span>
             <span className="block text-slate-600">Set the numbers below.</span>
@@ -80,7 +92,10 @@ export function SizeFields({
             min={LIMITS[key].min}
             max={LIMITS[key].max}
             value={size[key]}
-            onChange={(e) => onChange({ ...size, [key]: e.target.value })}
+            onChange={(e) => {
+              setCustom(true);
+              onChange({ ...size, [key]: e.target.value });
+            }}
             hint={`${LIMITS[key].min}–${LIMITS[key].max}${unit}`}
             error={errors[key]}
           />
