@@ -22,10 +22,12 @@ export function BillingOverview() {
   const summary = useQuery({ ...trpc.billing.summary.queryOptions({ tenantId: tenant.id }), refetchInterval: POLL_MS });
 
   if (summary.isPending) return <p role="status">Loading costs…</p>;
-  if (summary.error) return <FormAlert message={describeError(summary.error).message} />;
+  if (!summary.data) return <FormAlert message={describeError(summary.error).message} />;
   const s = summary.data;
   return (
     <div className="space-y-6">
+      {/* A failed refresh keeps the last numbers on screen and says they may be stale. */}
+      {summary.error ? <FormAlert message={`${describeError(summary.error).message} The figures below may be out of date.`} /> : null}
       <Totals summary={s} />
       <BillingRules />
       <DailyCostChart summary={s} />

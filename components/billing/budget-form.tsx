@@ -63,6 +63,7 @@ export function BudgetForm({ currency, budget }: { currency: string; budget: Bil
   return (
     <form onSubmit={onSubmit} noValidate aria-label="Monthly budget" className="space-y-4">
       <FormAlert message={message?.text} tone={message?.tone} />
+      {notAllowed ? <p className="text-sm text-slate-600">{notAllowed}</p> : null}
       <TextField
         label={`Monthly budget (${currency})`}
         name="monthlyBudget"
