@@ -56,13 +56,14 @@ async function main() {
     shuttingDown = true;
     console.log('[cirrus] shutting down…');
     consoleProxy.closeAll();
+    const computeStopped = compute?.stop().catch((err) => console.error('[cirrus] stopping compute:', err));
     await new Promise<void>((resolve) => {
       if (!server.listening) return resolve();
       server.close(() => resolve());
       server.closeAllConnections();
       setTimeout(resolve, 5000).unref();
     });
-    await compute?.stop().catch((err) => console.error('[cirrus] stopping compute:', err));
+    await computeStopped;
     await runtime.shutdown();
     console.log('[cirrus] stopped');
     process.exit(code);

