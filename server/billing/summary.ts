@@ -75,7 +75,7 @@ export async function billingSummary(db: DbOrTx, tenantId: string) {
   const forecast = Math.round(total + (ratePerHour * (monthEnd.getTime() - now.getTime())) / 3_600_000);
 
   const byInstance = new Map<string, { instanceId: string; name: string; amountMicro: number }>();
-  const byResource = new Map<string, number>();
+  const byResource = new Map<ChargeLine['resource'], number>();
   for (const l of lines) {
     const e = byInstance.get(l.instanceId) ?? { instanceId: l.instanceId, name: l.instanceName, amountMicro: 0 };
     e.amountMicro += l.amountMicro;

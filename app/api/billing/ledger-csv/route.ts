@@ -8,7 +8,8 @@ export const dynamic = 'force-dynamic';
 
 const query = z
   .object({ tenantId: z.uuid(), from: z.coerce.date(), to: z.coerce.date() })
-  .refine((p) => p.from < p.to, 'The period must end after it starts.');
+  .refine((p) => p.from < p.to, 'The period must end after it starts.')
+  .refine((p) => p.to.getTime() - p.from.getTime() <= 400 * 86_400_000, 'Ask for at most 400 days at a time.');
 
 /** GET /api/billing/ledger-csv?tenantId=…&from=ISO&to=ISO → the raw usage segments overlapping the period. */
 export async function GET(req: Request) {
