@@ -60,6 +60,8 @@ test('the VNC and serial consoles of a running guest: type into both, see it in 
   const connection = page.getByRole('status', { name: 'Connection' });
   await expect(connection).toHaveText('Connected', STATE_CHANGE);
   const screen = page.getByRole('application', { name: `Screen of ${name}` });
+  // Keys go to the guest at once; the hint says how to get them there again.
+  await expect(screen.locator('canvas')).toBeFocused();
   await expect(page.getByText('Click the screen to type.')).toBeVisible();
   await expect.poll(() => litPixels(screen), { timeout: 30_000 }).toBeGreaterThan(200);
   const scale = page.getByRole('button', { name: 'Scale to fit' });
@@ -99,6 +101,10 @@ test('the VNC and serial consoles of a running guest: type into both, see it in 
   await page.goto(`${instanceUrl}/console`);
   await expect(connection).toHaveText('Connected', STATE_CHANGE);
   expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
+  await page.goto(`${instanceUrl}/serial`);
+  await expect(connection).toHaveText('Connected', STATE_CHANGE);
+  expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
+  await page.goto(`${instanceUrl}/console`);
   await page.setViewportSize({ width: 1280, height: 800 });
 
   // ── Stop the instance from its page; the console says it is not running ───
@@ -109,6 +115,12 @@ test('the VNC and serial consoles of a running guest: type into both, see it in 
   await expect(connection).toHaveText('Not running', { timeout: 15_000 });
   await expect(page.getByText(`The console opens only while the instance runs; ${name} is stopped.`)).toBeVisible();
   await expect(page.locator('canvas')).toHaveCount(0);
+
+  // Started again, the console connects by itself (a new ticket, no reload).
+  await detail.getByRole('button', { name: 'Start', exact: true }).click();
+  await expect(detail.getByRole('status', { name: 'State' })).toHaveText('running', STATE_CHANGE);
+  await expect(connection).toHaveText('Connected', STATE_CHANGE);
+  await expect(page.locator('canvas')).toHaveCount(1);
   await page.getByRole('link', { name: 'Back to instance' }).click();
   await expect(page).toHaveURL(new RegExp(`${instanceUrl}$`));
 
