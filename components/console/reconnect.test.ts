@@ -1,9 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { closeVerdict, retryDelay, socketUrl, ticketVerdict } from './reconnect';
+import { closeVerdict, failuresAfter, retryDelay, socketUrl, ticketVerdict } from './reconnect';
 
 describe('retryDelay', () => {
   it('doubles from 1 s and stops at 30 s', () => {
     expect([0, 1, 2, 3, 4, 5, 6, 20].map(retryDelay)).toEqual([1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000, 30_000]);
+  });
+});
+
+describe('failuresAfter', () => {
+  it('starts the backoff over only after a session that lasted', () => {
+    expect(failuresAfter(3, 0)).toBe(3);
+    expect(failuresAfter(3, 2_000)).toBe(3);
+    expect(failuresAfter(3, 10_000)).toBe(0);
   });
 });
 

@@ -9,6 +9,14 @@ export function retryDelay(failures: number): number {
   return Math.min(FIRST_RETRY_MS * 2 ** Math.max(0, failures), MAX_RETRY_MS);
 }
 
+/** A session shorter than this counts as a failed try, so a console that drops at once backs off instead of hammering. */
+export const STABLE_SESSION_MS = 10_000;
+
+/** Failed tries in a row after a session that lasted `connectedMs` (0: it never connected). */
+export function failuresAfter(failures: number, connectedMs: number): number {
+  return connectedMs >= STABLE_SESSION_MS ? 0 : failures;
+}
+
 export type Verdict = { retry: boolean; message: string };
 
 /** A WebSocket close code and reason from the console proxy, as a sentence and whether another try can help. */

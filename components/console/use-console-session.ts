@@ -5,7 +5,7 @@ import { TRPCClientError } from '@trpc/client';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { useTenant } from '../shell/tenant-context';
 import { describeError, useTRPC } from '../trpc/client';
-import { closeVerdict, retryDelay, socketUrl, ticketVerdict } from './reconnect';
+import { closeVerdict, failuresAfter, retryDelay, socketUrl, ticketVerdict } from './reconnect';
 import { ReplayChannel } from './replay-channel';
 
 export type ConsoleKind = 'vnc' | 'serial';
@@ -87,12 +87,13 @@ export function useConsoleSession({ instanceId, kind, enabled, attach, stillRunn
       const ws = new WebSocket(socketUrl(window.location, path));
       socket = ws;
       const channel = new ReplayChannel(ws);
+      let connectedAt = 0;
       // A refusal is a close right after the handshake, before any byte of the
       // guest: VNC waits for the guest's greeting; a serial port may stay silent.
       const ready = () => {
         if (over || detach) return;
         detach = attachRef.current(channel, () => {
-          failures = 0;
+          connectedAt = Date.now();
           setStatus({ phase: 'connected' });
         });
       };
@@ -102,6 +103,7 @@ export function useConsoleSession({ instanceId, kind, enabled, attach, stillRunn
         detach = null;
         socket = null;
         if (over) return;
+        failures = failuresAfter(failures, connectedAt ? Date.now() - connectedAt : 0);
         const verdict = closeVerdict(e.code, e.reason);
         if (verdict.retry) retryLater(verdict.message);
         else setStatus({ phase: 'refused', reason: verdict.message });
