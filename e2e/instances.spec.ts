@@ -40,6 +40,8 @@ test('launch a 2 vCPU · 384 MiB · 2 GiB · 2 NIC guest from the UI, watch it b
   const outlook = page.getByRole('list', { name: 'Quota after launch' });
   await expect(outlook.getByRole('meter', { name: 'vCPUs' })).toHaveAttribute('aria-valuetext', /^0 used \+ 2 = 2 of \d+$/);
   await expect(outlook.getByRole('meter', { name: 'Memory' })).toHaveAttribute('aria-valuetext', /^0 MiB used \+ 384 MiB = 384 MiB of \d+ MiB$/);
+  // The price of that size, at the prices in force.
+  await expect(page.getByRole('region', { name: 'Cost' }).getByText('Per hour while running')).toBeVisible();
   await page.getByRole('button', { name: 'Add tag' }).click();
   await page.getByRole('textbox', { name: 'Tag 1 key' }).fill('env');
   await page.getByRole('textbox', { name: 'Tag 1 value' }).fill('e2e');

@@ -3,7 +3,8 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useRouter } from 'next/navigation';
 import { useEffect, useRef, useState, type FormEvent } from 'react';
-import { launchInput } from '@/server/instances/validation';
+import { LIMITS, launchInput } from '@/server/instances/validation';
+import { LaunchEstimate } from '../billing/launch-estimate';
 import { QuotaBars } from '../quotas/quota-bars';
 import { useTenant } from '../shell/tenant-context';
 import { describeError, useTRPC } from '../trpc/client';
@@ -18,6 +19,9 @@ import { TagsEditor, type TagRow } from './tags-editor';
 type Errors = Record<string, string[] | undefined>;
 const DEFAULT_IMAGE = 'cirrus-tiny-linux';
 const FIELDS = ['name', 'imageId', 'vcpus', 'memoryMiB', 'diskGiB', 'nics'];
+
+const withinLimits = (size: Record<keyof typeof LIMITS, number>) =>
+  (Object.keys(LIMITS) as (keyof typeof LIMITS)[]).every((k) => Number.isInteger(size[k]) && size[k] >= LIMITS[k].min && size[k] <= LIMITS[k].max);
 
 /** Turn tag rows into the record the API takes; rows with neither key nor value are ignored. */
 function tagsOf(rows: TagRow[]): { tags: Record<string, string>; errors: Record<number, string> } {
@@ -69,13 +73,13 @@ export function LaunchForm() {
   const image = imageList.find((i) => i.id === imageId);
   const firstFlavor = flavors.data?.[0];
   const size = chosenSize ?? (firstFlavor ? sizeFromFlavor(firstFlavor) : { vcpus: '1', memoryMiB: '256', diskGiB: '1', nics: '1' });
-  const request = {
-    instances: 1,
+  const sizeNumbers = {
     vcpus: toNumber(size.vcpus) ?? 0,
     memoryMiB: toNumber(size.memoryMiB) ?? 0,
     diskGiB: toNumber(size.diskGiB) ?? 0,
     nics: toNumber(size.nics) ?? 0,
   };
+  const request = { instances: 1, ...sizeNumbers };
 
   async function onSubmit(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
@@ -166,6 +170,10 @@ export function LaunchForm() {
       <div className="space-y-4 lg:sticky lg:top-4">
         <Card title="Quota after launch" description="What this tenant uses, what this instance adds, and the limit.">
           {quotas.data ? <QuotaBars quotas={quotas.data} request={request} label="Quota after launch" /> : <p role="status">Loading quotas…</p>}
+        </Card>
+        <Card title="Cost">
+          {/* Only sizes the API accepts are priced; anything else asks for a valid size. */}
+          <LaunchEstimate tenantId={tenant.id} size={withinLimits(sizeNumbers) ? sizeNumbers : { vcpus: 0, memoryMiB: 0, diskGiB: 0, nics: 0 }} />
         </Card>
         <div className="flex flex-wrap gap-2">
           <Button type="submit" busy={launch.isPending} disabledReason={notAllowed}>
