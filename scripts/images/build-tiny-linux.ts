@@ -18,7 +18,7 @@ const run = promisify(execFile);
 export const TINY_LINUX_ID = 'cirrus-tiny-linux';
 export const TINY_LINUX_NAME = 'Cirrus Tiny Linux';
 /** Bump when the build changes so `--if-missing` rebuilds older images. */
-export const TINY_LINUX_BUILD_VERSION = 2;
+export const TINY_LINUX_BUILD_VERSION = 3;
 const KERNEL_META_PACKAGE = 'linux-image-amd64';
 const BUSYBOX_PACKAGE = 'busybox-static';
 const PACKAGE_NAME = /^[a-z0-9][a-z0-9.+-]+$/;

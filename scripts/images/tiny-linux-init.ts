@@ -103,4 +103,7 @@ export const WANTED_MODULES = [
   'ext4',
   'evdev',
   'button',
+  // The screen: bochs DRM drives QEMU's standard VGA, and fbcon shows tty0 on it
+  // (a PVH-booted kernel gets no VGA text console, so without it the screen stays on SeaBIOS).
+  'bochs',
 ];
