@@ -83,6 +83,7 @@ test('launch a 2 vCPU · 384 MiB · 2 GiB · 2 NIC guest from the UI, watch it b
   const row = listPage.getByRole('row', { name: new RegExp(name) });
   await expect(row).toContainText('running');
   await expect(row).toContainText('2 vCPU · 384 MiB · 2 GiB · 2 NIC');
+  await expect(row.getByRole('link', { name: `Screen of ${name}` })).toHaveAttribute('href', `${new URL(instanceUrl).pathname}/console`);
   // On a phone the table scrolls inside its box; the page itself does not.
   await listPage.setViewportSize({ width: 390, height: 800 });
   await expect(row).toBeAttached();

@@ -14,6 +14,7 @@ import { EmptyState, PageHeader } from '../ui/page';
 import { DataTable, formatDateTime } from '../ui/table';
 import { BulkActions } from './bulk-actions';
 import { formatSize, roleReason, type Instance } from './format';
+import { ScreenThumbnail } from './screen-thumbnail';
 import { InstanceFilters } from './instance-filters';
 import { defaultFilters, filterInput, filtersFromSearch, sameFilters, searchFromFilters, type Filters } from './list-filters';
 import { StateBadge } from './state-badge';
@@ -81,6 +82,12 @@ export function InstanceList() {
         <Link href={`/t/${tenant.slug}/instances/${i.id}`} className="font-medium text-sky-800 hover:underline">
           {i.name}
         </Link>
+      ),
+    },
+    {
+      header: 'Screen',
+      cell: (i: Instance) => (
+        <ScreenThumbnail tenantId={tenant.id} slug={tenant.slug} instanceId={i.id} name={i.name} running={i.state === 'running'} />
       ),
     },
     { header: 'ID', cell: (i: Instance) => <code className="font-mono text-xs">{i.id}</code> },
