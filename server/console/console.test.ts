@@ -118,6 +118,15 @@ describe('console proxy', { timeout: 60_000 }, () => {
     expect(audit.map((a) => a.outcome)).toEqual(expect.arrayContaining(['success']));
   });
 
+  it('lets one client at a time on the serial console, and says so to the second', async () => {
+    const first = connect(await pathFor('owner', 'serial'), { ms: 3_000 });
+    await new Promise((r) => setTimeout(r, 500));
+    const second = await connect(await pathFor('member', 'serial'));
+    expect(second.closeCode).toBe(4429);
+    expect(second.closeReason).toMatch(/already open/);
+    (await first).ws.close();
+  });
+
   it('refuses, before any guest byte: no ticket, a malformed one, an expired one', async () => {
     for (const p of ['/api/console/ws', '/api/console/ws?ticket=abc', `/api/console/ws?ticket=${'A'.repeat(43)}`]) {
       const r = await connect(p);

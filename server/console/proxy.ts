@@ -100,6 +100,12 @@ export class ConsoleProxy {
       await auditConsole(this.opts.db, who, 'failure', { reason });
       return this.refuse(req, socket, head, 4429, reason);
     }
+    // A guest's serial port takes one client at a time: a second would connect and hear nothing.
+    if (ticket.kind === 'serial' && [...this.sessions.values()].some((s) => s.ticket.kind === 'serial' && s.ticket.instanceId === ticket.instanceId)) {
+      const reason = 'The serial console of this instance is already open (perhaps in another tab). Close it there first.';
+      await auditConsole(this.opts.db, who, 'failure', { reason });
+      return this.refuse(req, socket, head, 4429, reason);
+    }
     const compute = this.opts.compute();
     if (!compute) return this.refuse(req, socket, head, 4503, 'The hypervisor is not available on this server.');
     const endpoint = await compute.driver.console(ticket.instanceId);

@@ -9,7 +9,8 @@ const SERIAL_TAIL_BYTES = 64 * 1024;
 export async function serialLogOf(db: DbOrTx, tenantId: string, instanceId: string): Promise<{ text: string }> {
   const inst = await getInstance(db, tenantId, instanceId);
   const compute = getCompute();
-  if (!compute || inst.hostId !== compute.hostId || inst.state === 'terminated') return { text: '' };
+  // A guest that is not there (yet, or any more) has no log to show.
+  if (!compute || inst.hostId !== compute.hostId || inst.state === 'terminated' || inst.state === 'terminating') return { text: '' };
   try {
     return { text: await compute.driver.serialLog(instanceId, SERIAL_TAIL_BYTES) };
   } catch (err) {
