@@ -112,3 +112,12 @@ export class HypervisorError extends Error {
     this.name = 'HypervisorError';
   }
 }
+
+/**
+ * Whether `err` is a HypervisorError (with this code). Checks the name, not
+ * the class: Next bundles its own copy of this module for route handlers, and
+ * the driver they reach through globalThis throws the custom server's copy.
+ */
+export function isHypervisorError(err: unknown, code?: HypervisorErrorCode): err is HypervisorError {
+  return err instanceof Error && err.name === 'HypervisorError' && (code === undefined || (err as HypervisorError).code === code);
+}

@@ -1,5 +1,5 @@
 import type { DbOrTx } from '../db/client';
-import { HypervisorError } from '../hypervisor';
+import { isHypervisorError } from '../hypervisor';
 import { getCompute } from '../runtime/compute';
 import { getInstance } from './queries';
 
@@ -14,7 +14,7 @@ export async function serialLogOf(db: DbOrTx, tenantId: string, instanceId: stri
   try {
     return { text: await compute.driver.serialLog(instanceId, SERIAL_TAIL_BYTES) };
   } catch (err) {
-    if (err instanceof HypervisorError && err.code === 'NOT_FOUND') return { text: '' };
+    if (isHypervisorError(err, 'NOT_FOUND')) return { text: '' };
     throw err;
   }
 }

@@ -6,7 +6,7 @@ import { eq, sql } from 'drizzle-orm';
 import { systemActor } from '../audit';
 import type { Db } from '../db/client';
 import { instances } from '../db/schema';
-import { HypervisorError, type HypervisorDriver } from '../hypervisor';
+import { isHypervisorError, type HypervisorDriver } from '../hypervisor';
 import type { InstanceOpPayload } from '../jobs';
 import { transition, type Transition } from './transition';
 
@@ -22,7 +22,7 @@ async function guestState(driver: HypervisorDriver, id: string) {
   try {
     return (await driver.status(id)).state;
   } catch (err) {
-    if (err instanceof HypervisorError && err.code === 'NOT_FOUND') return 'absent' as const;
+    if (isHypervisorError(err, 'NOT_FOUND')) return 'absent' as const;
     throw err;
   }
 }
