@@ -1,5 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
-import { admin, newAccount, signIn, signUp } from './helpers';
+import { admin, newAccount, ownerWithTeammate, signIn, signUp } from './helpers';
 
 const STATE_CHANGE = { timeout: 60_000 };
 const RESOURCES = ['vcpu', 'memory_mib', 'disk_gib', 'nic'];
@@ -173,16 +173,7 @@ test('a tiny instance’s cost shows on the billing page, in the invoice and led
 });
 
 test('a member sees the budget but cannot change it', async ({ page, browser }) => {
-  const member = newAccount('bmem');
-  const mctx = await browser.newContext();
-  const mpage = await mctx.newPage();
-  await signUp(mpage, member);
-  const slug = await signUp(page, newAccount('bown'));
-  await page.goto(`/t/${slug}/settings`);
-  await page.getByRole('textbox', { name: 'E-mail' }).fill(member.email);
-  await page.getByLabel('Role', { exact: true }).selectOption('member');
-  await page.getByRole('button', { name: 'Add member' }).click();
-  await expect(page.getByText(`${member.email} was added as member.`)).toBeVisible();
+  const { slug, teammatePage: mpage, teammateContext: mctx } = await ownerWithTeammate(page, browser, 'member', 'bill');
 
   await mpage.goto(`/t/${slug}/billing`);
   await expect(mpage.getByRole('region', { name: 'Month to date' })).toBeVisible();

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { expect, test, type Locator, type Page } from '@playwright/test';
-import { newAccount, signUp } from './helpers';
+import { newAccount, ownerWithTeammate, signUp } from './helpers';
 
 const STATE_CHANGE = { timeout: 60_000 };
 
@@ -133,16 +133,7 @@ test('the VNC and serial consoles of a running guest: type into both, see it in 
 });
 
 test('a viewer is told why the console does not open', async ({ page, browser }) => {
-  const viewer = newAccount('cvw');
-  const vctx = await browser.newContext();
-  const vpage = await vctx.newPage();
-  await signUp(vpage, viewer);
-  const slug = await signUp(page, newAccount('cown'));
-  await page.goto(`/t/${slug}/settings`);
-  await page.getByRole('textbox', { name: 'E-mail' }).fill(viewer.email);
-  await page.getByLabel('Role', { exact: true }).selectOption('viewer');
-  await page.getByRole('button', { name: 'Add member' }).click();
-  await expect(page.getByText(`${viewer.email} was added as viewer.`)).toBeVisible();
+  const { slug, teammatePage: vpage, teammateContext: vctx } = await ownerWithTeammate(page, browser, 'viewer', 'cons');
   await page.goto(`/t/${slug}/instances/new`);
   await page.getByRole('textbox', { name: 'Name' }).fill('viewed');
   await page.getByRole('radio', { name: /^tiny/ }).check();

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { expect, type Page } from '@playwright/test';
+import { expect, type Browser, type Page } from '@playwright/test';
 
 export const admin = { email: 'admin@e2e.test', password: process.env.CIRRUS_E2E_ADMIN_PASSWORD ?? '' };
 
@@ -33,4 +33,22 @@ export async function signIn(page: Page, email: string, password: string) {
 export async function signOut(page: Page) {
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.waitForURL(/\/signin/);
+}
+
+/**
+ * An owner signs up on `page`; a second user signs up in a browser context of
+ * their own and the owner adds them to the new tenant with `role`.
+ */
+export async function ownerWithTeammate(page: Page, browser: Browser, role: 'member' | 'viewer', label: string) {
+  const teammate = newAccount(`${label}-mate`);
+  const teammateContext = await browser.newContext();
+  const teammatePage = await teammateContext.newPage();
+  await signUp(teammatePage, teammate);
+  const slug = await signUp(page, newAccount(`${label}-own`));
+  await page.goto(`/t/${slug}/settings`);
+  await page.getByRole('textbox', { name: 'E-mail' }).fill(teammate.email);
+  await page.getByLabel('Role', { exact: true }).selectOption(role);
+  await page.getByRole('button', { name: 'Add member' }).click();
+  await expect(page.getByText(`${teammate.email} was added as ${role}.`)).toBeVisible();
+  return { slug, teammate, teammatePage, teammateContext };
 }

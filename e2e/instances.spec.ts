@@ -1,5 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
-import { newAccount, signUp } from './helpers';
+import { newAccount, ownerWithTeammate, signUp } from './helpers';
 
 const STATE_CHANGE = { timeout: 60_000 };
 
@@ -217,17 +217,7 @@ test('a launch over the vCPU quota shows the server’s refusal beside the field
 });
 
 test('a viewer sees instances but every change is disabled with the reason', async ({ page, browser }) => {
-  const viewer = newAccount('vwr');
-  const vctx = await browser.newContext();
-  const vpage = await vctx.newPage();
-  await signUp(vpage, viewer);
-
-  const slug = await signUp(page, newAccount('vown'));
-  await page.goto(`/t/${slug}/settings`);
-  await page.getByRole('textbox', { name: 'E-mail' }).fill(viewer.email);
-  await page.getByLabel('Role', { exact: true }).selectOption('viewer');
-  await page.getByRole('button', { name: 'Add member' }).click();
-  await expect(page.getByText(`${viewer.email} was added as viewer.`)).toBeVisible();
+  const { slug, teammatePage: vpage, teammateContext: vctx } = await ownerWithTeammate(page, browser, 'viewer', 'inst');
 
   await vpage.goto(`/t/${slug}/instances`);
   const launch = vpage.getByRole('button', { name: 'Launch instance' }).first();
