@@ -195,6 +195,7 @@ describe('console proxy', { timeout: 60_000 }, () => {
   });
 
   it('closes an open session within 2 s of its instance stopping, and then refuses tickets', async () => {
+    const unused = await pathFor(); // issued while it runs, used after it stopped
     const session = connect(await pathFor(), { ms: 30_000 });
     await new Promise((r) => setTimeout(r, 500));
     const stop = await trpc(srv.url, tokens.owner, 'instances.stop', { tenantId, instanceId, force: true });
@@ -210,5 +211,8 @@ describe('console proxy', { timeout: 60_000 }, () => {
     expect(Date.now() - stoppedAt).toBeLessThan(2_000);
     const refused = await ticketFor('owner');
     expect(!refused.ok && refused.message).toMatch(/only while the instance runs/);
+    const late = await connect(unused);
+    expect(late.data.length).toBe(0);
+    expect(late.closeCode).toBe(4409);
   });
 });
