@@ -50,6 +50,14 @@ const matrix: Record<string, Access> = {
   'admin.prices.list': 'admin',
   'admin.prices.set': 'admin',
   'admin.revenue.list': 'admin',
+  'admin.users.list': 'admin',
+  'admin.users.setAdmin': 'admin',
+  'admin.users.disable': 'admin',
+  'admin.hosts.list': 'admin',
+  'admin.hosts.update': 'admin',
+  'admin.quotas.getDefaults': 'admin',
+  'admin.quotas.setDefaults': 'admin',
+  'admin.quotas.set': 'admin',
 };
 
 type AnyProcedure = { _def: { type: 'query' | 'mutation' | 'subscription' } };

@@ -1,0 +1,42 @@
+import { asc, eq, sql } from 'drizzle-orm';
+import { recordAudit, type Actor } from '../audit';
+import type { DbOrTx } from '../db/client';
+import { hosts } from '../db/schema';
+import { DomainError } from '../errors';
+import { allocatedOn, hostCapacity, HOST_STALE_AFTER_SECONDS } from '../hosts';
+
+/** Hosts with capacity, what is allocated, what is free, and whether their server is alive. */
+export async function listHosts(db: DbOrTx) {
+  const rows = await db
+    .select({ host: hosts, alive: sql<boolean>`${hosts.heartbeatAt} > now() - make_interval(secs => ${HOST_STALE_AFTER_SECONDS})` })
+    .from(hosts)
+    .orderBy(asc(hosts.name));
+  return Promise.all(
+    rows.map(async ({ host, alive }) => {
+      const capacity = hostCapacity(host);
+      const allocated = await allocatedOn(db, host.id);
+      return {
+        ...host,
+        alive,
+        capacity,
+        allocated,
+        free: { vcpus: capacity.vcpus - allocated.vcpus, memoryMiB: capacity.memoryMiB - allocated.memoryMiB, diskGiB: capacity.diskGiB - allocated.diskGiB },
+      };
+    }),
+  );
+}
+
+export type HostUpdate = { hostId: string; cpuRatioPct?: number; ramRatioPct?: number; ramReserveMiB?: number; state?: 'enabled' | 'maintenance' };
+
+/** Change allocation ratios, or put a host in maintenance (no new placements; what runs keeps running) and back. */
+export async function updateHost(db: DbOrTx, actor: Actor, input: HostUpdate) {
+  return db.transaction(async (tx) => {
+    const [h] = await tx.select().from(hosts).where(eq(hosts.id, input.hostId)).for('update');
+    if (!h) throw new DomainError('NOT_FOUND', 'That host was not found.');
+    const { hostId: _id, ...changes } = input;
+    if (Object.keys(changes).length === 0) return h;
+    const [updated] = await tx.update(hosts).set(changes).where(eq(hosts.id, h.id)).returning();
+    await recordAudit(tx, actor, { action: 'admin.hosts.update', target: { type: 'host', id: h.id }, detail: { name: h.name, ...changes } });
+    return updated!;
+  });
+}

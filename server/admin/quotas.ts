@@ -1,0 +1,34 @@
+import { sql } from 'drizzle-orm';
+import { recordAudit, type Actor } from '../audit';
+import type { DbOrTx } from '../db/client';
+import { tenantQuotas, tenants } from '../db/schema';
+import { DomainError } from '../errors';
+import { tenantLimits } from '../quotas';
+import { getSetting, setSetting, type QuotaLimits } from '../settings';
+import { eq } from 'drizzle-orm';
+
+export const getDefaultQuotas = (db: DbOrTx) => getSetting(db, 'defaultQuotas');
+
+/** Limits for tenants created from now on (existing tenants keep theirs). */
+export async function setDefaultQuotas(db: DbOrTx, actor: Actor, limits: QuotaLimits) {
+  await setSetting(db, actor, 'defaultQuotas', limits);
+}
+
+/**
+ * Override some of a tenant's limits. Lowering a limit below what the tenant
+ * uses is allowed: it shows as over quota and blocks new launches only.
+ */
+export async function setTenantQuota(db: DbOrTx, actor: Actor, input: { tenantId: string; limits: Partial<QuotaLimits> }) {
+  return db.transaction(async (tx) => {
+    const [tenant] = await tx.select({ id: tenants.id, name: tenants.name }).from(tenants).where(eq(tenants.id, input.tenantId));
+    if (!tenant) throw new DomainError('NOT_FOUND', 'That tenant was not found.');
+    const current = await tenantLimits(tx, tenant.id);
+    const next = { ...current, ...input.limits };
+    await tx
+      .insert(tenantQuotas)
+      .values({ tenantId: tenant.id, ...next })
+      .onConflictDoUpdate({ target: tenantQuotas.tenantId, set: { ...next, updatedAt: sql`now()` } });
+    await recordAudit(tx, actor, { action: 'admin.quotas.set', tenantId: tenant.id, target: { type: 'tenant', id: tenant.id }, detail: { from: current, to: next } });
+    return next;
+  });
+}
