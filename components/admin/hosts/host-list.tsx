@@ -1,0 +1,103 @@
+'use client';
+
+import { useQuery } from '@tanstack/react-query';
+import type { RouterOutputs } from '@/server/trpc/root';
+import { describeError, useTRPC } from '../../trpc/client';
+import { FormAlert } from '../../ui/field';
+import { Card } from '../../ui/page';
+import { DataTable, formatDateTime } from '../../ui/table';
+import { HostForm } from './host-form';
+import { formatRatio } from './ratio';
+
+type Host = RouterOutputs['admin']['hosts']['list'][number];
+
+const gib = (mib: number) => `${(mib / 1024).toFixed(mib % 1024 === 0 ? 0 : 1)} GiB`;
+const STATE_STYLE: Record<Host['state'], string> = {
+  enabled: 'bg-emerald-100 text-emerald-900',
+  maintenance: 'bg-amber-100 text-amber-900',
+  offline: 'bg-slate-200 text-slate-800',
+};
+
+/** One resource as "free of capacity", with the allocation below. */
+function Usage({ capacity, allocated, free }: { capacity: string; allocated: string; free: string }) {
+  return (
+    <span className="block whitespace-nowrap tabular-nums">
+      <span className="font-medium">{free}</span> free of {capacity}
+      <span className="block text-xs text-slate-500">{allocated} allocated</span>
+    </span>
+  );
+}
+
+/** The hosts with capacity, allocation and liveness, and a settings form per host. */
+export function HostList() {
+  const trpc = useTRPC();
+  // Liveness comes from heartbeats: refresh now and then so a dead host shows up.
+  const list = useQuery(trpc.admin.hosts.list.queryOptions(undefined, { refetchInterval: 15_000 }));
+  const hosts = list.data ?? [];
+  return (
+    <div className="space-y-6">
+      <Card title="Hosts" description="Capacity counts the overcommit ratios and, for RAM, the reserve kept for the host itself.">
+        {list.isPending ? <p role="status">Loading hosts…</p> : null}
+        {list.error ? <FormAlert message={describeError(list.error).message} /> : null}
+        {list.data && hosts.length === 0 ? <p className="text-sm text-slate-600">No host has registered yet.</p> : null}
+        {hosts.length > 0 ? (
+          <DataTable<Host>
+            caption="Hosts"
+            rowKey={(h) => h.id}
+            rows={hosts}
+            columns={[
+              {
+                header: 'Name',
+                cell: (h) => (
+                  <span className="whitespace-nowrap">
+                    <span className="font-medium">{h.name}</span>
+                    <span className="block text-xs text-slate-500">{h.driver}</span>
+                  </span>
+                ),
+              },
+              { header: 'Acceleration', cell: (h) => <span className="uppercase">{h.acceleration}</span> },
+              {
+                header: 'State',
+                cell: (h) => (
+                  <span className="flex flex-wrap gap-1 whitespace-nowrap">
+                    <span className={`rounded px-1.5 py-0.5 text-xs ${STATE_STYLE[h.state]}`}>{h.state}</span>
+                    <span
+                      className={`rounded px-1.5 py-0.5 text-xs ${h.alive ? 'bg-emerald-100 text-emerald-900' : 'bg-red-100 text-red-900'}`}
+                      title={`Last heartbeat ${formatDateTime(h.heartbeatAt)}`}
+                    >
+                      {h.alive ? 'alive' : 'offline'}
+                    </span>
+                  </span>
+                ),
+              },
+              {
+                header: 'vCPU',
+                cell: (h) => <Usage capacity={String(h.capacity.vcpus)} allocated={String(h.allocated.vcpus)} free={String(h.free.vcpus)} />,
+              },
+              {
+                header: 'RAM',
+                cell: (h) => <Usage capacity={gib(h.capacity.memoryMiB)} allocated={gib(h.allocated.memoryMiB)} free={gib(h.free.memoryMiB)} />,
+              },
+              {
+                header: 'Disk',
+                cell: (h) => <Usage capacity={`${h.capacity.diskGiB} GiB`} allocated={`${h.allocated.diskGiB} GiB`} free={`${h.free.diskGiB} GiB`} />,
+              },
+              {
+                header: 'Ratios',
+                cell: (h) => (
+                  <span className="block whitespace-nowrap text-xs tabular-nums">
+                    CPU {formatRatio(h.cpuRatioPct)}×, RAM {formatRatio(h.ramRatioPct)}×
+                    <span className="block text-slate-500">{h.ramReserveMiB} MiB reserved</span>
+                  </span>
+                ),
+              },
+            ]}
+          />
+        ) : null}
+      </Card>
+      {hosts.map((h) => (
+        <HostForm key={h.id} host={h} />
+      ))}
+    </div>
+  );
+}

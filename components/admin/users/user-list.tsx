@@ -1,0 +1,98 @@
+'use client';
+
+import { useQuery } from '@tanstack/react-query';
+import { useState, type FormEvent } from 'react';
+import type { RouterOutputs } from '@/server/trpc/root';
+import { describeError, useTRPC } from '../../trpc/client';
+import { Button } from '../../ui/button';
+import { FormAlert, TextField } from '../../ui/field';
+import { Card } from '../../ui/page';
+import { DataTable, formatDateTime } from '../../ui/table';
+import { UserActions } from './user-actions';
+
+type AdminUser = RouterOutputs['admin']['users']['list']['items'][number];
+const PAGE_SIZE = 25;
+
+/** Users, searched by e-mail or name, a page at a time (keyset cursors kept so Previous works). */
+export function UserList({ currentUserId }: { currentUserId: string }) {
+  const trpc = useTRPC();
+  const [draft, setDraft] = useState('');
+  const [search, setSearch] = useState('');
+  // cursors[i] is the cursor that opens page i; page 0 has none.
+  const [cursors, setCursors] = useState<(string | null)[]>([null]);
+  const page = cursors.length - 1;
+  const list = useQuery(
+    trpc.admin.users.list.queryOptions({ search: search || undefined, cursor: cursors[page], limit: PAGE_SIZE }, { placeholderData: (prev) => prev }),
+  );
+  const [message, setMessage] = useState<{ text: string; tone: 'error' | 'success' } | null>(null);
+
+  function onSearch(e: FormEvent<HTMLFormElement>) {
+    e.preventDefault();
+    setSearch(draft.trim());
+    setCursors([null]);
+    setMessage(null);
+  }
+
+  const users = list.data?.items ?? [];
+  const nextCursor = list.data?.nextCursor ?? null;
+  return (
+    <Card title="Users" description="Search by e-mail or name.">
+      <form role="search" aria-label="Search users" onSubmit={onSearch} noValidate className="mb-4 flex flex-wrap items-end gap-2">
+        <div className="min-w-0 flex-1 sm:max-w-sm">
+          <TextField label="Search" name="search" type="search" value={draft} autoComplete="off" onChange={(e) => setDraft(e.target.value)} />
+        </div>
+        <Button type="submit" variant="secondary">
+          Search
+        </Button>
+      </form>
+      <div className="space-y-4">
+        <FormAlert message={message?.text} tone={message?.tone} />
+        {list.isPending ? <p role="status">Loading users…</p> : null}
+        {list.error ? <FormAlert message={describeError(list.error).message} /> : null}
+        {list.data && users.length === 0 ? <p className="text-sm text-slate-600">{search ? `No user matches “${search}”.` : 'No users yet.'}</p> : null}
+        {users.length > 0 ? (
+          <DataTable<AdminUser>
+            caption="Users"
+            rowKey={(u) => u.id}
+            rows={users}
+            columns={[
+              { header: 'E-mail', cell: (u) => <span className="break-all">{u.email}</span> },
+              { header: 'Name', cell: (u) => u.name },
+              {
+                header: 'Status',
+                cell: (u) => (
+                  <span className="flex flex-wrap gap-1">
+                    {u.isAdmin ? <span className="rounded bg-sky-100 px-1.5 py-0.5 text-xs text-sky-900">admin</span> : null}
+                    {u.disabledAt ? (
+                      <span className="rounded bg-red-100 px-1.5 py-0.5 text-xs text-red-900" title={`Disabled ${formatDateTime(u.disabledAt)}`}>
+                        disabled
+                      </span>
+                    ) : (
+                      <span className="rounded bg-emerald-100 px-1.5 py-0.5 text-xs text-emerald-900">active</span>
+                    )}
+                  </span>
+                ),
+              },
+              { header: 'Tenants', cell: (u) => u.tenants, className: 'text-right tabular-nums' },
+              { header: 'Created', cell: (u) => formatDateTime(u.createdAt), className: 'whitespace-nowrap' },
+              { header: 'Actions', cell: (u) => <UserActions user={u} isSelf={u.id === currentUserId} onResult={setMessage} /> },
+            ]}
+          />
+        ) : null}
+        <nav aria-label="Pages of users" className="flex items-center justify-between gap-2">
+          <Button variant="secondary" disabledReason={page === 0 ? 'This is the first page.' : undefined} onClick={() => setCursors((c) => c.slice(0, -1))}>
+            Previous
+          </Button>
+          <span className="text-sm text-slate-600">Page {page + 1}</span>
+          <Button
+            variant="secondary"
+            disabledReason={nextCursor ? undefined : 'This is the last page.'}
+            onClick={() => nextCursor && setCursors((c) => [...c, nextCursor])}
+          >
+            Next
+          </Button>
+        </nav>
+      </div>
+    </Card>
+  );
+}
