@@ -18,6 +18,7 @@ export type AuditFilters = {
   /** Exclusive. */
   to?: Date;
 };
+
 const AUDIT_PAGE_MAX = 200;
 const AUDIT_PAGE_DEFAULT = 50;
 export const AUDIT_CSV_MAX = 100_000;

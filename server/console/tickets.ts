@@ -78,6 +78,7 @@ export async function redeemTicket(db: DbOrTx, secret: string | null): Promise<{
   if (!membership || !roleAtLeast(membership.role, 'member')) {
     return { ok: false, code: 4403, reason: 'You no longer have access to this instance’s console.', audit: who };
   }
+  if (membership.suspendedAt) return { ok: false, code: 4403, reason: 'This tenant is suspended.', audit: who };
   const [inst] = await db.select({ state: instances.state }).from(instances).where(and(eq(instances.id, t.instanceId), eq(instances.tenantId, t.tenantId)));
   if (inst?.state !== 'running') return { ok: false, code: 4409, reason: 'The instance is not running.', audit: who };
   return { ok: true, ticket: { ticketId: t.id, userId: user.id, email: user.email, tenantId: t.tenantId, instanceId: t.instanceId, kind: t.kind } };
@@ -90,6 +91,7 @@ export async function stillAllowed(db: DbOrTx, s: { userId: string; tenantId: st
   const user = await findActiveUser(db, s.userId);
   const membership = user ? await findMembership(db, user.id, { tenantId: s.tenantId }) : null;
   if (!membership || !roleAtLeast(membership.role, 'member')) return 'Your access to this console was removed.';
+  if (membership.suspendedAt) return 'This tenant was suspended by an administrator.';
   return null;
 }
 

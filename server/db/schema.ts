@@ -42,6 +42,9 @@ export const tenants = pgTable(
     id: uuid('id').primaryKey().defaultRandom(),
     slug: text('slug').notNull(),
     name: text('name').notNull(),
+    /** Set by an admin: instances stopped, consoles closed, changes refused until reactivated. */
+    suspendedAt: timestamp('suspended_at', { withTimezone: true }),
+    suspendReason: text('suspend_reason'),
     createdAt: createdAt(),
   },
   (t) => [uniqueIndex('tenants_slug_key').on(t.slug)],
@@ -332,3 +335,27 @@ export const tenantBudgets = pgTable('tenant_budgets', {
   hardCap: boolean('hard_cap').notNull().default(false),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });
+
+export const quotaRequestStatus = pgEnum('quota_request_status', ['pending', 'approved', 'denied']);
+
+/** A tenant owner asks for a new limit; an admin approves (the limit changes in the same transaction) or denies. */
+export const quotaRequests = pgTable(
+  'quota_requests',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    tenantId: uuid('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    resource: text('resource', { enum: ['instances', 'vcpus', 'memoryMiB', 'diskGiB', 'nics'] }).notNull(),
+    requestedLimit: integer('requested_limit').notNull(),
+    limitAtRequest: integer('limit_at_request').notNull(),
+    reason: text('reason').notNull(),
+    status: quotaRequestStatus('status').notNull().default('pending'),
+    requestedBy: uuid('requested_by'),
+    decidedBy: uuid('decided_by'),
+    comment: text('comment'),
+    createdAt: createdAt(),
+    decidedAt: timestamp('decided_at', { withTimezone: true }),
+  },
+  (t) => [index('quota_requests_tenant_idx').on(t.tenantId, t.createdAt), index('quota_requests_status_idx').on(t.status, t.createdAt)],
+);

@@ -17,7 +17,16 @@ export const tenantNameSchema = z
 /** The columns of a tenant every caller may see. */
 export const tenantColumns = { id: tenants.id, slug: tenants.slug, name: tenants.name, createdAt: tenants.createdAt };
 
-export type TenantSummary = { id: string; slug: string; name: string; role: Role };
+const summaryColumns = {
+  id: tenants.id,
+  slug: tenants.slug,
+  name: tenants.name,
+  role: memberships.role,
+  suspendedAt: tenants.suspendedAt,
+  suspendReason: tenants.suspendReason,
+};
+
+export type TenantSummary = { id: string; slug: string; name: string; role: Role; suspendedAt: Date | null; suspendReason: string | null };
 
 async function uniqueSlug(tx: Tx, name: string): Promise<string> {
   const base = slugify(name);
@@ -44,7 +53,7 @@ export async function createTenantTx(tx: Tx, actor: Actor, name: string, ownerUs
     target: { type: 'tenant', id: tenant.id },
     detail: { name, slug },
   });
-  return { id: tenant.id, slug: tenant.slug, name: tenant.name, role: 'owner' };
+  return { id: tenant.id, slug: tenant.slug, name: tenant.name, role: 'owner', suspendedAt: null, suspendReason: null };
 }
 
 export async function createTenant(db: DbOrTx, actor: Actor, input: { name: string }): Promise<TenantSummary> {
@@ -55,7 +64,7 @@ export async function createTenant(db: DbOrTx, actor: Actor, input: { name: stri
 /** The tenants a user belongs to, with their role in each. */
 export async function listTenantsForUser(db: DbOrTx, userId: string): Promise<TenantSummary[]> {
   return db
-    .select({ id: tenants.id, slug: tenants.slug, name: tenants.name, role: memberships.role })
+    .select(summaryColumns)
     .from(memberships)
     .innerJoin(tenants, eq(tenants.id, memberships.tenantId))
     .where(eq(memberships.userId, userId))
@@ -70,7 +79,7 @@ export async function findMembership(
 ): Promise<TenantSummary | null> {
   const cond = 'tenantId' in where ? eq(tenants.id, where.tenantId) : eq(tenants.slug, where.slug);
   const [row] = await db
-    .select({ id: tenants.id, slug: tenants.slug, name: tenants.name, role: memberships.role })
+    .select(summaryColumns)
     .from(memberships)
     .innerJoin(tenants, eq(tenants.id, memberships.tenantId))
     .where(and(eq(memberships.userId, userId), cond))

@@ -58,6 +58,16 @@ const matrix: Record<string, Access> = {
   'admin.quotas.getDefaults': 'admin',
   'admin.quotas.setDefaults': 'admin',
   'admin.quotas.set': 'admin',
+  'admin.tenants.list': 'admin',
+  'admin.tenants.suspend': 'admin',
+  'admin.tenants.reactivate': 'admin',
+  'admin.instances.list': 'admin',
+  'admin.instances.stop': 'admin',
+  'admin.instances.terminate': 'admin',
+  'admin.quotaRequests.list': 'admin',
+  'admin.quotaRequests.decide': 'admin',
+  'quotaRequests.create': { tenant: 'owner' },
+  'quotaRequests.list': { tenant: 'viewer' },
 };
 
 type AnyProcedure = { _def: { type: 'query' | 'mutation' | 'subscription' } };

@@ -81,6 +81,12 @@ export const tenantProcedure = authedProcedure
   .use(async ({ ctx, input, meta, type, next }) => {
     const membership = await findMembership(ctx.db, ctx.user.id, { tenantId: input.tenantId });
     if (!membership) throw new TRPCError({ code: 'NOT_FOUND', message: 'Tenant not found.' });
+    if (membership.suspendedAt && type !== 'query') {
+      throw new TRPCError({
+        code: 'FORBIDDEN',
+        message: `${membership.name} is suspended${membership.suspendReason ? `: ${membership.suspendReason}` : ''}. Nothing can be changed until an administrator reactivates it.`,
+      });
+    }
     const needed = meta?.minRole ?? (type === 'query' ? 'viewer' : 'member');
     if (!roleAtLeast(membership.role, needed)) {
       throw new TRPCError({

@@ -3,7 +3,7 @@ import { createCallerFactory, router } from './init';
 import { adminRouter } from './routers/admin';
 import { authRouter } from './routers/auth';
 import { billingRouter } from './routers/billing';
-import { flavorsRouter, imagesRouter, quotasRouter } from './routers/catalog';
+import { flavorsRouter, imagesRouter, quotaRequestsRouter, quotasRouter } from './routers/catalog';
 import { consoleRouter } from './routers/console';
 import { instancesRouter } from './routers/instances';
 import { meRouter } from './routers/me';
@@ -23,6 +23,7 @@ export const appRouter = router({
   instances: instancesRouter,
   console: consoleRouter,
   billing: billingRouter,
+  quotaRequests: quotaRequestsRouter,
 });
 
 export type AppRouter = typeof appRouter;

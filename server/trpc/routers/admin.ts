@@ -1,7 +1,12 @@
 import { z } from 'zod';
+import { adminInstanceAction, listAllInstances } from '../../admin/instances';
 import { listHosts, updateHost } from '../../admin/hosts';
 import { getDefaultQuotas, setDefaultQuotas, setTenantQuota } from '../../admin/quotas';
+import { listTenantsForAdmin, reactivateTenant, suspendTenant } from '../../admin/tenants';
 import { listUsers, setAdmin, setDisabled } from '../../admin/users';
+import { instanceStates } from '../../instances/can';
+import { instanceIdSchema } from '../../instances/validation';
+import { adminListQuotaRequests, decideQuotaRequest } from '../../quotas/requests';
 import { getSettings, quotaLimitsSchema, setSetting } from '../../settings';
 import { adminProcedure, router } from '../init';
 import { adminPricesRouter, adminRevenueRouter } from './billing';
@@ -48,7 +53,45 @@ const quotasRouter = router({
     .mutation(({ ctx, input }) => setTenantQuota(ctx.db, ctx.actor, input)),
 });
 
+const tenantsRouter = router({
+  list: adminProcedure.query(({ ctx }) => listTenantsForAdmin(ctx.db)),
+  suspend: adminProcedure
+    .input(z.object({ tenantId: z.uuid(), reason: z.string().trim().min(3, 'Say why, so the tenant can read it.').max(300) }))
+    .mutation(({ ctx, input }) => suspendTenant(ctx.db, ctx.actor, input)),
+  reactivate: adminProcedure.input(z.object({ tenantId: z.uuid() })).mutation(({ ctx, input }) => reactivateTenant(ctx.db, ctx.actor, input)),
+});
+
+const instancesRouter = router({
+  list: adminProcedure
+    .input(
+      z.object({
+        tenantId: z.uuid().optional(),
+        states: z.array(z.enum(instanceStates)).max(8).optional(),
+        name: z.string().trim().max(63).optional(),
+        cursor: z.string().max(200).nullish(),
+        limit: z.int().min(1).max(100).default(50),
+      }),
+    )
+    .query(({ ctx, input }) => listAllInstances(ctx.db, input)),
+  stop: adminProcedure
+    .input(z.object({ instanceId: instanceIdSchema, force: z.boolean().default(false) }))
+    .mutation(({ ctx, input }) => adminInstanceAction(ctx.db, ctx.actor, input, 'stop')),
+  terminate: adminProcedure
+    .input(z.object({ instanceId: instanceIdSchema }))
+    .mutation(({ ctx, input }) => adminInstanceAction(ctx.db, ctx.actor, input, 'terminate')),
+});
+
+const quotaRequestsRouter = router({
+  list: adminProcedure.query(({ ctx }) => adminListQuotaRequests(ctx.db)),
+  decide: adminProcedure
+    .input(z.object({ id: z.uuid(), approve: z.boolean(), comment: z.string().trim().max(500).optional() }))
+    .mutation(({ ctx, input }) => decideQuotaRequest(ctx.db, ctx.actor, input)),
+});
+
 export const adminRouter = router({
+  tenants: tenantsRouter,
+  instances: instancesRouter,
+  quotaRequests: quotaRequestsRouter,
   settings: settingsRouter,
   prices: adminPricesRouter,
   revenue: adminRevenueRouter,

@@ -1,5 +1,7 @@
 import { listFlavors, listImages } from '../../catalog';
-import { getQuotaSummary } from '../../quotas';
+import { z } from 'zod';
+import { getQuotaSummary, quotaResources } from '../../quotas';
+import { createQuotaRequest, listQuotaRequests } from '../../quotas/requests';
 import { router, tenantProcedure } from '../init';
 
 export const imagesRouter = router({
@@ -12,4 +14,18 @@ export const flavorsRouter = router({
 
 export const quotasRouter = router({
   get: tenantProcedure.query(({ ctx }) => getQuotaSummary(ctx.db, ctx.tenant.id)),
+});
+
+export const quotaRequestsRouter = router({
+  create: tenantProcedure
+    .meta({ minRole: 'owner' })
+    .input(
+      z.object({
+        resource: z.enum(quotaResources, 'Choose a resource.'),
+        limit: z.int('Enter a whole number.').min(0, 'The limit cannot be negative.').max(1_000_000_000, 'That limit is too large.'),
+        reason: z.string().trim().min(10, 'Tell the administrators why, in a sentence or two.').max(1000),
+      }),
+    )
+    .mutation(({ ctx, input }) => createQuotaRequest(ctx.db, ctx.actor, ctx.tenant.id, input)),
+  list: tenantProcedure.query(({ ctx }) => listQuotaRequests(ctx.db, ctx.tenant.id)),
 });

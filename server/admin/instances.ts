@@ -1,0 +1,60 @@
+import { and, desc, eq, ilike, inArray, lt, or, type SQL } from 'drizzle-orm';
+import type { Actor } from '../audit';
+import type { DbOrTx } from '../db/client';
+import { hosts, instances, tenants } from '../db/schema';
+import { DomainError } from '../errors';
+import { requestInstanceAction } from '../instances/actions';
+import type { InstanceState } from '../instances/can';
+
+/** All instances across tenants, newest first, filtered by tenant, state and name; keyset-paged. */
+export async function listAllInstances(
+  db: DbOrTx,
+  input: { tenantId?: string; states?: InstanceState[]; name?: string; cursor?: string | null; limit: number },
+) {
+  const conds: (SQL | undefined)[] = [];
+  if (input.tenantId) conds.push(eq(instances.tenantId, input.tenantId));
+  if (input.states?.length) conds.push(inArray(instances.state, input.states));
+  if (input.name) conds.push(ilike(instances.name, `%${input.name.replace(/[\\%_]/g, (m) => `\\${m}`)}%`));
+  if (input.cursor) {
+    const [at, id] = input.cursor.split('|');
+    const when = new Date(at ?? '');
+    if (!id || Number.isNaN(when.getTime())) throw new DomainError('INVALID_INPUT', 'That page link is no longer valid.', 'cursor');
+    conds.push(or(lt(instances.createdAt, when), and(eq(instances.createdAt, when), lt(instances.id, id))));
+  }
+  const rows = await db
+    .select({
+      id: instances.id,
+      name: instances.name,
+      state: instances.state,
+      stateReason: instances.stateReason,
+      vcpus: instances.vcpus,
+      memoryMiB: instances.memoryMiB,
+      diskGiB: instances.diskGiB,
+      nics: instances.nics,
+      createdAt: instances.createdAt,
+      tenantId: instances.tenantId,
+      tenantName: tenants.name,
+      tenantSlug: tenants.slug,
+      hostName: hosts.name,
+    })
+    .from(instances)
+    .innerJoin(tenants, eq(tenants.id, instances.tenantId))
+    .leftJoin(hosts, eq(hosts.id, instances.hostId))
+    .where(and(...conds))
+    .orderBy(desc(instances.createdAt), desc(instances.id))
+    .limit(input.limit + 1);
+  const items = rows.slice(0, input.limit);
+  const last = items[items.length - 1];
+  return { items, nextCursor: rows.length > input.limit && last ? `${last.createdAt.toISOString()}|${last.id}` : null };
+}
+
+/** An admin stops or terminates any instance; the tenant sees who did it in the instance's history. */
+export async function adminInstanceAction(db: DbOrTx, actor: Actor, input: { instanceId: string; force?: boolean }, action: 'stop' | 'terminate') {
+  const [inst] = await db.select({ tenantId: instances.tenantId }).from(instances).where(eq(instances.id, input.instanceId));
+  if (!inst) throw new DomainError('NOT_FOUND', `Instance ${input.instanceId} was not found.`);
+  const who = actor.kind === 'user' ? actor.email : 'Cirrus';
+  return requestInstanceAction(db, actor, inst.tenantId, input.instanceId, action, {
+    force: input.force,
+    message: `${action === 'stop' ? (input.force ? 'Force stop' : 'Stop') : 'Terminate'} requested by administrator ${who}.`,
+  });
+}

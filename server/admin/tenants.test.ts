@@ -1,0 +1,104 @@
+import { and, eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auditLog } from '../db/schema';
+import type { FakeHypervisor } from '../hypervisor';
+import { drainJobs, setQuota, setUpCompute, tiny } from '../test/compute';
+import { addRole, callerAs, makeTenant, makeUser } from '../test/factories';
+import { createTestDatabase, type TestDatabase } from '../test/db';
+
+let t: TestDatabase;
+let driver: FakeHypervisor;
+let hostId: string;
+beforeAll(async () => {
+  t = await createTestDatabase();
+  ({ driver, hostId } = await setUpCompute(t.db));
+});
+afterAll(() => t.close());
+
+const drain = () => drainJobs(t.db, t.url, hostId, driver);
+const audited = async (action: string, targetId: string) =>
+  (await t.db.select().from(auditLog).where(and(eq(auditLog.action, action), eq(auditLog.targetId, targetId)))).length;
+
+async function setting() {
+  const admin = await makeUser(t.db, { isAdmin: true });
+  const owner = await makeUser(t.db);
+  const tenant = await makeTenant(t.db, owner);
+  return { admin: callerAs(t.db, admin), adminUser: admin, owner: callerAs(t.db, owner), ownerUser: owner, tenant };
+}
+
+describe('quota increase requests', () => {
+  it('an owner asks, an admin approves and the limit changes in the same step; the tenant then launches', async () => {
+    const { admin, owner, tenant } = await setting();
+    await setQuota(t.db, tenant.id, { vcpus: 1 });
+    await expect(owner.instances.launch({ tenantId: tenant.id, ...tiny, vcpus: 2 })).rejects.toThrow(/vCPUs quota exceeded/);
+    const req = await owner.quotaRequests.create({ tenantId: tenant.id, resource: 'vcpus', limit: 4, reason: 'We need two-core build machines.' });
+    expect(req).toMatchObject({ status: 'pending', limitAtRequest: 1, requestedLimit: 4 });
+    await expect(owner.quotaRequests.create({ tenantId: tenant.id, resource: 'vcpus', limit: 8, reason: 'Even more build machines.' })).rejects.toThrow(/already waiting/);
+    const queue = await admin.admin.quotaRequests.list();
+    expect(queue[0]).toMatchObject({ id: req.id, status: 'pending', tenantName: tenant.name });
+    await admin.admin.quotaRequests.decide({ id: req.id, approve: true, comment: 'Approved for Q4.' });
+    await expect(admin.admin.quotaRequests.decide({ id: req.id, approve: false })).rejects.toThrow(/already approved/);
+    expect((await owner.quotas.get({ tenantId: tenant.id })).find((q) => q.resource === 'vcpus')?.limit).toBe(4);
+    expect((await owner.quotaRequests.list({ tenantId: tenant.id }))[0]).toMatchObject({ status: 'approved', comment: 'Approved for Q4.' });
+    await expect(owner.instances.launch({ tenantId: tenant.id, ...tiny, vcpus: 2 })).resolves.toBeTruthy();
+    expect(await audited('admin.quotaRequests.approve', req.id)).toBe(1);
+  });
+
+  it('a denial leaves the limit and tells the tenant why; members cannot ask', async () => {
+    const { admin, owner, tenant } = await setting();
+    const member = await makeUser(t.db);
+    await addRole(t.db, tenant, member, 'member');
+    await expect(
+      callerAs(t.db, member).quotaRequests.create({ tenantId: tenant.id, resource: 'instances', limit: 50, reason: 'Please, many more instances.' }),
+    ).rejects.toThrow(/owner role/);
+    const req = await owner.quotaRequests.create({ tenantId: tenant.id, resource: 'instances', limit: 50, reason: 'Please, many more instances.' });
+    await admin.admin.quotaRequests.decide({ id: req.id, approve: false, comment: 'Use smaller instances first.' });
+    expect((await owner.quotaRequests.list({ tenantId: tenant.id }))[0]).toMatchObject({ status: 'denied', comment: 'Use smaller instances first.' });
+    expect((await owner.quotas.get({ tenantId: tenant.id })).find((q) => q.resource === 'instances')?.limit).toBe(10);
+  });
+});
+
+describe('suspending a tenant', () => {
+  it('stops its instances saying why, refuses changes but not reads, and reactivation lets it start again', async () => {
+    const { admin, owner, tenant } = await setting();
+    const inst = await owner.instances.launch({ tenantId: tenant.id, ...tiny });
+    await drain();
+    const result = await admin.admin.tenants.suspend({ tenantId: tenant.id, reason: 'unpaid invoice' });
+    expect(result.stopped).toBe(1);
+    await drain();
+    const after = await owner.instances.get({ tenantId: tenant.id, instanceId: inst.id });
+    expect(after.state).toBe('stopped');
+    const events = await owner.instances.events({ tenantId: tenant.id, instanceId: inst.id });
+    expect(events.map((e) => e.message)).toContain('Stopped: the tenant was suspended (unpaid invoice).');
+    await expect(owner.instances.start({ tenantId: tenant.id, instanceId: inst.id })).rejects.toThrow(/is suspended: unpaid invoice/);
+    await expect(owner.instances.launch({ tenantId: tenant.id, ...tiny })).rejects.toThrow(/is suspended/);
+    expect((await owner.tenants.list()).find((x) => x.id === tenant.id)).toMatchObject({ suspendReason: 'unpaid invoice' });
+    const listed = (await admin.admin.tenants.list()).find((x) => x.id === tenant.id)!;
+    expect(listed).toMatchObject({ members: 1, suspendReason: 'unpaid invoice', usage: { instances: 1 } });
+    await admin.admin.tenants.reactivate({ tenantId: tenant.id });
+    await owner.instances.start({ tenantId: tenant.id, instanceId: inst.id });
+    await drain();
+    expect((await owner.instances.get({ tenantId: tenant.id, instanceId: inst.id })).state).toBe('running');
+    expect(await audited('admin.tenants.suspend', tenant.id)).toBe(1);
+    expect(await audited('admin.tenants.reactivate', tenant.id)).toBe(1);
+  });
+});
+
+describe('admin instances', () => {
+  it('lists instances across tenants and lets an admin stop and terminate any, named in the history', async () => {
+    const { admin, adminUser, owner, tenant } = await setting();
+    const inst = await owner.instances.launch({ tenantId: tenant.id, ...tiny, name: 'admin-target' });
+    await drain();
+    const all = await admin.admin.instances.list({ name: 'admin-target' });
+    expect(all.items.map((i) => [i.id, i.tenantName])).toContainEqual([inst.id, tenant.name]);
+    await admin.admin.instances.stop({ instanceId: inst.id });
+    await drain();
+    await admin.admin.instances.terminate({ instanceId: inst.id });
+    await drain();
+    const events = await owner.instances.events({ tenantId: tenant.id, instanceId: inst.id });
+    expect(events.filter((e) => e.actor === adminUser.email).map((e) => e.message)).toEqual(
+      expect.arrayContaining([`Stop requested by administrator ${adminUser.email}.`, `Terminate requested by administrator ${adminUser.email}.`]),
+    );
+    expect((await owner.instances.get({ tenantId: tenant.id, instanceId: inst.id })).state).toBe('terminated');
+  });
+});

@@ -1,0 +1,63 @@
+import { and, asc, eq, inArray, isNotNull, sql } from 'drizzle-orm';
+import { recordAudit, type Actor } from '../audit';
+import { chargeLines } from '../billing/charges';
+import { clock } from '../billing/summary';
+import type { Db, DbOrTx } from '../db/client';
+import { instances, memberships, tenants } from '../db/schema';
+import { DomainError } from '../errors';
+import { requestInstanceAction } from '../instances/actions';
+import { tenantLimits, tenantUsage } from '../quotas';
+
+/** Every tenant with members, usage against quotas and month-to-date cost. */
+export async function listTenantsForAdmin(db: DbOrTx) {
+  const rows = await db
+    .select({
+      id: tenants.id,
+      slug: tenants.slug,
+      name: tenants.name,
+      createdAt: tenants.createdAt,
+      suspendedAt: tenants.suspendedAt,
+      suspendReason: tenants.suspendReason,
+      members: sql<number>`(select count(*)::int from ${memberships} m where m.tenant_id = ${tenants.id})`,
+    })
+    .from(tenants)
+    .orderBy(asc(tenants.name))
+    .limit(500);
+  const { monthStart, monthEnd } = await clock(db);
+  return Promise.all(
+    rows.map(async (t) => ({
+      ...t,
+      usage: await tenantUsage(db, t.id),
+      limits: await tenantLimits(db, t.id),
+      monthToDateMicro: (await chargeLines(db, t.id, monthStart, monthEnd)).reduce((a, l) => a + l.amountMicro, 0),
+    })),
+  );
+}
+
+/** Suspend: changes are refused and consoles close (both check the flag), running instances are stopped, each saying why. */
+export async function suspendTenant(db: Db, actor: Actor, input: { tenantId: string; reason: string }) {
+  await db.transaction(async (tx) => {
+    const [t] = await tx.select().from(tenants).where(eq(tenants.id, input.tenantId)).for('update');
+    if (!t) throw new DomainError('NOT_FOUND', 'That tenant was not found.');
+    if (t.suspendedAt) throw new DomainError('INVALID_STATE', `${t.name} is already suspended.`);
+    await tx.update(tenants).set({ suspendedAt: sql`now()`, suspendReason: input.reason }).where(eq(tenants.id, t.id));
+    await recordAudit(tx, actor, { action: 'admin.tenants.suspend', tenantId: t.id, target: { type: 'tenant', id: t.id }, detail: { reason: input.reason } });
+  });
+  const running = await db
+    .select({ id: instances.id })
+    .from(instances)
+    .where(and(eq(instances.tenantId, input.tenantId), inArray(instances.state, ['running', 'starting'])));
+  for (const r of running) {
+    await requestInstanceAction(db, actor, input.tenantId, r.id, 'stop', { message: `Stopped: the tenant was suspended (${input.reason}).`, onlyIfAllowed: true });
+  }
+  return { stopped: running.length };
+}
+
+export async function reactivateTenant(db: DbOrTx, actor: Actor, input: { tenantId: string }) {
+  await db.transaction(async (tx) => {
+    const [t] = await tx.select().from(tenants).where(and(eq(tenants.id, input.tenantId), isNotNull(tenants.suspendedAt))).for('update');
+    if (!t) throw new DomainError('INVALID_STATE', 'That tenant is not suspended.');
+    await tx.update(tenants).set({ suspendedAt: null, suspendReason: null }).where(eq(tenants.id, t.id));
+    await recordAudit(tx, actor, { action: 'admin.tenants.reactivate', tenantId: t.id, target: { type: 'tenant', id: t.id } });
+  });
+}
