@@ -1,0 +1,79 @@
+import { expect, test, type Page } from '@playwright/test';
+import { admin, newAccount, signIn, signUp } from './helpers';
+
+/** Try to sign in and expect the refusal (signIn() in helpers waits for success). */
+async function expectSignInRefused(page: Page, email: string, password: string) {
+  await page.goto('/signin');
+  await page.getByLabel('E-mail').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByRole('alert')).toContainText('The e-mail or password is not right.');
+  await expect(page).toHaveURL(/\/signin/);
+}
+
+async function findUser(page: Page, email: string) {
+  await page.goto('/admin/users');
+  await expect(page.getByRole('heading', { name: 'Users', level: 1 })).toBeVisible();
+  await page.getByRole('searchbox', { name: 'Search' }).fill(email);
+  await page.getByRole('button', { name: 'Search', exact: true }).click();
+  const row = page.getByRole('row').filter({ hasText: email });
+  await expect(row).toHaveCount(1);
+  return row;
+}
+
+test('an admin disables a user, whose session stops at once, and enables them again', async ({ page, browser }) => {
+  const errors: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+
+  const user = newAccount('disable');
+  const userContext = await browser.newContext();
+  const userPage = await userContext.newPage();
+  await signUp(userPage, user);
+
+  await signIn(page, admin.email, admin.password);
+  let row = await findUser(page, user.email);
+  await expect(row.getByText('active', { exact: true })).toBeVisible();
+  await row.getByRole('button', { name: `Disable ${user.email}` }).click();
+  await row.getByRole('group', { name: /^Disable / }).getByRole('button', { name: 'Disable' }).click();
+  await expect(page.getByRole('status').filter({ hasText: `${user.email} is disabled.` })).toBeVisible();
+  await expect(row.getByText('disabled', { exact: true })).toBeVisible();
+
+  // Their session is refused on the very next request.
+  await userPage.reload();
+  await expect(userPage).toHaveURL(/\/signin/);
+  await expectSignInRefused(userPage, user.email, user.password);
+
+  row = await findUser(page, user.email);
+  await row.getByRole('button', { name: `Enable ${user.email}` }).click();
+  await expect(page.getByRole('status').filter({ hasText: `${user.email} can sign in again.` })).toBeVisible();
+  await expect(row.getByText('active', { exact: true })).toBeVisible();
+
+  await signIn(userPage, user.email, user.password);
+  await expect(userPage).toHaveURL(/\/t\/[a-z0-9-]+\/instances$/);
+  await userContext.close();
+  expect(errors).toEqual([]);
+});
+
+test("an admin's own Disable is disabled, with the reason", async ({ page }) => {
+  await signIn(page, admin.email, admin.password);
+  const row = await findUser(page, admin.email);
+  const disable = row.getByRole('button', { name: `Disable ${admin.email}` });
+  await expect(disable).toBeDisabled();
+  await expect(disable).toHaveAccessibleDescription('You cannot disable your own account.');
+  await expect(row.getByText('admin', { exact: true })).toBeVisible();
+});
+
+test('the hosts page lists the e2e host, TCG and alive', async ({ page }) => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  await signIn(page, admin.email, admin.password);
+  await page.goto('/admin/hosts');
+  await expect(page.getByRole('heading', { name: 'Hosts', level: 1 })).toBeVisible();
+  const table = page.getByRole('table', { name: 'Hosts' });
+  const hostRow = table.getByRole('row').filter({ hasText: /tcg/i }).first();
+  await expect(hostRow).toBeVisible();
+  await expect(hostRow.getByText('alive', { exact: true })).toBeVisible();
+  await expect(page.getByLabel('CPU ratio (×)').first()).toBeVisible();
+  await expect(page.getByRole('switch', { name: /^Maintenance for / }).first()).toHaveAttribute('aria-checked', 'false');
+});
