@@ -1,0 +1,111 @@
+import { expect, test, type Page } from '@playwright/test';
+import { admin, newAccount, signIn, signUp } from './helpers';
+
+const STATE_CHANGE = { timeout: 60_000 };
+
+/** Launch a tiny instance from the UI and wait until it runs; returns its detail URL. */
+async function launchTiny(page: Page, slug: string, name: string) {
+  await page.goto(`/t/${slug}/instances/new`);
+  await page.getByRole('textbox', { name: 'Name' }).fill(name);
+  await page.getByRole('radio', { name: /^tiny/ }).check();
+  await page.getByRole('button', { name: 'Launch instance' }).click();
+  await page.waitForURL(new RegExp(`/t/${slug}/instances/i-[0-9a-f]{17}$`));
+  await expect(page.getByRole('status', { name: 'State' })).toHaveText('running', STATE_CHANGE);
+  return page.url();
+}
+
+async function terminate(page: Page, url: string, name: string) {
+  await page.goto(url);
+  await page.getByRole('button', { name: 'Terminate', exact: true }).click();
+  await expect(page.getByRole('group', { name: `Terminate ${name}? Its disk is deleted.` })).toBeVisible();
+  await page.getByRole('button', { name: 'Terminate', exact: true }).click();
+  await expect(page.getByRole('status', { name: 'State' })).toHaveText('terminated', STATE_CHANGE);
+}
+
+test('an admin lowers a tenant’s vCPU quota, approves its request for more, then suspends and reactivates it', async ({ page, browser }) => {
+  test.setTimeout(360_000);
+  const user = newAccount('quota-req');
+  const tenantName = `${user.name}'s tenant`;
+  const slug = await signUp(page, user);
+  const first = `e2e-a-${Date.now().toString(36)}`;
+  const firstUrl = await launchTiny(page, slug, first);
+
+  // ── The admin lowers the vCPU quota to what is in use ────────────────────
+  const adminContext = await browser.newContext();
+  const adminPage = await adminContext.newPage();
+  await signIn(adminPage, admin.email, admin.password);
+  await adminPage.goto('/admin/tenants');
+  const row = adminPage.getByRole('row', { name: new RegExp(tenantName) });
+  await row.getByRole('button', { name: `Manage ${tenantName}` }).click();
+  const quotas = adminPage.getByRole('form', { name: `Quotas of ${tenantName}` });
+  await quotas.getByRole('spinbutton', { name: 'vCPUs' }).fill('1');
+  await quotas.getByRole('button', { name: 'Save quotas' }).click();
+  await expect(adminPage.getByText(`The quotas of ${tenantName} were saved.`)).toBeVisible();
+  await expect(row).toContainText('vCPUs: 1 of 1');
+
+  // ── The tenant sees why another launch won't fit ─────────────────────────
+  await page.goto(`/t/${slug}/instances/new`);
+  await page.getByRole('textbox', { name: 'Name' }).fill(`e2e-b-${Date.now().toString(36)}`);
+  await page.getByRole('radio', { name: /^tiny/ }).check();
+  const outlook = page.getByRole('list', { name: 'Quota after launch' });
+  await expect(outlook.getByText(/^Won’t fit/)).toBeVisible();
+  await page.getByRole('button', { name: 'Launch instance' }).click();
+  await expect(page.getByText(/^vCPUs quota exceeded/)).toBeVisible();
+
+  // ── The tenant asks for 4 vCPUs ──────────────────────────────────────────
+  await page.goto(`/t/${slug}/quotas`);
+  const ask = page.getByRole('region', { name: 'Ask for a higher limit' });
+  await ask.getByRole('combobox', { name: 'Resource' }).selectOption('vcpus');
+  await ask.getByRole('spinbutton', { name: 'New limit' }).fill('4');
+  await ask.getByRole('textbox', { name: 'Reason' }).fill('We need a second build machine for the release.');
+  await ask.getByRole('button', { name: 'Request limit' }).click();
+  await expect(ask.getByText('Your request for 4 vCPUs was sent to the administrators.')).toBeVisible();
+  const requests = page.getByRole('table', { name: 'Quota requests' });
+  await expect(requests.getByRole('row', { name: /vCPUs.*pending/ })).toBeVisible();
+
+  // ── The admin approves it ────────────────────────────────────────────────
+  await adminPage.goto('/admin/quota-requests');
+  const pending = adminPage.getByRole('listitem', { name: `${tenantName}: vCPUs to 4` });
+  await pending.getByRole('textbox', { name: 'Comment (optional)' }).fill('Approved for the release.');
+  await pending.getByRole('button', { name: 'Approve' }).click();
+  await expect(pending).toHaveCount(0);
+  await expect(adminPage.getByRole('listitem', { name: `${tenantName}: vCPUs approved` })).toContainText('Approved for the release.');
+
+  // The tenant sees the outcome and the comment, and the second launch fits.
+  await page.reload();
+  await expect(requests.getByRole('row', { name: /vCPUs.*approved.*Approved for the release\./ })).toBeVisible();
+  const second = `e2e-b-${Date.now().toString(36)}`;
+  const secondUrl = await launchTiny(page, slug, second);
+  await terminate(page, secondUrl, second);
+
+  // ── Suspension stops the running instance and refuses changes ────────────
+  await adminPage.goto('/admin/tenants');
+  await row.getByRole('button', { name: `Manage ${tenantName}` }).click();
+  await adminPage.getByRole('textbox', { name: 'Reason for suspension' }).fill('Unpaid invoices');
+  await adminPage.getByRole('button', { name: 'Suspend tenant' }).click();
+  await adminPage
+    .getByRole('group', { name: `Suspend ${tenantName} and stop its running instances?` })
+    .getByRole('button', { name: 'Suspend', exact: true })
+    .click();
+  await expect(adminPage.getByText(`${tenantName} was suspended; 1 running instance was stopped.`)).toBeVisible();
+  await expect(row).toContainText('suspended');
+
+  await page.goto(firstUrl);
+  const state = page.getByRole('status', { name: 'State' });
+  await expect(state).toHaveText('stopped', STATE_CHANGE);
+  await page.getByRole('button', { name: 'Start', exact: true }).click();
+  await expect(
+    page.getByText(`${tenantName} is suspended: Unpaid invoices. Nothing can be changed until an administrator reactivates it.`).first(),
+  ).toBeVisible();
+  await expect(state).toHaveText('stopped');
+
+  // ── Reactivated, it starts again ─────────────────────────────────────────
+  await row.getByRole('button', { name: 'Reactivate' }).click();
+  await expect(adminPage.getByText(`${tenantName} was reactivated.`)).toBeVisible();
+  await expect(row).toContainText('active');
+  await page.goto(firstUrl);
+  await page.getByRole('button', { name: 'Start', exact: true }).click();
+  await expect(state).toHaveText('running', STATE_CHANGE);
+  await terminate(page, firstUrl, first);
+  await adminContext.close();
+});
