@@ -48,11 +48,11 @@ test('an admin finds their settings changes in the audit log and downloads them 
 test('bad filters are explained beside the field', async ({ page }) => {
   await signIn(page, admin.email, admin.password);
   await page.goto('/admin/audit');
-  await page.getByLabel('From').fill('2026-01-02T00:00');
-  await page.getByLabel('To').fill('2026-01-01T00:00');
+  await page.getByLabel('From', { exact: true }).fill('2026-01-02T00:00');
+  await page.getByLabel('To', { exact: true }).fill('2026-01-01T00:00');
   await page.getByRole('button', { name: 'Apply filters' }).click();
   await expect(page.getByText('"To" must be after "From".').first()).toBeVisible();
-  await expect(page.getByLabel('To')).toHaveAttribute('aria-invalid', 'true');
+  await expect(page.getByLabel('To', { exact: true })).toHaveAttribute('aria-invalid', 'true');
 });
 
 test('non-admins get no audit page and no CSV', async ({ page, request }) => {
