@@ -7,7 +7,7 @@ async function expectSignInRefused(page: Page, email: string, password: string) 
   await page.getByLabel('E-mail').fill(email);
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page.getByRole('alert')).toContainText('The e-mail or password is not right.');
+  await expect(page.getByRole('main').getByRole('alert')).toContainText('The e-mail or password is not right.');
   await expect(page).toHaveURL(/\/signin/);
 }
 
