@@ -68,6 +68,7 @@ const matrix: Record<string, Access> = {
   'admin.quotaRequests.decide': 'admin',
   'quotaRequests.create': { tenant: 'owner' },
   'quotaRequests.list': { tenant: 'viewer' },
+  'admin.audit.list': 'admin',
 };
 
 type AnyProcedure = { _def: { type: 'query' | 'mutation' | 'subscription' } };

@@ -2,7 +2,6 @@
 
 import { useQuery } from '@tanstack/react-query';
 import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
-import type { TRPCOptionsProxy } from '@trpc/tanstack-react-query';
 import type { adminAuditRouter } from '@/server/trpc/routers/admin-audit';
 import { useTRPC } from '../../trpc/client';
 
@@ -12,15 +11,10 @@ export type AuditRow = AuditPage['items'][number];
 /** The filters the form edits: everything but the page position. */
 export type AuditFilterValues = Omit<AuditListInput, 'cursor' | 'limit'>;
 
-/**
- * One page of `admin.audit.list`. Typed from the audit router itself so this
- * file compiles whether or not `admin.audit` is wired into the app router yet;
- * once it is, `useTRPC().admin.audit` has the same type and this cast can go.
- */
+/** One page of `admin.audit.list`. */
 export function useAuditPage(input: AuditListInput) {
   const trpc = useTRPC();
-  const audit = (trpc.admin as unknown as { audit: TRPCOptionsProxy<typeof adminAuditRouter> }).audit;
-  return useQuery({ ...audit.list.queryOptions(input), placeholderData: (previous) => previous });
+  return useQuery({ ...trpc.admin.audit.list.queryOptions(input), placeholderData: (previous) => previous });
 }
 
 /** The CSV export of the same filters, as a link the browser downloads. */

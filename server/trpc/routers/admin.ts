@@ -9,6 +9,7 @@ import { instanceIdSchema } from '../../instances/validation';
 import { adminListQuotaRequests, decideQuotaRequest } from '../../quotas/requests';
 import { getSettings, quotaLimitsSchema, setSetting } from '../../settings';
 import { adminProcedure, router } from '../init';
+import { adminAuditRouter } from './admin-audit';
 import { adminPricesRouter, adminRevenueRouter } from './billing';
 
 const settingsRouter = router({
@@ -89,6 +90,7 @@ const quotaRequestsRouter = router({
 });
 
 export const adminRouter = router({
+  audit: adminAuditRouter,
   tenants: tenantsRouter,
   instances: instancesRouter,
   quotaRequests: quotaRequestsRouter,
