@@ -77,3 +77,50 @@ test('the hosts page lists the e2e host, TCG and alive', async ({ page }) => {
   await expect(page.getByLabel('CPU ratio (×)').first()).toBeVisible();
   await expect(page.getByRole('switch', { name: /^Maintenance for / }).first()).toHaveAttribute('aria-checked', 'false');
 });
+
+test('an admin edits a host’s ratios and maintenance, refusing a bad ratio', async ({ page }) => {
+  await signIn(page, admin.email, admin.password);
+  await page.goto('/admin/hosts');
+  const form = page.getByRole('form', { name: /^Settings for / }).first();
+  const cpu = form.getByLabel('CPU ratio (×)');
+  const original = await cpu.inputValue();
+
+  await cpu.fill('abc');
+  await form.getByRole('button', { name: 'Save settings' }).click();
+  await expect(form.getByText('Enter the CPU ratio as a number like 4.0')).toBeVisible();
+  await expect(cpu).toHaveAttribute('aria-invalid', 'true');
+
+  await cpu.fill('5.5');
+  await form.getByRole('button', { name: 'Save settings' }).click();
+  await expect(page.getByRole('status').filter({ hasText: /^Settings for .* saved\.$/ })).toBeVisible();
+  await expect(page.getByRole('table', { name: 'Hosts' })).toContainText('CPU 5.5×');
+  await cpu.fill(original);
+  await form.getByRole('button', { name: 'Save settings' }).click();
+  await expect(page.getByRole('table', { name: 'Hosts' })).toContainText(`CPU ${original}×`);
+
+  const maintenance = page.getByRole('switch', { name: /^Maintenance for / }).first();
+  await maintenance.click();
+  await expect(maintenance).toHaveAttribute('aria-checked', 'true');
+  await expect(page.getByRole('table', { name: 'Hosts' }).getByText('maintenance', { exact: true })).toBeVisible();
+  await maintenance.click();
+  await expect(maintenance).toHaveAttribute('aria-checked', 'false');
+});
+
+test('an admin saves the default quotas; a tenant override needs a tenant id', async ({ page }) => {
+  await signIn(page, admin.email, admin.password);
+  await page.goto('/admin/quotas');
+  const defaults = page.getByRole('form', { name: 'Default quotas' });
+  await expect(defaults.getByLabel('Instances')).not.toHaveValue('');
+  await defaults.getByRole('button', { name: 'Save defaults' }).click();
+  await expect(defaults.getByRole('status')).toHaveText('Default quotas saved.');
+
+  const override = page.getByRole('form', { name: 'Tenant override' });
+  await expect(page.getByText('There is no tenant list for administrators yet')).toBeVisible();
+  await override.getByLabel('Tenant id').fill('not-a-uuid');
+  await override.getByLabel('vCPUs (optional)').fill('8');
+  await override.getByRole('button', { name: 'Save override' }).click();
+  await expect(override.getByText('Enter the tenant id: a UUID of 36 characters.')).toBeVisible();
+  await override.getByLabel('Tenant id').fill('00000000-0000-4000-8000-000000000000');
+  await override.getByRole('button', { name: 'Save override' }).click();
+  await expect(override.getByRole('alert')).toBeVisible();
+});
