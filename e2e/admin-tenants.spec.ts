@@ -109,3 +109,35 @@ test('an admin lowers a tenant’s vCPU quota, approves its request for more, th
   await terminate(page, firstUrl, first);
   await adminContext.close();
 });
+
+test('an admin finds a tenant’s instance on /admin/instances, stops it (named in its history) and terminates it', async ({ page, browser }) => {
+  test.setTimeout(240_000);
+  const slug = await signUp(page, newAccount('adm-inst'));
+  const name = `e2e-adm-${Date.now().toString(36)}`;
+  const url = await launchTiny(page, slug, name);
+
+  const adminContext = await browser.newContext();
+  const adminPage = await adminContext.newPage();
+  await adminPage.setViewportSize({ width: 390, height: 844 });
+  await signIn(adminPage, admin.email, admin.password);
+  await adminPage.goto('/admin/instances');
+  await adminPage.getByRole('searchbox', { name: 'Name contains' }).fill(name);
+  const row = adminPage.getByRole('row', { name: new RegExp(name) });
+  await expect(row).toHaveCount(1);
+  await expect(row.getByRole('cell').nth(2)).toHaveText(/^running/);
+  await row.getByRole('button', { name: `Stop ${name}`, exact: true }).click();
+  await expect(row.getByRole('cell').nth(2)).toHaveText(/^stopped/, STATE_CHANGE);
+  await expect(row.getByRole('button', { name: `Stop ${name}`, exact: true })).toBeDisabled();
+
+  await page.goto(url);
+  await expect(page.getByRole('status', { name: 'State' })).toHaveText('stopped', STATE_CHANGE);
+  await expect(page.getByText(`Stop requested by administrator ${admin.email}.`).first()).toBeVisible();
+
+  await adminPage.getByRole('combobox', { name: 'State' }).selectOption('stopped');
+  await row.getByRole('button', { name: `Terminate ${name}` }).click();
+  await adminPage.getByRole('group', { name: `Terminate ${name}? Its disk is deleted.` }).getByRole('button', { name: 'Terminate', exact: true }).click();
+  await expect(row).toHaveCount(0, STATE_CHANGE);
+  await page.reload();
+  await expect(page.getByRole('status', { name: 'State' })).toHaveText(/terminat/);
+  await adminContext.close();
+});

@@ -1,0 +1,179 @@
+'use client';
+
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import Link from 'next/link';
+import { useState } from 'react';
+import { describeError, useTRPC } from '../../trpc/client';
+import { Button } from '../../ui/button';
+import { ConfirmButton } from '../../ui/confirm-button';
+import { FormAlert, SelectField, TextField } from '../../ui/field';
+import { DataTable, formatDateTime } from '../../ui/table';
+import type { RouterInputs, RouterOutputs } from '@/server/trpc/root';
+
+type Instance = RouterOutputs['admin']['instances']['list']['items'][number];
+type State = NonNullable<RouterInputs['admin']['instances']['list']['states']>[number];
+
+const STATES: State[] = ['pending', 'starting', 'running', 'stopping', 'stopped', 'terminating', 'terminated', 'error'];
+const LIVE: State[] = ['pending', 'starting', 'running', 'stopping', 'stopped', 'error'];
+
+/** Every tenant's instances, filtered by name and state, a page at a time; stop, force stop or terminate any. */
+export function InstancesAdmin() {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const [name, setName] = useState('');
+  const [state, setState] = useState<'live' | 'all' | State>('live');
+  const [cursors, setCursors] = useState<(string | null)[]>([null]);
+  const [notice, setNotice] = useState<string | null>(null);
+  const cursor = cursors[cursors.length - 1] ?? null;
+  const states = state === 'all' ? undefined : state === 'live' ? LIVE : [state];
+  const list = useQuery({
+    ...trpc.admin.instances.list.queryOptions({ name: name.trim() || undefined, states, cursor, limit: 25 }),
+    placeholderData: keepPreviousData,
+    refetchInterval: 5_000,
+  });
+  const refresh = () => queryClient.invalidateQueries({ queryKey: trpc.admin.instances.list.queryKey() });
+  const stop = useMutation(
+    trpc.admin.instances.stop.mutationOptions({
+      onSuccess: async (_d, v) => {
+        setNotice(`${v.force ? 'Force stop' : 'Stop'} of ${v.instanceId} requested.`);
+        await refresh();
+      },
+    }),
+  );
+  const terminate = useMutation(
+    trpc.admin.instances.terminate.mutationOptions({
+      onSuccess: async (_d, v) => {
+        setNotice(`Termination of ${v.instanceId} requested.`);
+        await refresh();
+      },
+    }),
+  );
+  const actionError = stop.error ?? terminate.error;
+  const resetPaging = () => setCursors([null]);
+  const items = list.data?.items ?? [];
+  const stopReason = (i: Instance) =>
+    ['running', 'starting', 'pending'].includes(i.state) ? undefined : `A ${i.state} instance cannot be stopped.`;
+  const forceReason = (i: Instance) =>
+    ['running', 'starting', 'pending', 'stopping', 'error'].includes(i.state) ? undefined : `A ${i.state} instance cannot be force stopped.`;
+  const terminateReason = (i: Instance) =>
+    i.state === 'terminating' || i.state === 'terminated' ? `This instance is ${i.state}.` : undefined;
+  return (
+    <div className="space-y-4">
+      <form role="search" aria-label="Filter instances" onSubmit={(e) => e.preventDefault()} className="grid gap-4 sm:grid-cols-2 lg:max-w-2xl">
+        <TextField
+          label="Name contains"
+          type="search"
+          value={name}
+          onChange={(e) => {
+            setName(e.target.value);
+            resetPaging();
+          }}
+        />
+        <SelectField
+          label="State"
+          value={state}
+          onChange={(e) => {
+            setState(e.target.value as typeof state);
+            resetPaging();
+          }}
+          options={[
+            { value: 'live', label: 'Not terminated' },
+            { value: 'all', label: 'All states' },
+            ...STATES.map((s) => ({ value: s, label: s })),
+          ]}
+        />
+      </form>
+      <FormAlert tone="success" message={notice} />
+      {actionError ? <FormAlert message={describeError(actionError).message} /> : null}
+      {list.isPending ? <p role="status">Loading instances…</p> : null}
+      {list.error ? <FormAlert message={describeError(list.error).message} /> : null}
+      {list.data && items.length === 0 ? <p className="text-sm text-slate-600">No instances match these filters.</p> : null}
+      {items.length > 0 ? (
+        <DataTable<Instance>
+          caption="All instances"
+          rowKey={(i) => i.id}
+          rows={items}
+          columns={[
+            {
+              header: 'Instance',
+              cell: (i) => (
+                <div>
+                  <div className="font-medium">{i.name}</div>
+                  <div className="font-mono text-xs text-slate-500">{i.id}</div>
+                </div>
+              ),
+            },
+            {
+              header: 'Tenant',
+              cell: (i) => (
+                <Link href={`/t/${i.tenantSlug}/instances`} className="text-sky-800 hover:underline">
+                  {i.tenantName}
+                </Link>
+              ),
+            },
+            {
+              header: 'State',
+              cell: (i) => (
+                <div>
+                  <span>{i.state}</span>
+                  {i.stateReason ? <div className="max-w-48 text-xs text-slate-500">{i.stateReason}</div> : null}
+                </div>
+              ),
+            },
+            { header: 'Size', cell: (i) => `${i.vcpus} vCPU · ${i.memoryMiB} MiB · ${i.diskGiB} GiB · ${i.nics} NIC`, className: 'whitespace-nowrap' },
+            { header: 'Host', cell: (i) => i.hostName ?? '—' },
+            { header: 'Created', cell: (i) => formatDateTime(i.createdAt), className: 'whitespace-nowrap' },
+            {
+              header: 'Actions',
+              cell: (i) => (
+                <div className="flex flex-wrap gap-2">
+                  <Button
+                    variant="secondary"
+                    aria-label={`Stop ${i.name}`}
+                    disabledReason={stopReason(i)}
+                    busy={stop.isPending && stop.variables?.instanceId === i.id && !stop.variables.force}
+                    onClick={() => stop.mutate({ instanceId: i.id })}
+                  >
+                    Stop
+                  </Button>
+                  <ConfirmButton
+                    aria-label={`Force stop ${i.name}`}
+                    question={`Force stop ${i.name}? The guest is cut off without a shutdown.`}
+                    confirmLabel="Force stop"
+                    disabledReason={forceReason(i)}
+                    busy={stop.isPending && stop.variables?.instanceId === i.id && stop.variables.force}
+                    onConfirm={() => stop.mutate({ instanceId: i.id, force: true })}
+                  >
+                    Force stop
+                  </ConfirmButton>
+                  <ConfirmButton
+                    aria-label={`Terminate ${i.name}`}
+                    question={`Terminate ${i.name}? Its disk is deleted.`}
+                    confirmLabel="Terminate"
+                    disabledReason={terminateReason(i)}
+                    busy={terminate.isPending && terminate.variables?.instanceId === i.id}
+                    onConfirm={() => terminate.mutate({ instanceId: i.id })}
+                  >
+                    Terminate
+                  </ConfirmButton>
+                </div>
+              ),
+            },
+          ]}
+        />
+      ) : null}
+      <nav aria-label="Pages" className="flex gap-2">
+        <Button variant="secondary" disabledReason={cursors.length > 1 ? undefined : 'This is the first page.'} onClick={() => setCursors(cursors.slice(0, -1))}>
+          Previous
+        </Button>
+        <Button
+          variant="secondary"
+          disabledReason={list.data?.nextCursor ? undefined : 'This is the last page.'}
+          onClick={() => list.data?.nextCursor && setCursors([...cursors, list.data.nextCursor])}
+        >
+          Next
+        </Button>
+      </nav>
+    </div>
+  );
+}
