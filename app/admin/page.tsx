@@ -18,7 +18,27 @@ export default async function AdminPage() {
   const tenants = await listTenantsForUser(getDb(), user.id);
   return (
     <AppShell user={user} tenants={tenants} current={null}>
-      <PageHeader title="Administration" description="Platform-wide settings. Tenants, users, quotas and hosts arrive here next." />
+      <PageHeader title="Administration" description="Run the cloud: who gets how much, what runs where, and what happened." />
+      <nav aria-label="Administration" className="mb-6">
+        <ul className="flex flex-wrap gap-2">
+          {[
+            ['/admin/tenants', 'Tenants'],
+            ['/admin/users', 'Users'],
+            ['/admin/quotas', 'Quotas'],
+            ['/admin/quota-requests', 'Quota requests'],
+            ['/admin/instances', 'All instances'],
+            ['/admin/hosts', 'Hosts'],
+            ['/admin/prices', 'Prices'],
+            ['/admin/audit', 'Audit log'],
+          ].map(([href, label]) => (
+            <li key={href}>
+              <Link href={href!} className="block rounded-md border border-slate-300 bg-white px-3 py-2 text-sm font-medium text-sky-800 hover:bg-slate-50">
+                {label}
+              </Link>
+            </li>
+          ))}
+        </ul>
+      </nav>
       <div className="grid gap-6 md:grid-cols-2">
         <Card title="Sign-up">
           <SignupSetting />
