@@ -27,8 +27,10 @@ export function UserActions({ user, isSelf, onResult }: { user: AdminUser; isSel
   }
 
   const disabled = Boolean(user.disabledAt);
+  // `relative`: the sr-only disabled reason is absolutely positioned; without a positioned
+  // ancestor inside the table's scroll frame it escapes it and widens the page on phones.
   return (
-    <div className="flex flex-wrap gap-2">
+    <div className="relative flex flex-wrap gap-2">
       <Button
         variant="secondary"
         aria-label={`${user.isAdmin ? 'Revoke admin' : 'Make admin'} ${user.email}`}
