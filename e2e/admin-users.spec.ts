@@ -79,6 +79,10 @@ test('the hosts page lists the e2e host, TCG and alive', async ({ page }) => {
   await expect(hostRow.getByText('alive', { exact: true })).toBeVisible();
   await expect(page.getByLabel('CPU ratio (×)').first()).toBeVisible();
   await expect(page.getByRole('switch', { name: /^Maintenance for / }).first()).toHaveAttribute('aria-checked', 'false');
+  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+  await page.goto('/admin/quotas');
+  await expect(page.getByRole('heading', { name: 'Quotas', level: 1 })).toBeVisible();
+  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
 });
 
 test('an admin edits a host’s ratios and maintenance, refusing a bad ratio', async ({ page }) => {
