@@ -33,12 +33,13 @@ export function Button({ variant = 'primary', busy, disabledReason, className = 
     </button>
   );
   if (!disabledReason) return button;
+  // `relative` keeps the visually hidden reason inside scrolling containers (tables on phones).
   return (
-    <>
+    <span className="relative inline-flex">
       {button}
       <span id={reasonId} className="sr-only">
         {disabledReason}
       </span>
-    </>
+    </span>
   );
 }
