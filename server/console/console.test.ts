@@ -7,7 +7,7 @@ import path from 'node:path';
 import { eq } from 'drizzle-orm';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditLog, consoleTickets, instances, memberships } from '../db/schema';
+import { auditLog, consoleTickets, instances, memberships, tenants } from '../db/schema';
 import { createToken } from '../tokens';
 import { setQuota } from '../test/compute';
 import { addRole, makeTenant, makeUser } from '../test/factories';
@@ -171,6 +171,23 @@ describe('console proxy', { timeout: 60_000 }, () => {
       expect(r.closeCode).toBe(4403);
     } finally {
       await t.db.update(memberships).set({ role: 'member' }).where(eq(memberships.userId, memberUserId));
+    }
+  });
+
+  it('closes an open session when an admin suspends the tenant, and refuses new ones until reactivated', async () => {
+    const session = connect(await pathFor(), { ms: 15_000 });
+    await new Promise((r) => setTimeout(r, 500));
+    await t.db.update(tenants).set({ suspendedAt: new Date(), suspendReason: 'test' }).where(eq(tenants.id, tenantId));
+    const suspendedAt = Date.now();
+    try {
+      const ended = await session;
+      expect(ended.closeCode).toBe(4403);
+      expect(ended.closeReason).toMatch(/suspended/);
+      expect(Date.now() - suspendedAt).toBeLessThan(3_000);
+      const refused = await ticketFor('owner');
+      expect(!refused.ok && refused.message).toMatch(/is suspended/);
+    } finally {
+      await t.db.update(tenants).set({ suspendedAt: null, suspendReason: null }).where(eq(tenants.id, tenantId));
     }
   });
 
