@@ -23,20 +23,25 @@ type Res = 'vcpu' | 'memory_mib' | 'disk_gib' | 'nic';
 type Seg = { resource: Res; quantity: number; from: number; to: number };
 type Price = { at: number; vcpu: number; mem: number; disk: number; nic: number };
 
-/** Per-second reference: the price in force at each second, the 60 s compute minimum, rounded once per line. */
+/**
+ * Per-second reference: the price in force at each second, the 60 s compute
+ * minimum, summed exactly (integers) and rounded half up once per line — as
+ * SQL's numeric round does.
+ */
 function bruteForce(segs: Seg[], prices: Price[], periodFrom: number, periodTo: number): Map<Res, number> {
   const sorted = [...prices].sort((a, b) => a.at - b.at);
   const priceAt = (s: number) => [...sorted].reverse().find((p) => p.at <= s)!;
-  const exact = new Map<Res, number>();
+  const numerators = new Map<Res, bigint>();
+  const denominator = (r: Res) => (r === 'memory_mib' ? 3600n * 1024n : 3600n); // memory is priced per GiB, held in MiB
   for (const seg of segs) {
     const end = seg.resource === 'vcpu' || seg.resource === 'memory_mib' ? Math.max(seg.to, seg.from + 60) : seg.to;
     for (let s = Math.max(seg.from, periodFrom); s < Math.min(end, periodTo); s++) {
       const p = priceAt(s);
-      const perHour = { vcpu: p.vcpu, memory_mib: p.mem / 1024, disk_gib: p.disk, nic: p.nic }[seg.resource];
-      exact.set(seg.resource, (exact.get(seg.resource) ?? 0) + (seg.quantity * perHour) / 3600);
+      const perHour = { vcpu: p.vcpu, memory_mib: p.mem, disk_gib: p.disk, nic: p.nic }[seg.resource];
+      numerators.set(seg.resource, (numerators.get(seg.resource) ?? 0n) + BigInt(seg.quantity) * BigInt(perHour));
     }
   }
-  return new Map([...exact].map(([r, v]) => [r, Math.round(v)]));
+  return new Map([...numerators].map(([r, num]) => [r, Number((2n * num + denominator(r)) / (2n * denominator(r)))]));
 }
 
 const segArb = fc
@@ -92,7 +97,7 @@ describe('charges (property)', () => {
           }
         },
       ),
-      { numRuns: 40 },
+      { numRuns: 60 },
     );
   });
 });
