@@ -1,11 +1,11 @@
 import { expect, test, type Page } from '@playwright/test';
-import { admin, newAccount, signIn, signUp } from './helpers';
+import { admin, newAccount, openLaunchForm, signIn, signUp } from './helpers';
 
 const STATE_CHANGE = { timeout: 60_000 };
 
 /** Launch a tiny instance from the UI and wait until it runs; returns its detail URL. */
 async function launchTiny(page: Page, slug: string, name: string) {
-  await page.goto(`/t/${slug}/instances/new`);
+  await openLaunchForm(page, slug);
   await page.getByRole('textbox', { name: 'Name' }).fill(name);
   await page.getByRole('radio', { name: /^tiny/ }).check();
   await page.getByRole('button', { name: 'Launch instance' }).click();
@@ -44,7 +44,7 @@ test('an admin lowers a tenant’s vCPU quota, approves its request for more, th
   await expect(row).toContainText('vCPUs: 1 of 1');
 
   // ── The tenant sees why another launch won't fit ─────────────────────────
-  await page.goto(`/t/${slug}/instances/new`);
+  await openLaunchForm(page, slug);
   await page.getByRole('textbox', { name: 'Name' }).fill(`e2e-b-${Date.now().toString(36)}`);
   await page.getByRole('radio', { name: /^tiny/ }).check();
   const outlook = page.getByRole('list', { name: 'Quota after launch' });

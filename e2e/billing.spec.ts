@@ -1,5 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
-import { admin, newAccount, ownerWithTeammate, signIn, signUp } from './helpers';
+import { admin, newAccount, openLaunchForm, ownerWithTeammate, signIn, signUp } from './helpers';
 
 const STATE_CHANGE = { timeout: 60_000 };
 const RESOURCES = ['vcpu', 'memory_mib', 'disk_gib', 'nic'];
@@ -41,7 +41,7 @@ test('a tiny instance’s cost shows on the billing page, in the invoice and led
   const name = `e2e-bill-${Date.now().toString(36)}`;
 
   // ── Launch, run, stop, terminate ─────────────────────────────────────────
-  await page.goto(`/t/${slug}/instances/new`);
+  await openLaunchForm(page, slug);
   await page.getByRole('textbox', { name: 'Name' }).fill(name);
   await page.getByRole('combobox', { name: 'Image' }).selectOption({ label: 'Cirrus Tiny Linux' });
   await page.getByRole('radio', { name: /^tiny/ }).check();
@@ -159,7 +159,7 @@ test('a tiny instance’s cost shows on the billing page, in the invoice and led
   await page.screenshot({ path: '/tmp/shots/billing-desktop.png', fullPage: true });
 
   // The hard cap refuses a launch, with the reason.
-  await page.goto(`/t/${slug}/instances/new`);
+  await openLaunchForm(page, slug);
   await page.getByRole('textbox', { name: 'Name' }).fill(`${name}-2`);
   await page.getByRole('button', { name: 'Launch instance' }).click();
   await expect(page.getByRole('alert').filter({ hasText: 'which is a hard cap' })).toBeVisible();

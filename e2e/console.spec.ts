@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { expect, test, type Locator, type Page } from '@playwright/test';
-import { newAccount, ownerWithTeammate, signUp } from './helpers';
+import { newAccount, openLaunchForm, ownerWithTeammate, signUp } from './helpers';
 
 const STATE_CHANGE = { timeout: 60_000 };
 
@@ -43,7 +43,7 @@ test('the VNC and serial consoles of a running guest: type into both, see it in 
   const mark = crypto.randomBytes(4).toString('hex');
 
   // ── Launch a tiny guest and wait for it to run ─────────────────────────────
-  await page.goto(`/t/${slug}/instances/new`);
+  await openLaunchForm(page, slug);
   await page.getByRole('textbox', { name: 'Name' }).fill(name);
   await page.getByRole('combobox', { name: 'Image' }).selectOption({ label: 'Cirrus Tiny Linux' });
   await page.getByRole('radio', { name: /^tiny/ }).check();
@@ -134,7 +134,7 @@ test('the VNC and serial consoles of a running guest: type into both, see it in 
 
 test('a viewer is told why the console does not open', async ({ page, browser }) => {
   const { slug, teammatePage: vpage, teammateContext: vctx } = await ownerWithTeammate(page, browser, 'viewer', 'cons');
-  await page.goto(`/t/${slug}/instances/new`);
+  await openLaunchForm(page, slug);
   await page.getByRole('textbox', { name: 'Name' }).fill('viewed');
   await page.getByRole('radio', { name: /^tiny/ }).check();
   await page.getByRole('button', { name: 'Launch instance' }).click();

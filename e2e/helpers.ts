@@ -52,3 +52,13 @@ export async function ownerWithTeammate(page: Page, browser: Browser, role: 'mem
   await expect(page.getByText(`${teammate.email} was added as ${role}.`)).toBeVisible();
   return { slug, teammate, teammatePage, teammateContext };
 }
+
+/**
+ * Open the launch form and wait until it is live: the cost estimate only shows
+ * once the page is hydrated and has asked the server, so a click after this
+ * reaches React, not a bare HTML form.
+ */
+export async function openLaunchForm(page: Page, slug: string) {
+  await page.goto(`/t/${slug}/instances/new`);
+  await expect(page.getByRole('region', { name: 'Cost' }).getByText('Per hour while running')).toBeVisible({ timeout: 30_000 });
+}

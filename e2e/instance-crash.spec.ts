@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { expect, test } from '@playwright/test';
-import { newAccount, signUp } from './helpers';
+import { newAccount, openLaunchForm, signUp } from './helpers';
 
 /** The host processes running QEMU for a guest (read from /proc; the e2e server runs on this machine). */
 function qemuPids(instanceId: string): number[] {
@@ -21,7 +21,7 @@ function qemuPids(instanceId: string): number[] {
 test('kill -9 of a guest’s QEMU shows the instance stopped, with the reason, within 5 s — on the detail page and the list', async ({ page, context }) => {
   test.setTimeout(180_000);
   const slug = await signUp(page, newAccount('crash'));
-  await page.goto(`/t/${slug}/instances/new`);
+  await openLaunchForm(page, slug);
   await page.getByRole('textbox', { name: 'Name' }).fill('doomed');
   await page.getByRole('radio', { name: /^tiny/ }).check();
   await page.getByRole('button', { name: 'Launch instance' }).click();
