@@ -1,17 +1,24 @@
-import { sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { recordAudit, type Actor } from '../audit';
 import type { DbOrTx } from '../db/client';
 import { tenantQuotas, tenants } from '../db/schema';
 import { DomainError } from '../errors';
 import { tenantLimits } from '../quotas';
 import { getSetting, setSetting, type QuotaLimits } from '../settings';
-import { eq } from 'drizzle-orm';
 
 export const getDefaultQuotas = (db: DbOrTx) => getSetting(db, 'defaultQuotas');
 
 /** Limits for tenants created from now on (existing tenants keep theirs). */
 export async function setDefaultQuotas(db: DbOrTx, actor: Actor, limits: QuotaLimits) {
-  await setSetting(db, actor, 'defaultQuotas', limits);
+  await db.transaction(async (tx) => {
+    // A tenant without a quota row follows the defaults; pin the current ones first so it keeps them.
+    const old = await getSetting(tx, 'defaultQuotas');
+    await tx.execute(sql`
+      insert into ${tenantQuotas} (tenant_id, instances, vcpus, memory_mib, disk_gib, nics)
+      select ${tenants.id}, ${old.instances}, ${old.vcpus}, ${old.memoryMiB}, ${old.diskGiB}, ${old.nics} from ${tenants}
+      on conflict do nothing`);
+    await setSetting(tx, actor, 'defaultQuotas', limits);
+  });
 }
 
 /**

@@ -3,10 +3,11 @@ import { recordAudit, type Actor } from '../audit';
 import { chargeLines } from '../billing/charges';
 import { clock } from '../billing/summary';
 import type { Db, DbOrTx } from '../db/client';
-import { instances, memberships, tenants } from '../db/schema';
+import { instances, memberships, tenants, users } from '../db/schema';
 import { DomainError } from '../errors';
 import { requestInstanceAction } from '../instances/actions';
 import { tenantLimits, tenantUsage } from '../quotas';
+import { createTenantTx } from '../tenants/tenants';
 
 /** Every tenant with members, usage against quotas and month-to-date cost. */
 export async function listTenantsForAdmin(db: DbOrTx) {
@@ -60,4 +61,38 @@ export async function reactivateTenant(db: DbOrTx, actor: Actor, input: { tenant
     await tx.update(tenants).set({ suspendedAt: null, suspendReason: null }).where(eq(tenants.id, t.id));
     await recordAudit(tx, actor, { action: 'admin.tenants.reactivate', tenantId: t.id, target: { type: 'tenant', id: t.id } });
   });
+}
+
+/** Create a tenant on someone's behalf: the named user (who must have signed up) becomes its owner. */
+export async function createTenantForUser(db: Db, actor: Actor, input: { name: string; ownerEmail: string }) {
+  return db.transaction(async (tx) => {
+    const [owner] = await tx.select({ id: users.id, disabledAt: users.disabledAt }).from(users).where(eq(users.email, input.ownerEmail)).limit(1);
+    if (!owner) throw new DomainError('NOT_FOUND', `No Cirrus user has the e-mail ${input.ownerEmail}. Ask them to sign up first.`, 'ownerEmail');
+    if (owner.disabledAt) throw new DomainError('INVALID_STATE', `${input.ownerEmail} is disabled; enable them first or choose another owner.`, 'ownerEmail');
+    return createTenantTx(tx, actor, input.name, owner.id, { action: 'admin.tenants.create' });
+  });
+}
+
+/** One tenant as an admin sees it: its state, usage against quotas, and its members with their account status. */
+export async function getTenantForAdmin(db: DbOrTx, tenantId: string) {
+  const [tenant] = await db
+    .select({ id: tenants.id, slug: tenants.slug, name: tenants.name, createdAt: tenants.createdAt, suspendedAt: tenants.suspendedAt, suspendReason: tenants.suspendReason })
+    .from(tenants)
+    .where(eq(tenants.id, tenantId));
+  if (!tenant) throw new DomainError('NOT_FOUND', 'That tenant was not found.');
+  const members = await db
+    .select({
+      userId: users.id,
+      email: users.email,
+      name: users.name,
+      role: memberships.role,
+      since: memberships.createdAt,
+      isAdmin: users.isAdmin,
+      disabledAt: users.disabledAt,
+    })
+    .from(memberships)
+    .innerJoin(users, eq(users.id, memberships.userId))
+    .where(eq(memberships.tenantId, tenantId))
+    .orderBy(asc(users.email));
+  return { ...tenant, members, usage: await tenantUsage(db, tenantId), limits: await tenantLimits(db, tenantId) };
 }

@@ -1,18 +1,17 @@
 import { asc, eq, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client';
 import { flavors, images } from '../db/schema';
-import type { GuestImage } from '../hypervisor';
+import { imageFootprint, type GuestImage } from '../hypervisor';
 
 /** Images built on this host appear in the database (admins may disable them; that choice is kept). */
 export async function syncImages(db: DbOrTx, catalog: GuestImage[]): Promise<void> {
   for (const img of catalog) {
+    const builtAt = Number.isNaN(Date.parse(img.builtAt)) ? null : new Date(img.builtAt);
+    const facts = { name: img.name, description: img.source, minMemoryMiB: img.minMemoryMiB, minDiskGiB: img.minDiskGiB, builtAt, ...imageFootprint(img) };
     await db
       .insert(images)
-      .values({ id: img.id, name: img.name, description: img.source, minMemoryMiB: img.minMemoryMiB, minDiskGiB: img.minDiskGiB })
-      .onConflictDoUpdate({
-        target: images.id,
-        set: { name: img.name, description: img.source, minMemoryMiB: img.minMemoryMiB, minDiskGiB: img.minDiskGiB },
-      });
+      .values({ id: img.id, ...facts })
+      .onConflictDoUpdate({ target: images.id, set: facts });
   }
 }
 

@@ -160,6 +160,11 @@ export const images = pgTable('images', {
   description: text('description').notNull().default(''),
   minMemoryMiB: integer('min_memory_mib').notNull(),
   minDiskGiB: integer('min_disk_gib').notNull(),
+  /** Bytes the image's files (kernel, initramfs, base disk) take on the host. */
+  sizeBytes: bigint('size_bytes', { mode: 'number' }).notNull().default(0),
+  /** The base disk's virtual size: what a guest disk can be no smaller than. */
+  virtualSizeBytes: bigint('virtual_size_bytes', { mode: 'number' }).notNull().default(0),
+  builtAt: timestamp('built_at', { withTimezone: true }),
   enabled: boolean('enabled').notNull().default(true),
   createdAt: createdAt(),
 });

@@ -3,8 +3,9 @@ import { and, asc, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { recordAudit, type Actor } from '../audit';
 import type { DbOrTx, Tx } from '../db/client';
-import { memberships, tenants } from '../db/schema';
+import { memberships, tenantQuotas, tenants } from '../db/schema';
 import { DomainError } from '../errors';
+import { getSetting } from '../settings';
 import type { Role } from './roles';
 import { slugify } from './slug';
 
@@ -40,18 +41,27 @@ async function uniqueSlug(tx: Tx, name: string): Promise<string> {
 
 /**
  * Create a tenant with `ownerUserId` as its owner, inside the caller's
- * transaction. The unique index on slug settles races between creators.
+ * transaction. It starts with the default quotas of this moment (a later
+ * change of the defaults leaves it alone). The unique index on slug settles
+ * races between creators.
  */
-export async function createTenantTx(tx: Tx, actor: Actor, name: string, ownerUserId: string): Promise<TenantSummary> {
+export async function createTenantTx(
+  tx: Tx,
+  actor: Actor,
+  name: string,
+  ownerUserId: string,
+  audit: { action: string } = { action: 'tenant.create' },
+): Promise<TenantSummary> {
   const slug = await uniqueSlug(tx, name);
   const [tenant] = await tx.insert(tenants).values({ slug, name }).returning(tenantColumns);
   if (!tenant) throw new Error('tenant insert returned nothing');
   await tx.insert(memberships).values({ tenantId: tenant.id, userId: ownerUserId, role: 'owner' });
+  await tx.insert(tenantQuotas).values({ tenantId: tenant.id, ...(await getSetting(tx, 'defaultQuotas')) });
   await recordAudit(tx, actor, {
-    action: 'tenant.create',
+    action: audit.action,
     tenantId: tenant.id,
     target: { type: 'tenant', id: tenant.id },
-    detail: { name, slug },
+    detail: { name, slug, owner: ownerUserId },
   });
   return { id: tenant.id, slug: tenant.slug, name: tenant.name, role: 'owner', suspendedAt: null, suspendReason: null };
 }

@@ -11,8 +11,13 @@ import type { QuotaLimits } from '../settings';
 export const TEST_IMAGE = 'cirrus-tiny-linux';
 
 /** A host (backed by the in-memory driver) and the default image, registered in `db`. */
-export async function setUpCompute(db: Db, host: { cpus?: number; memoryMiB?: number; diskGiB?: number } = {}) {
-  const driver = new FakeHypervisor({ transitionMs: 1, images: { [TEST_IMAGE]: { minMemoryMiB: 96, minDiskGiB: 1 } } });
+export async function setUpCompute(
+  db: Db,
+  host: { cpus?: number; memoryMiB?: number; diskGiB?: number } = {},
+  /** More images the driver can boot (their rows are the caller's to insert). */
+  moreImages: Record<string, { minMemoryMiB: number; minDiskGiB: number }> = {},
+) {
+  const driver = new FakeHypervisor({ transitionMs: 1, images: { [TEST_IMAGE]: { minMemoryMiB: 96, minDiskGiB: 1 }, ...moreImages } });
   const hostId = crypto.randomUUID();
   await registerHost(db, {
     id: hostId,

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { dataPath } from '../../config/paths';
 
@@ -111,4 +111,33 @@ export class ImageCatalog {
       .map((name) => this.find(name))
       .filter((img): img is GuestImage => img !== null);
   }
+}
+
+// 3. What an image weighs ---------------------------------------------------
+
+export interface ImageFootprint {
+  /** Bytes its files occupy on the host (allocated blocks, as `du` counts them). */
+  sizeBytes: number;
+  /** The base disk's virtual size from its qcow2 header. */
+  virtualSizeBytes: number;
+}
+
+const QCOW2_MAGIC = 0x514649fb; // "QFI\xfb"
+
+/** The virtual size a qcow2 header declares (big-endian u64 at offset 24), or null for another format. */
+export function qcow2VirtualSize(file: string): number | null {
+  const fd = openSync(file, 'r');
+  try {
+    const header = Buffer.alloc(32);
+    if (readSync(fd, header, 0, 32, 0) < 32 || header.readUInt32BE(0) !== QCOW2_MAGIC) return null;
+    return Number(header.readBigUInt64BE(24));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export function imageFootprint(image: GuestImage): ImageFootprint {
+  const files = [image.kernelPath, image.initrdPath, image.diskPath];
+  const sizeBytes = files.reduce((sum, f) => sum + statSync(f).blocks * 512, 0);
+  return { sizeBytes, virtualSizeBytes: qcow2VirtualSize(image.diskPath) ?? statSync(image.diskPath).size };
 }

@@ -1,13 +1,17 @@
 import { z } from 'zod';
+import { emailSchema } from '../../accounts/validation';
+import { createFlavor, deleteFlavor, flavorSpecSchema, listFlavorsForAdmin, listImagesForAdmin, setImageEnabled, updateFlavor } from '../../admin/catalog';
 import { adminInstanceAction, listAllInstances } from '../../admin/instances';
 import { listHosts, updateHost } from '../../admin/hosts';
 import { getDefaultQuotas, setDefaultQuotas, setTenantQuota } from '../../admin/quotas';
-import { listTenantsForAdmin, reactivateTenant, suspendTenant } from '../../admin/tenants';
+import { createTenantForUser, getTenantForAdmin, listTenantsForAdmin, reactivateTenant, suspendTenant } from '../../admin/tenants';
 import { listUsers, setAdmin, setDisabled } from '../../admin/users';
+import { IMAGE_ID_PATTERN } from '../../hypervisor/images/catalog';
 import { instanceStates } from '../../instances/can';
 import { instanceIdSchema } from '../../instances/validation';
 import { adminListQuotaRequests, decideQuotaRequest } from '../../quotas/requests';
 import { getSettings, quotaLimitsSchema, setSetting } from '../../settings';
+import { tenantNameSchema } from '../../tenants/tenants';
 import { adminProcedure, router } from '../init';
 import { adminAuditRouter } from './admin-audit';
 import { adminPricesRouter, adminRevenueRouter } from './billing';
@@ -56,6 +60,10 @@ const quotasRouter = router({
 
 const tenantsRouter = router({
   list: adminProcedure.query(({ ctx }) => listTenantsForAdmin(ctx.db)),
+  get: adminProcedure.input(z.object({ tenantId: z.uuid() })).query(({ ctx, input }) => getTenantForAdmin(ctx.db, input.tenantId)),
+  create: adminProcedure
+    .input(z.object({ name: tenantNameSchema, ownerEmail: emailSchema }))
+    .mutation(({ ctx, input }) => createTenantForUser(ctx.db, ctx.actor, input)),
   suspend: adminProcedure
     .input(z.object({ tenantId: z.uuid(), reason: z.string().trim().min(3, 'Say why, so the tenant can read it.').max(300) }))
     .mutation(({ ctx, input }) => suspendTenant(ctx.db, ctx.actor, input)),
@@ -89,7 +97,25 @@ const quotaRequestsRouter = router({
     .mutation(({ ctx, input }) => decideQuotaRequest(ctx.db, ctx.actor, input)),
 });
 
+const flavorsRouter = router({
+  list: adminProcedure.query(({ ctx }) => listFlavorsForAdmin(ctx.db)),
+  create: adminProcedure.input(flavorSpecSchema).mutation(({ ctx, input }) => createFlavor(ctx.db, ctx.actor, input)),
+  update: adminProcedure
+    .input(flavorSpecSchema.partial().extend({ flavorId: z.uuid(), enabled: z.boolean().optional() }))
+    .mutation(({ ctx, input }) => updateFlavor(ctx.db, ctx.actor, input)),
+  delete: adminProcedure.input(z.object({ flavorId: z.uuid() })).mutation(({ ctx, input }) => deleteFlavor(ctx.db, ctx.actor, input)),
+});
+
+const imagesRouter = router({
+  list: adminProcedure.query(({ ctx }) => listImagesForAdmin(ctx.db)),
+  setEnabled: adminProcedure
+    .input(z.object({ imageId: z.string().regex(IMAGE_ID_PATTERN, 'Unknown image.'), enabled: z.boolean() }))
+    .mutation(({ ctx, input }) => setImageEnabled(ctx.db, ctx.actor, input)),
+});
+
 export const adminRouter = router({
+  flavors: flavorsRouter,
+  images: imagesRouter,
   audit: adminAuditRouter,
   tenants: tenantsRouter,
   instances: instancesRouter,

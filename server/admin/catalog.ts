@@ -1,0 +1,109 @@
+import { and, asc, eq, ne, sql } from 'drizzle-orm';
+import { z } from 'zod';
+import { recordAudit, type Actor } from '../audit';
+import type { DbOrTx, Tx } from '../db/client';
+import { flavors, images, instances } from '../db/schema';
+import { DomainError } from '../errors';
+import { launchInput } from '../instances/validation';
+
+// Images ---------------------------------------------------------------------
+
+/** Every image, enabled or not, with its footprint, minimums and how many live instances use it. */
+export async function listImagesForAdmin(db: DbOrTx) {
+  return db
+    .select({
+      id: images.id,
+      name: images.name,
+      description: images.description,
+      minMemoryMiB: images.minMemoryMiB,
+      minDiskGiB: images.minDiskGiB,
+      sizeBytes: images.sizeBytes,
+      virtualSizeBytes: images.virtualSizeBytes,
+      builtAt: images.builtAt,
+      enabled: images.enabled,
+      // Spelled out: drizzle leaves a lone table's columns unqualified, and a bare "id" would mean the instance's.
+      instances: sql<number>`(select count(*)::int from ${instances} i where i.image_id = "images"."id" and i.state <> 'terminated')`,
+    })
+    .from(images)
+    .orderBy(asc(images.name));
+}
+
+/** A disabled image is refused for new launches; instances already made from it keep running and can restart. */
+export async function setImageEnabled(db: DbOrTx, actor: Actor, input: { imageId: string; enabled: boolean }) {
+  return db.transaction(async (tx) => {
+    const [image] = await tx.select().from(images).where(eq(images.id, input.imageId)).for('update');
+    if (!image) throw new DomainError('NOT_FOUND', 'That image was not found.');
+    if (image.enabled === input.enabled) return { id: image.id, enabled: image.enabled };
+    await tx.update(images).set({ enabled: input.enabled }).where(eq(images.id, image.id));
+    await recordAudit(tx, actor, {
+      action: input.enabled ? 'admin.images.enable' : 'admin.images.disable',
+      target: { type: 'image', id: image.id },
+      detail: { name: image.name },
+    });
+    return { id: image.id, enabled: input.enabled };
+  });
+}
+
+// Flavors --------------------------------------------------------------------
+
+/** A flavor is a launch size: the same bounds as a launch, under a short name. */
+export const flavorSpecSchema = launchInput.pick({ vcpus: true, memoryMiB: true, diskGiB: true, nics: true }).extend({
+  name: z
+    .string()
+    .trim()
+    .min(1, 'Give the flavor a name.')
+    .max(40, 'Flavor names are at most 40 characters.')
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'Use letters, digits, dots, dashes and underscores; start with a letter or digit.'),
+});
+export type FlavorSpec = z.infer<typeof flavorSpecSchema>;
+
+export async function listFlavorsForAdmin(db: DbOrTx) {
+  return db.select().from(flavors).orderBy(asc(flavors.vcpus), asc(flavors.memoryMiB), asc(flavors.name));
+}
+
+async function refuseTakenName(tx: Tx, name: string, exceptId?: string) {
+  const [taken] = await tx
+    .select({ id: flavors.id })
+    .from(flavors)
+    .where(and(sql`lower(${flavors.name}) = lower(${name})`, exceptId ? ne(flavors.id, exceptId) : undefined))
+    .limit(1);
+  if (taken) throw new DomainError('CONFLICT', `A flavor named “${name}” already exists.`, 'name');
+}
+
+/** Serialise flavor edits, so two admins cannot both take one name (case-insensitively). */
+const lockFlavors = (tx: Tx) => tx.execute(sql`lock table ${flavors} in share row exclusive mode`);
+
+export async function createFlavor(db: DbOrTx, actor: Actor, spec: FlavorSpec) {
+  return db.transaction(async (tx) => {
+    await lockFlavors(tx);
+    await refuseTakenName(tx, spec.name);
+    const [flavor] = await tx.insert(flavors).values(spec).returning();
+    await recordAudit(tx, actor, { action: 'admin.flavors.create', target: { type: 'flavor', id: flavor!.id }, detail: spec });
+    return flavor!;
+  });
+}
+
+export async function updateFlavor(db: DbOrTx, actor: Actor, input: Partial<FlavorSpec> & { flavorId: string; enabled?: boolean }) {
+  return db.transaction(async (tx) => {
+    await lockFlavors(tx);
+    const [flavor] = await tx.select().from(flavors).where(eq(flavors.id, input.flavorId));
+    if (!flavor) throw new DomainError('NOT_FOUND', 'That flavor was not found.');
+    const { flavorId: _id, ...changes } = input;
+    if (changes.name !== undefined) await refuseTakenName(tx, changes.name, flavor.id);
+    if (Object.keys(changes).length === 0) return flavor;
+    const [updated] = await tx.update(flavors).set(changes).where(eq(flavors.id, flavor.id)).returning();
+    const from = Object.fromEntries(Object.keys(changes).map((k) => [k, flavor[k as keyof typeof changes]]));
+    await recordAudit(tx, actor, { action: 'admin.flavors.update', target: { type: 'flavor', id: flavor.id }, detail: { name: flavor.name, from, to: changes } });
+    return updated!;
+  });
+}
+
+/** Flavors are presets, not references: instances keep their own sizes, so deleting one touches no instance. */
+export async function deleteFlavor(db: DbOrTx, actor: Actor, input: { flavorId: string }) {
+  return db.transaction(async (tx) => {
+    const [gone] = await tx.delete(flavors).where(eq(flavors.id, input.flavorId)).returning();
+    if (!gone) throw new DomainError('NOT_FOUND', 'That flavor was not found.');
+    const { id, createdAt: _c, ...spec } = gone;
+    await recordAudit(tx, actor, { action: 'admin.flavors.delete', target: { type: 'flavor', id }, detail: spec });
+  });
+}
