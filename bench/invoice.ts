@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
-import { chargeLines } from '../server/billing/charges';
+import { chargeLines, dailyCharges } from '../server/billing/charges';
 import { createDb } from '../server/db/client';
 import { startEmbeddedPostgres } from '../server/db/embedded';
 import { runMigrations } from '../server/db/migrate';
@@ -57,10 +57,17 @@ const bench: BenchModule = {
         runs.push(performance.now() - s);
         total = lines.reduce((a, l) => a + l.amountMicro, 0);
       }
+      const daily: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const s = performance.now();
+        await dailyCharges(db, tenant.id, month, new Date('2026-11-01T00:00:00Z'));
+        daily.push(performance.now() - s);
+      }
       return [
         { label: 'segments', value: SEGMENTS },
         { label: 'generating them', value: loadSeconds, unit: 's' },
         { label: 'monthly invoice (median of 3)', value: median(runs), unit: 'ms' },
+        { label: 'daily costs of the month, one query (median of 3)', value: median(daily), unit: 'ms' },
         { label: 'invoice total', value: `${(total / 1e6).toFixed(2)} USD` },
       ];
     } finally {

@@ -21,7 +21,27 @@ export type ChargeLine = {
  * database's own timestamps; `now()` ends open segments.
  */
 export async function chargeLines(db: DbOrTx, tenantId: string, from: Date, to: Date): Promise<ChargeLine[]> {
+  return (await periodLines(db, tenantId, from, to, null)).map(({ periodStart: _p, ...line }) => line);
+}
+
+/**
+ * The tenant's charges per UTC day of [from, to), each day summed from lines
+ * rounded exactly as `chargeLines(day start, day end)` rounds them — in one
+ * query instead of one per day. Days without charges are left out.
+ */
+export async function dailyCharges(db: DbOrTx, tenantId: string, from: Date, to: Date): Promise<{ day: string; amountMicro: number }[]> {
+  const byDay = new Map<string, number>();
+  for (const l of await periodLines(db, tenantId, from, to, '24 hours')) {
+    const day = l.periodStart.toISOString().slice(0, 10);
+    byDay.set(day, (byDay.get(day) ?? 0) + l.amountMicro);
+  }
+  return [...byDay.entries()].map(([day, amountMicro]) => ({ day, amountMicro }));
+}
+
+/** Charge lines of [from, to) cut into periods of `step` (an absolute interval; null: one period). */
+async function periodLines(db: DbOrTx, tenantId: string, from: Date, to: Date, step: '24 hours' | null): Promise<(ChargeLine & { periodStart: Date })[]> {
   const { rows } = await db.execute<{
+    period_start: Date;
     instance_id: string;
     instance_name: string;
     resource: ChargeLine['resource'];
@@ -29,7 +49,12 @@ export async function chargeLines(db: DbOrTx, tenantId: string, from: Date, to: 
     seconds: string;
     amount: string;
   }>(sql`
-    with seg as (
+    with periods as (
+      select g as p0, least(g + ${step === null ? sql`(${to}::timestamptz - ${from}::timestamptz)` : sql`${step}::interval`}, ${to}::timestamptz) as p1
+      from generate_series(${from}::timestamptz, ${to}::timestamptz - interval '1 microsecond',
+                           ${step === null ? sql`(${to}::timestamptz - ${from}::timestamptz)` : sql`${step}::interval`}) g
+    ),
+    seg as (
       select s.instance_id, s.resource, s.quantity, s.started_at as s0,
              case when s.resource in ('vcpu', 'memory_mib')
                   then greatest(coalesce(s.ended_at, now()), s.started_at + interval '60 seconds')
@@ -45,25 +70,28 @@ export async function chargeLines(db: DbOrTx, tenantId: string, from: Date, to: 
       from price_versions p
     ),
     parts as (
-      select seg.instance_id, seg.resource, seg.quantity,
-             extract(epoch from least(seg.s1, pv.v1, ${to}::timestamptz) - greatest(seg.s0, pv.v0, ${from}::timestamptz)) as secs,
+      select periods.p0, seg.instance_id, seg.resource, seg.quantity,
+             extract(epoch from least(seg.s1, pv.v1, periods.p1) - greatest(seg.s0, pv.v0, periods.p0)) as secs,
              case seg.resource
                when 'vcpu' then pv.vcpu_hour::numeric
                when 'memory_mib' then pv.memory_gib_hour::numeric / 1024
                when 'disk_gib' then pv.disk_gib_hour::numeric
                else pv.nic_hour::numeric end as unit_price_hour
-      from seg join pv on pv.v0 < seg.s1 and pv.v1 > seg.s0
-      where greatest(seg.s0, pv.v0, ${from}::timestamptz) < least(seg.s1, pv.v1, ${to}::timestamptz)
+      from seg
+      join pv on pv.v0 < seg.s1 and pv.v1 > seg.s0
+      join periods on periods.p0 < seg.s1 and periods.p1 > seg.s0
+      where greatest(seg.s0, pv.v0, periods.p0) < least(seg.s1, pv.v1, periods.p1)
     )
-    select parts.instance_id, i.name as instance_name, parts.resource,
+    select parts.p0 as period_start, parts.instance_id, i.name as instance_name, parts.resource,
            sum(parts.quantity * parts.secs) as unit_seconds,
            sum(parts.secs) as seconds,
            round(sum(parts.quantity * parts.unit_price_hour * parts.secs / 3600)) as amount
     from parts join instances i on i.id = parts.instance_id
-    group by parts.instance_id, i.name, parts.resource
-    order by i.name, parts.instance_id, parts.resource
+    group by parts.p0, parts.instance_id, i.name, parts.resource
+    order by parts.p0, i.name, parts.instance_id, parts.resource
   `);
   return rows.map((r) => ({
+    periodStart: new Date(r.period_start),
     instanceId: r.instance_id,
     instanceName: r.instance_name,
     resource: r.resource,

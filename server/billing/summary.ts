@@ -4,7 +4,7 @@ import { recordAudit, type Actor } from '../audit';
 import type { DbOrTx } from '../db/client';
 import { instances, tenantBudgets, usageSegments } from '../db/schema';
 import { DomainError } from '../errors';
-import { chargeLines, type ChargeLine } from './charges';
+import { chargeLines, dailyCharges, type ChargeLine } from './charges';
 import { currentPrices } from './prices';
 
 export const HOURS_PER_MONTH = 730;
@@ -82,10 +82,12 @@ export async function billingSummary(db: DbOrTx, tenantId: string) {
     byInstance.set(l.instanceId, e);
     byResource.set(l.resource, (byResource.get(l.resource) ?? 0) + l.amountMicro);
   }
+  // Every day of the month so far, charged or not (the chart shows the quiet days too).
+  const charged = new Map((await dailyCharges(db, tenantId, monthStart, monthEnd)).map((d) => [d.day, d.amountMicro]));
   const daily: { day: string; amountMicro: number }[] = [];
   for (let d = monthStart.getTime(); d < now.getTime(); d += 86_400_000) {
-    const end = new Date(d + 86_400_000);
-    daily.push({ day: new Date(d).toISOString().slice(0, 10), amountMicro: sum(await chargeLines(db, tenantId, new Date(d), end)) });
+    const day = new Date(d).toISOString().slice(0, 10);
+    daily.push({ day, amountMicro: charged.get(day) ?? 0 });
   }
   const budget = await getBudget(db, tenantId);
   return {
