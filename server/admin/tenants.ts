@@ -7,6 +7,7 @@ import { instances, memberships, tenants, users } from '../db/schema';
 import { DomainError } from '../errors';
 import { requestInstanceAction } from '../instances/actions';
 import { tenantLimits, tenantUsage } from '../quotas';
+import { memberColumns } from '../tenants/members';
 import { createTenantTx } from '../tenants/tenants';
 
 /** Every tenant with members, usage against quotas and month-to-date cost. */
@@ -81,15 +82,7 @@ export async function getTenantForAdmin(db: DbOrTx, tenantId: string) {
     .where(eq(tenants.id, tenantId));
   if (!tenant) throw new DomainError('NOT_FOUND', 'That tenant was not found.');
   const members = await db
-    .select({
-      userId: users.id,
-      email: users.email,
-      name: users.name,
-      role: memberships.role,
-      since: memberships.createdAt,
-      isAdmin: users.isAdmin,
-      disabledAt: users.disabledAt,
-    })
+    .select({ ...memberColumns, isAdmin: users.isAdmin, disabledAt: users.disabledAt })
     .from(memberships)
     .innerJoin(users, eq(users.id, memberships.userId))
     .where(eq(memberships.tenantId, tenantId))

@@ -7,15 +7,12 @@ import type { Role } from './roles';
 
 export type Member = { userId: string; email: string; name: string; role: Role; since: Date };
 
+/** A member as their tenant sees them; admins add account flags (server/admin/tenants.ts). */
+export const memberColumns = { userId: users.id, email: users.email, name: users.name, role: memberships.role, since: memberships.createdAt };
+
 export async function listMembers(db: DbOrTx, tenantId: string): Promise<Member[]> {
   return db
-    .select({
-      userId: users.id,
-      email: users.email,
-      name: users.name,
-      role: memberships.role,
-      since: memberships.createdAt,
-    })
+    .select(memberColumns)
     .from(memberships)
     .innerJoin(users, eq(users.id, memberships.userId))
     .where(eq(memberships.tenantId, tenantId))
