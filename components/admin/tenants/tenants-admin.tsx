@@ -11,29 +11,11 @@ import { ConfirmButton } from '../../ui/confirm-button';
 import { FormAlert, TextField } from '../../ui/field';
 import { Card } from '../../ui/page';
 import { DataTable, formatDateTime } from '../../ui/table';
+import { UsageList } from './usage-list';
 import type { RouterOutputs } from '@/server/trpc/root';
 
 type Tenant = RouterOutputs['admin']['tenants']['list'][number];
 type Resource = keyof Tenant['limits'];
-
-function UsageCell({ t }: { t: Tenant }) {
-  return (
-    <ul className="space-y-0.5 text-xs whitespace-nowrap">
-      {QUOTA_RESOURCES.map((r) => {
-        const used = t.usage[r.value as Resource];
-        const limit = t.limits[r.value as Resource];
-        const over = used > limit;
-        return (
-          <li key={r.value} className={over ? 'font-medium text-red-700' : 'text-slate-700'}>
-            {r.label}: <span className="tabular-nums">{used}</span> of <span className="tabular-nums">{limit}</span>
-            {r.unit ? ` ${r.unit}` : ''}
-            {over ? ' (over quota)' : ''}
-          </li>
-        );
-      })}
-    </ul>
-  );
-}
 
 /** Every tenant with its usage against its limits; suspend, reactivate and edit quotas. */
 export function TenantsAdmin() {
@@ -77,7 +59,7 @@ export function TenantsAdmin() {
               ),
             },
             { header: 'Members', cell: (t) => t.members, className: 'text-right tabular-nums' },
-            { header: 'Usage', cell: (t) => <UsageCell t={t} /> },
+            { header: 'Usage', cell: (t) => <UsageList usage={t.usage} limits={t.limits} /> },
             { header: 'Month to date', cell: (t) => formatMoney(t.monthToDateMicro, 'USD'), className: 'text-right tabular-nums whitespace-nowrap' },
             {
               header: 'State',
