@@ -51,7 +51,7 @@ export function TenantsAdmin() {
               header: 'Tenant',
               cell: (t) => (
                 <div>
-                  <Link href={`/t/${t.slug}/instances`} className="font-medium text-sky-800 hover:underline">
+                  <Link href={`/admin/tenants/${t.id}`} className="font-medium text-sky-800 hover:underline">
                     {t.name}
                   </Link>
                   <div className="text-xs text-slate-500">Since {formatDateTime(t.createdAt)}</div>
