@@ -11,13 +11,14 @@ import { ConfirmButton } from '../../ui/confirm-button';
 import { FormAlert, TextField } from '../../ui/field';
 import { Card } from '../../ui/page';
 import { DataTable, formatDateTime } from '../../ui/table';
+import { CreateTenantForm } from './create-tenant-form';
 import { UsageList } from './usage-list';
 import type { RouterOutputs } from '@/server/trpc/root';
 
 type Tenant = RouterOutputs['admin']['tenants']['list'][number];
 type Resource = keyof Tenant['limits'];
 
-/** Every tenant with its usage against its limits; suspend, reactivate and edit quotas. */
+/** Every tenant with its usage against its limits; create one for a user, suspend, reactivate and edit quotas. */
 export function TenantsAdmin() {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
@@ -41,6 +42,12 @@ export function TenantsAdmin() {
       {reactivate.error ? <FormAlert message={describeError(reactivate.error).message} /> : null}
       {list.isPending ? <p role="status">Loading tenants…</p> : null}
       {list.error ? <FormAlert message={describeError(list.error).message} /> : null}
+      <CreateTenantForm
+        onCreated={() => {
+          setNotice(null);
+          return refresh();
+        }}
+      />
       {list.data ? (
         <DataTable<Tenant>
           caption="Tenants"
