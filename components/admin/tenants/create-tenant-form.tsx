@@ -32,9 +32,10 @@ export function CreateTenantForm({ onCreated }: { onCreated: () => Promise<unkno
     setCreated(null);
     try {
       const tenant = await create.mutateAsync(input);
-      setCreated({ tenant, ownerEmail: input.ownerEmail.trim().toLowerCase() });
       formEl.reset();
+      // Refresh first, so the notice never names a tenant the table below does not show yet.
       await onCreated();
+      setCreated({ tenant, ownerEmail: input.ownerEmail.trim().toLowerCase() });
     } catch (err) {
       const { message, fieldErrors } = describeError(err);
       setErrors(fieldErrors);
