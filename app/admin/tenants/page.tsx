@@ -11,7 +11,7 @@ export default function AdminTenantsPage() {
       <AdminBreadcrumb />
       <PageHeader
         title="Tenants"
-        description="Every tenant with what it uses against its limits and what it has cost this month. Suspend a tenant, or change its quotas."
+        description="Every tenant with what it uses against its limits and what it has cost this month. Create a tenant for a user, suspend one, or change its quotas."
       />
       <TenantsAdmin />
     </>

@@ -11,31 +11,14 @@ import { ConfirmButton } from '../../ui/confirm-button';
 import { FormAlert, TextField } from '../../ui/field';
 import { Card } from '../../ui/page';
 import { DataTable, formatDateTime } from '../../ui/table';
+import { CreateTenantForm } from './create-tenant-form';
+import { UsageList } from './usage-list';
 import type { RouterOutputs } from '@/server/trpc/root';
 
 type Tenant = RouterOutputs['admin']['tenants']['list'][number];
 type Resource = keyof Tenant['limits'];
 
-function UsageCell({ t }: { t: Tenant }) {
-  return (
-    <ul className="space-y-0.5 text-xs whitespace-nowrap">
-      {QUOTA_RESOURCES.map((r) => {
-        const used = t.usage[r.value as Resource];
-        const limit = t.limits[r.value as Resource];
-        const over = used > limit;
-        return (
-          <li key={r.value} className={over ? 'font-medium text-red-700' : 'text-slate-700'}>
-            {r.label}: <span className="tabular-nums">{used}</span> of <span className="tabular-nums">{limit}</span>
-            {r.unit ? ` ${r.unit}` : ''}
-            {over ? ' (over quota)' : ''}
-          </li>
-        );
-      })}
-    </ul>
-  );
-}
-
-/** Every tenant with its usage against its limits; suspend, reactivate and edit quotas. */
+/** Every tenant with its usage against its limits; create one for a user, suspend, reactivate and edit quotas. */
 export function TenantsAdmin() {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
@@ -59,6 +42,12 @@ export function TenantsAdmin() {
       {reactivate.error ? <FormAlert message={describeError(reactivate.error).message} /> : null}
       {list.isPending ? <p role="status">Loading tenants…</p> : null}
       {list.error ? <FormAlert message={describeError(list.error).message} /> : null}
+      <CreateTenantForm
+        onCreated={() => {
+          setNotice(null);
+          return refresh();
+        }}
+      />
       {list.data ? (
         <DataTable<Tenant>
           caption="Tenants"
@@ -69,7 +58,7 @@ export function TenantsAdmin() {
               header: 'Tenant',
               cell: (t) => (
                 <div>
-                  <Link href={`/t/${t.slug}/instances`} className="font-medium text-sky-800 hover:underline">
+                  <Link href={`/admin/tenants/${t.id}`} className="font-medium text-sky-800 hover:underline">
                     {t.name}
                   </Link>
                   <div className="text-xs text-slate-500">Since {formatDateTime(t.createdAt)}</div>
@@ -77,7 +66,7 @@ export function TenantsAdmin() {
               ),
             },
             { header: 'Members', cell: (t) => t.members, className: 'text-right tabular-nums' },
-            { header: 'Usage', cell: (t) => <UsageCell t={t} /> },
+            { header: 'Usage', cell: (t) => <UsageList usage={t.usage} limits={t.limits} /> },
             { header: 'Month to date', cell: (t) => formatMoney(t.monthToDateMicro, 'USD'), className: 'text-right tabular-nums whitespace-nowrap' },
             {
               header: 'State',
