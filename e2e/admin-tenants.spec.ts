@@ -124,6 +124,18 @@ test('an admin finds a tenant’s instance on /admin/instances, stops it (named 
   await adminPage.getByRole('searchbox', { name: 'Name contains' }).fill(name);
   const row = adminPage.getByRole('row', { name: new RegExp(name) });
   await expect(row).toHaveCount(1);
+
+  // Its tenant's page counts the instance and links back here, filtered to that tenant alone.
+  const tenantLink = row.getByRole('cell').nth(1).getByRole('link');
+  const tenantName = (await tenantLink.textContent())!;
+  await tenantLink.click();
+  await adminPage.waitForURL(/\/admin\/tenants\/[0-9a-f-]{36}$/);
+  await adminPage.getByRole('link', { name: '1 not terminated' }).click();
+  await adminPage.waitForURL(/\/admin\/instances\?tenant=[0-9a-f-]{36}$/);
+  const tenantFilter = adminPage.getByRole('search', { name: 'Filter instances' }).getByRole('combobox', { name: 'Tenant' });
+  await expect(tenantFilter.locator('option:checked')).toHaveText(tenantName);
+  await expect(adminPage.getByRole('table', { name: 'All instances' }).getByRole('row')).toHaveCount(2);
+  await expect(row).toHaveCount(1);
   await expect(row.getByRole('cell').nth(2)).toHaveText(/^running/);
   await row.getByRole('button', { name: `Stop ${name}`, exact: true }).click();
   await expect(row.getByRole('cell').nth(2)).toHaveText(/^stopped/, STATE_CHANGE);

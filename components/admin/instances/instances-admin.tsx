@@ -16,10 +16,12 @@ type State = NonNullable<RouterInputs['admin']['instances']['list']['states']>[n
 const STATES: State[] = ['pending', 'starting', 'running', 'stopping', 'stopped', 'terminating', 'terminated', 'error'];
 const LIVE: State[] = ['pending', 'starting', 'running', 'stopping', 'stopped', 'error'];
 
-/** Every tenant's instances, filtered by name and state, a page at a time; stop, force stop or terminate any. */
-export function InstancesAdmin() {
+/** Every tenant's instances, filtered by tenant, name and state, a page at a time; stop, force stop or terminate any. */
+export function InstancesAdmin({ initialTenantId = '' }: { initialTenantId?: string }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
+  const tenants = useQuery(trpc.admin.tenants.list.queryOptions());
+  const [tenantId, setTenantId] = useState(initialTenantId);
   const [name, setName] = useState('');
   const [state, setState] = useState<'live' | 'all' | State>('live');
   const [cursors, setCursors] = useState<(string | null)[]>([null]);
@@ -27,7 +29,7 @@ export function InstancesAdmin() {
   const cursor = cursors[cursors.length - 1] ?? null;
   const states = state === 'all' ? undefined : state === 'live' ? LIVE : [state];
   const list = useQuery({
-    ...trpc.admin.instances.list.queryOptions({ name: name.trim() || undefined, states, cursor, limit: 25 }),
+    ...trpc.admin.instances.list.queryOptions({ tenantId: tenantId || undefined, name: name.trim() || undefined, states, cursor, limit: 25 }),
     placeholderData: keepPreviousData,
     refetchInterval: 5_000,
   });
@@ -59,7 +61,20 @@ export function InstancesAdmin() {
     i.state === 'terminating' || i.state === 'terminated' ? `This instance is ${i.state}.` : undefined;
   return (
     <div className="space-y-4">
-      <form role="search" aria-label="Filter instances" onSubmit={(e) => e.preventDefault()} className="grid gap-4 sm:grid-cols-2 lg:max-w-2xl">
+      <form role="search" aria-label="Filter instances" onSubmit={(e) => e.preventDefault()} className="grid gap-4 sm:grid-cols-3 lg:max-w-4xl">
+        <SelectField
+          label="Tenant"
+          value={tenantId}
+          onChange={(e) => {
+            setTenantId(e.target.value);
+            resetPaging();
+          }}
+          options={[
+            { value: '', label: 'All tenants' },
+            // Until the list arrives, a tenant chosen by link still shows as chosen.
+            ...(tenants.data ?? (initialTenantId ? [{ id: initialTenantId, name: 'This tenant' }] : [])).map((t) => ({ value: t.id, label: t.name })),
+          ]}
+        />
         <TextField
           label="Name contains"
           type="search"
@@ -106,7 +121,7 @@ export function InstancesAdmin() {
             {
               header: 'Tenant',
               cell: (i) => (
-                <Link href={`/t/${i.tenantSlug}/instances`} className="text-sky-800 hover:underline">
+                <Link href={`/admin/tenants/${i.tenantId}`} className="text-sky-800 hover:underline">
                   {i.tenantName}
                 </Link>
               ),

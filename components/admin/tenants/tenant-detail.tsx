@@ -96,7 +96,11 @@ export function TenantDetail({ tenantId }: { tenantId: string }) {
               <Badge tone="emerald">active</Badge>
             )}
           </Fact>
-          <Fact term="Instances">{instances} not terminated</Fact>
+          <Fact term="Instances">
+            <Link href={`/admin/instances?tenant=${t.id}`} className="text-sky-800 hover:underline">
+              {instances} not terminated
+            </Link>
+          </Fact>
         </dl>
         <p className="mt-4 text-sm text-slate-600">
           Suspend, reactivate or change the quotas of {t.name} from{' '}
