@@ -34,6 +34,7 @@ describe('buildQemuArgs', () => {
       '-mon', 'chardev=qmp,mode=control',
       '-pidfile', '/data/guests/web-1/qemu.pid',
       '-daemonize',
+      '-sandbox', 'on,obsolete=deny,resourcecontrol=deny',
     ]);
   });
 

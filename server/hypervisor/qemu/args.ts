@@ -61,6 +61,9 @@ export function buildQemuArgs({ spec, image, layout, accel }: QemuArgsInput): st
     '-mon', 'chardev=qmp,mode=control',
     '-pidfile', layout.pidFile,
     '-daemonize',
+    // Seccomp: no obsolete or resource-control syscalls (mount, reboot, swapon, sched_setaffinity, …).
+    // Not spawn=deny or elevateprivileges=deny: -daemonize itself needs fork and setsid.
+    '-sandbox', 'on,obsolete=deny,resourcecontrol=deny',
   );
   return args;
 }

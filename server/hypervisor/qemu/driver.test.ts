@@ -1,7 +1,7 @@
 // Integration tests against real QEMU (TCG here; KVM where the probe says so).
 // One guest is booted and shared by the lifecycle tests, in order, to keep
 // the run to a couple of minutes on two cores.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -209,6 +209,11 @@ describe('QemuDriver: a real guest', () => {
     await driver.resume(spec.id);
     await waitForEvent((e) => e.type === 'resumed', 2_000, 'resumed event', from);
     expect((await driver.status(spec.id)).state).toBe('running');
+  });
+
+  it('runs QEMU under its seccomp sandbox', async () => {
+    const { pid } = await driver.status(spec.id);
+    expect(readFileSync(`/proc/${pid}/status`, 'utf8')).toMatch(/^Seccomp:\s+2$/m); // 2: filter mode
   });
 
   it('is seen running by a concurrent second driver without taking QMP from the first', { timeout: 30_000 }, async () => {
