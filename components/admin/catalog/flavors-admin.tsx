@@ -51,6 +51,12 @@ export function FlavorsAdmin() {
     }
   }
 
+  // Closing the edit form puts the keyboard back on the row's Edit button, not at the top of the page.
+  const closeEditor = (flavorId: string) => {
+    setEditingId(null);
+    requestAnimationFrame(() => document.querySelector<HTMLButtonElement>(`[data-edit-flavor="${flavorId}"]`)?.focus());
+  };
+
   const flavors = list.data ?? [];
   const editing = flavors.find((f) => f.id === editingId) ?? null;
   return (
@@ -81,6 +87,7 @@ export function FlavorsAdmin() {
                   <Button
                     variant="secondary"
                     aria-label={`Edit ${f.name}`}
+                    data-edit-flavor={f.id}
                     aria-expanded={editingId === f.id}
                     onClick={() => {
                       setNotice(null);
@@ -121,10 +128,10 @@ export function FlavorsAdmin() {
           key={editing.id}
           flavor={editing}
           onDone={async (message) => {
-            setEditingId(null);
+            closeEditor(editing.id);
             await announce(message);
           }}
-          onClose={() => setEditingId(null)}
+          onClose={() => closeEditor(editing.id)}
         />
       ) : null}
       <Card title="New flavor" description="A size preset on the launch form. Tenants can still set any size within their quota by hand.">
