@@ -19,6 +19,8 @@ export default function AdminPage() {
             ['/admin/quota-requests', 'Quota requests'],
             ['/admin/instances', 'All instances'],
             ['/admin/hosts', 'Hosts'],
+            ['/admin/flavors', 'Flavors'],
+            ['/admin/images', 'Images'],
             ['/admin/prices', 'Prices'],
             ['/admin/audit', 'Audit log'],
           ].map(([href, label]) => (

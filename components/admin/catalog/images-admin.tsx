@@ -1,0 +1,116 @@
+'use client';
+
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState } from 'react';
+import type { RouterOutputs } from '@/server/trpc/root';
+import { describeError, useTRPC } from '../../trpc/client';
+import { Button } from '../../ui/button';
+import { ConfirmButton } from '../../ui/confirm-button';
+import { FormAlert } from '../../ui/field';
+import { EmptyState } from '../../ui/page';
+import { DataTable, formatDateTime } from '../../ui/table';
+import { formatBytes } from './format-bytes';
+import { StatusBadge } from './status-badge';
+
+type Image = RouterOutputs['admin']['images']['list'][number];
+
+/** The guest images built on this host: footprint, minimums, who uses them, and whether tenants may launch them. */
+export function ImagesAdmin() {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const list = useQuery(trpc.admin.images.list.queryOptions());
+  const [notice, setNotice] = useState<string | null>(null);
+  const setEnabled = useMutation(
+    trpc.admin.images.setEnabled.mutationOptions({
+      onSuccess: async (r) => {
+        const image = list.data?.find((i) => i.id === r.id);
+        const name = image?.name ?? r.id;
+        await queryClient.invalidateQueries({ queryKey: trpc.admin.images.list.queryKey() });
+        setNotice(
+          r.enabled
+            ? `${name} is enabled: tenants can launch it again.`
+            : `${name} is disabled: new launches of it are refused; instances made from it${
+                image ? ` (${image.instances} now)` : ''
+              } keep running.`,
+        );
+      },
+    }),
+  );
+  const change = (image: Image, enabled: boolean) => {
+    setNotice(null);
+    setEnabled.mutate({ imageId: image.id, enabled });
+  };
+
+  const images = list.data ?? [];
+  return (
+    <div className="space-y-6">
+      <FormAlert tone="success" message={notice} />
+      {setEnabled.error ? <FormAlert message={describeError(setEnabled.error).message} /> : null}
+      {list.isPending ? <p role="status">Loading images…</p> : null}
+      {list.error ? <FormAlert message={describeError(list.error).message} /> : null}
+      {list.data && images.length === 0 ? (
+        <EmptyState title="No images yet">
+          Build the guest images on the host with <code className="rounded bg-slate-100 px-1">npm run images</code>, then restart Cirrus: it
+          registers the images it finds when it starts.
+        </EmptyState>
+      ) : null}
+      {images.length > 0 ? (
+        <DataTable<Image>
+          caption="Images"
+          rowKey={(i) => i.id}
+          rows={images}
+          columns={[
+            {
+              header: 'Image',
+              cell: (i) => (
+                <span className="block max-w-64">
+                  <span className="block font-medium">{i.name}</span>
+                  <span className="block font-mono text-xs text-slate-500">{i.id}</span>
+                  {i.description ? <span className="mt-1 block text-xs text-slate-600">{i.description}</span> : null}
+                </span>
+              ),
+            },
+            {
+              header: 'Minimums',
+              cell: (i) => (
+                <span className="block whitespace-nowrap tabular-nums">
+                  {i.minMemoryMiB} MiB memory
+                  <span className="block">{i.minDiskGiB} GiB disk</span>
+                </span>
+              ),
+            },
+            { header: 'On disk', cell: (i) => formatBytes(i.sizeBytes), className: 'text-right tabular-nums whitespace-nowrap' },
+            { header: 'Virtual disk', cell: (i) => formatBytes(i.virtualSizeBytes), className: 'text-right tabular-nums whitespace-nowrap' },
+            { header: 'Built', cell: (i) => formatDateTime(i.builtAt) },
+            { header: 'Instances', cell: (i) => i.instances, className: 'text-right tabular-nums' },
+            { header: 'Status', cell: (i) => <StatusBadge enabled={i.enabled} /> },
+            {
+              header: 'Actions',
+              cell: (i) => {
+                const busy = setEnabled.isPending && setEnabled.variables?.imageId === i.id;
+                // While the question is asked it gets room to read, instead of a column as narrow as the button.
+                return i.enabled ? (
+                  <div className="has-[[role=group]]:w-56">
+                    <ConfirmButton
+                      aria-label={`Disable ${i.name}`}
+                      question={`Disable ${i.name}? Instances made from it keep running (${i.instances} now); only new launches are refused.`}
+                      confirmLabel="Disable"
+                      busy={busy}
+                      onConfirm={() => change(i, false)}
+                    >
+                      Disable
+                    </ConfirmButton>
+                  </div>
+                ) : (
+                  <Button variant="secondary" aria-label={`Enable ${i.name}`} busy={busy} onClick={() => change(i, true)}>
+                    Enable
+                  </Button>
+                );
+              },
+            },
+          ]}
+        />
+      ) : null}
+    </div>
+  );
+}
