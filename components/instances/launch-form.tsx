@@ -133,6 +133,7 @@ export function LaunchForm() {
   };
 
   const loadError = images.error ?? flavors.error;
+  const noImage = images.data?.length === 0 ? 'No image is available for launches: an administrator has disabled them, or none is built yet.' : undefined;
   return (
     <form ref={formRef} onSubmit={onSubmit} noValidate aria-label="Launch instance" className="grid gap-6 lg:grid-cols-[1fr_20rem] lg:items-start">
       <div className="space-y-6">
@@ -154,7 +155,7 @@ export function LaunchForm() {
               }}
               options={imageList.map((i) => ({ value: i.id, label: i.name }))}
               error={errors.imageId}
-              hint={image ? `Needs at least ${image.minMemoryMiB} MiB of memory and ${image.minDiskGiB} GiB of disk.` : images.isPending ? 'Loading images…' : undefined}
+              hint={image ? `Needs at least ${image.minMemoryMiB} MiB of memory and ${image.minDiskGiB} GiB of disk.` : images.isPending ? 'Loading images…' : noImage}
             />
           </div>
         </Card>
@@ -176,7 +177,7 @@ export function LaunchForm() {
           <LaunchEstimate tenantId={tenant.id} size={withinLimits(sizeNumbers) ? sizeNumbers : { vcpus: 0, memoryMiB: 0, diskGiB: 0, nics: 0 }} />
         </Card>
         <div className="flex flex-wrap gap-2">
-          <Button type="submit" busy={launch.isPending} disabledReason={notAllowed}>
+          <Button type="submit" busy={launch.isPending} disabledReason={notAllowed ?? noImage}>
             Launch instance
           </Button>
           <LinkButton href={`/t/${tenant.slug}/instances`} variant="secondary">
