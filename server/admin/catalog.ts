@@ -1,10 +1,9 @@
 import { and, asc, eq, ne, sql } from 'drizzle-orm';
-import { z } from 'zod';
 import { recordAudit, type Actor } from '../audit';
 import type { DbOrTx, Tx } from '../db/client';
 import { flavors, images, instances } from '../db/schema';
 import { DomainError } from '../errors';
-import { launchInput } from '../instances/validation';
+import type { FlavorSpec } from '../instances/validation';
 
 // Images ---------------------------------------------------------------------
 
@@ -46,16 +45,6 @@ export async function setImageEnabled(db: DbOrTx, actor: Actor, input: { imageId
 
 // Flavors --------------------------------------------------------------------
 
-/** A flavor is a launch size: the same bounds as a launch, under a short name. */
-export const flavorSpecSchema = launchInput.pick({ vcpus: true, memoryMiB: true, diskGiB: true, nics: true }).extend({
-  name: z
-    .string()
-    .trim()
-    .min(1, 'Give the flavor a name.')
-    .max(40, 'Flavor names are at most 40 characters.')
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'Use letters, digits, dots, dashes and underscores; start with a letter or digit.'),
-});
-export type FlavorSpec = z.infer<typeof flavorSpecSchema>;
 
 export async function listFlavorsForAdmin(db: DbOrTx) {
   return db.select().from(flavors).orderBy(asc(flavors.vcpus), asc(flavors.memoryMiB), asc(flavors.name));

@@ -42,6 +42,17 @@ export const launchInput = z.object({
 });
 export type LaunchInput = z.infer<typeof launchInput>;
 
+/** A flavor is a launch size: the same bounds as a launch, under a short name. */
+export const flavorSpecSchema = launchInput.pick({ vcpus: true, memoryMiB: true, diskGiB: true, nics: true }).extend({
+  name: z
+    .string()
+    .trim()
+    .min(1, 'Give the flavor a name.')
+    .max(40, 'Flavor names are at most 40 characters.')
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'Use letters, digits, dots, dashes and underscores; start with a letter or digit.'),
+});
+export type FlavorSpec = z.infer<typeof flavorSpecSchema>;
+
 export const instanceIdSchema = z.string().regex(/^i-[0-9a-f]{17}$/, 'Unknown instance id.');
 
 export const listInput = z.object({

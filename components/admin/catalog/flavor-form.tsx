@@ -2,7 +2,7 @@
 
 import { useMutation } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
-import { LIMITS, launchInput } from '@/server/instances/validation';
+import { flavorSpecSchema, LIMITS } from '@/server/instances/validation';
 import type { RouterOutputs } from '@/server/trpc/root';
 import { describeError, useTRPC } from '../../trpc/client';
 import { Button } from '../../ui/button';
@@ -21,8 +21,6 @@ const SIZE_FIELDS: { key: keyof typeof LIMITS; label: string; unit: string }[] =
   { key: 'diskGiB', label: 'Disk (GiB)', unit: ' GiB' },
   { key: 'nics', label: 'Network interfaces', unit: '' },
 ];
-// The numbers follow the launch form's bounds; the server checks the name (and that it is free).
-const sizeSchema = launchInput.pick({ vcpus: true, memoryMiB: true, diskGiB: true, nics: true });
 
 const draftOf = (f?: Flavor): Draft =>
   f
@@ -54,7 +52,9 @@ export function FlavorForm({
   async function onSubmit(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
     setFormError(null);
-    const parsed = sizeSchema.safeParse({
+    // The server's own rules (the launch bounds, the name's shape); it alone can say a name is taken.
+    const parsed = flavorSpecSchema.safeParse({
+      name: draft.name,
       vcpus: toNumber(draft.vcpus),
       memoryMiB: toNumber(draft.memoryMiB),
       diskGiB: toNumber(draft.diskGiB),
@@ -67,7 +67,7 @@ export function FlavorForm({
       return;
     }
     setErrors({});
-    const spec = { name: draft.name.trim(), ...parsed.data };
+    const spec = parsed.data;
     try {
       if (flavor) {
         // Only what changed, so the audit log says what the admin did.

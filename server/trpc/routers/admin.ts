@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { emailSchema } from '../../accounts/validation';
-import { createFlavor, deleteFlavor, flavorSpecSchema, listFlavorsForAdmin, listImagesForAdmin, setImageEnabled, updateFlavor } from '../../admin/catalog';
+import { createFlavor, deleteFlavor, listFlavorsForAdmin, listImagesForAdmin, setImageEnabled, updateFlavor } from '../../admin/catalog';
 import { adminInstanceAction, listAllInstances } from '../../admin/instances';
 import { listHosts, updateHost } from '../../admin/hosts';
 import { getDefaultQuotas, setDefaultQuotas, setTenantQuota } from '../../admin/quotas';
@@ -8,7 +8,7 @@ import { createTenantForUser, getTenantForAdmin, listTenantsForAdmin, reactivate
 import { listUsers, setAdmin, setDisabled } from '../../admin/users';
 import { IMAGE_ID_PATTERN } from '../../hypervisor/images/catalog';
 import { instanceStates } from '../../instances/can';
-import { instanceIdSchema } from '../../instances/validation';
+import { flavorSpecSchema, instanceIdSchema } from '../../instances/validation';
 import { adminListQuotaRequests, decideQuotaRequest } from '../../quotas/requests';
 import { getSettings, quotaLimitsSchema, setSetting } from '../../settings';
 import { tenantNameSchema } from '../../tenants/tenants';
