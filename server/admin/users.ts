@@ -1,15 +1,14 @@
-import { and, asc, count, eq, gt, ilike, isNotNull, ne, or, sql } from 'drizzle-orm';
+import { and, asc, count, eq, gt, isNotNull, ne, sql } from 'drizzle-orm';
 import { recordAudit, type Actor } from '../audit';
 import type { DbOrTx } from '../db/client';
 import { memberships, users } from '../db/schema';
 import { DomainError } from '../errors';
-
-const escapeLike = (s: string) => s.replace(/[\\%_]/g, (m) => `\\${m}`);
+import { containsAny } from '../db/like';
 
 /** Users for admins: search by e-mail or name, keyset-paged by e-mail. */
 export async function listUsers(db: DbOrTx, input: { search?: string; cursor?: string | null; limit: number }) {
   const conds = [];
-  if (input.search) conds.push(or(ilike(users.email, `%${escapeLike(input.search)}%`), ilike(users.name, `%${escapeLike(input.search)}%`)));
+  if (input.search) conds.push(containsAny(input.search, users.email, users.name));
   if (input.cursor) conds.push(gt(users.email, input.cursor));
   const rows = await db
     .select({

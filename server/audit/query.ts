@@ -1,6 +1,7 @@
-import { and, asc, desc, eq, gte, ilike, lt, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, lt, or, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import type { DbOrTx } from '../db/client';
+import { escapeLike, containsAny } from '../db/like';
 import { DomainError } from '../errors';
 import { auditLog, tenants } from '../db/schema';
 
@@ -50,12 +51,11 @@ export const auditListInput = auditFilterFields
   })
   .refine(fromBeforeTo, fromBeforeToIssue);
 
-const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 function filterConditions(f: AuditFilters): SQL[] {
   const where: SQL[] = [];
   if (f.tenantId) where.push(eq(auditLog.tenantId, f.tenantId));
-  if (f.actor) where.push(ilike(auditLog.actorLabel, `%${escapeLike(f.actor)}%`));
+  if (f.actor) where.push(containsAny(f.actor, auditLog.actorLabel));
   if (f.action) {
     const a = f.action;
     const prefix = sql`${auditLog.action} like ${`${escapeLike(a.endsWith('.') ? a : `${a}.`)}%`}`;

@@ -1,6 +1,7 @@
-import { and, asc, desc, eq, gt, ilike, inArray, lt, ne, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, lt, ne, or, sql, type SQL } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client';
 import { hosts, instanceEvents, instances } from '../db/schema';
+import { containsAny } from '../db/like';
 import { DomainError } from '../errors';
 import type { ListInput } from './validation';
 
@@ -53,7 +54,7 @@ export async function listInstances(db: DbOrTx, tenantId: string, input: ListInp
   const conds: (SQL | undefined)[] = [];
   if (input.states?.length) conds.push(inArray(instances.state, input.states));
   else if (!input.includeTerminated) conds.push(ne(instances.state, 'terminated'));
-  if (input.name) conds.push(ilike(instances.name, `%${input.name.replace(/[\\%_]/g, (m) => `\\${m}`)}%`));
+  if (input.name) conds.push(containsAny(input.name, instances.name));
   if (input.tag) {
     conds.push(
       input.tag.value === undefined
