@@ -1,20 +1,22 @@
-import { and, desc, eq, ilike, inArray, lt, or, type SQL } from 'drizzle-orm';
+import { and, desc, eq, inArray, lt, or, type SQL } from 'drizzle-orm';
 import type { Actor } from '../audit';
 import type { DbOrTx } from '../db/client';
 import { hosts, instances, tenants } from '../db/schema';
 import { DomainError } from '../errors';
+import { containsAny } from '../db/like';
 import { requestInstanceAction } from '../instances/actions';
 import type { InstanceState } from '../instances/can';
 
-/** All instances across tenants, newest first, filtered by tenant, state and name; keyset-paged. */
+/** All instances across tenants, newest first, filtered by tenant (id, or name/slug contains), state and name; keyset-paged. */
 export async function listAllInstances(
   db: DbOrTx,
-  input: { tenantId?: string; states?: InstanceState[]; name?: string; cursor?: string | null; limit: number },
+  input: { tenantId?: string; tenant?: string; states?: InstanceState[]; name?: string; cursor?: string | null; limit: number },
 ) {
   const conds: (SQL | undefined)[] = [];
   if (input.tenantId) conds.push(eq(instances.tenantId, input.tenantId));
+  if (input.tenant) conds.push(containsAny(input.tenant, tenants.name, tenants.slug));
   if (input.states?.length) conds.push(inArray(instances.state, input.states));
-  if (input.name) conds.push(ilike(instances.name, `%${input.name.replace(/[\\%_]/g, (m) => `\\${m}`)}%`));
+  if (input.name) conds.push(containsAny(input.name, instances.name));
   if (input.cursor) {
     const [at, id] = input.cursor.split('|');
     const when = new Date(at ?? '');

@@ -1,6 +1,10 @@
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chargeLines } from '../billing/charges';
+import { seedPrices } from '../billing/prices';
+import { clock } from '../billing/summary';
 import { auditLog } from '../db/schema';
+import { tenantLimits, tenantUsage } from '../quotas';
 import type { FakeHypervisor } from '../hypervisor';
 import { drainJobs, setQuota, setUpCompute, tiny } from '../test/compute';
 import { addRole, callerAs, makeTenant, makeUser } from '../test/factories';
@@ -73,7 +77,7 @@ describe('suspending a tenant', () => {
     await expect(owner.instances.start({ tenantId: tenant.id, instanceId: inst.id })).rejects.toThrow(/is suspended: unpaid invoice/);
     await expect(owner.instances.launch({ tenantId: tenant.id, ...tiny })).rejects.toThrow(/is suspended/);
     expect((await owner.tenants.list()).find((x) => x.id === tenant.id)).toMatchObject({ suspendReason: 'unpaid invoice' });
-    const listed = (await admin.admin.tenants.list()).find((x) => x.id === tenant.id)!;
+    const listed = (await admin.admin.tenants.list({ search: tenant.slug })).items.find((x) => x.id === tenant.id)!;
     expect(listed).toMatchObject({ members: 1, suspendReason: 'unpaid invoice', usage: { instances: 1 } });
     await admin.admin.tenants.reactivate({ tenantId: tenant.id });
     await owner.instances.start({ tenantId: tenant.id, instanceId: inst.id });
@@ -100,5 +104,40 @@ describe('admin instances', () => {
       expect.arrayContaining([`Stop requested by administrator ${adminUser.email}.`, `Terminate requested by administrator ${adminUser.email}.`]),
     );
     expect((await owner.instances.get({ tenantId: tenant.id, instanceId: inst.id })).state).toBe('terminated');
+  });
+});
+
+describe('the admin tenant list', () => {
+  it('pages by slug and searches by name or slug; each row’s usage, limits and month-to-date cost match the per-tenant figures', async () => {
+    const admin = callerAs(t.db, await makeUser(t.db, { isAdmin: true }));
+    await seedPrices(t.db);
+    const tag = `pg${Date.now().toString(36)}`;
+    const made = [];
+    const busyOwner = await makeUser(t.db);
+    for (const n of ['a', 'b', 'c']) made.push(await makeTenant(t.db, n === 'b' ? busyOwner : await makeUser(t.db), `${tag} ${n}`));
+    // One tenant uses something and has its own limits; the others keep the defaults.
+    const busy = made[1]!;
+    await callerAs(t.db, busyOwner).instances.launch({ tenantId: busy.id, ...tiny, vcpus: 2 });
+    await drain();
+    await admin.admin.quotas.set({ tenantId: busy.id, limits: { vcpus: 1 } });
+
+    const first = await admin.admin.tenants.list({ search: tag, limit: 2 });
+    expect(first.items.map((x) => x.name)).toEqual([`${tag} a`, `${tag} b`]);
+    expect(first.nextCursor).not.toBeNull();
+    const second = await admin.admin.tenants.list({ search: tag, limit: 2, cursor: first.nextCursor });
+    expect(second.items.map((x) => x.name)).toEqual([`${tag} c`]);
+    expect(second.nextCursor).toBeNull();
+    expect((await admin.admin.tenants.list({ search: made[2]!.slug })).items.map((x) => x.id)).toEqual([made[2]!.id]);
+    expect((await admin.admin.tenants.list({ search: '%' })).items.every((x) => x.name.includes('%') || x.slug.includes('%'))).toBe(true);
+
+    const { monthStart, monthEnd } = await clock(t.db);
+    for (const row of [...first.items, ...second.items]) {
+      expect(row.usage).toEqual(await tenantUsage(t.db, row.id));
+      expect(row.limits).toEqual(await tenantLimits(t.db, row.id));
+      expect(row.monthToDateMicro).toBe((await chargeLines(t.db, row.id, monthStart, monthEnd)).reduce((a, l) => a + l.amountMicro, 0));
+    }
+    const busyRow = first.items.find((x) => x.id === busy.id)!;
+    expect(busyRow).toMatchObject({ members: 1, usage: { instances: 1, vcpus: 2 }, limits: { vcpus: 1 } });
+    expect(busyRow.monthToDateMicro).toBeGreaterThan(0);
   });
 });

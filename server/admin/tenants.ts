@@ -1,17 +1,25 @@
-import { and, asc, eq, inArray, isNotNull, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, isNotNull, sql } from 'drizzle-orm';
 import { recordAudit, type Actor } from '../audit';
-import { chargeLines } from '../billing/charges';
+import { chargeTotals } from '../billing/charges';
 import { clock } from '../billing/summary';
 import type { Db, DbOrTx } from '../db/client';
 import { instances, memberships, tenants, users } from '../db/schema';
 import { DomainError } from '../errors';
+import { containsAny } from '../db/like';
 import { requestInstanceAction } from '../instances/actions';
-import { tenantLimits, tenantUsage } from '../quotas';
+import { tenantLimits, tenantUsage, usageAndLimits } from '../quotas';
 import { memberColumns } from '../tenants/members';
 import { createTenantTx } from '../tenants/tenants';
 
-/** Every tenant with members, usage against quotas and month-to-date cost. */
-export async function listTenantsForAdmin(db: DbOrTx) {
+/**
+ * Tenants for admins, a page at a time (keyset by slug), optionally searched
+ * by name or slug: each with members, usage against quotas and month-to-date
+ * cost — batched, so a page costs a handful of queries however long it is.
+ */
+export async function listTenantsForAdmin(db: DbOrTx, input: { search?: string; cursor?: string | null; limit: number }) {
+  const conds = [];
+  if (input.search) conds.push(containsAny(input.search, tenants.name, tenants.slug));
+  if (input.cursor) conds.push(gt(tenants.slug, input.cursor));
   const rows = await db
     .select({
       id: tenants.id,
@@ -20,20 +28,21 @@ export async function listTenantsForAdmin(db: DbOrTx) {
       createdAt: tenants.createdAt,
       suspendedAt: tenants.suspendedAt,
       suspendReason: tenants.suspendReason,
-      members: sql<number>`(select count(*)::int from ${memberships} m where m.tenant_id = ${tenants.id})`,
+      // Spelled out: drizzle leaves a lone table's columns unqualified.
+      members: sql<number>`(select count(*)::int from ${memberships} m where m.tenant_id = "tenants"."id")`,
     })
     .from(tenants)
-    .orderBy(asc(tenants.name))
-    .limit(500);
+    .where(and(...conds))
+    .orderBy(asc(tenants.slug))
+    .limit(input.limit + 1);
+  const page = rows.slice(0, input.limit);
+  const ids = page.map((t) => t.id);
   const { monthStart, monthEnd } = await clock(db);
-  return Promise.all(
-    rows.map(async (t) => ({
-      ...t,
-      usage: await tenantUsage(db, t.id),
-      limits: await tenantLimits(db, t.id),
-      monthToDateMicro: (await chargeLines(db, t.id, monthStart, monthEnd)).reduce((a, l) => a + l.amountMicro, 0),
-    })),
-  );
+  const [quota, cost] = await Promise.all([usageAndLimits(db, ids), chargeTotals(db, ids, monthStart, monthEnd)]);
+  return {
+    items: page.map((t) => ({ ...t, ...quota.get(t.id)!, monthToDateMicro: cost.get(t.id) ?? 0 })),
+    nextCursor: rows.length > input.limit ? (page[page.length - 1]?.slug ?? null) : null,
+  };
 }
 
 /** Suspend: changes are refused and consoles close (both check the flag), running instances are stopped, each saying why. */

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client';
-import { chargeLines } from './charges';
+import { chargeTotals } from './charges';
 import { currentPrices } from './prices';
 
 /** Revenue per tenant for a month (admins): the same charge lines the tenants' invoices show, summed. */
@@ -12,11 +12,8 @@ export async function revenueByTenant(db: DbOrTx, month: string) {
     select t.id, t.slug, t.name from tenants t
     where exists (select 1 from usage_segments s where s.tenant_id = t.id and s.started_at < ${to} and (s.ended_at is null or s.ended_at > ${from}::timestamptz - interval '60 seconds'))
     order by t.name`);
-  const out = [];
-  for (const t of rows) {
-    const lines = await chargeLines(db, t.id, from, to);
-    out.push({ tenantId: t.id, slug: t.slug, name: t.name, totalMicro: lines.reduce((a, l) => a + l.amountMicro, 0) });
-  }
+  const totals = await chargeTotals(db, rows.map((t) => t.id), from, to);
+  const out = rows.map((t) => ({ tenantId: t.id, slug: t.slug, name: t.name, totalMicro: totals.get(t.id) ?? 0 }));
   const p = await currentPrices(db);
   return { month, currency: p.currency, tenants: out.sort((a, b) => b.totalMicro - a.totalMicro), totalMicro: out.reduce((a, t) => a + t.totalMicro, 0) };
 }

@@ -1,4 +1,4 @@
-import { and, eq, notInArray, sql } from 'drizzle-orm';
+import { and, eq, inArray, notInArray, sql } from 'drizzle-orm';
 import type { DbOrTx, Tx } from '../db/client';
 import { instances, tenantQuotas } from '../db/schema';
 import { DomainError } from '../errors';
@@ -27,13 +27,15 @@ const usageColumns = {
   nics: sql<number>`coalesce(sum(${instances.nics}), 0)::int`,
 };
 
+const noUsage: Usage = { instances: 0, vcpus: 0, memoryMiB: 0, diskGiB: 0, nics: 0 };
+
 /** What a tenant's live instances hold now (a sum, never a counter). */
 export async function tenantUsage(db: DbOrTx, tenantId: string): Promise<Usage> {
   const [row] = await db
     .select(usageColumns)
     .from(instances)
     .where(and(eq(instances.tenantId, tenantId), notInArray(instances.state, [...NOT_COUNTED])));
-  return row ?? { instances: 0, vcpus: 0, memoryMiB: 0, diskGiB: 0, nics: 0 };
+  return row ?? noUsage;
 }
 
 const limitColumns = {
@@ -48,6 +50,25 @@ const limitColumns = {
 export async function tenantLimits(db: DbOrTx, tenantId: string): Promise<QuotaLimits> {
   const [row] = await db.select(limitColumns).from(tenantQuotas).where(eq(tenantQuotas.tenantId, tenantId));
   return row ?? getSetting(db, 'defaultQuotas');
+}
+
+/** `tenantUsage` and `tenantLimits` for many tenants in two queries (admin lists). */
+export async function usageAndLimits(db: DbOrTx, tenantIds: string[]): Promise<Map<string, { usage: Usage; limits: QuotaLimits }>> {
+  const out = new Map<string, { usage: Usage; limits: QuotaLimits }>();
+  if (tenantIds.length === 0) return out;
+  const [usage, limits, defaults] = await Promise.all([
+    db
+      .select({ tenantId: instances.tenantId, ...usageColumns })
+      .from(instances)
+      .where(and(inArray(instances.tenantId, tenantIds), notInArray(instances.state, [...NOT_COUNTED])))
+      .groupBy(instances.tenantId),
+    db.select({ tenantId: tenantQuotas.tenantId, ...limitColumns }).from(tenantQuotas).where(inArray(tenantQuotas.tenantId, tenantIds)),
+    getSetting(db, 'defaultQuotas'),
+  ]);
+  const usageOf = new Map(usage.map(({ tenantId, ...u }) => [tenantId, u]));
+  const limitsOf = new Map(limits.map(({ tenantId, ...l }) => [tenantId, l]));
+  for (const id of tenantIds) out.set(id, { usage: usageOf.get(id) ?? noUsage, limits: limitsOf.get(id) ?? defaults });
+  return out;
 }
 
 /**

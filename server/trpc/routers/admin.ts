@@ -59,7 +59,9 @@ const quotasRouter = router({
 });
 
 const tenantsRouter = router({
-  list: adminProcedure.query(({ ctx }) => listTenantsForAdmin(ctx.db)),
+  list: adminProcedure
+    .input(z.object({ search: z.string().trim().max(100).optional(), cursor: z.string().max(100).nullish(), limit: z.int().min(1).max(100).default(50) }).default({ limit: 50 }))
+    .query(({ ctx, input }) => listTenantsForAdmin(ctx.db, input)),
   get: adminProcedure.input(z.object({ tenantId: z.uuid() })).query(({ ctx, input }) => getTenantForAdmin(ctx.db, input.tenantId)),
   create: adminProcedure
     .input(z.object({ name: tenantNameSchema, ownerEmail: emailSchema }))
@@ -75,6 +77,7 @@ const instancesRouter = router({
     .input(
       z.object({
         tenantId: z.uuid().optional(),
+        tenant: z.string().trim().max(100).optional(),
         states: z.array(z.enum(instanceStates)).max(8).optional(),
         name: z.string().trim().max(63).optional(),
         cursor: z.string().max(200).nullish(),
