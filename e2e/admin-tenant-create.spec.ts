@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { admin, newAccount, signIn, signOut, signUp } from './helpers';
+import { admin, adminTenantRow, newAccount, signIn, signOut, signUp } from './helpers';
 
 // No guests are launched here: creating a tenant and reading its members needs none.
 
@@ -41,7 +41,8 @@ test('an admin creates a tenant for a signed-up user, who then owns it and switc
   await expect(create.getByRole('status')).toHaveText(new RegExp(`^${tenantName} was created with ${user.email} as its owner\\.`));
   await expect(ownerField).not.toHaveAttribute('aria-invalid', 'true');
   await expect(nameField).toHaveValue('');
-  const row = adminPage.getByRole('row', { name: new RegExp(tenantName) });
+  // The list is paged and searchable: find it there.
+  const row = await adminTenantRow(adminPage, tenantName);
   await expect(row).toContainText('active');
 
   // ── Its detail page lists the user as owner ─────────────────────────────

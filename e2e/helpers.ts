@@ -62,3 +62,18 @@ export async function openLaunchForm(page: Page, slug: string) {
   await page.goto(`/t/${slug}/instances/new`);
   await expect(page.getByRole('region', { name: 'Cost' }).getByText('Per hour while running')).toBeVisible({ timeout: 30_000 });
 }
+
+/**
+ * Open /admin/tenants searched down to one tenant and return its row. The list
+ * is paged, so a tenant made by this run need not be on the first page. The
+ * table comes from the API, so once it shows the search form reaches React.
+ */
+export async function adminTenantRow(page: Page, tenantName: string) {
+  await page.goto('/admin/tenants');
+  await expect(page.getByRole('table', { name: 'Tenants' })).toBeVisible();
+  await page.getByRole('searchbox', { name: 'Search tenants' }).fill(tenantName);
+  await page.getByRole('search', { name: 'Search tenants' }).getByRole('button', { name: 'Search' }).click();
+  const row = page.getByRole('table', { name: 'Tenants' }).getByRole('row', { name: new RegExp(tenantName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) });
+  await expect(row).toHaveCount(1);
+  return row;
+}

@@ -2,8 +2,8 @@
 
 import { useState } from 'react';
 import { describeError } from '../../trpc/client';
-import { Button } from '../../ui/button';
 import { FormAlert } from '../../ui/field';
+import { Pager, useKeysetPages } from '../../ui/pager';
 import { auditCsvHref, useAuditPage, type AuditFilterValues } from './audit-api';
 import { AuditFilters } from './audit-filters';
 import { AuditTable } from './audit-table';
@@ -13,12 +13,10 @@ const PAGE_SIZE = 50;
 /** The audit log viewer: filters, a page of records, Previous/Next, and the CSV of the same filters. */
 export function AuditLog() {
   const [filters, setFilters] = useState<AuditFilterValues>({});
-  // The cursors of the pages seen so far: the last one is the page shown (undefined: the newest).
-  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
-  const cursor = cursors[cursors.length - 1];
-  const page = useAuditPage({ ...filters, cursor, limit: PAGE_SIZE });
+  const pages = useKeysetPages();
+  const page = useAuditPage({ ...filters, cursor: pages.cursor ?? undefined, limit: PAGE_SIZE });
   const error = page.error ? describeError(page.error) : null;
-  const pageNumber = cursors.length;
+  const pageNumber = pages.number;
 
   return (
     <div className="space-y-4">
@@ -26,7 +24,7 @@ export function AuditLog() {
         fieldErrors={error?.fieldErrors ?? {}}
         onApply={(f) => {
           setFilters(f);
-          setCursors([undefined]);
+          pages.reset();
         }}
       />
       <div className="flex flex-wrap items-center justify-between gap-2">
@@ -45,22 +43,13 @@ export function AuditLog() {
           <AuditTable rows={page.data.items} />
         )
       ) : null}
-      <nav aria-label="Audit log pages" className="flex gap-2">
-        <Button variant="secondary" disabledReason={pageNumber === 1 ? 'This is the newest page.' : undefined} onClick={() => setCursors((c) => c.slice(0, -1))}>
-          Previous
-        </Button>
-        <Button
-          variant="secondary"
-          disabledReason={page.data && !page.data.nextCursor ? 'There are no older records.' : undefined}
-          disabled={!page.data || page.isPlaceholderData}
-          onClick={() => {
-            const next = page.data?.nextCursor;
-            if (next) setCursors((c) => [...c, next]);
-          }}
-        >
-          Next
-        </Button>
-      </nav>
+      <Pager
+        label="Audit log pages"
+        pages={pages}
+        nextCursor={page.isPlaceholderData ? undefined : page.data?.nextCursor}
+        firstReason="This is the newest page."
+        lastReason="There are no older records."
+      />
     </div>
   );
 }

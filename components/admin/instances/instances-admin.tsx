@@ -7,6 +7,7 @@ import { describeError, useTRPC } from '../../trpc/client';
 import { Button } from '../../ui/button';
 import { ConfirmButton } from '../../ui/confirm-button';
 import { FormAlert, SelectField, TextField } from '../../ui/field';
+import { Pager, useKeysetPages } from '../../ui/pager';
 import { DataTable, formatDateTime } from '../../ui/table';
 import type { RouterInputs, RouterOutputs } from '@/server/trpc/root';
 
@@ -20,16 +21,24 @@ const LIVE: State[] = ['pending', 'starting', 'running', 'stopping', 'stopped', 
 export function InstancesAdmin({ initialTenantId = '' }: { initialTenantId?: string }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
-  const tenants = useQuery(trpc.admin.tenants.list.queryOptions());
+  // A tenant page links here with its id; otherwise admins type part of a tenant's name or slug.
   const [tenantId, setTenantId] = useState(initialTenantId);
+  const linkedTenant = useQuery({ ...trpc.admin.tenants.get.queryOptions({ tenantId }), enabled: Boolean(tenantId) });
+  const [tenant, setTenant] = useState('');
   const [name, setName] = useState('');
   const [state, setState] = useState<'live' | 'all' | State>('live');
-  const [cursors, setCursors] = useState<(string | null)[]>([null]);
+  const pages = useKeysetPages();
   const [notice, setNotice] = useState<string | null>(null);
-  const cursor = cursors[cursors.length - 1] ?? null;
   const states = state === 'all' ? undefined : state === 'live' ? LIVE : [state];
   const list = useQuery({
-    ...trpc.admin.instances.list.queryOptions({ tenantId: tenantId || undefined, name: name.trim() || undefined, states, cursor, limit: 25 }),
+    ...trpc.admin.instances.list.queryOptions({
+      tenantId: tenantId || undefined,
+      tenant: tenantId ? undefined : tenant.trim() || undefined,
+      name: name.trim() || undefined,
+      states,
+      cursor: pages.cursor,
+      limit: 25,
+    }),
     placeholderData: keepPreviousData,
     refetchInterval: 5_000,
   });
@@ -51,7 +60,7 @@ export function InstancesAdmin({ initialTenantId = '' }: { initialTenantId?: str
     }),
   );
   const actionError = stop.error ?? terminate.error;
-  const resetPaging = () => setCursors([null]);
+  const resetPaging = pages.reset;
   const items = list.data?.items ?? [];
   const stopReason = (i: Instance) =>
     ['running', 'starting', 'pending'].includes(i.state) ? undefined : `A ${i.state} instance cannot be stopped.`;
@@ -62,19 +71,35 @@ export function InstancesAdmin({ initialTenantId = '' }: { initialTenantId?: str
   return (
     <div className="space-y-4">
       <form role="search" aria-label="Filter instances" onSubmit={(e) => e.preventDefault()} className="grid gap-4 sm:grid-cols-3 lg:max-w-4xl">
-        <SelectField
-          label="Tenant"
-          value={tenantId}
-          onChange={(e) => {
-            setTenantId(e.target.value);
-            resetPaging();
-          }}
-          options={[
-            { value: '', label: 'All tenants' },
-            // Until the list arrives, a tenant chosen by link still shows as chosen.
-            ...(tenants.data ?? (initialTenantId ? [{ id: initialTenantId, name: 'This tenant' }] : [])).map((t) => ({ value: t.id, label: t.name })),
-          ]}
-        />
+        {tenantId ? (
+          <div className="space-y-1 text-sm">
+            <p className="font-medium text-slate-700">Tenant</p>
+            <p>
+              Only <span className="font-medium">{linkedTenant.data?.name ?? '…'}</span>{' '}
+              <button
+                type="button"
+                className="text-sky-800 underline"
+                onClick={() => {
+                  setTenantId('');
+                  resetPaging();
+                }}
+              >
+                Show every tenant
+              </button>
+            </p>
+          </div>
+        ) : (
+          <TextField
+            label="Tenant contains"
+            type="search"
+            value={tenant}
+            hint="Name or slug."
+            onChange={(e) => {
+              setTenant(e.target.value);
+              resetPaging();
+            }}
+          />
+        )}
         <TextField
           label="Name contains"
           type="search"
@@ -177,18 +202,7 @@ export function InstancesAdmin({ initialTenantId = '' }: { initialTenantId?: str
           ]}
         />
       ) : null}
-      <nav aria-label="Pages" className="flex gap-2">
-        <Button variant="secondary" disabledReason={cursors.length > 1 ? undefined : 'This is the first page.'} onClick={() => setCursors(cursors.slice(0, -1))}>
-          Previous
-        </Button>
-        <Button
-          variant="secondary"
-          disabledReason={list.data?.nextCursor ? undefined : 'This is the last page.'}
-          onClick={() => list.data?.nextCursor && setCursors([...cursors, list.data.nextCursor])}
-        >
-          Next
-        </Button>
-      </nav>
+      <Pager label="Pages of instances" pages={pages} nextCursor={list.isPlaceholderData ? undefined : list.data?.nextCursor} />
     </div>
   );
 }

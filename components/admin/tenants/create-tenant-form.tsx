@@ -33,7 +33,7 @@ export function CreateTenantForm({ onCreated }: { onCreated: () => Promise<unkno
     try {
       const tenant = await create.mutateAsync(input);
       formEl.reset();
-      // Refresh first, so the notice never names a tenant the table below does not show yet.
+      // Refresh first, so the list is current when the notice names the new tenant (and links to it).
       await onCreated();
       setCreated({ tenant, ownerEmail: input.ownerEmail.trim().toLowerCase() });
     } catch (err) {

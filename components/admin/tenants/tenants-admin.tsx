@@ -1,6 +1,6 @@
 'use client';
 
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { formatMoney } from '../../billing/money';
@@ -10,31 +10,46 @@ import { Button } from '../../ui/button';
 import { ConfirmButton } from '../../ui/confirm-button';
 import { FormAlert, TextField } from '../../ui/field';
 import { Card } from '../../ui/page';
+import { Pager, useKeysetPages } from '../../ui/pager';
 import { DataTable, formatDateTime } from '../../ui/table';
 import { CreateTenantForm } from './create-tenant-form';
 import { UsageList } from './usage-list';
 import type { RouterOutputs } from '@/server/trpc/root';
 
-type Tenant = RouterOutputs['admin']['tenants']['list'][number];
+type Tenant = RouterOutputs['admin']['tenants']['list']['items'][number];
+
+const PAGE_SIZE = 25;
 type Resource = keyof Tenant['limits'];
 
-/** Every tenant with its usage against its limits; create one for a user, suspend, reactivate and edit quotas. */
+/** Tenants, searched by name or slug, a page at a time, with usage against limits; create one for a user, suspend, reactivate and edit quotas. */
 export function TenantsAdmin() {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
-  const list = useQuery({ ...trpc.admin.tenants.list.queryOptions(), refetchInterval: 10_000 });
+  const [draft, setDraft] = useState('');
+  const [search, setSearch] = useState('');
+  const pages = useKeysetPages();
+  const list = useQuery({
+    ...trpc.admin.tenants.list.queryOptions({ search: search || undefined, cursor: pages.cursor, limit: PAGE_SIZE }),
+    placeholderData: keepPreviousData,
+    refetchInterval: 10_000,
+  });
   const [selectedId, setSelectedId] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const refresh = () => queryClient.invalidateQueries({ queryKey: trpc.admin.tenants.list.queryKey() });
   const reactivate = useMutation(
     trpc.admin.tenants.reactivate.mutationOptions({
       onSuccess: async (_d, v) => {
-        setNotice(`${list.data?.find((t) => t.id === v.tenantId)?.name ?? 'The tenant'} was reactivated.`);
+        setNotice(`${list.data?.items.find((t) => t.id === v.tenantId)?.name ?? 'The tenant'} was reactivated.`);
         await refresh();
       },
     }),
   );
-  const tenants = list.data ?? [];
+  const tenants = list.data?.items ?? [];
+  function onSearch(e: FormEvent<HTMLFormElement>) {
+    e.preventDefault();
+    setSearch(draft.trim());
+    pages.reset();
+  }
   const selected = tenants.find((t) => t.id === selectedId) ?? null;
   return (
     <div className="space-y-6">
@@ -48,7 +63,16 @@ export function TenantsAdmin() {
           return refresh();
         }}
       />
-      {list.data ? (
+      <form role="search" aria-label="Search tenants" onSubmit={onSearch} noValidate className="flex flex-wrap items-end gap-2">
+        <div className="min-w-0 flex-1 sm:max-w-sm">
+          <TextField label="Search tenants" name="search" type="search" value={draft} autoComplete="off" hint="Name or slug." onChange={(e) => setDraft(e.target.value)} />
+        </div>
+        <Button type="submit" variant="secondary">
+          Search
+        </Button>
+      </form>
+      {list.data && tenants.length === 0 ? <p className="text-sm text-slate-600">{search ? `No tenant matches “${search}”.` : 'No tenants yet.'}</p> : null}
+      {tenants.length > 0 ? (
         <DataTable<Tenant>
           caption="Tenants"
           rowKey={(t) => t.id}
@@ -113,6 +137,7 @@ export function TenantsAdmin() {
           ]}
         />
       ) : null}
+      <Pager label="Pages of tenants" pages={pages} nextCursor={list.isPlaceholderData ? undefined : list.data?.nextCursor} />
       {selected ? (
         <TenantManager
           key={selected.id}

@@ -5,6 +5,7 @@ import { useState, type FormEvent } from 'react';
 import type { RouterOutputs } from '@/server/trpc/root';
 import { describeError, useTRPC } from '../../trpc/client';
 import { Button } from '../../ui/button';
+import { Pager, useKeysetPages } from '../../ui/pager';
 import { FormAlert, TextField } from '../../ui/field';
 import { Card } from '../../ui/page';
 import { DataTable, formatDateTime } from '../../ui/table';
@@ -18,23 +19,20 @@ export function UserList({ currentUserId }: { currentUserId: string }) {
   const trpc = useTRPC();
   const [draft, setDraft] = useState('');
   const [search, setSearch] = useState('');
-  // cursors[i] is the cursor that opens page i; page 0 has none.
-  const [cursors, setCursors] = useState<(string | null)[]>([null]);
-  const page = cursors.length - 1;
+  const pages = useKeysetPages();
   const list = useQuery(
-    trpc.admin.users.list.queryOptions({ search: search || undefined, cursor: cursors[page], limit: PAGE_SIZE }, { placeholderData: (prev) => prev }),
+    trpc.admin.users.list.queryOptions({ search: search || undefined, cursor: pages.cursor, limit: PAGE_SIZE }, { placeholderData: (prev) => prev }),
   );
   const [message, setMessage] = useState<{ text: string; tone: 'error' | 'success' } | null>(null);
 
   function onSearch(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
     setSearch(draft.trim());
-    setCursors([null]);
+    pages.reset();
     setMessage(null);
   }
 
   const users = list.data?.items ?? [];
-  const nextCursor = list.data?.nextCursor ?? null;
   return (
     <Card title="Users" description="Search by e-mail or name.">
       <form role="search" aria-label="Search users" onSubmit={onSearch} noValidate className="mb-4 flex flex-wrap items-end gap-2">
@@ -79,19 +77,7 @@ export function UserList({ currentUserId }: { currentUserId: string }) {
             ]}
           />
         ) : null}
-        <nav aria-label="Pages of users" className="flex items-center justify-between gap-2">
-          <Button variant="secondary" disabledReason={page === 0 ? 'This is the first page.' : undefined} onClick={() => setCursors((c) => c.slice(0, -1))}>
-            Previous
-          </Button>
-          <span className="text-sm text-slate-600">Page {page + 1}</span>
-          <Button
-            variant="secondary"
-            disabledReason={nextCursor ? undefined : 'This is the last page.'}
-            onClick={() => nextCursor && setCursors((c) => [...c, nextCursor])}
-          >
-            Next
-          </Button>
-        </nav>
+        <Pager label="Pages of users" pages={pages} nextCursor={list.data?.nextCursor} />
       </div>
     </Card>
   );
