@@ -1,10 +1,11 @@
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { instances, priceVersions, usageSegments } from '../db/schema';
 import { newInstanceId } from '../instances/ids';
 import { setUpCompute, tiny } from '../test/compute';
 import { makeTenant, makeUser } from '../test/factories';
 import { createTestDatabase, type TestDatabase } from '../test/db';
-import { chargeLines } from './charges';
+import { chargeLines, chargeTotals, dailyCharges } from './charges';
 
 let t: TestDatabase;
 beforeAll(async () => {
@@ -70,5 +71,33 @@ describe('charges', () => {
     await t.db.insert(usageSegments).values({ tenantId: tenant.id, instanceId: id, resource: 'disk_gib', quantity: 1, startedAt: at(-500), endedAt: at(500) });
     const lines = await chargeLines(t.db, tenant.id, at(0), at(86_400));
     expect(lines[0]?.seconds).toBe(500);
+  });
+
+  it('a month is one period whatever the session time zone (March has 31 days but 743 hours in Berlin)', async () => {
+    const owner = await makeUser(t.db);
+    const tenant = await makeTenant(t.db, owner);
+    const id = newInstanceId();
+    const march = new Date('2024-03-01T00:00:00Z');
+    const april = new Date('2024-04-01T00:00:00Z');
+    await t.db.insert(instances).values({ id, tenantId: tenant.id, name: 'dst', imageId: tiny.imageId, vcpus: 1, memoryMiB: 128, diskGiB: 1, nics: 1, state: 'terminated' });
+    // A whole month of disk, crossing the night Berlin moves its clocks.
+    await t.db.insert(usageSegments).values({ tenantId: tenant.id, instanceId: id, resource: 'disk_gib', quantity: 1, startedAt: march, endedAt: april });
+    const inZone = (zone: string) =>
+      t.db.transaction(async (tx) => {
+        await tx.execute(sql`select set_config('TimeZone', ${zone}, true)`);
+        return {
+          lines: await chargeLines(tx, tenant.id, march, april),
+          totals: await chargeTotals(tx, [tenant.id], march, april),
+          days: await dailyCharges(tx, tenant.id, march, april),
+        };
+      });
+    const expected = 31 * 86_400 * 2; // 2 µ per GiB-second
+    for (const zone of ['UTC', 'Europe/Berlin', 'America/New_York']) {
+      const { lines, totals, days } = await inZone(zone);
+      expect(lines, zone).toEqual([expect.objectContaining({ resource: 'disk_gib', seconds: 31 * 86_400, amountMicro: expected })]);
+      expect(totals.get(tenant.id), zone).toBe(expected);
+      expect(days.map((d) => d.day), zone).toEqual(Array.from({ length: 31 }, (_, i) => `2024-03-${String(i + 1).padStart(2, '0')}`));
+      expect(days.every((d) => d.amountMicro === 86_400 * 2), zone).toBe(true);
+    }
   });
 });

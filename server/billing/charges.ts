@@ -68,18 +68,20 @@ async function periodLines(
     seconds: string;
     amount: string;
   }>(sql`
-    with periods as (
-      select g as p0, least(g + ${step === null ? sql`(${to}::timestamptz - ${from}::timestamptz)` : sql`${step}::interval`}, ${to}::timestamptz) as p1
-      from generate_series(${from}::timestamptz, ${to}::timestamptz - interval '1 microsecond',
-                           ${step === null ? sql`(${to}::timestamptz - ${from}::timestamptz)` : sql`${step}::interval`}) g
-    ),
+    with periods as (${
+      step === null
+        ? sql`select ${from}::timestamptz as p0, ${to}::timestamptz as p1`
+        : // Hours, not days: a day of the session's time zone could be 23 or 25 hours long.
+          sql`select g as p0, least(g + ${step}::interval, ${to}::timestamptz) as p1
+              from generate_series(${from}::timestamptz, ${to}::timestamptz - interval '1 microsecond', ${step}::interval) g`
+    }),
     seg as (
       select s.tenant_id, s.instance_id, s.resource, s.quantity, s.started_at as s0,
              case when s.resource in ('vcpu', 'memory_mib')
                   then greatest(coalesce(s.ended_at, now()), s.started_at + interval '60 seconds')
                   else coalesce(s.ended_at, now()) end as s1
       from usage_segments s
-      where s.tenant_id in (${sql.join(tenantIds.map((id) => sql`${id}::uuid`), sql`, `)})
+      where s.tenant_id = any(${sql.param(tenantIds)}::uuid[])
         and s.started_at < ${to}
         and (s.ended_at is null or s.ended_at > ${from}::timestamptz - interval '60 seconds')
     ),
