@@ -1,10 +1,11 @@
-import { and, desc, eq, inArray, lt, or, type SQL } from 'drizzle-orm';
+import { and, desc, eq, inArray, type SQL } from 'drizzle-orm';
 import type { Actor } from '../audit';
 import type { DbOrTx } from '../db/client';
 import { hosts, instances, tenants } from '../db/schema';
 import { DomainError } from '../errors';
 import { containsAny } from '../db/like';
 import { requestInstanceAction } from '../instances/actions';
+import { afterInstance } from '../instances/queries';
 import type { InstanceState } from '../instances/can';
 
 /** All instances across tenants, newest first, filtered by tenant (id, or name/slug contains), state and name; keyset-paged. */
@@ -17,12 +18,7 @@ export async function listAllInstances(
   if (input.tenant) conds.push(containsAny(input.tenant, tenants.name, tenants.slug));
   if (input.states?.length) conds.push(inArray(instances.state, input.states));
   if (input.name) conds.push(containsAny(input.name, instances.name));
-  if (input.cursor) {
-    const [at, id] = input.cursor.split('|');
-    const when = new Date(at ?? '');
-    if (!id || Number.isNaN(when.getTime())) throw new DomainError('INVALID_INPUT', 'That page link is no longer valid.', 'cursor');
-    conds.push(or(lt(instances.createdAt, when), and(eq(instances.createdAt, when), lt(instances.id, id))));
-  }
+  if (input.cursor) conds.push(afterInstance(input.cursor, 'created_at', 'desc'));
   const rows = await db
     .select({
       id: instances.id,
@@ -46,8 +42,7 @@ export async function listAllInstances(
     .orderBy(desc(instances.createdAt), desc(instances.id))
     .limit(input.limit + 1);
   const items = rows.slice(0, input.limit);
-  const last = items[items.length - 1];
-  return { items, nextCursor: rows.length > input.limit && last ? `${last.createdAt.toISOString()}|${last.id}` : null };
+  return { items, nextCursor: rows.length > input.limit ? (items[items.length - 1]?.id ?? null) : null };
 }
 
 /** An admin stops or terminates any instance; the tenant sees who did it in the instance's history. */

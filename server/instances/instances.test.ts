@@ -1,5 +1,5 @@
 import { TRPCError } from '@trpc/server';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLog, hosts, images, instances } from '../db/schema';
 import { heartbeat, markHostOffline } from '../hosts';
@@ -188,6 +188,32 @@ describe('instances', () => {
     expect((await api.instances.list({ tenantId: tenant.id, tag: { key: 'tier', value: 'db' }, limit: 100 })).items).toHaveLength(15);
     expect((await api.instances.list({ tenantId: tenant.id, states: ['running'] })).items).toHaveLength(0);
     await expect(api.instances.list({ tenantId: tenant.id, cursor: 'garbage' })).rejects.toThrow(/page link is no longer valid/);
+  });
+
+  it('pages newest-first without losing instances created within one millisecond (tenant and admin lists)', async () => {
+    const { tenant, api } = await tenantWithOwner();
+    await setQuota(t.db, tenant.id, {});
+    const made = [];
+    for (let i = 0; i < 6; i++) made.push((await api.instances.launch({ tenantId: tenant.id, ...tiny, name: `same-ms-${i}` })).id);
+    // Microseconds apart, inside one millisecond: a cursor holding a JavaScript Date would skip some.
+    for (const [i, id] of made.entries()) {
+      await t.db.update(instances).set({ createdAt: sql`'2026-05-01 10:00:00.123'::timestamptz + ${i} * interval '1 microsecond'` }).where(eq(instances.id, id));
+    }
+    const walk = async (page: (cursor: string | null) => Promise<{ items: { id: string }[]; nextCursor: string | null }>) => {
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const p = await page(cursor);
+        seen.push(...p.items.map((i) => i.id));
+        cursor = p.nextCursor;
+      } while (cursor);
+      return seen;
+    };
+    const newestFirst = [...made].reverse();
+    expect(await walk((cursor) => api.instances.list({ tenantId: tenant.id, limit: 2, cursor, sort: 'newest' }))).toEqual(newestFirst);
+    expect(await walk((cursor) => api.instances.list({ tenantId: tenant.id, limit: 4, cursor, sort: 'oldest' }))).toEqual(made);
+    const admin = callerAs(t.db, await makeUser(t.db, { isAdmin: true }));
+    expect(await walk((cursor) => admin.admin.instances.list({ tenantId: tenant.id, limit: 1, cursor }))).toEqual(newestFirst);
   });
 
   it('another tenant gets NOT_FOUND for every instance procedure on your instance; a viewer may only read', async () => {

@@ -1,9 +1,9 @@
-import { and, asc, desc, eq, gt, inArray, lt, ne, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, ne, sql, type SQL } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client';
 import { hosts, instanceEvents, instances } from '../db/schema';
 import { containsAny } from '../db/like';
 import { DomainError } from '../errors';
-import type { ListInput } from './validation';
+import { instanceIdSchema, type ListInput } from './validation';
 
 /** The columns of an instance a tenant sees. */
 export const instanceColumns = {
@@ -37,16 +37,17 @@ export async function getInstance(db: DbOrTx, tenantId: string, id: string): Pro
   return row;
 }
 
-type Cursor = { k: string; id: string };
-const encodeCursor = (c: Cursor) => Buffer.from(JSON.stringify(c)).toString('base64url');
-function decodeCursor(raw: string): Cursor {
-  try {
-    const c = JSON.parse(Buffer.from(raw, 'base64url').toString()) as Cursor;
-    if (typeof c.k === 'string' && typeof c.id === 'string') return c;
-  } catch {
-    /* fall through */
+/**
+ * Keyset paging after the instance `cursor` (its id), in (key, id) order.
+ * The key is read back from the row itself, so the cursor never carries a
+ * timestamp rounded to JavaScript's milliseconds (created_at has microseconds).
+ */
+export function afterInstance(cursor: string, key: 'created_at' | 'name', direction: 'asc' | 'desc'): SQL {
+  if (!instanceIdSchema.safeParse(cursor).success) {
+    throw new DomainError('INVALID_INPUT', 'That page link is no longer valid; start from the first page.', 'cursor');
   }
-  throw new DomainError('INVALID_INPUT', 'That page link is no longer valid; start from the first page.', 'cursor');
+  const column = key === 'name' ? instances.name : instances.createdAt;
+  return sql`(${column}, ${instances.id}) ${sql.raw(direction === 'asc' ? '>' : '<')} (select c.${sql.raw(key)}, c.id from ${instances} c where c.id = ${cursor})`;
 }
 
 /** A page of the tenant's instances, keyset-paginated (stable under inserts), filtered and sorted. */
@@ -64,12 +65,7 @@ export async function listInstances(db: DbOrTx, tenantId: string, input: ListInp
   }
   const key = input.sort === 'name' ? instances.name : instances.createdAt;
   const ascending = input.sort !== 'newest';
-  if (input.cursor) {
-    const c = decodeCursor(input.cursor);
-    const k = input.sort === 'name' ? c.k : new Date(c.k);
-    const cmp = ascending ? gt : lt;
-    conds.push(or(cmp(key, k), and(eq(key, k), cmp(instances.id, c.id))));
-  }
+  if (input.cursor) conds.push(afterInstance(input.cursor, input.sort === 'name' ? 'name' : 'created_at', ascending ? 'asc' : 'desc'));
   const order = ascending ? [asc(key), asc(instances.id)] : [desc(key), desc(instances.id)];
   const rows = await db
     .select(withHost)
@@ -79,12 +75,7 @@ export async function listInstances(db: DbOrTx, tenantId: string, input: ListInp
     .orderBy(...order)
     .limit(input.limit + 1);
   const items = rows.slice(0, input.limit);
-  const last = items[items.length - 1];
-  const nextCursor =
-    rows.length > input.limit && last
-      ? encodeCursor({ k: input.sort === 'name' ? last.name : last.createdAt.toISOString(), id: last.id })
-      : null;
-  return { items, nextCursor };
+  return { items, nextCursor: rows.length > input.limit ? (items[items.length - 1]?.id ?? null) : null };
 }
 
 export async function listInstanceEvents(db: DbOrTx, tenantId: string, instanceId: string) {
