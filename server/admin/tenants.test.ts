@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chargeLines } from '../billing/charges';
 import { seedPrices } from '../billing/prices';
 import { clock } from '../billing/summary';
-import { auditLog } from '../db/schema';
+import { auditLog, instances, usageSegments } from '../db/schema';
+import { newInstanceId } from '../instances/ids';
 import { tenantLimits, tenantUsage } from '../quotas';
 import type { FakeHypervisor } from '../hypervisor';
 import { drainJobs, setQuota, setUpCompute, tiny } from '../test/compute';
@@ -130,14 +131,32 @@ describe('the admin tenant list', () => {
     expect((await admin.admin.tenants.list({ search: made[2]!.slug })).items.map((x) => x.id)).toEqual([made[2]!.id]);
     expect((await admin.admin.tenants.list({ search: '%' })).items.every((x) => x.name.includes('%') || x.slug.includes('%'))).toBe(true);
 
-    const { monthStart, monthEnd } = await clock(t.db);
     for (const row of [...first.items, ...second.items]) {
       expect(row.usage).toEqual(await tenantUsage(t.db, row.id));
       expect(row.limits).toEqual(await tenantLimits(t.db, row.id));
-      expect(row.monthToDateMicro).toBe((await chargeLines(t.db, row.id, monthStart, monthEnd)).reduce((a, l) => a + l.amountMicro, 0));
     }
     const busyRow = first.items.find((x) => x.id === busy.id)!;
     expect(busyRow).toMatchObject({ members: 1, usage: { instances: 1, vcpus: 2 }, limits: { vcpus: 1 } });
-    expect(busyRow.monthToDateMicro).toBeGreaterThan(0);
+    expect(busyRow.monthToDateMicro).toBeGreaterThan(0); // still running: its cost grows with now(), so only its sign is fixed
+
+    // Closed segments earlier this month cost a fixed amount: the list's figure must equal the tenant's own invoice lines.
+    const closed = made[2]!;
+    const { monthStart, monthEnd } = await clock(t.db);
+    const vm = newInstanceId();
+    await t.db.insert(instances).values({ id: vm, tenantId: closed.id, name: 'past', imageId: tiny.imageId, vcpus: 3, memoryMiB: 3000, diskGiB: 7, nics: 2, state: 'terminated' });
+    await t.db.insert(usageSegments).values(
+      (['vcpu', 'memory_mib', 'disk_gib', 'nic'] as const).map((resource, i) => ({
+        tenantId: closed.id,
+        instanceId: vm,
+        resource,
+        quantity: [3, 3000, 7, 2][i]!,
+        startedAt: monthStart,
+        endedAt: new Date(monthStart.getTime() + 1_234_567),
+      })),
+    );
+    const invoiceTotal = (await chargeLines(t.db, closed.id, monthStart, monthEnd)).reduce((a, l) => a + l.amountMicro, 0);
+    expect(invoiceTotal).toBeGreaterThan(0);
+    const listed = (await admin.admin.tenants.list({ search: closed.slug })).items[0]!;
+    expect(listed.monthToDateMicro).toBe(invoiceTotal);
   });
 });

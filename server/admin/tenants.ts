@@ -76,7 +76,8 @@ export async function reactivateTenant(db: DbOrTx, actor: Actor, input: { tenant
 /** Create a tenant on someone's behalf: the named user (who must have signed up) becomes its owner. */
 export async function createTenantForUser(db: Db, actor: Actor, input: { name: string; ownerEmail: string }) {
   return db.transaction(async (tx) => {
-    const [owner] = await tx.select({ id: users.id, disabledAt: users.disabledAt }).from(users).where(eq(users.email, input.ownerEmail)).limit(1);
+    // Shared lock: an admin disabling this user at the same moment waits, or goes first and is seen.
+    const [owner] = await tx.select({ id: users.id, disabledAt: users.disabledAt }).from(users).where(eq(users.email, input.ownerEmail)).for('share');
     if (!owner) throw new DomainError('NOT_FOUND', `No Cirrus user has the e-mail ${input.ownerEmail}. Ask them to sign up first.`, 'ownerEmail');
     if (owner.disabledAt) throw new DomainError('INVALID_STATE', `${input.ownerEmail} is disabled; enable them first or choose another owner.`, 'ownerEmail');
     return createTenantTx(tx, actor, input.name, owner.id, { action: 'admin.tenants.create' });

@@ -18,7 +18,8 @@ export async function listUsers(db: DbOrTx, input: { search?: string; cursor?: s
       isAdmin: users.isAdmin,
       disabledAt: users.disabledAt,
       createdAt: users.createdAt,
-      tenants: sql<number>`(select count(*)::int from ${memberships} m where m.user_id = ${users.id})`,
+      // Spelled out: drizzle leaves a lone table's columns unqualified.
+      tenants: sql<number>`(select count(*)::int from ${memberships} m where m.user_id = "users"."id")`,
     })
     .from(users)
     .where(and(...conds))
