@@ -41,9 +41,13 @@ test('an admin creates a tenant for a signed-up user, who then owns it and switc
   await expect(create.getByRole('status')).toHaveText(new RegExp(`^${tenantName} was created with ${user.email} as its owner\\.`));
   await expect(ownerField).not.toHaveAttribute('aria-invalid', 'true');
   await expect(nameField).toHaveValue('');
-  // The list is paged and searchable: find it there.
-  const row = await adminTenantRow(adminPage, tenantName);
+  // The paged list narrows itself to the new tenant, so the notice never names a row that is not shown.
+  const row = adminPage.getByRole('table', { name: 'Tenants' }).getByRole('row', { name: new RegExp(tenantName) });
   await expect(row).toContainText('active');
+  await expect(adminPage.getByRole('table', { name: 'Tenants' }).getByRole('row')).toHaveCount(2);
+  await expect(adminPage.getByRole('searchbox', { name: 'Search tenants' })).not.toHaveValue('');
+  // …and the search finds it again from a fresh page.
+  await expect(await adminTenantRow(adminPage, tenantName)).toContainText('active');
 
   // ── Its detail page lists the user as owner ─────────────────────────────
   await row.getByRole('link', { name: tenantName, exact: true }).click();
@@ -58,6 +62,12 @@ test('an admin creates a tenant for a signed-up user, who then owns it and switc
   await expect(owner.getByRole('cell').nth(1)).toHaveText(user.name);
   await expect(owner.getByRole('cell').nth(2)).toHaveText('owner');
   await expect(owner.getByRole('cell').nth(4)).toHaveText('enabled');
+
+  // Its changes live on the Tenants page, which the link opens searched down to it.
+  await summary.getByRole('link', { name: 'Tenants', exact: true }).click();
+  await adminPage.waitForURL(/\/admin\/tenants\?search=/);
+  await expect(adminPage.getByRole('table', { name: 'Tenants' }).getByRole('row')).toHaveCount(2);
+  await expect(adminPage.getByRole('table', { name: 'Tenants' }).getByRole('row', { name: new RegExp(tenantName) })).toBeVisible();
 
   // A well-formed id of no tenant says so; a malformed one is a 404.
   await adminPage.goto('/admin/tenants/00000000-0000-4000-8000-000000000000');

@@ -5,7 +5,10 @@ import { PageHeader } from '@/components/ui/page';
 
 export const metadata: Metadata = { title: 'Tenants' };
 
-export default function AdminTenantsPage() {
+/** `?search=` opens the list searched (a tenant's page links here with its slug). */
+export default async function AdminTenantsPage({ searchParams }: { searchParams: Promise<{ search?: string | string[] }> }) {
+  const { search } = await searchParams;
+  const initialSearch = typeof search === 'string' ? search.trim().slice(0, 100) : '';
   return (
     <>
       <AdminBreadcrumb />
@@ -13,7 +16,7 @@ export default function AdminTenantsPage() {
         title="Tenants"
         description="Every tenant with what it uses against its limits and what it has cost this month. Create a tenant for a user, suspend one, or change its quotas."
       />
-      <TenantsAdmin />
+      <TenantsAdmin initialSearch={initialSearch} />
     </>
   );
 }

@@ -79,8 +79,9 @@ export function ImagesAdmin() {
                 </span>
               ),
             },
-            { header: 'On disk', cell: (i) => formatBytes(i.sizeBytes), className: 'text-right tabular-nums whitespace-nowrap' },
-            { header: 'Virtual disk', cell: (i) => formatBytes(i.virtualSizeBytes), className: 'text-right tabular-nums whitespace-nowrap' },
+            // 0: not measured yet (registered before sizes were recorded; the next start measures it).
+            { header: 'On disk', cell: (i) => (i.sizeBytes ? formatBytes(i.sizeBytes) : '—'), className: 'text-right tabular-nums whitespace-nowrap' },
+            { header: 'Virtual disk', cell: (i) => (i.virtualSizeBytes ? formatBytes(i.virtualSizeBytes) : '—'), className: 'text-right tabular-nums whitespace-nowrap' },
             { header: 'Built', cell: (i) => formatDateTime(i.builtAt) },
             { header: 'Instances', cell: (i) => i.instances, className: 'text-right tabular-nums' },
             { header: 'Status', cell: (i) => <StatusBadge enabled={i.enabled} /> },

@@ -2,6 +2,7 @@
 
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
+import { useRouter } from 'next/navigation';
 import { useState } from 'react';
 import { describeError, useTRPC } from '../../trpc/client';
 import { Button } from '../../ui/button';
@@ -22,6 +23,7 @@ export function InstancesAdmin({ initialTenantId = '' }: { initialTenantId?: str
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   // A tenant page links here with its id; otherwise admins type part of a tenant's name or slug.
+  const router = useRouter();
   const [tenantId, setTenantId] = useState(initialTenantId);
   const linkedTenant = useQuery({ ...trpc.admin.tenants.get.queryOptions({ tenantId }), enabled: Boolean(tenantId) });
   const [tenant, setTenant] = useState('');
@@ -75,13 +77,21 @@ export function InstancesAdmin({ initialTenantId = '' }: { initialTenantId?: str
           <div className="space-y-1 text-sm">
             <p className="font-medium text-slate-700">Tenant</p>
             <p>
-              Only <span className="font-medium">{linkedTenant.data?.name ?? '…'}</span>{' '}
+              {linkedTenant.error ? (
+                <span className="text-red-700">{describeError(linkedTenant.error).message}</span>
+              ) : (
+                <>
+                  Only <span className="font-medium">{linkedTenant.data?.name ?? '…'}</span>
+                </>
+              )}{' '}
               <button
                 type="button"
                 className="text-sky-800 underline"
                 onClick={() => {
                   setTenantId('');
                   resetPaging();
+                  // Drop ?tenant= too, so a reload shows every tenant as well.
+                  router.replace('/admin/instances');
                 }}
               >
                 Show every tenant

@@ -15,12 +15,14 @@ type Created = RouterOutputs['admin']['tenants']['create'];
  * Create a tenant on someone's behalf. The owner must already have signed up,
  * so the server's refusal (no such user, user disabled) lands beside the e-mail.
  */
-export function CreateTenantForm({ onCreated }: { onCreated: () => Promise<unknown> }) {
+export function CreateTenantForm({ onCreated }: { onCreated: (tenant: Created) => Promise<unknown> }) {
   const trpc = useTRPC();
   const create = useMutation(trpc.admin.tenants.create.mutationOptions());
   const [errors, setErrors] = useState<Record<string, string[]>>({});
   const [formError, setFormError] = useState<string | null>(null);
   const [created, setCreated] = useState<{ tenant: Created; ownerEmail: string } | null>(null);
+  // Busy until the list shows the new tenant, not only until the server answered.
+  const [busy, setBusy] = useState(false);
 
   async function onSubmit(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
@@ -30,17 +32,20 @@ export function CreateTenantForm({ onCreated }: { onCreated: () => Promise<unkno
     setErrors({});
     setFormError(null);
     setCreated(null);
+    setBusy(true);
     try {
       const tenant = await create.mutateAsync(input);
       formEl.reset();
-      // Refresh first, so the list is current when the notice names the new tenant (and links to it).
-      await onCreated();
+      // The list below is narrowed to the new tenant before the notice names it.
+      await onCreated(tenant);
       setCreated({ tenant, ownerEmail: input.ownerEmail.trim().toLowerCase() });
     } catch (err) {
       const { message, fieldErrors } = describeError(err);
       setErrors(fieldErrors);
       // A refusal that names no field of this form still has to be read somewhere.
       if (!fieldErrors.name && !fieldErrors.ownerEmail) setFormError(message);
+    } finally {
+      setBusy(false);
     }
   }
 
@@ -68,7 +73,7 @@ export function CreateTenantForm({ onCreated }: { onCreated: () => Promise<unkno
             </Link>
           </div>
         ) : null}
-        <Button type="submit" busy={create.isPending}>
+        <Button type="submit" busy={busy}>
           Create tenant
         </Button>
       </form>

@@ -104,7 +104,7 @@ export function TenantDetail({ tenantId }: { tenantId: string }) {
         </dl>
         <p className="mt-4 text-sm text-slate-600">
           Suspend, reactivate or change the quotas of {t.name} from{' '}
-          <Link href="/admin/tenants" className="text-sky-800 hover:underline">
+          <Link href={`/admin/tenants?search=${encodeURIComponent(t.slug)}`} className="text-sky-800 hover:underline">
             Tenants
           </Link>
           .

@@ -22,11 +22,11 @@ const PAGE_SIZE = 25;
 type Resource = keyof Tenant['limits'];
 
 /** Tenants, searched by name or slug, a page at a time, with usage against limits; create one for a user, suspend, reactivate and edit quotas. */
-export function TenantsAdmin() {
+export function TenantsAdmin({ initialSearch = '' }: { initialSearch?: string }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
-  const [draft, setDraft] = useState('');
-  const [search, setSearch] = useState('');
+  const [draft, setDraft] = useState(initialSearch);
+  const [search, setSearch] = useState(initialSearch);
   const pages = useKeysetPages();
   const list = useQuery({
     ...trpc.admin.tenants.list.queryOptions({ search: search || undefined, cursor: pages.cursor, limit: PAGE_SIZE }),
@@ -48,6 +48,7 @@ export function TenantsAdmin() {
   function onSearch(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
     setSearch(draft.trim());
+    setNotice(null);
     pages.reset();
   }
   const selected = tenants.find((t) => t.id === selectedId) ?? null;
@@ -58,9 +59,15 @@ export function TenantsAdmin() {
       {list.isPending ? <p role="status">Loading tenants…</p> : null}
       {list.error ? <FormAlert message={describeError(list.error).message} /> : null}
       <CreateTenantForm
-        onCreated={() => {
+        onCreated={async (tenant) => {
           setNotice(null);
-          return refresh();
+          // Show the new tenant (it may sort onto another page or miss the current search),
+          // fetched before the switch so the table never shows the old rows beside the notice.
+          await refresh();
+          await queryClient.fetchQuery(trpc.admin.tenants.list.queryOptions({ search: tenant.slug, cursor: null, limit: PAGE_SIZE }));
+          setDraft(tenant.slug);
+          setSearch(tenant.slug);
+          pages.reset();
         }}
       />
       <form role="search" aria-label="Search tenants" onSubmit={onSearch} noValidate className="flex flex-wrap items-end gap-2">

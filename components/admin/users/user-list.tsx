@@ -77,7 +77,7 @@ export function UserList({ currentUserId }: { currentUserId: string }) {
             ]}
           />
         ) : null}
-        <Pager label="Pages of users" pages={pages} nextCursor={list.data?.nextCursor} />
+        <Pager label="Pages of users" pages={pages} nextCursor={list.isPlaceholderData ? undefined : list.data?.nextCursor} />
       </div>
     </Card>
   );
