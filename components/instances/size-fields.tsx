@@ -28,6 +28,34 @@ const fields: { key: SizeKey; label: string; unit: string }[] = [
   { key: 'nics', label: 'Network interfaces', unit: '' },
 ];
 
+/** The four size numbers with the launch bounds as hints; the caller lays them out. */
+export function SizeNumberFields({
+  size,
+  onChange,
+  errors,
+}: {
+  size: SizeDraft;
+  onChange: (key: SizeKey, value: string) => void;
+  errors: Partial<Record<string, string | string[] | undefined>>;
+}) {
+  return fields.map(({ key, label, unit }) => (
+    <TextField
+      key={key}
+      label={label}
+      name={key}
+      type="number"
+      inputMode="numeric"
+      step={1}
+      min={LIMITS[key].min}
+      max={LIMITS[key].max}
+      value={size[key]}
+      onChange={(e) => onChange(key, e.target.value)}
+      hint={`${LIMITS[key].min}–${LIMITS[key].max}${unit}`}
+      error={errors[key]}
+    />
+  ));
+}
+
 /**
  * Size presets (flavors) as radio cards, and the four numbers they fill in.
  * Until the user edits a number, the preset whose numbers are shown is the chosen one.
@@ -81,25 +109,14 @@ export function SizeFields({
         </label>
       </div>
       <div className="grid gap-4 sm:grid-cols-2 lg:grid-cols-4">
-        {fields.map(({ key, label, unit }) => (
-          <TextField
-            key={key}
-            label={label}
-            name={key}
-            type="number"
-            inputMode="numeric"
-            step={1}
-            min={LIMITS[key].min}
-            max={LIMITS[key].max}
-            value={size[key]}
-            onChange={(e) => {
-              setCustom(true);
-              onChange({ ...size, [key]: e.target.value });
-            }}
-            hint={`${LIMITS[key].min}–${LIMITS[key].max}${unit}`}
-            error={errors[key]}
-          />
-        ))}
+        <SizeNumberFields
+          size={size}
+          errors={errors}
+          onChange={(key, value) => {
+            setCustom(true);
+            onChange({ ...size, [key]: value });
+          }}
+        />
       </div>
     </fieldset>
   );

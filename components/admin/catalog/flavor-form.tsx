@@ -7,7 +7,7 @@ import type { RouterOutputs } from '@/server/trpc/root';
 import { describeError, useTRPC } from '../../trpc/client';
 import { Button } from '../../ui/button';
 import { FormAlert, TextField } from '../../ui/field';
-import { toNumber } from '../../instances/size-fields';
+import { SizeNumberFields, sizeFromFlavor, toNumber } from '../../instances/size-fields';
 
 type Flavor = RouterOutputs['admin']['flavors']['list'][number];
 type Key = 'name' | keyof typeof LIMITS;
@@ -15,17 +15,9 @@ type Draft = Record<Key, string>;
 type Errors = Partial<Record<Key, string>>;
 
 const KEYS: Key[] = ['name', 'vcpus', 'memoryMiB', 'diskGiB', 'nics'];
-const SIZE_FIELDS: { key: keyof typeof LIMITS; label: string; unit: string }[] = [
-  { key: 'vcpus', label: 'vCPUs', unit: '' },
-  { key: 'memoryMiB', label: 'Memory (MiB)', unit: ' MiB' },
-  { key: 'diskGiB', label: 'Disk (GiB)', unit: ' GiB' },
-  { key: 'nics', label: 'Network interfaces', unit: '' },
-];
 
 const draftOf = (f?: Flavor): Draft =>
-  f
-    ? { name: f.name, vcpus: String(f.vcpus), memoryMiB: String(f.memoryMiB), diskGiB: String(f.diskGiB), nics: String(f.nics) }
-    : { name: '', vcpus: '1', memoryMiB: '256', diskGiB: '1', nics: '1' };
+  f ? { name: f.name, ...sizeFromFlavor(f) } : { name: '', ...sizeFromFlavor({ vcpus: 1, memoryMiB: 256, diskGiB: 1, nics: 1 }) };
 
 /**
  * Create a flavor, or edit one when `flavor` is given. Refusals show beside
@@ -112,22 +104,7 @@ export function FlavorForm({
           error={errors.name}
           hint="Letters, digits, . _ -; at most 40."
         />
-        {SIZE_FIELDS.map(({ key, label: fieldLabel, unit }) => (
-          <TextField
-            key={key}
-            label={fieldLabel}
-            name={key}
-            type="number"
-            inputMode="numeric"
-            step={1}
-            min={LIMITS[key].min}
-            max={LIMITS[key].max}
-            value={draft[key]}
-            onChange={(e) => edit(key, e.target.value)}
-            error={errors[key]}
-            hint={`${LIMITS[key].min}–${LIMITS[key].max}${unit}`}
-          />
-        ))}
+        <SizeNumberFields size={draft} errors={errors} onChange={edit} />
       </div>
       <div className="flex flex-wrap gap-2">
         <Button type="submit" busy={pending}>
