@@ -9,6 +9,7 @@ import { FormAlert } from '../ui/field';
 import { Card } from '../ui/page';
 import { DataTable } from '../ui/table';
 import { formatMoney, formatMonth, invoiceCsvHref, resourceInfo, type BillingSummary, type Invoice } from './money';
+import { Badge } from '../ui/badge';
 
 const linkClass = 'font-medium text-sky-800 underline-offset-2 hover:underline focus:outline-none focus-visible:ring-2 focus-visible:ring-sky-500';
 
@@ -37,7 +38,7 @@ function InvoiceItem({ tenantId, month, current }: { tenantId: string; month: st
       <div className="flex flex-wrap items-center gap-x-4 gap-y-2">
         <span className="min-w-40 font-medium text-slate-900">
           {name}
-          {current ? <span className="ml-2 rounded bg-sky-100 px-1.5 py-0.5 text-xs font-normal text-sky-900">to date</span> : null}
+          {current ? <Badge tone="sky" className="ml-2">to date</Badge> : null}
         </span>
         <Button variant="secondary" aria-expanded={open} aria-controls={`${id}-lines`} onClick={() => setOpen((o) => !o)}>
           {open ? `Hide ${name} lines` : `Show ${name} lines`}

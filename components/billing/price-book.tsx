@@ -8,6 +8,7 @@ import { DataTable, formatDateTime } from '../ui/table';
 import { formatMoney } from './money';
 import { PriceForm } from './price-form';
 import type { RouterOutputs } from '@/server/trpc/root';
+import { Badge } from '../ui/badge';
 
 type PriceVersion = RouterOutputs['admin']['prices']['list'][number];
 
@@ -38,9 +39,9 @@ export function PriceBook() {
                 header: 'Status',
                 cell: (v) =>
                   v.id === inForce ? (
-                    <span className="rounded bg-emerald-100 px-1.5 py-0.5 text-xs text-emerald-900">in force</span>
+                    <Badge tone="emerald">in force</Badge>
                   ) : v.effectiveFrom.getTime() > now ? (
-                    <span className="rounded bg-sky-100 px-1.5 py-0.5 text-xs text-sky-900">scheduled</span>
+                    <Badge tone="sky">scheduled</Badge>
                   ) : (
                     <span className="text-xs text-slate-500">past</span>
                   ),

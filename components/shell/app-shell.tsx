@@ -5,6 +5,7 @@ import type { TenantSummary } from '@/server/tenants/tenants';
 import { SignOutButton } from '../auth/sign-out-button';
 import { NavLinks } from './nav-links';
 import { TenantSwitcher } from './tenant-switcher';
+import { Badge } from '../ui/badge';
 
 /** Header with the tenant switcher and the user's menu, then the page's navigation and content. */
 export function AppShell({
@@ -41,7 +42,7 @@ export function AppShell({
           <div className="ml-auto flex items-center gap-2">
             <span className="hidden text-sm text-slate-600 sm:inline" title={user.email}>
               {user.name}
-              {user.isAdmin ? <span className="ml-1 rounded bg-amber-100 px-1.5 py-0.5 text-xs text-amber-900">admin</span> : null}
+              {user.isAdmin ? <Badge tone="amber" className="ml-1">admin</Badge> : null}
             </span>
             <SignOutButton />
           </div>

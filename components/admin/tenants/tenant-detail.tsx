@@ -10,22 +10,13 @@ import { Card, EmptyState } from '../../ui/page';
 import { DataTable, formatDateTime } from '../../ui/table';
 import { UsageList } from './usage-list';
 import type { RouterOutputs } from '@/server/trpc/root';
+import { Badge } from '../../ui/badge';
 
 type TenantDetailData = RouterOutputs['admin']['tenants']['get'];
 type Member = TenantDetailData['members'][number];
 
 function isNotFound(err: unknown) {
   return err instanceof TRPCClientError && (err.data as { code?: string } | undefined)?.code === 'NOT_FOUND';
-}
-
-function Badge({ tone, children }: { tone: 'red' | 'amber' | 'emerald' | 'slate'; children: ReactNode }) {
-  const tones = {
-    red: 'bg-red-100 text-red-900',
-    amber: 'bg-amber-100 text-amber-900',
-    emerald: 'bg-emerald-100 text-emerald-900',
-    slate: 'bg-slate-100 text-slate-700',
-  };
-  return <span className={`rounded px-1.5 py-0.5 text-xs ${tones[tone]}`}>{children}</span>;
 }
 
 function Fact({ term, children }: { term: string; children: ReactNode }) {

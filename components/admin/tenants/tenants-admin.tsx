@@ -15,6 +15,7 @@ import { DataTable, formatDateTime } from '../../ui/table';
 import { CreateTenantForm } from './create-tenant-form';
 import { UsageList } from './usage-list';
 import type { RouterOutputs } from '@/server/trpc/root';
+import { Badge } from '../../ui/badge';
 
 type Tenant = RouterOutputs['admin']['tenants']['list']['items'][number];
 
@@ -104,11 +105,11 @@ export function TenantsAdmin({ initialSearch = '' }: { initialSearch?: string })
               cell: (t) =>
                 t.suspendedAt ? (
                   <div>
-                    <span className="rounded bg-red-100 px-1.5 py-0.5 text-xs text-red-900">suspended</span>
+                    <Badge tone="red">suspended</Badge>
                     <div className="mt-1 max-w-48 text-xs text-slate-600">{t.suspendReason}</div>
                   </div>
                 ) : (
-                  <span className="rounded bg-emerald-100 px-1.5 py-0.5 text-xs text-emerald-900">active</span>
+                  <Badge tone="emerald">active</Badge>
                 ),
             },
             {

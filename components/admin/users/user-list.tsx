@@ -10,6 +10,7 @@ import { FormAlert, TextField } from '../../ui/field';
 import { Card } from '../../ui/page';
 import { DataTable, formatDateTime } from '../../ui/table';
 import { UserActions } from './user-actions';
+import { Badge } from '../../ui/badge';
 
 type AdminUser = RouterOutputs['admin']['users']['list']['items'][number];
 const PAGE_SIZE = 25;
@@ -60,13 +61,13 @@ export function UserList({ currentUserId }: { currentUserId: string }) {
                 header: 'Status',
                 cell: (u) => (
                   <span className="flex flex-wrap gap-1">
-                    {u.isAdmin ? <span className="rounded bg-sky-100 px-1.5 py-0.5 text-xs text-sky-900">admin</span> : null}
+                    {u.isAdmin ? <Badge tone="sky">admin</Badge> : null}
                     {u.disabledAt ? (
-                      <span className="rounded bg-red-100 px-1.5 py-0.5 text-xs text-red-900" title={`Disabled ${formatDateTime(u.disabledAt)}`}>
+                      <Badge tone="red" title={`Disabled ${formatDateTime(u.disabledAt)}`}>
                         disabled
-                      </span>
+                      </Badge>
                     ) : (
-                      <span className="rounded bg-emerald-100 px-1.5 py-0.5 text-xs text-emerald-900">active</span>
+                      <Badge tone="emerald">active</Badge>
                     )}
                   </span>
                 ),
