@@ -61,8 +61,8 @@ export function buildQemuArgs({ spec, image, layout, accel }: QemuArgsInput): st
     '-mon', 'chardev=qmp,mode=control',
     '-pidfile', layout.pidFile,
     '-daemonize',
-    // Seccomp: no obsolete or resource-control syscalls (mount, reboot, swapon, sched_setaffinity, …).
-    // Not spawn=deny or elevateprivileges=deny: -daemonize itself needs fork and setsid.
+    // Seccomp: QEMU's blocklist (mount, reboot, kexec, swapon, …), obsolete syscalls, and
+    // scheduler/affinity changes. Not spawn=deny or elevateprivileges=deny: -daemonize needs fork and setsid.
     '-sandbox', 'on,obsolete=deny,resourcecontrol=deny',
   );
   return args;
