@@ -1,4 +1,4 @@
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test, type Page, type WebSocket } from '@playwright/test';
 import { admin, adminTenantRow, newAccount, openLaunchForm, signIn, signUp } from './helpers';
 
 const STATE_CHANGE = { timeout: 60_000 };
@@ -77,7 +77,28 @@ test('an admin lowers a tenant’s vCPU quota, approves its request for more, th
   const secondUrl = await launchTiny(page, slug, second);
   await terminate(page, secondUrl, second);
 
-  // ── Suspension stops the running instance and refuses changes ────────────
+  // ── Suspension closes the open console, stops the running instance and refuses changes ──
+  const consoleSockets: WebSocket[] = [];
+  page.on('websocket', (ws) => {
+    if (ws.url().includes('/api/console/ws')) consoleSockets.push(ws);
+  });
+  // Note each socket's close code and reason as the page sees them (Playwright does not expose them).
+  await page.addInitScript(() => {
+    const closes: { code: number; reason: string }[] = [];
+    (window as unknown as { consoleCloses: typeof closes }).consoleCloses = closes;
+    const Native = window.WebSocket;
+    window.WebSocket = class extends Native {
+      constructor(...args: ConstructorParameters<typeof Native>) {
+        super(...args);
+        this.addEventListener('close', (e) => closes.push({ code: e.code, reason: e.reason }));
+      }
+    };
+  });
+  await page.goto(`${firstUrl}/console`);
+  const connection = page.getByRole('status', { name: 'Connection' });
+  await expect(connection).toHaveText('Connected', STATE_CHANGE);
+  const openConsole = consoleSockets.at(-1)!;
+  expect(openConsole.isClosed()).toBe(false);
   await adminTenantRow(adminPage, tenantName);
   await row.getByRole('button', { name: `Manage ${tenantName}` }).click();
   await adminPage.getByRole('textbox', { name: 'Reason for suspension' }).fill('Unpaid invoices');
@@ -88,6 +109,14 @@ test('an admin lowers a tenant’s vCPU quota, approves its request for more, th
     .click();
   await expect(adminPage.getByText(`${tenantName} was suspended; 1 running instance was stopped.`)).toBeVisible();
   await expect(row).toContainText('suspended');
+  // The server closes the open console within seconds, saying why, and the page shows no screen any more.
+  await expect.poll(() => openConsole.isClosed(), { timeout: 10_000 }).toBe(true);
+  expect(await page.evaluate(() => (window as unknown as { consoleCloses: unknown[] }).consoleCloses)).toContainEqual({
+    code: 4403,
+    reason: 'This tenant was suspended by an administrator: Unpaid invoices.',
+  });
+  await expect(page.locator('canvas')).toHaveCount(0, { timeout: 10_000 });
+  await expect(connection).not.toHaveText('Connected');
 
   await page.goto(firstUrl);
   const state = page.getByRole('status', { name: 'State' });

@@ -177,12 +177,15 @@ describe('console proxy', { timeout: 60_000 }, () => {
   it('closes an open session when an admin suspends the tenant, and refuses new ones until reactivated', async () => {
     const session = connect(await pathFor(), { ms: 15_000 });
     await new Promise((r) => setTimeout(r, 500));
-    await t.db.update(tenants).set({ suspendedAt: new Date(), suspendReason: 'test' }).where(eq(tenants.id, tenantId));
+    // A long reason: the close frame carries at most 123 bytes, so it is cut, not refused by the socket.
+    const reason = `unpaid invoices ${'é'.repeat(200)}`;
+    await t.db.update(tenants).set({ suspendedAt: new Date(), suspendReason: reason }).where(eq(tenants.id, tenantId));
     const suspendedAt = Date.now();
     try {
       const ended = await session;
       expect(ended.closeCode).toBe(4403);
-      expect(ended.closeReason).toMatch(/suspended/);
+      expect(ended.closeReason).toMatch(/^This tenant was suspended by an administrator: unpaid invoices é+…$/);
+      expect(Buffer.byteLength(ended.closeReason)).toBeLessThanOrEqual(123);
       expect(Date.now() - suspendedAt).toBeLessThan(3_000);
       const refused = await ticketFor('owner');
       expect(!refused.ok && refused.message).toMatch(/is suspended/);

@@ -26,6 +26,14 @@ export type ConsoleProxyOptions = {
 
 type Session = { id: string; ticket: RedeemedTicket; ws: WebSocket; close: (code: number, reason: string) => void };
 
+/** A close frame's reason holds at most 123 bytes of UTF-8 (RFC 6455); longer text is cut with an ellipsis. */
+export function closeReason(text: string): string {
+  if (Buffer.byteLength(text) <= 123) return text;
+  let cut = text;
+  while (Buffer.byteLength(`${cut}…`) > 123) cut = cut.slice(0, -1);
+  return `${cut}…`;
+}
+
 export class ConsoleProxy {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 1 << 20 });
   private readonly sessions = new Map<string, Session>();
@@ -70,7 +78,7 @@ export class ConsoleProxy {
 
   /** Refuse with a WebSocket close (the browser can read the reason); nothing of the guest is ever sent. */
   private refuse(req: http.IncomingMessage, socket: Duplex, head: Buffer, code: number, reason: string) {
-    this.wss.handleUpgrade(req, socket, head, (ws) => ws.close(code, reason));
+    this.wss.handleUpgrade(req, socket, head, (ws) => ws.close(code, closeReason(reason)));
   }
 
   handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -129,7 +137,7 @@ export class ConsoleProxy {
       closed = true;
       this.sessions.delete(id);
       guest.destroy();
-      if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(code, reason);
+      if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(code, closeReason(reason));
     };
     this.sessions.set(id, { id, ticket, ws, close });
     (ws as WebSocket & { cirrusAlive?: boolean }).cirrusAlive = true;

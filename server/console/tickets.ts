@@ -86,12 +86,13 @@ export async function redeemTicket(db: DbOrTx, secret: string | null): Promise<{
 
 /** Sessions whose access ended: the instance left `running`, or the user lost the right to consoles. */
 export async function stillAllowed(db: DbOrTx, s: { userId: string; tenantId: string; instanceId: string }): Promise<string | null> {
-  const [inst] = await db.select({ state: instances.state }).from(instances).where(eq(instances.id, s.instanceId));
-  if (inst?.state !== 'running') return 'The instance stopped.';
+  // Access before the instance: a suspension also stops the instance, and the user should read why.
   const user = await findActiveUser(db, s.userId);
   const membership = user ? await findMembership(db, user.id, { tenantId: s.tenantId }) : null;
   if (!membership || !roleAtLeast(membership.role, 'member')) return 'Your access to this console was removed.';
-  if (membership.suspendedAt) return 'This tenant was suspended by an administrator.';
+  if (membership.suspendedAt) return `This tenant was suspended by an administrator: ${membership.suspendReason ?? 'no reason given'}.`;
+  const [inst] = await db.select({ state: instances.state }).from(instances).where(eq(instances.id, s.instanceId));
+  if (inst?.state !== 'running') return 'The instance stopped.';
   return null;
 }
 
