@@ -117,6 +117,10 @@ test('an admin lowers a tenant’s vCPU quota, approves its request for more, th
   });
   await expect(page.locator('canvas')).toHaveCount(0, { timeout: 10_000 });
   await expect(connection).not.toHaveText('Connected');
+  // Opened again, the console page says why it cannot open.
+  await page.reload();
+  await expect(connection).toHaveText('Tenant suspended');
+  await expect(page.getByText(`${tenantName} is suspended: Unpaid invoices. Consoles open again once an administrator reactivates it.`)).toBeVisible();
 
   await page.goto(firstUrl);
   const state = page.getByRole('status', { name: 'State' });

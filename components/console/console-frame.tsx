@@ -18,11 +18,20 @@ const views: { view: ConsoleView; label: string; path: string }[] = [
 ];
 
 /** What the page shows instead of a console when it cannot open one, or null when it can. */
-function blockedReason(instance: Instance, tenant: { name: string; role: string }): { title: string; text: string } | null {
+function blockedReason(
+  instance: Instance,
+  tenant: { name: string; role: string; suspendedAt: Date | null; suspendReason: string | null },
+): { title: string; text: string } | null {
   if (tenant.role === 'viewer') {
     return {
       title: 'You cannot open this console',
       text: `Consoles need the member role in ${tenant.name}; you are a viewer. Ask an owner of ${tenant.name} for the member role.`,
+    };
+  }
+  if (tenant.suspendedAt) {
+    return {
+      title: 'Tenant suspended',
+      text: `${tenant.name} is suspended${tenant.suspendReason ? `: ${tenant.suspendReason}` : ''}. Consoles open again once an administrator reactivates it.`,
     };
   }
   if (instance.state === 'running') return null;
