@@ -122,7 +122,7 @@ test('an admin saves the default quotas; a tenant override needs a tenant id', a
   await expect(defaults.getByRole('status')).toHaveText('Default quotas saved.');
 
   const override = page.getByRole('form', { name: 'Tenant override' });
-  await expect(page.getByText('There is no tenant list for administrators yet')).toBeVisible();
+  await expect(page.getByText('Tenants → Manage does the same from the list.')).toBeVisible();
   await override.getByLabel('Tenant id').fill('not-a-uuid');
   await override.getByLabel('vCPUs (optional)').fill('8');
   await override.getByRole('button', { name: 'Save override' }).click();

@@ -9,17 +9,16 @@ import { FormAlert, SelectField, TextField } from '../ui/field';
 import { Card } from '../ui/page';
 import { DataTable, formatDateTime } from '../ui/table';
 import type { RouterInputs, RouterOutputs } from '@/server/trpc/root';
+import { quotaResources, resourceLabels } from '@/server/quotas/resources';
 
 type Resource = RouterInputs['quotaRequests']['create']['resource'];
 type QuotaRequestRow = RouterOutputs['quotaRequests']['list'][number];
 
-export const QUOTA_RESOURCES: { value: Resource; label: string; unit: string }[] = [
-  { value: 'instances', label: 'Instances', unit: '' },
-  { value: 'vcpus', label: 'vCPUs', unit: '' },
-  { value: 'memoryMiB', label: 'Memory', unit: 'MiB' },
-  { value: 'diskGiB', label: 'Disk', unit: 'GiB' },
-  { value: 'nics', label: 'Network interfaces', unit: '' },
-];
+export const QUOTA_RESOURCES: { value: Resource; label: string; unit: string }[] = quotaResources.map((r) => ({
+  value: r,
+  label: resourceLabels[r].name,
+  unit: resourceLabels[r].unit,
+}));
 
 export function resourceName(resource: string): string {
   return QUOTA_RESOURCES.find((r) => r.value === resource)?.label ?? resource;

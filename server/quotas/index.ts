@@ -2,19 +2,11 @@ import { and, eq, inArray, notInArray, sql } from 'drizzle-orm';
 import type { DbOrTx, Tx } from '../db/client';
 import { instances, tenantQuotas } from '../db/schema';
 import { DomainError } from '../errors';
-import { getSetting, type QuotaLimits } from '../settings';
+import { getSetting } from '../settings';
+import { quotaResources, resourceLabels, type QuotaLimits, type QuotaResource } from './resources';
 
-export const quotaResources = ['instances', 'vcpus', 'memoryMiB', 'diskGiB', 'nics'] as const;
-export type QuotaResource = (typeof quotaResources)[number];
+export { quotaResources, resourceLabels, type QuotaResource } from './resources';
 export type Usage = Record<QuotaResource, number>;
-
-export const resourceLabels: Record<QuotaResource, { name: string; unit: string }> = {
-  instances: { name: 'Instances', unit: '' },
-  vcpus: { name: 'vCPUs', unit: '' },
-  memoryMiB: { name: 'Memory', unit: 'MiB' },
-  diskGiB: { name: 'Disk', unit: 'GiB' },
-  nics: { name: 'Network interfaces', unit: '' },
-};
 
 /** States whose instances hold quota. Terminating ones stop counting the moment terminate is accepted. */
 export const NOT_COUNTED = ['terminating', 'terminated'] as const;

@@ -3,17 +3,11 @@ import { z } from 'zod';
 import { recordAudit, type Actor } from '../audit';
 import type { DbOrTx } from '../db/client';
 import { platformSettings } from '../db/schema';
+import { quotaLimitsSchema, type QuotaLimits } from '../quotas/resources';
+
+export { quotaLimitsSchema, type QuotaLimits };
 
 // Each setting: its schema and default. Unknown or malformed stored values fall back to the default.
-export const quotaLimitsSchema = z.object({
-  instances: z.int().min(0).max(100_000),
-  vcpus: z.int().min(0).max(1_000_000),
-  memoryMiB: z.int().min(0).max(1_000_000_000),
-  diskGiB: z.int().min(0).max(1_000_000_000),
-  nics: z.int().min(0).max(1_000_000),
-});
-export type QuotaLimits = z.infer<typeof quotaLimitsSchema>;
-
 const definitions = {
   signupEnabled: { schema: z.boolean(), default: true },
   /** Limits a new tenant starts with. */

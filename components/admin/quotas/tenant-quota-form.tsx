@@ -60,7 +60,7 @@ export function TenantQuotaForm() {
   return (
     <Card
       title="Tenant override"
-      description="Change the limits of one tenant. There is no tenant list for administrators yet, so enter the tenant’s id (a UUID). Leave a limit empty to keep what the tenant has now."
+      description="Change the limits of one tenant by its id (a UUID; its page under Tenants shows it). Tenants → Manage does the same from the list. Leave a limit empty to keep what the tenant has now."
     >
       <form onSubmit={onSubmit} noValidate aria-label="Tenant override" className="space-y-4">
         <FormAlert message={message?.text} tone={message?.tone} />

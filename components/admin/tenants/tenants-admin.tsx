@@ -16,6 +16,7 @@ import { CreateTenantForm } from './create-tenant-form';
 import { UsageList } from './usage-list';
 import type { RouterOutputs } from '@/server/trpc/root';
 import { Badge } from '../../ui/badge';
+import { LIMITS, parseLimit } from '../quotas/limits';
 
 type Tenant = RouterOutputs['admin']['tenants']['list']['items'][number];
 
@@ -188,12 +189,10 @@ function TenantManager({ tenant, onDone, onClose }: { tenant: Tenant; onDone: (m
     e.preventDefault();
     const changed: Partial<Record<Resource, number>> = {};
     const errs: Partial<Record<Resource, string>> = {};
-    for (const r of QUOTA_RESOURCES) {
-      const key = r.value as Resource;
-      const text = limits[key].trim();
-      const n = Number(text);
-      if (!text || !Number.isInteger(n) || n < 0) errs[key] = `Enter the ${r.label} limit as a whole number.`;
-      else if (n !== tenant.limits[key]) changed[key] = n;
+    for (const l of LIMITS) {
+      const parsed = parseLimit(limits[l.key], l.what, l.max);
+      if ('error' in parsed) errs[l.key] = parsed.error;
+      else if (parsed.value !== tenant.limits[l.key]) changed[l.key] = parsed.value;
     }
     setLocalErrors(errs);
     if (Object.keys(errs).length > 0) return;
