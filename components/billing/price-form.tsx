@@ -3,11 +3,12 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import type { RouterOutputs } from '@/server/trpc/root';
-import { describeError, useTRPC } from '../trpc/client';
+import { useTRPC } from '../trpc/client';
 import { Button } from '../ui/button';
 import { FormAlert, TextField } from '../ui/field';
 import { Card } from '../ui/page';
 import { microToDecimal, parseMoney } from './money';
+import { useFieldErrors } from '../ui/field-errors';
 
 type PriceVersion = RouterOutputs['admin']['prices']['list'][number];
 const PRICES = [
@@ -37,7 +38,7 @@ export function PriceForm({ current }: { current: PriceVersion | undefined }) {
     nicHour: current ? microToDecimal(current.nicHour) : '',
   }));
   const [effectiveFrom, setEffectiveFrom] = useState('');
-  const [errors, setErrors] = useState<Errors>({});
+  const { errors, setErrors, clear: edit, fromServer } = useFieldErrors<keyof Errors>(['currency', 'effectiveFrom', ...PRICES.map((p) => p.key)]);
   const [message, setMessage] = useState<{ text: string; tone: 'error' | 'success' } | null>(null);
   const set = useMutation(
     trpc.admin.prices.set.mutationOptions({ onSettled: () => queryClient.invalidateQueries({ queryKey: trpc.admin.prices.pathKey() }) }),
@@ -67,15 +68,10 @@ export function PriceForm({ current }: { current: PriceVersion | undefined }) {
       setMessage({ text: `New prices saved, in force from ${row.effectiveFrom.toLocaleString()}.`, tone: 'success' });
       setEffectiveFrom('');
     } catch (err) {
-      const { message: text, fieldErrors } = describeError(err);
-      const known: Errors = {};
-      for (const k of ['currency', 'effectiveFrom', ...PRICES.map((p) => p.key)] as const) if (fieldErrors[k]?.[0]) known[k] = fieldErrors[k][0];
-      setErrors(known);
-      setMessage({ text, tone: 'error' });
+      setMessage({ text: fromServer(err).message, tone: 'error' });
     }
   }
 
-  const edit = (key: keyof Errors) => setErrors((e) => (e[key] ? { ...e, [key]: undefined } : e));
   return (
     <Card title="Set new prices" description="Enter prices in currency units per unit-hour, with up to 6 decimals (a micro-unit). They never apply to the past.">
       <form onSubmit={onSubmit} noValidate aria-label="Set new prices" className="space-y-4">

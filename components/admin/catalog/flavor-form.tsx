@@ -4,10 +4,11 @@ import { useMutation } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { flavorSpecSchema, LIMITS } from '@/server/instances/validation';
 import type { RouterOutputs } from '@/server/trpc/root';
-import { describeError, useTRPC } from '../../trpc/client';
+import { useTRPC } from '../../trpc/client';
 import { Button } from '../../ui/button';
 import { FormAlert, TextField } from '../../ui/field';
 import { SizeNumberFields, sizeFromFlavor, toNumber } from '../../instances/size-fields';
+import { useFieldErrors } from '../../ui/field-errors';
 
 type Flavor = RouterOutputs['admin']['flavors']['list'][number];
 type Key = 'name' | keyof typeof LIMITS;
@@ -36,7 +37,7 @@ export function FlavorForm({
   const create = useMutation(trpc.admin.flavors.create.mutationOptions());
   const update = useMutation(trpc.admin.flavors.update.mutationOptions());
   const [draft, setDraft] = useState<Draft>(() => draftOf(flavor));
-  const [errors, setErrors] = useState<Errors>({});
+  const { errors, setErrors, clear, fromServer } = useFieldErrors(KEYS);
   const [formError, setFormError] = useState<string | null>(null);
   const pending = create.isPending || update.isPending;
   const label = flavor ? `Edit flavor ${flavor.name}` : 'New flavor';
@@ -77,17 +78,14 @@ export function FlavorForm({
         await onDone(`Flavor ${saved.name} was created; the launch form offers it now.`);
       }
     } catch (err) {
-      const { message, fieldErrors } = describeError(err);
-      const known: Errors = {};
-      for (const k of KEYS) if (fieldErrors[k]?.[0]) known[k] = fieldErrors[k][0];
-      setErrors(known);
+      const { message, onField } = fromServer(err);
       // Said beside a field already; anything else goes above the form.
-      if (Object.keys(known).length === 0) setFormError(message);
+      if (!onField) setFormError(message);
     }
   }
 
   const edit = (key: Key, value: string) => {
-    setErrors((e) => (e[key] ? { ...e, [key]: undefined } : e));
+    clear(key);
     setDraft((d) => ({ ...d, [key]: value }));
   };
 

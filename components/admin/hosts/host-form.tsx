@@ -3,7 +3,8 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import type { RouterOutputs } from '@/server/trpc/root';
-import { describeError, useTRPC } from '../../trpc/client';
+import { useTRPC } from '../../trpc/client';
+import { useFieldErrors } from '../../ui/field-errors';
 import { Button } from '../../ui/button';
 import { FormAlert, TextField } from '../../ui/field';
 import { Card } from '../../ui/page';
@@ -11,7 +12,7 @@ import { formatRatio, parseRatio } from './ratio';
 
 type Host = RouterOutputs['admin']['hosts']['list'][number];
 type Key = 'cpuRatioPct' | 'ramRatioPct' | 'ramReserveMiB';
-type Errors = Partial<Record<Key, string>>;
+const KEYS: Key[] = ['cpuRatioPct', 'ramRatioPct', 'ramReserveMiB'];
 
 /** One host's overcommit ratios (edited as ×, sent in hundredths), RAM reserve, and maintenance switch. */
 export function HostForm({ host }: { host: Host }) {
@@ -20,7 +21,7 @@ export function HostForm({ host }: { host: Host }) {
   const [cpu, setCpu] = useState(formatRatio(host.cpuRatioPct));
   const [ram, setRam] = useState(formatRatio(host.ramRatioPct));
   const [reserve, setReserve] = useState(String(host.ramReserveMiB));
-  const [errors, setErrors] = useState<Errors>({});
+  const { errors, setErrors, clear: edit, fromServer } = useFieldErrors(KEYS);
   const [message, setMessage] = useState<{ text: string; tone: 'error' | 'success' } | null>(null);
   const update = useMutation(
     trpc.admin.hosts.update.mutationOptions({ onSettled: () => queryClient.invalidateQueries({ queryKey: trpc.admin.hosts.pathKey() }) }),
@@ -33,17 +34,13 @@ export function HostForm({ host }: { host: Host }) {
       await update.mutateAsync({ hostId: host.id, ...input });
       setMessage({ text: done, tone: 'success' });
     } catch (err) {
-      const { message: text, fieldErrors } = describeError(err);
-      const known: Errors = {};
-      for (const k of ['cpuRatioPct', 'ramRatioPct', 'ramReserveMiB'] as const) if (fieldErrors[k]?.[0]) known[k] = fieldErrors[k][0];
-      setErrors(known);
-      setMessage({ text, tone: 'error' });
+      setMessage({ text: fromServer(err).message, tone: 'error' });
     }
   }
 
   function onSubmit(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
-    const errs: Errors = {};
+    const errs: Partial<Record<Key, string>> = {};
     const c = parseRatio(cpu, 'the CPU ratio');
     const r = parseRatio(ram, 'the RAM ratio');
     if ('error' in c) errs.cpuRatioPct = c.error;
@@ -55,7 +52,6 @@ export function HostForm({ host }: { host: Host }) {
     void send({ cpuRatioPct: c.pct, ramRatioPct: r.pct, ramReserveMiB: mib }, `Settings for ${host.name} saved.`);
   }
 
-  const edit = (key: Key) => setErrors((e) => (e[key] ? { ...e, [key]: undefined } : e));
   return (
     <Card title={`Host ${host.name}`} description={`${host.cpus} CPUs, ${host.memoryMiB} MiB RAM and ${host.diskGiB} GiB disk before ratios.`}>
       <div className="space-y-4">

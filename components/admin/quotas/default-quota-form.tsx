@@ -2,11 +2,12 @@
 
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
-import { describeError, useTRPC } from '../../trpc/client';
+import { useTRPC } from '../../trpc/client';
 import { Button } from '../../ui/button';
 import { FormAlert, TextField } from '../../ui/field';
 import { Card } from '../../ui/page';
 import { LIMITS, parseLimit, type LimitKey, type QuotaLimits } from './limits';
+import { useFieldErrors } from '../../ui/field-errors';
 
 type Errors = Partial<Record<LimitKey, string>>;
 
@@ -17,7 +18,7 @@ export function DefaultQuotaForm({ current }: { current: QuotaLimits }) {
   const [values, setValues] = useState<Record<LimitKey, string>>(
     () => Object.fromEntries(LIMITS.map((l) => [l.key, String(current[l.key])])) as Record<LimitKey, string>,
   );
-  const [errors, setErrors] = useState<Errors>({});
+  const { errors, setErrors, clear, fromServer } = useFieldErrors<LimitKey>(LIMITS.map((l) => l.key));
   const [message, setMessage] = useState<{ text: string; tone: 'error' | 'success' } | null>(null);
   const save = useMutation(
     trpc.admin.quotas.setDefaults.mutationOptions({ onSettled: () => queryClient.invalidateQueries({ queryKey: trpc.admin.quotas.getDefaults.queryKey() }) }),
@@ -39,11 +40,7 @@ export function DefaultQuotaForm({ current }: { current: QuotaLimits }) {
       await save.mutateAsync(limits);
       setMessage({ text: 'Default quotas saved.', tone: 'success' });
     } catch (err) {
-      const { message: text, fieldErrors } = describeError(err);
-      const known: Errors = {};
-      for (const l of LIMITS) if (fieldErrors[l.key]?.[0]) known[l.key] = fieldErrors[l.key]![0];
-      setErrors(known);
-      setMessage({ text, tone: 'error' });
+      setMessage({ text: fromServer(err).message, tone: 'error' });
     }
   }
 
@@ -61,7 +58,7 @@ export function DefaultQuotaForm({ current }: { current: QuotaLimits }) {
               autoComplete="off"
               value={values[l.key]}
               onChange={(e) => {
-                setErrors((old) => (old[l.key] ? { ...old, [l.key]: undefined } : old));
+                clear(l.key);
                 setValues((old) => ({ ...old, [l.key]: e.target.value }));
               }}
               error={errors[l.key]}

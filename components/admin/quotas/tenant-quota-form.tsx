@@ -2,11 +2,12 @@
 
 import { useMutation } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
-import { describeError, useTRPC } from '../../trpc/client';
+import { useTRPC } from '../../trpc/client';
 import { Button } from '../../ui/button';
 import { FormAlert, TextField } from '../../ui/field';
 import { Card } from '../../ui/page';
 import { LIMITS, parseLimit, type LimitKey, type QuotaLimits } from './limits';
+import { useFieldErrors } from '../../ui/field-errors';
 
 type Errors = Partial<Record<LimitKey | 'tenantId', string>>;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -17,7 +18,7 @@ export function TenantQuotaForm() {
   const trpc = useTRPC();
   const [tenantId, setTenantId] = useState('');
   const [values, setValues] = useState<Record<LimitKey, string>>(EMPTY);
-  const [errors, setErrors] = useState<Errors>({});
+  const { errors, setErrors, clear: edit, fromServer } = useFieldErrors<keyof Errors>(['tenantId', ...LIMITS.map((l) => l.key)]);
   const [message, setMessage] = useState<{ text: string; tone: 'error' | 'success' } | null>(null);
   const save = useMutation(trpc.admin.quotas.set.mutationOptions());
 
@@ -45,18 +46,10 @@ export function TenantQuotaForm() {
       setMessage({ text: `Quota override saved for tenant ${id}.`, tone: 'success' });
       setValues(EMPTY);
     } catch (err) {
-      const { message: text, fieldErrors } = describeError(err);
-      const known: Errors = {};
-      for (const k of ['tenantId', ...LIMITS.map((l) => l.key)] as const) {
-        const m = fieldErrors[k]?.[0] ?? fieldErrors[`limits.${k}`]?.[0];
-        if (m) known[k] = m;
-      }
-      setErrors(known);
-      setMessage({ text, tone: 'error' });
+      setMessage({ text: fromServer(err, 'limits').message, tone: 'error' });
     }
   }
 
-  const edit = (key: keyof Errors) => setErrors((old) => (old[key] ? { ...old, [key]: undefined } : old));
   return (
     <Card
       title="Tenant override"
