@@ -1,14 +1,13 @@
 'use client';
 
-import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useCallback, type ReactNode } from 'react';
-import { transitional } from '@/server/instances/can';
 import { StateBadge } from '../instances/state-badge';
 import type { Instance } from '../instances/format';
 import { useTenant } from '../shell/tenant-context';
-import { describeError, useTRPC } from '../trpc/client';
+import { describeError } from '../trpc/client';
 import { FormAlert } from '../ui/field';
+import { useLiveInstance } from '../instances/use-live-instance';
 
 export type ConsoleView = 'console' | 'serial';
 
@@ -62,15 +61,7 @@ export function ConsoleFrame({
   children: (instance: Instance, stillRunning: () => Promise<boolean>) => ReactNode;
 }) {
   const tenant = useTenant();
-  const trpc = useTRPC();
-  const query = useQuery({
-    ...trpc.instances.get.queryOptions({ tenantId: tenant.id, instanceId }),
-    refetchInterval: (q) => {
-      const state = q.state.data?.state;
-      if (state === 'terminated') return false;
-      return state && transitional.includes(state) ? 1_000 : 2_000;
-    },
-  });
+  const query = useLiveInstance(instanceId, 2_000);
   const { refetch } = query;
   const stillRunning = useCallback(async () => (await refetch()).data?.state === 'running', [refetch]);
   const base = `/t/${tenant.slug}/instances/${instanceId}`;

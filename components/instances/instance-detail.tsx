@@ -3,7 +3,6 @@
 import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
 import type { ReactNode } from 'react';
-import { transitional } from '@/server/instances/can';
 import { useTenant } from '../shell/tenant-context';
 import { describeError, useTRPC } from '../trpc/client';
 import { Button } from '../ui/button';
@@ -15,6 +14,7 @@ import { InstanceActions } from './instance-actions';
 import { InstanceEvents } from './instance-events';
 import { SerialLog } from './serial-log';
 import { StateBadge } from './state-badge';
+import { useLiveInstance } from './use-live-instance';
 
 function When({ at }: { at: Date | null }) {
   return at ? <time dateTime={at.toISOString()} title={at.toISOString()}>{formatMoment(at)}</time> : <>—</>;
@@ -61,15 +61,7 @@ function ConsoleLinks({ base, state }: { base: string; state: Instance['state'] 
 export function InstanceDetail({ instanceId }: { instanceId: string }) {
   const tenant = useTenant();
   const trpc = useTRPC();
-  const query = useQuery({
-    ...trpc.instances.get.queryOptions({ tenantId: tenant.id, instanceId }),
-    // Fast while it is on its way somewhere; a terminated instance no longer changes.
-    refetchInterval: (q) => {
-      const state = q.state.data?.state;
-      if (state === 'terminated') return false;
-      return state && transitional.includes(state) ? 1_000 : 1_500;
-    },
-  });
+  const query = useLiveInstance(instanceId, 1_500);
   const images = useQuery(trpc.images.list.queryOptions({ tenantId: tenant.id }));
   const back = (
     <Link href={`/t/${tenant.slug}/instances`} className="text-sm text-sky-800 hover:underline">
