@@ -1,18 +1,6 @@
 import { expect, test, type Page, type WebSocket } from '@playwright/test';
-import { admin, adminTenantRow, newAccount, openLaunchForm, signIn, signUp } from './helpers';
+import { admin, adminTenantRow, launchTiny, newAccount, openLaunchForm, signIn, signUp, STATE_CHANGE } from './helpers';
 
-const STATE_CHANGE = { timeout: 60_000 };
-
-/** Launch a tiny instance from the UI and wait until it runs; returns its detail URL. */
-async function launchTiny(page: Page, slug: string, name: string) {
-  await openLaunchForm(page, slug);
-  await page.getByRole('textbox', { name: 'Name' }).fill(name);
-  await page.getByRole('radio', { name: /^tiny/ }).check();
-  await page.getByRole('button', { name: 'Launch instance' }).click();
-  await page.waitForURL(new RegExp(`/t/${slug}/instances/i-[0-9a-f]{17}$`));
-  await expect(page.getByRole('status', { name: 'State' })).toHaveText('running', STATE_CHANGE);
-  return page.url();
-}
 
 async function terminate(page: Page, url: string, name: string) {
   await page.goto(url);

@@ -1,7 +1,6 @@
 import { expect, test, type Page } from '@playwright/test';
-import { admin, newAccount, openLaunchForm, ownerWithTeammate, signIn, signUp } from './helpers';
+import { admin, launchTiny, newAccount, openLaunchForm, ownerWithTeammate, signIn, signUp, STATE_CHANGE } from './helpers';
 
-const STATE_CHANGE = { timeout: 60_000 };
 const RESOURCES = ['vcpu', 'memory_mib', 'disk_gib', 'nic'];
 
 type Summary = { totalMicro: number; currency: string; byInstance: { instanceId: string; name: string; amountMicro: number }[] };
@@ -41,17 +40,10 @@ test('a tiny instance’s cost shows on the billing page, in the invoice and led
   const name = `e2e-bill-${Date.now().toString(36)}`;
 
   // ── Launch, run, stop, terminate ─────────────────────────────────────────
-  await openLaunchForm(page, slug);
-  await page.getByRole('textbox', { name: 'Name' }).fill(name);
-  await page.getByRole('combobox', { name: 'Image' }).selectOption({ label: 'Cirrus Tiny Linux' });
-  await page.getByRole('radio', { name: /^tiny/ }).check();
-  await page.getByRole('button', { name: 'Launch instance' }).click();
-  await page.waitForURL(new RegExp(`/t/${slug}/instances/i-[0-9a-f]{17}$`));
-  const instanceId = new URL(page.url()).pathname.split('/').pop()!;
+  const instanceUrl = await launchTiny(page, slug, name);
+  const instanceId = instanceUrl.split('/').pop()!;
   const state = page.getByRole('status', { name: 'State' });
-  await expect(state).toHaveText('running', STATE_CHANGE);
   // While it runs, the page's month-to-date total ticks up by itself and the forecast names a rate.
-  const instanceUrl = page.url();
   await page.goto(`/t/${slug}/billing`);
   const monthToDate = page.getByRole('region', { name: 'Month to date' });
   await expect(monthToDate).toContainText('$');

@@ -1,8 +1,7 @@
 import crypto from 'node:crypto';
 import { expect, test, type Locator, type Page } from '@playwright/test';
-import { newAccount, openLaunchForm, ownerWithTeammate, signUp } from './helpers';
+import { launchTiny, newAccount, ownerWithTeammate, signUp, STATE_CHANGE } from './helpers';
 
-const STATE_CHANGE = { timeout: 60_000 };
 
 /**
  * Type as on a US keyboard, holding Shift for the characters that need it:
@@ -43,14 +42,7 @@ test('the VNC and serial consoles of a running guest: type into both, see it in 
   const mark = crypto.randomBytes(4).toString('hex');
 
   // ── Launch a tiny guest and wait for it to run ─────────────────────────────
-  await openLaunchForm(page, slug);
-  await page.getByRole('textbox', { name: 'Name' }).fill(name);
-  await page.getByRole('combobox', { name: 'Image' }).selectOption({ label: 'Cirrus Tiny Linux' });
-  await page.getByRole('radio', { name: /^tiny/ }).check();
-  await page.getByRole('button', { name: 'Launch instance' }).click();
-  await page.waitForURL(new RegExp(`/t/${slug}/instances/i-[0-9a-f]{17}$`));
-  const instanceUrl = new URL(page.url()).pathname;
-  await expect(page.getByRole('status', { name: 'State' })).toHaveText('running', STATE_CHANGE);
+  const instanceUrl = await launchTiny(page, slug, name);
   await expect(page.getByRole('log', { name: 'Serial log' })).toContainText('CIRRUS-READY', STATE_CHANGE);
 
   // ── VNC console: connected, a screen that shows something, keys reach the guest ──
@@ -134,12 +126,7 @@ test('the VNC and serial consoles of a running guest: type into both, see it in 
 
 test('a viewer is told why the console does not open', async ({ page, browser }) => {
   const { slug, teammatePage: vpage, teammateContext: vctx } = await ownerWithTeammate(page, browser, 'viewer', 'cons');
-  await openLaunchForm(page, slug);
-  await page.getByRole('textbox', { name: 'Name' }).fill('viewed');
-  await page.getByRole('radio', { name: /^tiny/ }).check();
-  await page.getByRole('button', { name: 'Launch instance' }).click();
-  await page.waitForURL(new RegExp(`/t/${slug}/instances/i-[0-9a-f]{17}$`));
-  const instanceUrl = new URL(page.url()).pathname;
+  const instanceUrl = await launchTiny(page, slug, 'viewed', { waitUntilRunning: false });
 
   for (const view of ['console', 'serial']) {
     await vpage.goto(`${instanceUrl}/${view}`);

@@ -77,3 +77,21 @@ export async function adminTenantRow(page: Page, tenantName: string) {
   await expect(row).toHaveCount(1);
   return row;
 }
+
+/** How long a real (TCG) guest may take to change state. */
+export const STATE_CHANGE = { timeout: 60_000 };
+
+/**
+ * Launch a tiny Cirrus Tiny Linux instance from the launch form and return
+ * its page's path, once it runs (or at once, with `waitUntilRunning: false`).
+ */
+export async function launchTiny(page: Page, slug: string, name: string, { waitUntilRunning = true } = {}) {
+  await openLaunchForm(page, slug);
+  await page.getByRole('textbox', { name: 'Name' }).fill(name);
+  await page.getByRole('combobox', { name: 'Image' }).selectOption({ label: 'Cirrus Tiny Linux' });
+  await page.getByRole('radio', { name: /^tiny/ }).check();
+  await page.getByRole('button', { name: 'Launch instance' }).click();
+  await page.waitForURL(new RegExp(`/t/${slug}/instances/i-[0-9a-f]{17}$`));
+  if (waitUntilRunning) await expect(page.getByRole('status', { name: 'State' })).toHaveText('running', STATE_CHANGE);
+  return new URL(page.url()).pathname;
+}

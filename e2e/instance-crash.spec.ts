@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { expect, test } from '@playwright/test';
-import { newAccount, openLaunchForm, signUp } from './helpers';
+import { launchTiny, newAccount, signUp } from './helpers';
 
 /** The host processes running QEMU for a guest (read from /proc; the e2e server runs on this machine). */
 function qemuPids(instanceId: string): number[] {
@@ -21,14 +21,8 @@ function qemuPids(instanceId: string): number[] {
 test('kill -9 of a guest’s QEMU shows the instance stopped, with the reason, within 5 s — on the detail page and the list', async ({ page, context }) => {
   test.setTimeout(180_000);
   const slug = await signUp(page, newAccount('crash'));
-  await openLaunchForm(page, slug);
-  await page.getByRole('textbox', { name: 'Name' }).fill('doomed');
-  await page.getByRole('radio', { name: /^tiny/ }).check();
-  await page.getByRole('button', { name: 'Launch instance' }).click();
-  await page.waitForURL(new RegExp(`/t/${slug}/instances/i-[0-9a-f]{17}$`));
-  const instanceId = new URL(page.url()).pathname.split('/').pop()!;
+  const instanceId = (await launchTiny(page, slug, 'doomed')).split('/').pop()!;
   const state = page.getByRole('status', { name: 'State' });
-  await expect(state).toHaveText('running', { timeout: 60_000 });
 
   const list = await context.newPage();
   await list.goto(`/t/${slug}/instances`);

@@ -1,7 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
-import { newAccount, ownerWithTeammate, signUp } from './helpers';
-
-const STATE_CHANGE = { timeout: 60_000 };
+import { newAccount, ownerWithTeammate, signUp, STATE_CHANGE } from './helpers';
 
 async function quotaUsage(page: Page, slug: string): Promise<string> {
   await page.goto(`/t/${slug}/quotas`);
