@@ -1,5 +1,5 @@
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { apiTokens } from '../db/schema';
 import { callerAs, disableUser, makeUser } from '../test/factories';
@@ -30,6 +30,21 @@ async function httpCall(path: string, token?: string) {
 }
 
 describe('personal API tokens', () => {
+  it('note their last use to the minute, without rewriting the row on every call', async () => {
+    const user = await makeUser(t.db);
+    const created = await callerAs(t.db, user).tokens.create({ name: 'busy script' });
+    const lastUsed = async () => (await t.db.select().from(apiTokens).where(eq(apiTokens.id, created.id)))[0]!.lastUsedAt;
+    expect((await httpCall('me.get', created.secret)).status).toBe(200);
+    const first = await lastUsed();
+    expect(first).toBeInstanceOf(Date);
+    expect((await httpCall('me.get', created.secret)).status).toBe(200);
+    expect(await lastUsed()).toEqual(first);
+    await t.db.update(apiTokens).set({ lastUsedAt: sql`now() - interval '2 minutes'` }).where(eq(apiTokens.id, created.id));
+    const older = await lastUsed();
+    expect((await httpCall('me.get', created.secret)).status).toBe(200);
+    expect((await lastUsed())!.getTime()).toBeGreaterThan(older!.getTime());
+  });
+
   it('authenticate tRPC calls as their user until revoked; the secret is stored only hashed', async () => {
     const user = await makeUser(t.db);
     const created = await callerAs(t.db, user).tokens.create({ name: 'ci' });
