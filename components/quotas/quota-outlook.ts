@@ -1,3 +1,4 @@
+import { headroom } from '@/server/quotas/resources';
 import type { RouterOutputs } from '@/server/trpc/root';
 
 export type Quota = RouterOutputs['quotas']['get'][number];
@@ -7,9 +8,7 @@ const amount = (q: Quota, n: number) => (q.unit ? `${n} ${q.unit}` : String(n));
 
 /** What a request would do to one quota: the numbers and, when it won't fit, why. */
 export function quotaOutlook(q: Quota, request = 0) {
-  const after = q.used + request;
-  const left = Math.max(0, q.limit - q.used);
-  const fits = after <= q.limit;
+  const { after, left, fits } = headroom(q.used, request, q.limit);
   const text = request
     ? `${amount(q, q.used)} used + ${amount(q, request)} = ${amount(q, after)} of ${amount(q, q.limit)}`
     : `${amount(q, q.used)} of ${amount(q, q.limit)} used`;

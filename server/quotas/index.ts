@@ -3,7 +3,7 @@ import type { DbOrTx, Tx } from '../db/client';
 import { instances, tenantQuotas } from '../db/schema';
 import { DomainError } from '../errors';
 import { getSetting } from '../settings';
-import { quotaResources, resourceLabels, type QuotaLimits, type QuotaResource } from './resources';
+import { headroom, quotaResources, resourceLabels, type QuotaLimits, type QuotaResource } from './resources';
 
 export { quotaResources, resourceLabels, type QuotaResource } from './resources';
 export type Usage = Record<QuotaResource, number>;
@@ -81,8 +81,8 @@ const fmt = (r: QuotaResource, n: number) => `${n}${resourceLabels[r].unit ? ` $
 /** Refuse when adding `request` to `usage` passes any limit; the message names all of it. */
 export function checkQuota(limits: QuotaLimits, usage: Usage, request: Usage): void {
   for (const r of quotaResources) {
-    if (usage[r] + request[r] > limits[r]) {
-      const left = Math.max(0, limits[r] - usage[r]);
+    const { fits, left } = headroom(usage[r], request[r], limits[r]);
+    if (!fits) {
       throw new DomainError(
         'QUOTA_EXCEEDED',
         `${resourceLabels[r].name} quota exceeded: this launch needs ${fmt(r, request[r])}, the tenant uses ` +

@@ -30,3 +30,9 @@ export const quotaLimitsSchema = z.object({
   nics: z.int().min(0).max(quotaMax.nics),
 });
 export type QuotaLimits = z.infer<typeof quotaLimitsSchema>;
+
+/** What adding `request` to `used` does against `limit`: the rule launches are held to, and the forms preview. */
+export function headroom(used: number, request: number, limit: number) {
+  const after = used + request;
+  return { after, left: Math.max(0, limit - used), fits: after <= limit };
+}
