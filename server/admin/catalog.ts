@@ -4,6 +4,7 @@ import type { DbOrTx, Tx } from '../db/client';
 import { flavors, images, instances } from '../db/schema';
 import { DomainError } from '../errors';
 import type { FlavorSpec } from '../instances/validation';
+import { outer } from '../db/outer';
 
 // Images ---------------------------------------------------------------------
 
@@ -20,8 +21,7 @@ export async function listImagesForAdmin(db: DbOrTx) {
       virtualSizeBytes: images.virtualSizeBytes,
       builtAt: images.builtAt,
       enabled: images.enabled,
-      // Spelled out: drizzle leaves a lone table's columns unqualified, and a bare "id" would mean the instance's.
-      instances: sql<number>`(select count(*)::int from ${instances} i where i.image_id = "images"."id" and i.state <> 'terminated')`,
+      instances: sql<number>`(select count(*)::int from ${instances} i where i.image_id = ${outer(images.id)} and i.state <> 'terminated')`,
     })
     .from(images)
     .orderBy(asc(images.name));

@@ -10,6 +10,7 @@ import { requestInstanceAction } from '../instances/actions';
 import { tenantLimits, tenantUsage, usageAndLimits } from '../quotas';
 import { memberColumns } from '../tenants/members';
 import { createTenantTx } from '../tenants/tenants';
+import { outer } from '../db/outer';
 
 /**
  * Tenants for admins, a page at a time (keyset by slug), optionally searched
@@ -28,8 +29,7 @@ export async function listTenantsForAdmin(db: DbOrTx, input: { search?: string; 
       createdAt: tenants.createdAt,
       suspendedAt: tenants.suspendedAt,
       suspendReason: tenants.suspendReason,
-      // Spelled out: drizzle leaves a lone table's columns unqualified.
-      members: sql<number>`(select count(*)::int from ${memberships} m where m.tenant_id = "tenants"."id")`,
+      members: sql<number>`(select count(*)::int from ${memberships} m where m.tenant_id = ${outer(tenants.id)})`,
     })
     .from(tenants)
     .where(and(...conds))

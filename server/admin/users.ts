@@ -4,6 +4,7 @@ import type { DbOrTx } from '../db/client';
 import { memberships, users } from '../db/schema';
 import { DomainError } from '../errors';
 import { containsAny } from '../db/like';
+import { outer } from '../db/outer';
 
 /** Users for admins: search by e-mail or name, keyset-paged by e-mail. */
 export async function listUsers(db: DbOrTx, input: { search?: string; cursor?: string | null; limit: number }) {
@@ -18,8 +19,7 @@ export async function listUsers(db: DbOrTx, input: { search?: string; cursor?: s
       isAdmin: users.isAdmin,
       disabledAt: users.disabledAt,
       createdAt: users.createdAt,
-      // Spelled out: drizzle leaves a lone table's columns unqualified.
-      tenants: sql<number>`(select count(*)::int from ${memberships} m where m.user_id = "users"."id")`,
+      tenants: sql<number>`(select count(*)::int from ${memberships} m where m.user_id = ${outer(users.id)})`,
     })
     .from(users)
     .where(and(...conds))

@@ -91,7 +91,7 @@ export async function stillAllowed(db: DbOrTx, s: { userId: string; tenantId: st
   const membership = user ? await findMembership(db, user.id, { tenantId: s.tenantId }) : null;
   if (!membership || !roleAtLeast(membership.role, 'member')) return 'Your access to this console was removed.';
   if (membership.suspendedAt) return `This tenant was suspended by an administrator: ${membership.suspendReason ?? 'no reason given'}.`;
-  const [inst] = await db.select({ state: instances.state }).from(instances).where(eq(instances.id, s.instanceId));
+  const [inst] = await db.select({ state: instances.state }).from(instances).where(and(eq(instances.id, s.instanceId), eq(instances.tenantId, s.tenantId)));
   if (inst?.state !== 'running') return 'The instance stopped.';
   return null;
 }
