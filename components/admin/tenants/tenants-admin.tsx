@@ -41,8 +41,9 @@ export function TenantsAdmin({ initialSearch = '' }: { initialSearch?: string })
   const reactivate = useMutation(
     trpc.admin.tenants.reactivate.mutationOptions({
       onSuccess: async (_d, v) => {
-        setNotice(`${list.data?.items.find((t) => t.id === v.tenantId)?.name ?? 'The tenant'} was reactivated.`);
+        const name = list.data?.items.find((t) => t.id === v.tenantId)?.name ?? 'The tenant';
         await refresh();
+        setNotice(`${name} was reactivated.`);
       },
     }),
   );
@@ -152,8 +153,9 @@ export function TenantsAdmin({ initialSearch = '' }: { initialSearch?: string })
           key={selected.id}
           tenant={selected}
           onDone={async (message) => {
-            setNotice(message);
+            // The table shows the change before the notice says it was made.
             await refresh();
+            setNotice(message);
           }}
           onClose={() => setSelectedId(null)}
         />
