@@ -11,14 +11,14 @@ import { gzipSync } from 'node:zlib';
 import { IMAGE_MANIFEST, type ImageManifest } from '../../server/hypervisor/images/catalog';
 import { writeCpio, type CpioEntry } from './cpio';
 import { moduleDepends, orderModules } from './kernel-modules';
-import { INITTAB, POWER_BUTTON, PROFILE, RC, SHUTDOWN, WANTED_MODULES } from './tiny-linux-init';
+import { DHCP_SCRIPT, INITTAB, POWER_BUTTON, PROFILE, RC, SHUTDOWN, WANTED_MODULES } from './tiny-linux-init';
 
 const run = promisify(execFile);
 
 export const TINY_LINUX_ID = 'cirrus-tiny-linux';
 export const TINY_LINUX_NAME = 'Cirrus Tiny Linux';
 /** Bump when the build changes so `--if-missing` rebuilds older images. */
-export const TINY_LINUX_BUILD_VERSION = 3;
+export const TINY_LINUX_BUILD_VERSION = 4;
 const KERNEL_META_PACKAGE = 'linux-image-amd64';
 const BUSYBOX_PACKAGE = 'busybox-static';
 const PACKAGE_NAME = /^[a-z0-9][a-z0-9.+-]+$/;
@@ -189,6 +189,7 @@ export async function buildTinyLinux(opts: BuildOptions): Promise<string> {
     entries.push(text('etc/hostname', 'cirrus\n'));
     entries.push(text('etc/cirrus/rc', RC, 0o755));
     entries.push(text('etc/cirrus/shutdown', SHUTDOWN, 0o755));
+    entries.push(text('etc/cirrus/dhcp', DHCP_SCRIPT, 0o755));
     entries.push(text('etc/cirrus/modules', order.join('\n') + '\n'));
     entries.push(text('etc/acpi/PWRF/00000080', POWER_BUTTON, 0o755));
     for (const m of order) entries.push({ kind: 'file', path: `lib/modules/${m}.ko`, data: await load(m) });

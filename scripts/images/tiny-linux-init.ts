@@ -34,18 +34,36 @@ done
 n=0
 while [ ! -e /sys/block/vda ] && [ $n -lt 20 ]; do sleep 0.1; n=$((n + 1)); done
 
+# Networking: every NIC asks for its address by DHCP at once (Cirrus's
+# dnsmasq on a tenant network, QEMU's own on user-mode NICs); udhcpc stays in
+# the background to renew. The report waits for the answers, up to ~6 s.
+ip link set lo up
+echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6
+echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6
+mkdir -p /run/cirrus
+for dev in /sys/class/net/eth*; do
+  [ -e "$dev/address" ] || continue
+  n=\${dev##*/}
+  ip link set "$n" up
+  udhcpc -i "$n" -s /etc/cirrus/dhcp -t 5 -T 1 -A 5 -b > /dev/null 2>&1 &
+done
+wait
+
 vcpus=$(grep -c '^processor' /proc/cpuinfo)
 mem_kb=$(sed -n 's/^MemTotal: *\\([0-9]*\\) kB$/\\1/p' /proc/meminfo)
 disk_bytes=0
 [ -r /sys/block/vda/size ] && disk_bytes=$(( $(cat /sys/block/vda/size) * 512 ))
 nics=0
 macs=""
+ips=""
 for dev in /sys/class/net/eth*; do
   [ -e "$dev/address" ] || continue
   nics=$((nics + 1))
   macs="$macs\${macs:+,}$(cat "$dev/address")"
+  ip=$(cat "/run/cirrus/ip-\${dev##*/}" 2>/dev/null)
+  ips="$ips\${ips:+,}\${ip:--}"
 done
-say "CIRRUS-HW vcpus=$vcpus mem_kb=$mem_kb disk_bytes=$disk_bytes nics=$nics macs=$macs"
+say "CIRRUS-HW vcpus=$vcpus mem_kb=$mem_kb disk_bytes=$disk_bytes nics=$nics macs=$macs ips=$ips"
 
 if [ -b /dev/vda ]; then
   magic=$(dd if=/dev/vda bs=1 skip=1080 count=2 2>/dev/null | od -An -tx1 | tr -d ' \\n')
@@ -55,7 +73,6 @@ if [ -b /dev/vda ]; then
   fi
   mount -t ext2 /dev/vda /data || say "cirrus: could not mount /data"
 fi
-ip link set lo up
 
 # The ACPI power button (QMP system_powerdown) powers off cleanly. acpid
 # opens the event devices present when it starts: wait for devtmpfs to catch
@@ -66,6 +83,34 @@ while [ "$(ls /dev/input 2>/dev/null | grep -c '^event')" -lt "$(ls /sys/class/i
 done
 acpid -c /etc/acpi -l /var/log/acpid.log
 say "CIRRUS-READY"
+`;
+
+/**
+ * udhcpc's hook: configure the NIC it was given, note its address for the
+ * report, take the first NIC's name server and host name. Each NIC's default
+ * route gets its own metric (eth0 first), so several networks can coexist.
+ */
+export const DHCP_SCRIPT = `#!/bin/sh
+n=\${interface#eth}
+case "$1" in
+  deconfig)
+    ip -4 addr flush dev "$interface"
+    rm -f "/run/cirrus/ip-$interface"
+    ;;
+  bound|renew)
+    ip -4 addr flush dev "$interface"
+    ip addr add "$ip/$mask" dev "$interface"
+    for r in $router; do ip route replace default via "$r" dev "$interface" metric $((100 + n)); break; done
+    if [ "$interface" = eth0 ]; then
+      : > /etc/resolv.conf
+      [ -n "$domain" ] && echo "search $domain" >> /etc/resolv.conf
+      for d in $dns; do echo "nameserver $d" >> /etc/resolv.conf; done
+      [ -n "$hostname" ] && hostname "$hostname" && echo "$hostname" > /etc/hostname
+    fi
+    echo "$ip" > "/run/cirrus/ip-$interface"
+    ;;
+esac
+exit 0
 `;
 
 export const SHUTDOWN = `#!/bin/sh

@@ -80,11 +80,13 @@ export interface HardwareReport {
   diskBytes: number;
   nics: number;
   macs: string[];
+  /** Each NIC's DHCP address, in NIC order ('-' when it got none). */
+  ips: string[];
 }
 
 /** Parse the image's `CIRRUS-HW …` line. */
 export function parseHardwareReport(text: string): HardwareReport | null {
-  const m = /CIRRUS-HW vcpus=(\d+) mem_kb=(\d+) disk_bytes=(\d+) nics=(\d+) macs=([0-9a-f:,]*)\r?\n/.exec(text);
+  const m = /CIRRUS-HW vcpus=(\d+) mem_kb=(\d+) disk_bytes=(\d+) nics=(\d+) macs=([0-9a-f:,]*)(?: ips=([0-9.,-]*))?\r?\n/.exec(text);
   if (!m) return null;
   return {
     vcpus: Number(m[1]),
@@ -92,6 +94,7 @@ export function parseHardwareReport(text: string): HardwareReport | null {
     diskBytes: Number(m[3]),
     nics: Number(m[4]),
     macs: m[5] ? m[5].split(',') : [],
+    ips: m[6] ? m[6].split(',') : [],
   };
 }
 
