@@ -3,7 +3,9 @@ import {
   bigint,
   bigserial,
   boolean,
+  cidr,
   index,
+  inet,
   integer,
   jsonb,
   pgEnum,
@@ -146,6 +148,10 @@ export const hosts = pgTable(
     ramRatioPct: integer('ram_ratio_pct').notNull().default(100),
     ramReserveMiB: integer('ram_reserve_mib').notNull().default(512),
     acceleration: text('acceleration').notNull(),
+    /** How guests' NICs are wired here: Cirrus bridges and taps, or QEMU user-mode where the host cannot create bridges. */
+    networkMode: text('network_mode', { enum: ['bridged', 'user'] }).notNull().default('user'),
+    /** Why the host falls back to user-mode networking, in words for admins and tenants. */
+    networkNote: text('network_note'),
     state: hostState('state').notNull().default('enabled'),
     registeredAt: createdAt(),
     heartbeatAt: timestamp('heartbeat_at', { withTimezone: true }).notNull().defaultNow(),
@@ -179,6 +185,8 @@ export const flavors = pgTable(
     memoryMiB: integer('memory_mib').notNull(),
     diskGiB: integer('disk_gib').notNull(),
     nics: integer('nics').notNull(),
+    /** Each NIC's rate in Mbit/s when a launch from this flavor does not choose one. */
+    bandwidthMbit: integer('bandwidth_mbit').notNull().default(100),
     enabled: boolean('enabled').notNull().default(true),
     createdAt: createdAt(),
   },
@@ -195,6 +203,9 @@ export const tenantQuotas = pgTable('tenant_quotas', {
   memoryMiB: integer('memory_mib').notNull(),
   diskGiB: integer('disk_gib').notNull(),
   nics: integer('nics').notNull(),
+  networks: integer('networks').notNull().default(5),
+  bandwidthMbit: integer('bandwidth_mbit').notNull().default(2_000),
+  portForwards: integer('port_forwards').notNull().default(10),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });
 
@@ -279,7 +290,7 @@ export const consoleTickets = pgTable(
 
 // ---------------------------------------------------------------- metering
 
-export const usageResource = pgEnum('usage_resource', ['vcpu', 'memory_mib', 'disk_gib', 'nic']);
+export const usageResource = pgEnum('usage_resource', ['vcpu', 'memory_mib', 'disk_gib', 'nic', 'bandwidth_mbit', 'port_forward']);
 
 /**
  * The usage ledger: one segment per (instance, resource) span of use, opened
@@ -297,7 +308,7 @@ export const usageSegments = pgTable(
       .notNull()
       .references(() => instances.id, { onDelete: 'cascade' }),
     resource: usageResource('resource').notNull(),
-    /** vCPUs, MiB of memory, GiB of disk or NICs held during the segment. */
+    /** vCPUs, MiB of memory, GiB of disk, NICs, Mbit/s of NIC rate or port forwards held during the segment. */
     quantity: integer('quantity').notNull(),
     startedAt: timestamp('started_at', { withTimezone: true }).notNull().defaultNow(),
     endedAt: timestamp('ended_at', { withTimezone: true }),
@@ -325,6 +336,9 @@ export const priceVersions = pgTable(
     memoryGiBHour: bigint('memory_gib_hour', { mode: 'number' }).notNull(),
     diskGiBHour: bigint('disk_gib_hour', { mode: 'number' }).notNull(),
     nicHour: bigint('nic_hour', { mode: 'number' }).notNull(),
+    /** Per Mbit/s of NIC rate per hour, while the instance runs. */
+    bandwidthMbitHour: bigint('bandwidth_mbit_hour', { mode: 'number' }).notNull().default(40),
+    portForwardHour: bigint('port_forward_hour', { mode: 'number' }).notNull().default(5_000),
     createdBy: uuid('created_by'),
     createdAt: createdAt(),
   },
@@ -351,7 +365,7 @@ export const quotaRequests = pgTable(
     tenantId: uuid('tenant_id')
       .notNull()
       .references(() => tenants.id, { onDelete: 'cascade' }),
-    resource: text('resource', { enum: ['instances', 'vcpus', 'memoryMiB', 'diskGiB', 'nics'] }).notNull(),
+    resource: text('resource', { enum: ['instances', 'vcpus', 'memoryMiB', 'diskGiB', 'nics', 'networks', 'bandwidthMbit', 'portForwards'] }).notNull(),
     requestedLimit: integer('requested_limit').notNull(),
     limitAtRequest: integer('limit_at_request').notNull(),
     reason: text('reason').notNull(),
@@ -363,4 +377,117 @@ export const quotaRequests = pgTable(
     decidedAt: timestamp('decided_at', { withTimezone: true }),
   },
   (t) => [index('quota_requests_tenant_idx').on(t.tenantId, t.createdAt), index('quota_requests_status_idx').on(t.status, t.createdAt)],
+);
+
+// ---------------------------------------------------------------- networks
+
+/**
+ * A tenant's private L2 network (VPC-like). Deleting one keeps the row (the
+ * NICs of terminated instances still name it); overlapping live CIDRs within
+ * a tenant are refused by an exclusion constraint (migration 0008).
+ */
+export const networks = pgTable(
+  'networks',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    tenantId: uuid('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    cidr: cidr('cidr').notNull(),
+    /** The first usable address; Cirrus's router and DHCP server answer there. */
+    gateway: inet('gateway').notNull(),
+    /** Every tenant has exactly one; it cannot be deleted. */
+    isDefault: boolean('is_default').notNull().default(false),
+    /** The VXLAN network id that joins this network's bridges on several hosts (24 bits). */
+    vxlanId: integer('vxlan_id').notNull().generatedAlwaysAsIdentity({ startWith: 4096, maxValue: 16_777_215 }),
+    createdBy: uuid('created_by'),
+    createdAt: createdAt(),
+    deletedAt: timestamp('deleted_at', { withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex('networks_tenant_name_key').on(t.tenantId, sql`lower(${t.name})`).where(sql`deleted_at is null`),
+    uniqueIndex('networks_one_default_key').on(t.tenantId).where(sql`is_default and deleted_at is null`),
+    uniqueIndex('networks_vxlan_key').on(t.vxlanId),
+  ],
+);
+
+/**
+ * One NIC of an instance: its network, fixed address (IPAM) and MAC, and its
+ * rate. The unique (network, address) index is the IPAM guarantee: no two live
+ * NICs share an address under any concurrency. The address is cleared when the
+ * instance's terminate is accepted (released), the row stays for the record.
+ */
+export const networkInterfaces = pgTable(
+  'network_interfaces',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    instanceId: text('instance_id')
+      .notNull()
+      .references(() => instances.id, { onDelete: 'cascade' }),
+    tenantId: uuid('tenant_id').notNull(),
+    networkId: uuid('network_id')
+      .notNull()
+      .references(() => networks.id),
+    /** 0 for eth0, 1 for eth1, … */
+    position: integer('position').notNull(),
+    mac: text('mac').notNull(),
+    address: inet('address'),
+    rateMbit: integer('rate_mbit').notNull(),
+    /** How the guest's NIC is wired, decided when the guest is created on its host. */
+    mode: text('mode', { enum: ['bridged', 'user'] }).notNull().default('bridged'),
+    createdAt: createdAt(),
+    releasedAt: timestamp('released_at', { withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex('network_interfaces_position_key').on(t.instanceId, t.position),
+    uniqueIndex('network_interfaces_address_key').on(t.networkId, t.address),
+    uniqueIndex('network_interfaces_live_mac_key').on(t.mac).where(sql`released_at is null`),
+    index('network_interfaces_network_idx').on(t.networkId).where(sql`released_at is null`),
+    index('network_interfaces_tenant_idx').on(t.tenantId).where(sql`released_at is null`),
+  ],
+);
+
+/** A host port that reaches `instance:port` over TCP. Removed with its instance. */
+export const portForwards = pgTable(
+  'port_forwards',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    tenantId: uuid('tenant_id').notNull(),
+    instanceId: text('instance_id')
+      .notNull()
+      .references(() => instances.id, { onDelete: 'cascade' }),
+    interfaceId: uuid('interface_id')
+      .notNull()
+      .references(() => networkInterfaces.id, { onDelete: 'cascade' }),
+    hostId: uuid('host_id')
+      .notNull()
+      .references(() => hosts.id),
+    hostPort: integer('host_port').notNull(),
+    guestPort: integer('guest_port').notNull(),
+    protocol: text('protocol', { enum: ['tcp'] }).notNull().default('tcp'),
+    createdBy: uuid('created_by'),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('port_forwards_host_port_key').on(t.hostId, t.hostPort), index('port_forwards_instance_idx').on(t.instanceId)],
+);
+
+/**
+ * Where a network is realised: a host that runs NICs of it has its bridge,
+ * router namespace and DHCP server, and a transit slot (its router's address
+ * on the host's side). Written by that host's network reconciler.
+ */
+export const networkHosts = pgTable(
+  'network_hosts',
+  {
+    networkId: uuid('network_id')
+      .notNull()
+      .references(() => networks.id, { onDelete: 'cascade' }),
+    hostId: uuid('host_id')
+      .notNull()
+      .references(() => hosts.id, { onDelete: 'cascade' }),
+    slot: integer('slot').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.networkId, t.hostId] }), uniqueIndex('network_hosts_slot_key').on(t.hostId, t.slot)],
 );
