@@ -1,6 +1,19 @@
-import { HypervisorError, type GuestSpec } from './types';
+import { createHash } from 'node:crypto';
+import { HypervisorError, type GuestSpec, type NicSpec } from './types';
 
 export const GUEST_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+export const MAC_PATTERN = /^[0-9a-f][26ae](:[0-9a-f]{2}){5}$/;
+/** Tap names come from server/hypervisor/net (`ct` + host tag + hash): nothing else reaches QEMU's ifname=. */
+export const TAP_PATTERN = /^ct[0-3][0-9a-f]{12}$/;
+
+/**
+ * A stable, locally administered unicast MAC for NIC `index` of guest `id`:
+ * 02 followed by five bytes of sha256("<id>/<index>").
+ */
+export function macAddress(id: string, index: number): string {
+  const h = createHash('sha256').update(`${id}/${index}`).digest();
+  return ['02', ...[...h.subarray(0, 5)].map((b) => b.toString(16).padStart(2, '0'))].join(':');
+}
 
 /** Hard ceilings: anything above is a mistake, whatever the host. */
 export const SPEC_LIMITS = {
@@ -13,6 +26,24 @@ export const SPEC_LIMITS = {
 export interface ImageLimits {
   minMemoryMiB: number;
   minDiskGiB: number;
+}
+
+function nicsOf(id: string, v: unknown): NicSpec[] {
+  // Guests created before NICs had networks stored a count: user-mode NICs with derived MACs.
+  if (typeof v === 'number') return Array.from({ length: intIn('nics', v, SPEC_LIMITS.nics.min, SPEC_LIMITS.nics.max) }, (_, i) => ({ mac: macAddress(id, i), tap: null }));
+  if (!Array.isArray(v) || v.length > SPEC_LIMITS.nics.max) throw new HypervisorError('INVALID_SPEC', `nics must be a list of at most ${SPEC_LIMITS.nics.max} NICs`);
+  const macs = new Set<string>();
+  return v.map((raw: unknown, i) => {
+    const n = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+    if (typeof n.mac !== 'string' || !MAC_PATTERN.test(n.mac) || macs.has(n.mac)) {
+      throw new HypervisorError('INVALID_SPEC', `NIC ${i} needs a unique locally administered unicast MAC, got ${JSON.stringify(n.mac)}`);
+    }
+    macs.add(n.mac);
+    if (n.tap !== null && (typeof n.tap !== 'string' || !TAP_PATTERN.test(n.tap))) {
+      throw new HypervisorError('INVALID_SPEC', `NIC ${i} tap must match ${TAP_PATTERN.source} or be null, got ${JSON.stringify(n.tap)}`);
+    }
+    return { mac: n.mac, tap: n.tap as string | null };
+  });
 }
 
 function intIn(name: string, v: unknown, min: number, max: number): number {
@@ -34,12 +65,13 @@ export function validateGuestId(id: unknown): string {
 export function validateGuestSpec(raw: unknown, image?: ImageLimits): GuestSpec {
   if (typeof raw !== 'object' || raw === null) throw new HypervisorError('INVALID_SPEC', 'guest spec must be an object');
   const s = raw as Record<string, unknown>;
+  const id = validateGuestId(s.id);
   const spec: GuestSpec = {
-    id: validateGuestId(s.id),
+    id,
     vcpus: intIn('vcpus', s.vcpus, SPEC_LIMITS.vcpus.min, SPEC_LIMITS.vcpus.max),
     memoryMiB: intIn('memoryMiB', s.memoryMiB, SPEC_LIMITS.memoryMiB.min, SPEC_LIMITS.memoryMiB.max),
     diskGiB: intIn('diskGiB', s.diskGiB, SPEC_LIMITS.diskGiB.min, SPEC_LIMITS.diskGiB.max),
-    nics: intIn('nics', s.nics, SPEC_LIMITS.nics.min, SPEC_LIMITS.nics.max),
+    nics: nicsOf(id, s.nics),
     image: typeof s.image === 'string' && GUEST_ID_PATTERN.test(s.image) ? s.image : '',
   };
   if (!spec.image) throw new HypervisorError('INVALID_SPEC', `image must be a catalog id, got ${JSON.stringify(s.image)}`);

@@ -15,6 +15,18 @@ export interface HostInfo {
   hypervisor: string;
 }
 
+/** One NIC: its MAC, and where it plugs in. */
+export interface NicSpec {
+  /** Locally administered unicast, lower case (e.g. from macAddress()). */
+  mac: string;
+  /**
+   * The host tap it is wired to (QEMU creates it; the host network bridges and
+   * shapes it), named by server/hypervisor/net; null: QEMU user-mode networking
+   * (a host that cannot build tenant networks).
+   */
+  tap: string | null;
+}
+
 /** What a guest is made of; validated by validateGuestSpec before any side effect. */
 export interface GuestSpec {
   /** Stable id, `^[a-z0-9][a-z0-9-]{0,62}$`; names the run directory and derives MACs. */
@@ -22,7 +34,8 @@ export interface GuestSpec {
   vcpus: number;
   memoryMiB: number;
   diskGiB: number;
-  nics: number;
+  /** In order: eth0, eth1, … (a number is accepted from older guest records: that many user-mode NICs). */
+  nics: NicSpec[];
   /** Image id from the catalog, e.g. "cirrus-tiny-linux". */
   image: string;
 }
@@ -54,8 +67,8 @@ export interface GuestStats {
   memoryMiB: number;
   residentMiB: number;
   disks: { device: string; readBytes: number; writeBytes: number; readOps: number; writeOps: number }[];
-  /** Per-NIC counters where the backend can see them (QEMU user networking cannot: empty). */
-  nics: { mac: string; rxBytes: number; txBytes: number }[];
+  /** Per-NIC counters from the host's side, in the guest's terms (rx: what it received); null where the backend cannot see them (user-mode NICs). */
+  nics: { mac: string; rxBytes: number | null; txBytes: number | null }[];
 }
 
 export interface ConsoleEndpoint {
@@ -96,6 +109,13 @@ export interface HypervisorDriver {
   serialLog(id: string, maxBytes?: number): Promise<string>;
   screenshot(id: string): Promise<Buffer>;
   stats(id: string): Promise<GuestStats>;
+
+  /**
+   * Re-create the taps of a running guest that were removed under it (by hand,
+   * or a network reset), wired to the same QEMU; returns the taps restored.
+   * Backends without taps have nothing to restore.
+   */
+  restoreTaps?(id: string): Promise<string[]>;
 
   /** Let go of connections and timers; guests keep running. */
   close(): Promise<void>;

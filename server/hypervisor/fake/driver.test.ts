@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { macAddress } from '../spec';
 import type { GuestEvent } from '../types';
 import { FakeHypervisor } from './driver';
 
-const spec = { id: 'vm-1', vcpus: 1, memoryMiB: 128, diskGiB: 1, nics: 1, image: 'cirrus-tiny-linux' };
+const spec = { id: 'vm-1', vcpus: 1, memoryMiB: 128, diskGiB: 1, nics: [{ mac: macAddress('vm-1', 0), tap: null }], image: 'cirrus-tiny-linux' };
 
 describe('FakeHypervisor', () => {
   it('goes through a lifecycle with events, like a real driver', async () => {

@@ -3,7 +3,6 @@
 // real guests. Same validation and errors as the real drivers; `crash()`
 // simulates a guest dying outside Cirrus.
 import { DEFAULT_IMAGE_ID } from '../images/catalog';
-import { macAddress } from '../qemu/args';
 import { validateGuestId, validateGuestSpec, type ImageLimits } from '../spec';
 import {
   HypervisorError,
@@ -78,8 +77,8 @@ export class FakeHypervisor implements HypervisorDriver {
       await sleep(this.transitionMs);
       g.state = 'running';
       g.pid = this.nextPid++;
-      const macs = Array.from({ length: g.spec.nics }, (_, i) => macAddress(id, i)).join(',');
-      g.serial = `CIRRUS-HW vcpus=${g.spec.vcpus} mem_kb=${g.spec.memoryMiB * 1024 - 56 * 1024} disk_bytes=${g.spec.diskGiB * 1024 ** 3} nics=${g.spec.nics} macs=${macs}\nCIRRUS-READY\n`;
+      const macs = g.spec.nics.map((n) => n.mac).join(',');
+      g.serial = `CIRRUS-HW vcpus=${g.spec.vcpus} mem_kb=${g.spec.memoryMiB * 1024 - 56 * 1024} disk_bytes=${g.spec.diskGiB * 1024 ** 3} nics=${g.spec.nics.length} macs=${macs}\nCIRRUS-READY\n`;
       this.emit({ type: 'started', id, at: new Date() });
     });
   }

@@ -5,9 +5,13 @@ import { guestLayout } from './layout';
 const image = { kernelPath: '/img/vmlinuz', initrdPath: '/img/initrd.img', cmdline: 'console=tty0 console=ttyS0 quiet' };
 
 describe('buildQemuArgs', () => {
-  it('turns a spec into the exact QEMU argv (TCG, two NICs)', () => {
+  it('turns a spec into the exact QEMU argv (TCG, a tap NIC and a user-mode NIC)', () => {
     const layout = guestLayout('/data/guests', 'web-1');
-    const args = buildQemuArgs({ spec: { id: 'web-1', vcpus: 2, memoryMiB: 384, diskGiB: 2, nics: 2, image: 'cirrus-tiny-linux' }, image, layout, accel: 'tcg' });
+    const nics = [
+      { mac: macAddress('web-1', 0), tap: 'ct0a1b2c3d4e5f6' },
+      { mac: macAddress('web-1', 1), tap: null },
+    ];
+    const args = buildQemuArgs({ spec: { id: 'web-1', vcpus: 2, memoryMiB: 384, diskGiB: 2, nics, image: 'cirrus-tiny-linux' }, image, layout, accel: 'tcg' });
     expect(args).toEqual([
       '-name', 'guest=web-1,debug-threads=on',
       '-nodefaults',
@@ -22,7 +26,7 @@ describe('buildQemuArgs', () => {
       '-append', 'console=tty0 console=ttyS0 quiet',
       '-drive', 'file=/data/guests/web-1/disk.qcow2,if=none,id=disk0,format=qcow2',
       '-device', 'virtio-blk-pci,drive=disk0,id=vda',
-      '-netdev', 'user,id=net0',
+      '-netdev', 'tap,id=net0,ifname=ct0a1b2c3d4e5f6,script=no,downscript=no,vnet_hdr=off',
       '-device', `virtio-net-pci,netdev=net0,id=nic0,mac=${macAddress('web-1', 0)},romfile=`,
       '-netdev', 'user,id=net1',
       '-device', `virtio-net-pci,netdev=net1,id=nic1,mac=${macAddress('web-1', 1)},romfile=`,
@@ -40,7 +44,7 @@ describe('buildQemuArgs', () => {
 
   it('uses the host CPU under KVM, no NIC devices for zero NICs, and escapes commas in paths', () => {
     const layout = guestLayout('/srv/a,b/guests', 'db');
-    const args = buildQemuArgs({ spec: { id: 'db', vcpus: 1, memoryMiB: 128, diskGiB: 1, nics: 0, image: 'x' }, image, layout, accel: 'kvm' });
+    const args = buildQemuArgs({ spec: { id: 'db', vcpus: 1, memoryMiB: 128, diskGiB: 1, nics: [], image: 'x' }, image, layout, accel: 'kvm' });
     expect(args.slice(6, 10)).toEqual(['-accel', 'kvm', '-cpu', 'host']);
     expect(args.some((a) => a.includes('virtio-net'))).toBe(false);
     expect(args).toContain('file=/srv/a,,b/guests/db/disk.qcow2,if=none,id=disk0,format=qcow2');

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { Acceleration, GuestSpec } from '../types';
 import type { GuestLayout } from './layout';
 
@@ -15,14 +14,7 @@ export interface QemuArgsInput {
   accel: Acceleration;
 }
 
-/**
- * A stable, locally administered unicast MAC for NIC `index` of guest `id`:
- * 02 followed by five bytes of sha256("<id>/<index>").
- */
-export function macAddress(id: string, index: number): string {
-  const h = createHash('sha256').update(`${id}/${index}`).digest();
-  return ['02', ...[...h.subarray(0, 5)].map((b) => b.toString(16).padStart(2, '0'))].join(':');
-}
+export { macAddress } from '../spec';
 
 /** QEMU splits option strings on commas; a literal comma is written twice. */
 function opt(value: string): string {
@@ -49,8 +41,12 @@ export function buildQemuArgs({ spec, image, layout, accel }: QemuArgsInput): st
     '-drive', `file=${opt(layout.disk)},if=none,id=disk0,format=qcow2`,
     '-device', 'virtio-blk-pci,drive=disk0,id=vda',
   ];
-  for (let i = 0; i < spec.nics; i++) {
-    args.push('-netdev', `user,id=net${i}`, '-device', `virtio-net-pci,netdev=net${i},id=nic${i},mac=${macAddress(spec.id, i)},romfile=`);
+  for (const [i, nic] of spec.nics.entries()) {
+    // A tap QEMU creates itself (no scripts: the host network bridges and
+    // shapes it). No vnet header, so a tap removed under a running guest can
+    // be re-created on QEMU's own file (retap.ts) with nothing to renegotiate.
+    const netdev = nic.tap ? `tap,id=net${i},ifname=${nic.tap},script=no,downscript=no,vnet_hdr=off` : `user,id=net${i}`;
+    args.push('-netdev', netdev, '-device', `virtio-net-pci,netdev=net${i},id=nic${i},mac=${nic.mac},romfile=`);
   }
   args.push(
     '-device', 'VGA,id=video0',

@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { macAddress } from '../spec';
 import { HypervisorError, type GuestEvent, type GuestSpec } from '../types';
 import { QemuDriver } from './driver';
 import { guestLayout } from './layout';
@@ -12,7 +13,14 @@ import { isOurProcessAlive } from './process';
 import { eventually, inspectPng, parseHardwareReport, SerialSession, testImagesDir, vncGreeting } from './test-support';
 
 const BOOT_MS = 90_000;
-const spec: GuestSpec = { id: 'hw-test', vcpus: 2, memoryMiB: 384, diskGiB: 2, nics: 2, image: 'cirrus-tiny-linux' };
+const spec: GuestSpec = {
+  id: 'hw-test',
+  vcpus: 2,
+  memoryMiB: 384,
+  diskGiB: 2,
+  nics: [0, 1].map((i) => ({ mac: macAddress('hw-test', i), tap: null })),
+  image: 'cirrus-tiny-linux',
+};
 
 let guestsDir: string;
 let imagesDir: string;

@@ -25,12 +25,13 @@ import {
   type StopOptions,
 } from '../types';
 import { probeAcceleration, type AccelProbeResult } from './accel';
-import { buildQemuArgs, macAddress } from './args';
+import { buildQemuArgs } from './args';
 import { errorText, guestEventOf, settlesWithin, shutdownOf, stopReasonOf, waitUntil } from './events';
 import { withGuestFileLock } from './guest-lock';
 import { guestLayout, MAX_SOCKET_PATH, type GuestLayout } from './layout';
 import { isOurProcessAlive, processUsage, readPidFile, spawnDaemonized } from './process';
 import { qmp } from './qmp-commands';
+import { restoreDetachedTaps } from './retap';
 import { capSerialLog, readSerialLog, resetSerialLog } from './serial-log';
 import { QmpMonitor } from './qmp-monitor';
 import type { QmpEventMessage } from './qmp-wire';
@@ -69,6 +70,15 @@ interface Tracked {
 }
 
 const probes = new Map<string, Promise<AccelProbeResult>>();
+
+function tapCounters(tap: string): { rx: number; tx: number } | null {
+  try {
+    const dir = `/sys/class/net/${tap}/statistics`;
+    return { rx: Number(readFileSync(`${dir}/rx_bytes`, 'utf8')), tx: Number(readFileSync(`${dir}/tx_bytes`, 'utf8')) };
+  } catch {
+    return null;
+  }
+}
 const POWER_BUTTON_REPEAT_MS = 3_000;
 const ADOPT_CONNECT_MS = 2_000;
 
@@ -347,15 +357,29 @@ export class QemuDriver implements HypervisorDriver {
         readOps: b.stats.rd_operations,
         writeOps: b.stats.wr_operations,
       })),
-      // QEMU user networking exposes no per-NIC counters over QMP.
-      nics: [],
+      // A tap's counters are the host's view: what it received, the guest sent.
+      // User-mode NICs have no host device to count on.
+      nics: this.load(id).record.spec.nics.map((n) => {
+        const c = n.tap ? tapCounters(n.tap) : null;
+        return { mac: n.mac, rxBytes: c?.tx ?? null, txBytes: c?.rx ?? null };
+      }),
     };
   }
 
   /** MAC addresses the guest's NICs get, in order. */
   macs(id: string): string[] {
-    const { spec } = this.load(id).record;
-    return Array.from({ length: spec.nics }, (_, i) => macAddress(spec.id, i));
+    return this.load(id).record.spec.nics.map((n) => n.mac);
+  }
+
+  async restoreTaps(id: string): Promise<string[]> {
+    return this.withLock(id, async () => {
+      const { record } = this.load(id);
+      const t = await this.current(id);
+      if (!t) return [];
+      const gone = record.spec.nics.flatMap((n) => (n.tap && !existsSync(`/sys/class/net/${n.tap}`) ? [n.tap] : []));
+      if (gone.length === 0) return [];
+      return restoreDetachedTaps(t.pid, gone);
+    });
   }
 
   async close(): Promise<void> {
