@@ -14,6 +14,7 @@ import { createDb } from '../server/db/client';
 import { freePort, startEmbeddedPostgres } from '../server/db/embedded';
 import { runMigrations } from '../server/db/migrate';
 import { hosts, images, instances } from '../server/db/schema';
+import { macAddress } from '../server/hypervisor/spec';
 import { QemuDriver } from '../server/hypervisor/qemu/driver';
 import { testImagesDir } from '../server/hypervisor/qemu/test-support';
 import { newInstanceId } from '../server/instances/ids';
@@ -138,7 +139,7 @@ const bench: BenchModule = {
       await db.insert(images).values({ id: 'cirrus-tiny-linux', name: 'Cirrus Tiny Linux', minMemoryMiB: 96, minDiskGiB: 1 });
       const user = await makeUser(db);
       const tenant = await makeTenant(db, user);
-      await driver.create({ id, vcpus: 1, memoryMiB: 128, diskGiB: 1, nics: 1, image: 'cirrus-tiny-linux' });
+      await driver.create({ id, vcpus: 1, memoryMiB: 128, diskGiB: 1, nics: [{ mac: macAddress(id, 0), tap: null }], image: 'cirrus-tiny-linux' });
       await driver.start(id);
       await db.insert(instances).values({ id, tenantId: tenant.id, name: 'bench', imageId: 'cirrus-tiny-linux', vcpus: 1, memoryMiB: 128, diskGiB: 1, nics: 1, hostId, state: 'running' });
       await new Promise((r) => setTimeout(r, 3000)); // let the guest draw its console

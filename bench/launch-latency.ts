@@ -13,6 +13,7 @@ import { QemuDriver } from '../server/hypervisor/qemu/driver';
 import { guestLayout } from '../server/hypervisor/qemu/layout';
 import { isOurProcessAlive, readPidFile, spawnDaemonized } from '../server/hypervisor/qemu/process';
 import { testImagesDir } from '../server/hypervisor/qemu/test-support';
+import { macAddress } from '../server/hypervisor/spec';
 import type { GuestSpec } from '../server/hypervisor/types';
 import { median, type BenchModule } from './types';
 
@@ -83,7 +84,14 @@ const launchLatency: BenchModule = {
     const accel = await driver.acceleration();
     // The by-hand runs use the accelerator the driver chose.
     process.env.CIRRUS_QEMU_ACCEL = accel.accel;
-    const spec = (i: number): GuestSpec => ({ id: `bench-${i}`, vcpus: 2, memoryMiB: 384, diskGiB: 2, nics: 2, image: DEFAULT_IMAGE_ID });
+    const spec = (i: number): GuestSpec => ({
+      id: `bench-${i}`,
+      vcpus: 2,
+      memoryMiB: 384,
+      diskGiB: 2,
+      nics: [0, 1].map((n) => ({ mac: macAddress(`bench-${i}`, n), tap: null })),
+      image: DEFAULT_IMAGE_ID,
+    });
     const cirrus: Sample[] = [];
     const hand: Sample[] = [];
     try {

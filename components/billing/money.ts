@@ -46,6 +46,8 @@ export const RESOURCE_LABELS: Record<Resource, { name: string; unit: string; rul
   memory_mib: { name: 'Memory', unit: 'GiB-hour', rule: 'while running' },
   disk_gib: { name: 'Disk', unit: 'GiB-hour', rule: 'until terminated' },
   nic: { name: 'Network interfaces', unit: 'NIC-hour', rule: 'until terminated' },
+  bandwidth_mbit: { name: 'Network bandwidth', unit: 'Mbit/s-hour', rule: 'while running, at each NIC’s rate' },
+  port_forward: { name: 'Port forwards', unit: 'forward-hour', rule: 'while they exist' },
 };
 
 /** A resource's name and billing rule; unknown resources show as they are. */

@@ -50,6 +50,8 @@ export function PriceBook() {
               { header: 'GiB RAM-hour', cell: (v) => price(v.memoryGiBHour, v), className: amount },
               { header: 'GiB disk-hour', cell: (v) => price(v.diskGiBHour, v), className: amount },
               { header: 'NIC-hour', cell: (v) => price(v.nicHour, v), className: amount },
+              { header: 'Mbit/s-hour', cell: (v) => price(v.bandwidthMbitHour, v), className: amount },
+              { header: 'Forward-hour', cell: (v) => price(v.portForwardHour, v), className: amount },
               { header: 'Created', cell: (v) => formatDateTime(v.createdAt), className: 'whitespace-nowrap' },
             ]}
           />

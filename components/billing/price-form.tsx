@@ -16,6 +16,8 @@ const PRICES = [
   { key: 'memoryGiBHour', label: 'Memory per GiB-hour', what: 'the memory price' },
   { key: 'diskGiBHour', label: 'Disk per GiB-hour', what: 'the disk price' },
   { key: 'nicHour', label: 'Network interface per hour', what: 'the network interface price' },
+  { key: 'bandwidthMbitHour', label: 'NIC rate per Mbit/s-hour', what: 'the bandwidth price' },
+  { key: 'portForwardHour', label: 'Port forward per hour', what: 'the port forward price' },
 ] as const;
 type PriceKey = (typeof PRICES)[number]['key'];
 type Errors = Partial<Record<PriceKey | 'currency' | 'effectiveFrom', string>>;
@@ -31,12 +33,9 @@ export function PriceForm({ current }: { current: PriceVersion | undefined }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const [currency, setCurrency] = useState(current?.currency ?? 'USD');
-  const [prices, setPrices] = useState<Record<PriceKey, string>>(() => ({
-    vcpuHour: current ? microToDecimal(current.vcpuHour) : '',
-    memoryGiBHour: current ? microToDecimal(current.memoryGiBHour) : '',
-    diskGiBHour: current ? microToDecimal(current.diskGiBHour) : '',
-    nicHour: current ? microToDecimal(current.nicHour) : '',
-  }));
+  const [prices, setPrices] = useState<Record<PriceKey, string>>(
+    () => Object.fromEntries(PRICES.map((p) => [p.key, current ? microToDecimal(current[p.key]) : ''])) as Record<PriceKey, string>,
+  );
   const [effectiveFrom, setEffectiveFrom] = useState('');
   const { errors, setErrors, clear: edit, fromServer } = useFieldErrors<keyof Errors>(['currency', 'effectiveFrom', ...PRICES.map((p) => p.key)]);
   const [message, setMessage] = useState<{ text: string; tone: 'error' | 'success' } | null>(null);

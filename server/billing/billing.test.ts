@@ -45,7 +45,7 @@ describe('billing', () => {
     expect(s.daily.reduce((a, d) => a + d.amountMicro, 0)).toBeGreaterThanOrEqual(s.totalMicro - 5); // per-day rounding
     const inv = await api.billing.invoice({ tenantId: tenant.id, month: s.month });
     expect(inv.final).toBe(false);
-    expect(inv.lines.map((l) => l.resource).sort()).toEqual(['disk_gib', 'memory_mib', 'nic', 'vcpu']);
+    expect(inv.lines.map((l) => l.resource).sort()).toEqual(['bandwidth_mbit', 'disk_gib', 'memory_mib', 'nic', 'vcpu']);
     const csv = invoiceCsv(inv);
     expect(csv.split('\r\n')[0]).toBe('month,instance_id,instance_name,resource,seconds,unit_seconds,amount_usd,amount_micro');
     expect(csv).toContain(`${s.month},${inst.id},costly,vcpu,`);

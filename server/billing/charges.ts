@@ -1,14 +1,22 @@
 // Charges are computed, never accumulated: usage segments × the price in force
 // for each part of each segment (a price change mid-segment splits it), clipped
 // to the period asked for. Compute segments (vCPU, memory) are billed for at
-// least 60 seconds per run, then per second; disk and NICs per second.
+// least 60 seconds per run, then per second; everything else per second
+// (server/billing/resources.ts lists the resources and their prices).
 import { sql } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client';
+import { billedResources, priceOf, RUN_MINIMUM_RESOURCES, type BilledResource } from './resources';
+
+// The price of each resource per metered unit-hour, as SQL over a price_versions row `pv` (constants only).
+const unitPriceSql = sql.raw(
+  `case seg.resource ${billedResources.map((r) => `when '${r}' then pv.${priceOf[r].column}::numeric / ${priceOf[r].per}`).join(' ')} end`,
+);
+const runMinimumSql = sql.raw(RUN_MINIMUM_RESOURCES.map((r) => `'${r}'`).join(', '));
 
 export type ChargeLine = {
   instanceId: string;
   instanceName: string;
-  resource: 'vcpu' | 'memory_mib' | 'disk_gib' | 'nic';
+  resource: BilledResource;
   /** Unit-seconds: quantity × seconds (memory in MiB-seconds). */
   unitSeconds: number;
   seconds: number;
@@ -77,7 +85,7 @@ async function periodLines(
     }),
     seg as (
       select s.tenant_id, s.instance_id, s.resource, s.quantity, s.started_at as s0,
-             case when s.resource in ('vcpu', 'memory_mib')
+             case when s.resource in (${runMinimumSql})
                   then greatest(coalesce(s.ended_at, now()), s.started_at + interval '60 seconds')
                   else coalesce(s.ended_at, now()) end as s1
       from usage_segments s
@@ -93,11 +101,7 @@ async function periodLines(
     parts as (
       select seg.tenant_id, periods.p0, seg.instance_id, seg.resource, seg.quantity,
              extract(epoch from least(seg.s1, pv.v1, periods.p1) - greatest(seg.s0, pv.v0, periods.p0)) as secs,
-             case seg.resource
-               when 'vcpu' then pv.vcpu_hour::numeric
-               when 'memory_mib' then pv.memory_gib_hour::numeric / 1024
-               when 'disk_gib' then pv.disk_gib_hour::numeric
-               else pv.nic_hour::numeric end as unit_price_hour
+             ${unitPriceSql} as unit_price_hour
       from seg
       join pv on pv.v0 < seg.s1 and pv.v1 > seg.s0
       join periods on periods.p0 < seg.s1 and periods.p1 > seg.s0

@@ -33,6 +33,12 @@ async function segmentsOf(instanceId: string): Promise<Span[]> {
 async function expectedFromEvents(instanceId: string, spec: { vcpus: number; memoryMiB: number; diskGiB: number; nics: number }): Promise<Span[]> {
   const events = await t.db.select().from(instanceEvents).where(eq(instanceEvents.instanceId, instanceId)).orderBy(asc(instanceEvents.id));
   const spans: Span[] = [];
+  // While running: vCPUs, memory and the NICs' rates (each at the default 100 Mbit/s).
+  const compute = (from: number, to: number | null): Span[] => [
+    { resource: 'vcpu', quantity: spec.vcpus, from, to },
+    { resource: 'memory_mib', quantity: spec.memoryMiB, from, to },
+    { resource: 'bandwidth_mbit', quantity: spec.nics * 100, from, to },
+  ];
   let runningSince: number | null = null;
   let existsSince: number | null = null;
   for (const e of events) {
@@ -41,7 +47,7 @@ async function expectedFromEvents(instanceId: string, spec: { vcpus: number; mem
     if (e.fromState === null && e.toState === 'pending') existsSince = at;
     if (e.toState === 'running' && e.fromState !== 'running') runningSince = at;
     if (e.fromState === 'running' && e.toState !== 'running' && runningSince !== null) {
-      spans.push({ resource: 'vcpu', quantity: spec.vcpus, from: runningSince, to: at }, { resource: 'memory_mib', quantity: spec.memoryMiB, from: runningSince, to: at });
+      spans.push(...compute(runningSince, at));
       runningSince = null;
     }
     if ((e.toState === 'terminating' || e.toState === 'terminated') && existsSince !== null) {
@@ -49,7 +55,7 @@ async function expectedFromEvents(instanceId: string, spec: { vcpus: number; mem
       existsSince = null;
     }
   }
-  if (runningSince !== null) spans.push({ resource: 'vcpu', quantity: spec.vcpus, from: runningSince, to: null }, { resource: 'memory_mib', quantity: spec.memoryMiB, from: runningSince, to: null });
+  if (runningSince !== null) spans.push(...compute(runningSince, null));
   if (existsSince !== null) spans.push({ resource: 'disk_gib', quantity: spec.diskGiB, from: existsSince, to: null }, { resource: 'nic', quantity: spec.nics, from: existsSince, to: null });
   const key = (s: Span) => `${s.resource}|${s.from}`;
   return spans.sort((a, b) => key(a).localeCompare(key(b)));
@@ -58,7 +64,7 @@ async function expectedFromEvents(instanceId: string, spec: { vcpus: number; mem
 const sorted = (s: Span[]) => [...s].sort((a, b) => `${a.resource}|${a.from}`.localeCompare(`${b.resource}|${b.from}`));
 
 function noOverlaps(spans: Span[]) {
-  for (const r of ['vcpu', 'memory_mib', 'disk_gib', 'nic']) {
+  for (const r of ['vcpu', 'memory_mib', 'disk_gib', 'nic', 'bandwidth_mbit']) {
     const list = spans.filter((s) => s.resource === r).sort((a, b) => a.from - b.from);
     for (let i = 1; i < list.length; i++) expect(list[i - 1]!.to, `${r} segments overlap`).not.toBeNull();
     for (let i = 1; i < list.length; i++) expect(list[i]!.from).toBeGreaterThanOrEqual(list[i - 1]!.to!);
@@ -78,7 +84,7 @@ describe('usage ledger', () => {
       ['nic', 2, null],
     ]);
     await drain();
-    expect((await segmentsOf(inst.id)).filter((s) => s.to === null).map((s) => s.resource).sort()).toEqual(['disk_gib', 'memory_mib', 'nic', 'vcpu']);
+    expect((await segmentsOf(inst.id)).filter((s) => s.to === null).map((s) => s.resource).sort()).toEqual(['bandwidth_mbit', 'disk_gib', 'memory_mib', 'nic', 'vcpu']);
     await api.stop({ tenantId: tenant.id, instanceId: inst.id });
     await drain();
     expect((await segmentsOf(inst.id)).filter((s) => s.to === null).map((s) => s.resource).sort()).toEqual(['disk_gib', 'nic']);
@@ -135,7 +141,7 @@ describe('usage ledger', () => {
 
         const prices = (await t.db.select().from(priceVersions).orderBy(asc(priceVersions.effectiveFrom))).map((p) => ({
           from: p.effectiveFrom.getTime(),
-          perHour: { vcpu: p.vcpuHour, memory_mib: p.memoryGiBHour / 1024, disk_gib: p.diskGiBHour, nic: p.nicHour } as Record<string, number>,
+          perHour: { vcpu: p.vcpuHour, memory_mib: p.memoryGiBHour / 1024, disk_gib: p.diskGiBHour, nic: p.nicHour, bandwidth_mbit: p.bandwidthMbitHour } as Record<string, number>,
         }));
         const lines = await chargeLines(t.db, tenant.id, new Date('2000-01-01T00:00:00Z'), new Date('2100-01-01T00:00:00Z'));
         for (const id of ids) {

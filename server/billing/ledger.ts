@@ -2,22 +2,38 @@ import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client';
 import { usageSegments } from '../db/schema';
 import type { InstanceState } from '../instances/can';
+import type { BilledResource } from './resources';
 
-type Resource = (typeof usageSegments.$inferInsert)['resource'];
-export type MeteredInstance = { id: string; tenantId: string; vcpus: number; memoryMiB: number; diskGiB: number; nics: number };
+type Resource = BilledResource;
+export type MeteredInstance = {
+  id: string;
+  tenantId: string;
+  vcpus: number;
+  memoryMiB: number;
+  diskGiB: number;
+  nics: number;
+  /** The sum of its live NICs' rates (Mbit/s). */
+  bandwidthMbit: number;
+  portForwards: number;
+};
 
-const COMPUTE: Resource[] = ['vcpu', 'memory_mib'];
+/** Used while the instance runs. */
+const COMPUTE: Resource[] = ['vcpu', 'memory_mib', 'bandwidth_mbit'];
+/** Held from launch until terminate is accepted. */
 const STORAGE: Resource[] = ['disk_gib', 'nic'];
+/** Held while they exist (opened and resized by their own changes, closed at terminate). */
+const HELD: Resource[] = ['port_forward'];
 const GONE: readonly (InstanceState | null)[] = ['terminating', 'terminated'];
 
 const quantity = (i: MeteredInstance, r: Resource) =>
-  ({ vcpu: i.vcpus, memory_mib: i.memoryMiB, disk_gib: i.diskGiB, nic: i.nics })[r];
+  ({ vcpu: i.vcpus, memory_mib: i.memoryMiB, disk_gib: i.diskGiB, nic: i.nics, bandwidth_mbit: i.bandwidthMbit, port_forward: i.portForwards })[r];
 
 async function open(db: DbOrTx, inst: MeteredInstance, resources: Resource[]) {
-  await db
-    .insert(usageSegments)
-    .values(resources.map((resource) => ({ tenantId: inst.tenantId, instanceId: inst.id, resource, quantity: quantity(inst, resource), startedAt: sql`now()` })))
-    .onConflictDoNothing(); // already open (a retried transition): keep the first start
+  const rows = resources
+    .map((resource) => ({ tenantId: inst.tenantId, instanceId: inst.id, resource, quantity: quantity(inst, resource), startedAt: sql`now()` }))
+    .filter((r) => r.quantity > 0); // nothing held, nothing metered (an instance without NICs has no rate)
+  if (rows.length === 0) return;
+  await db.insert(usageSegments).values(rows).onConflictDoNothing(); // already open (a retried transition): keep the first start
 }
 
 async function close(db: DbOrTx, instanceId: string, resources: Resource[]) {
@@ -29,8 +45,9 @@ async function close(db: DbOrTx, instanceId: string, resources: Resource[]) {
 
 /**
  * Open and close usage segments for a state change, inside its transaction:
- * vCPU and memory are used while the instance runs; disk and NICs from launch
- * until terminate is accepted. `from` is null for the launch itself.
+ * vCPU, memory and NIC rates are used while the instance runs; disk and NICs
+ * from launch until terminate is accepted; port forwards until then too.
+ * `from` is null for the launch itself.
  */
 export async function meterTransition(db: DbOrTx, inst: MeteredInstance, from: InstanceState | null, to: InstanceState): Promise<void> {
   const wasRunning = from === 'running';
@@ -40,5 +57,24 @@ export async function meterTransition(db: DbOrTx, inst: MeteredInstance, from: I
   const existed = from !== null && !GONE.includes(from);
   const exists = !GONE.includes(to);
   if (from === null && exists) await open(db, inst, STORAGE);
-  if (existed && !exists) await close(db, inst.id, [...COMPUTE, ...STORAGE]);
+  if (existed && !exists) await close(db, inst.id, [...COMPUTE, ...STORAGE, ...HELD]);
+}
+
+/**
+ * A held quantity changed (a NIC's rate on a running instance, the number of
+ * port forwards): the open segment ends now and one with the new quantity
+ * starts now, in the caller's transaction, so each quantity is billed for
+ * exactly the seconds it was in force. `inUse` false: nothing is open now (a
+ * stopped instance's rate) and nothing opens.
+ */
+export async function resizeUsage(db: DbOrTx, inst: { id: string; tenantId: string }, resource: Resource, newQuantity: number, inUse = true): Promise<void> {
+  const [current] = await db
+    .select({ quantity: usageSegments.quantity })
+    .from(usageSegments)
+    .where(and(eq(usageSegments.instanceId, inst.id), eq(usageSegments.resource, resource), isNull(usageSegments.endedAt)));
+  if (current?.quantity === newQuantity && inUse) return;
+  await close(db, inst.id, [resource]);
+  if (inUse && newQuantity > 0) {
+    await db.insert(usageSegments).values({ tenantId: inst.tenantId, instanceId: inst.id, resource, quantity: newQuantity, startedAt: sql`now()` });
+  }
 }

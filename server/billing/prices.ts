@@ -16,13 +16,24 @@ export const priceInput = z.object({
   memoryGiBHour: microPrice('GiB-RAM-hour'),
   diskGiBHour: microPrice('GiB-disk-hour'),
   nicHour: microPrice('NIC-hour'),
+  bandwidthMbitHour: microPrice('Mbit/s-hour'),
+  portForwardHour: microPrice('Port-forward-hour'),
   /** When the new prices apply; now when omitted. Never in the past: a price change does not rewrite history. */
   effectiveFrom: z.date().optional(),
 });
 export type PriceInput = z.infer<typeof priceInput>;
 
 /** Sensible defaults (about EC2's small Linux rates), in micro-units of USD per unit-hour. */
-export const DEFAULT_PRICES = { currency: 'USD', vcpuHour: 10_400, memoryGiBHour: 5_200, diskGiBHour: 137, nicHour: 1_000 } as const;
+export const DEFAULT_PRICES = {
+  currency: 'USD',
+  vcpuHour: 10_400,
+  memoryGiBHour: 5_200,
+  diskGiBHour: 137,
+  nicHour: 1_000,
+  // 100 Mbit/s for a month ≈ $2.92; a port forward ≈ an EC2 public IPv4 address ($0.005/h).
+  bandwidthMbitHour: 40,
+  portForwardHour: 5_000,
+} as const;
 
 const columns = {
   id: priceVersions.id,
@@ -32,6 +43,8 @@ const columns = {
   memoryGiBHour: priceVersions.memoryGiBHour,
   diskGiBHour: priceVersions.diskGiBHour,
   nicHour: priceVersions.nicHour,
+  bandwidthMbitHour: priceVersions.bandwidthMbitHour,
+  portForwardHour: priceVersions.portForwardHour,
   createdAt: priceVersions.createdAt,
 };
 

@@ -6,6 +6,7 @@ import { instances, tenantBudgets, usageSegments } from '../db/schema';
 import { DomainError } from '../errors';
 import { chargeLines, dailyCharges, type ChargeLine } from './charges';
 import { currentPrices } from './prices';
+import { unitRate } from './resources';
 
 export const HOURS_PER_MONTH = 730;
 export const monthSchema = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'Use a month like 2026-11.');
@@ -21,13 +22,17 @@ export async function clock(db: DbOrTx): Promise<{ now: Date; monthStart: Date; 
 }
 
 type Prices = Awaited<ReturnType<typeof currentPrices>>;
-/** Micro-units per hour for a size at the given prices (not rounded: callers round once). */
-export function hourlyRate(p: Prices, size: { vcpus: number; memoryMiB: number; diskGiB: number; nics: number }, running = true) {
-  const compute = running ? size.vcpus * p.vcpuHour + (size.memoryMiB / 1024) * p.memoryGiBHour : 0;
-  return compute + size.diskGiB * p.diskGiBHour + size.nics * p.nicHour;
+export type BilledSize = { vcpus: number; memoryMiB: number; diskGiB: number; nics: number; bandwidthMbit?: number };
+
+/** Micro-units per hour for a size at the given prices (not rounded: callers round once). NIC rates are billed while running. */
+export function hourlyRate(p: Prices, size: BilledSize, running = true) {
+  const compute = running
+    ? unitRate(p, 'vcpu', size.vcpus) + unitRate(p, 'memory_mib', size.memoryMiB) + unitRate(p, 'bandwidth_mbit', size.bandwidthMbit ?? 0)
+    : 0;
+  return compute + unitRate(p, 'disk_gib', size.diskGiB) + unitRate(p, 'nic', size.nics);
 }
 
-export async function estimate(db: DbOrTx, size: { vcpus: number; memoryMiB: number; diskGiB: number; nics: number }) {
+export async function estimate(db: DbOrTx, size: BilledSize) {
   const p = await currentPrices(db);
   const hourly = hourlyRate(p, size);
   return { currency: p.currency, hourlyMicro: Math.round(hourly), monthlyMicro: Math.round(hourly * HOURS_PER_MONTH), hoursPerMonth: HOURS_PER_MONTH };
@@ -41,8 +46,7 @@ async function currentRate(db: DbOrTx, tenantId: string): Promise<number> {
     .from(usageSegments)
     .where(and(eq(usageSegments.tenantId, tenantId), isNull(usageSegments.endedAt)))
     .groupBy(usageSegments.resource);
-  const per = { vcpu: p.vcpuHour, memory_mib: p.memoryGiBHour / 1024, disk_gib: p.diskGiBHour, nic: p.nicHour };
-  return open.reduce((sum, r) => sum + r.quantity * per[r.resource], 0);
+  return open.reduce((sum, r) => sum + unitRate(p, r.resource, r.quantity), 0);
 }
 
 const sum = (lines: ChargeLine[]) => lines.reduce((a, l) => a + l.amountMicro, 0);

@@ -17,14 +17,21 @@ export function hostCapacity(h: Pick<HostRow, 'cpus' | 'memoryMiB' | 'diskGiB' |
   };
 }
 
+export type HostNetworking = { mode: 'bridged' | 'user'; note: string | null };
+
 /** The local host announces itself at start with what the driver reports. Ratios set by admins are kept. */
-export async function registerHost(db: DbOrTx, host: { id: string; name: string; driver: string; info: HostInfo }): Promise<void> {
+export async function registerHost(
+  db: DbOrTx,
+  host: { id: string; name: string; driver: string; info: HostInfo; network?: HostNetworking },
+): Promise<void> {
   const values = {
     cpus: host.info.cpus,
     memoryMiB: host.info.memoryMiB,
     diskGiB: host.info.freeDiskGiB,
     acceleration: host.info.acceleration,
     driver: host.driver,
+    networkMode: host.network?.mode ?? 'user',
+    networkNote: host.network?.note ?? 'This host does not build tenant networks.',
   };
   await db
     .insert(hosts)
@@ -66,7 +73,7 @@ export async function allocatedOn(db: DbOrTx, hostId: string): Promise<Resources
  * live (recent heartbeat) hosts are locked in a fixed order (by id) so concurrent placements queue
  * instead of both taking the last room; the first that fits wins.
  */
-export async function placeInstance(tx: Tx, request: Usage): Promise<HostRow> {
+export async function placeInstance(tx: Tx, request: Pick<Usage, 'vcpus' | 'memoryMiB' | 'diskGiB'>): Promise<HostRow> {
   const candidates = await tx
     .select()
     .from(hosts)

@@ -3,7 +3,7 @@
 import { QemuDriver, type QemuDriverOptions } from './qemu/driver';
 
 export * from './types';
-export { validateGuestSpec, validateGuestId, GUEST_ID_PATTERN, SPEC_LIMITS } from './spec';
+export { validateGuestSpec, validateGuestId, macAddress, GUEST_ID_PATTERN, SPEC_LIMITS } from './spec';
 export { ImageCatalog, DEFAULT_IMAGE_ID, defaultImagesDir, imageFootprint, type GuestImage } from './images/catalog';
 export { QemuDriver, type QemuDriverOptions } from './qemu/driver';
 export { FakeHypervisor, type FakeDriverOptions } from './fake/driver';

@@ -23,8 +23,8 @@ describe('instanceCan', () => {
 });
 
 describe('quota and capacity arithmetic', () => {
-  const limits = { instances: 5, vcpus: 8, memoryMiB: 1024, diskGiB: 10, nics: 4 };
-  const none = { instances: 0, vcpus: 0, memoryMiB: 0, diskGiB: 0, nics: 0 };
+  const limits = { instances: 5, vcpus: 8, memoryMiB: 1024, diskGiB: 10, nics: 4, networks: 2, bandwidthMbit: 100, portForwards: 1 };
+  const none = { instances: 0, vcpus: 0, memoryMiB: 0, diskGiB: 0, nics: 0, networks: 0, bandwidthMbit: 0, portForwards: 0 };
   it('accepts up to the limit exactly, refuses one past it with units', () => {
     expect(() => checkQuota(limits, { ...none, memoryMiB: 512 }, { ...none, memoryMiB: 512 })).not.toThrow();
     expect(() => checkQuota(limits, { ...none, memoryMiB: 600 }, { ...none, memoryMiB: 512 })).toThrow(
@@ -33,6 +33,14 @@ describe('quota and capacity arithmetic', () => {
   });
   it('a limit lowered below usage refuses and says nothing is left', () => {
     expect(() => checkQuota(limits, { ...none, nics: 6 }, { ...none, nics: 1 })).toThrow(/uses 6 of its 4 limit, so 0 are left/);
+  });
+  it('a resource the request does not ask for does not refuse it, even over its limit', () => {
+    expect(() => checkQuota(limits, { ...none, networks: 3 }, { ...none, vcpus: 1 })).not.toThrow();
+  });
+  it('names what is asked for and puts the refusal beside the field given', () => {
+    expect(() => checkQuota(limits, { ...none, bandwidthMbit: 80 }, { bandwidthMbit: 30 }, 'this rate', { bandwidthMbit: 'rateMbit' })).toThrow(
+      'Network bandwidth quota exceeded: this rate needs 30 Mbit/s, the tenant uses 80 Mbit/s of its 100 Mbit/s limit, so 20 Mbit/s are left.',
+    );
   });
   it('host capacity applies the ratios and the reserve', () => {
     expect(hostCapacity({ cpus: 2, memoryMiB: 4096, diskGiB: 50, cpuRatioPct: 400, ramRatioPct: 150, ramReserveMiB: 512 })).toEqual({

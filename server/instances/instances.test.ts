@@ -87,6 +87,9 @@ describe('instances', () => {
       memoryMiB: rows.reduce((a, r) => a + r.memoryMiB, 0),
       diskGiB: rows.reduce((a, r) => a + r.diskGiB, 0),
       nics: rows.reduce((a, r) => a + r.nics, 0),
+      networks: 1, // the default one, made with the tenant
+      bandwidthMbit: rows.reduce((a, r) => a + r.nics * 100, 0), // every NIC at the default rate
+      portForwards: 0,
     });
   });
 

@@ -7,6 +7,8 @@ import { images, instances } from '../db/schema';
 import { DomainError } from '../errors';
 import { placeInstance } from '../hosts';
 import { enqueueInstanceOp } from '../jobs';
+import { allocateInterfaces } from '../network/interfaces';
+import { DEFAULT_RATE_MBIT, type LaunchInterface } from '../network/validation';
 import { checkQuota, lockTenantQuota, tenantUsage } from '../quotas';
 import { newInstanceId } from './ids';
 import { instanceColumns, type Instance } from './queries';
@@ -16,8 +18,9 @@ import type { LaunchInput } from './validation';
 /**
  * Launch: one transaction that checks the image, takes the tenant's quota
  * lock, checks usage + request against every limit, places the instance on a
- * host with room (host rows locked too), inserts it as `pending`, records the
- * event and the audit entry, and enqueues the start job. Any refusal rolls all
+ * host with room (host rows locked too), inserts it as `pending` with its NICs
+ * and their addresses, records the event and the audit entry, and enqueues
+ * the start job. Any refusal rolls all
  * of it back; no burst of concurrent launches can pass a limit.
  */
 export async function launchInstance(db: DbOrTx, actor: Actor, tenantId: string, input: LaunchInput): Promise<Instance> {
@@ -32,7 +35,9 @@ export async function launchInstance(db: DbOrTx, actor: Actor, tenantId: string,
     }
 
     await assertWithinBudget(tx, tenantId);
-    const request = { instances: 1, vcpus: input.vcpus, memoryMiB: input.memoryMiB, diskGiB: input.diskGiB, nics: input.nics };
+    const interfaces: LaunchInterface[] = input.interfaces ?? Array.from({ length: input.nics }, () => ({}));
+    const bandwidthMbit = interfaces.reduce((sum, i) => sum + (i.rateMbit ?? DEFAULT_RATE_MBIT), 0);
+    const request = { instances: 1, vcpus: input.vcpus, memoryMiB: input.memoryMiB, diskGiB: input.diskGiB, nics: input.nics, bandwidthMbit };
     const limits = await lockTenantQuota(tx, tenantId);
     checkQuota(limits, await tenantUsage(tx, tenantId), request);
     const host = await placeInstance(tx, request);
@@ -55,13 +60,14 @@ export async function launchInstance(db: DbOrTx, actor: Actor, tenantId: string,
       })
       .returning(instanceColumns);
     if (!row) throw new Error('instance insert returned nothing');
-    await meterTransition(tx, row, null, 'pending');
+    const nics = await allocateInterfaces(tx, row, interfaces, host.networkMode);
+    await meterTransition(tx, { ...row, bandwidthMbit, portForwards: 0 }, null, 'pending');
     await recordInstanceEvent(tx, actor, { instanceId: row.id, tenantId, action: 'launch', to: 'pending', message: `Launch requested on ${host.name}.` });
     await recordAudit(tx, actor, {
       action: 'instance.launch',
       tenantId,
       target: { type: 'instance', id: row.id },
-      detail: { ...request, imageId: image.id, host: host.name },
+      detail: { ...request, imageId: image.id, host: host.name, interfaces: nics.map((n) => ({ networkId: n.networkId, address: n.address, rateMbit: n.rateMbit })) },
     });
     await enqueueInstanceOp(tx, host.id, { instanceId: row.id, op: 'start' });
     return { ...row, hostName: host.name };

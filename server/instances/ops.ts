@@ -8,9 +8,12 @@ import type { Db } from '../db/client';
 import { instances } from '../db/schema';
 import { isHypervisorError, type HypervisorDriver } from '../hypervisor';
 import type { InstanceOpPayload } from '../jobs';
+import type { NetworkAgent } from '../network/agent';
+import { guestNics } from '../network/host-spec';
 import { transition, type Transition } from './transition';
 
-export type OpDeps = { db: Db; driver: HypervisorDriver };
+/** `network`: the host's network agent (absent in tests of code above the network: NICs are user-mode). */
+export type OpDeps = { db: Db; driver: HypervisorDriver; network?: NetworkAgent };
 export type Attempt = { attempts: number; maxAttempts: number };
 
 const cirrus = systemActor('worker');
@@ -28,7 +31,7 @@ async function guestState(driver: HypervisorDriver, id: string) {
 }
 
 export async function runInstanceOp(deps: OpDeps, payload: InstanceOpPayload, attempt: Attempt): Promise<void> {
-  const { db, driver } = deps;
+  const { db, driver, network } = deps;
   const [inst] = await db.select().from(instances).where(eq(instances.id, payload.instanceId));
   if (!inst) return; // gone (tenant deleted): nothing to do
   try {
@@ -39,11 +42,16 @@ export async function runInstanceOp(deps: OpDeps, payload: InstanceOpPayload, at
         if (now?.state !== 'starting') return; // superseded (stopped or terminated meanwhile)
         let state = await guestState(driver, inst.id);
         if (state === 'absent') {
-          await driver.create({ id: inst.id, vcpus: inst.vcpus, memoryMiB: inst.memoryMiB, diskGiB: inst.diskGiB, nics: inst.nics, image: inst.imageId });
+          const nics = await guestNics(db, inst.id, inst.nics, network?.tag ?? null);
+          await driver.create({ id: inst.id, vcpus: inst.vcpus, memoryMiB: inst.memoryMiB, diskGiB: inst.diskGiB, nics, image: inst.imageId });
           state = 'stopped';
         }
+        // The network (bridge, router, DHCP reservation) is there before the guest
+        // asks for its address, and its taps join it as soon as QEMU made them.
+        await network?.sync();
         if (state === 'stopped') await driver.start(inst.id);
         if (state === 'paused') await driver.resume(inst.id);
+        await network?.sync();
         await move(db, inst.id, {
           from: ['starting'],
           to: 'running',

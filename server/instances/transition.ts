@@ -3,7 +3,11 @@ import type { Actor } from '../audit';
 import { meterTransition } from '../billing/ledger';
 import type { DbOrTx } from '../db/client';
 import { instanceEvents, instances } from '../db/schema';
+import { enqueueNetworkSync } from '../jobs';
+import { meteredNetworkColumns, releaseInterfaces } from '../network/interfaces';
 import type { InstanceState } from './can';
+
+const GONE: readonly InstanceState[] = ['terminating', 'terminated'];
 
 export type Transition = {
   from: readonly InstanceState[];
@@ -19,8 +23,8 @@ export type Transition = {
  * Move an instance from one of `from` to `to` and record the event, or do
  * nothing when it is not in `from` (someone else moved it first). The update's
  * WHERE clause is the compare-and-set; the caller's transaction makes the
- * event, the usage ledger and the change commit together. Returns the old
- * state, or null.
+ * event, the usage ledger, the release of its addresses (on terminate) and the
+ * change commit together. Returns the old state, or null.
  */
 export async function transition(db: DbOrTx, actor: Actor, instanceId: string, t: Transition): Promise<InstanceState | null> {
   const [old] = await db
@@ -32,6 +36,8 @@ export async function transition(db: DbOrTx, actor: Actor, instanceId: string, t
       memoryMiB: instances.memoryMiB,
       diskGiB: instances.diskGiB,
       nics: instances.nics,
+      hostId: instances.hostId,
+      ...meteredNetworkColumns(),
     })
     .from(instances)
     .where(and(eq(instances.id, instanceId), inArray(instances.state, [...t.from])))
@@ -42,6 +48,11 @@ export async function transition(db: DbOrTx, actor: Actor, instanceId: string, t
     .set({ state: t.to, stateReason: t.reason ?? null, stateChangedAt: sql`now()`, ...t.extra })
     .where(eq(instances.id, instanceId));
   await meterTransition(db, old, old.state, t.to);
+  // Terminate accepted: addresses go back to their networks and port forwards close now, with the quota.
+  if (!GONE.includes(old.state) && GONE.includes(t.to)) {
+    await releaseInterfaces(db, instanceId);
+    if (old.hostId) await enqueueNetworkSync(db, old.hostId);
+  }
   await recordInstanceEvent(db, actor, { instanceId, tenantId: old.tenantId, action: t.action, from: old.state, to: t.to, message: t.message ?? t.reason ?? null });
   return old.state;
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_RATE_MBIT, launchInterfaceSchema, rateSchema } from '../network/validation';
 import { instanceStates } from './can';
 
 // Shared by tRPC and the launch form. Upper bounds are per instance; quotas and
@@ -31,19 +32,27 @@ export const tagsSchema = z
   )
   .refine((t) => Object.keys(t).length <= 20, 'At most 20 tags.');
 
-export const launchInput = z.object({
+const launchFields = z.object({
   name: instanceNameSchema,
   imageId: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'Choose an image.'),
   vcpus: intIn('vCPUs', LIMITS.vcpus),
   memoryMiB: intIn('Memory', LIMITS.memoryMiB, ' MiB'),
   diskGiB: intIn('Disk', LIMITS.diskGiB, ' GiB'),
   nics: intIn('Network interfaces', LIMITS.nics),
+  /** Per NIC, in order: its network and rate. Omitted: every NIC on the default network at 100 Mbit/s. */
+  interfaces: z.array(launchInterfaceSchema).max(LIMITS.nics.max).optional(),
   tags: tagsSchema.optional(),
+});
+
+export const launchInput = launchFields.refine((l) => !l.interfaces || l.interfaces.length === l.nics, {
+  message: 'Give each network interface its network and rate (one entry per interface).',
+  path: ['interfaces'],
 });
 export type LaunchInput = z.infer<typeof launchInput>;
 
 /** A flavor is a launch size: the same bounds as a launch, under a short name. */
-export const flavorSpecSchema = launchInput.pick({ vcpus: true, memoryMiB: true, diskGiB: true, nics: true }).extend({
+export const flavorSpecSchema = launchFields.pick({ vcpus: true, memoryMiB: true, diskGiB: true, nics: true }).extend({
+  bandwidthMbit: rateSchema.default(DEFAULT_RATE_MBIT),
   name: z
     .string()
     .trim()

@@ -50,3 +50,15 @@ export async function releaseDeadWorkers(db: DbOrTx, hostId: string): Promise<nu
   }
   return ids.length;
 }
+
+// Host networks. A change that the host's data plane must follow (a NIC
+// released, a port forward or rate changed, a network deleted) enqueues one
+// sync of that host in its own transaction; the job key folds a burst of
+// changes into one pending sync. Periodic sweeps make it certain anyway.
+export const networkSyncTask = (hostId: string) => `network-sync:${hostId}`;
+
+export async function enqueueNetworkSync(db: DbOrTx, hostId: string): Promise<void> {
+  await db.execute(
+    sql`select graphile_worker.add_job(${networkSyncTask(hostId)}, '{}'::json, job_key => ${networkSyncTask(hostId)}, job_key_mode => 'replace', max_attempts => 3)`,
+  );
+}

@@ -1,6 +1,6 @@
 import { and, eq, inArray, notInArray, sql } from 'drizzle-orm';
 import type { DbOrTx, Tx } from '../db/client';
-import { instances, tenantQuotas } from '../db/schema';
+import { instances, networkInterfaces, networks, portForwards, tenantQuotas } from '../db/schema';
 import { DomainError } from '../errors';
 import { getSetting } from '../settings';
 import { headroom, quotaResources, resourceLabels, type QuotaLimits, type QuotaResource } from './resources';
@@ -19,15 +19,35 @@ const usageColumns = {
   nics: sql<number>`coalesce(sum(${instances.nics}), 0)::int`,
 };
 
-const noUsage: Usage = { instances: 0, vcpus: 0, memoryMiB: 0, diskGiB: 0, nics: 0 };
+const noUsage: Usage = { instances: 0, vcpus: 0, memoryMiB: 0, diskGiB: 0, nics: 0, networks: 0, bandwidthMbit: 0, portForwards: 0 };
 
-/** What a tenant's live instances hold now (a sum, never a counter). */
+// What a tenant holds of the network resources, per tenant (live NICs: released at terminate).
+const networkUsage = (tenantIds: string[]) => ({
+  networks: sql<number>`(select count(*)::int from ${networks} n where n.tenant_id = t.id and n.deleted_at is null)`,
+  bandwidthMbit: sql<number>`(select coalesce(sum(x.rate_mbit), 0)::int from ${networkInterfaces} x where x.tenant_id = t.id and x.released_at is null)`,
+  portForwards: sql<number>`(select count(*)::int from ${portForwards} p where p.tenant_id = t.id)`,
+  ids: sql.param(tenantIds),
+});
+
+async function networkUsageOf(db: DbOrTx, tenantIds: string[]) {
+  const u = networkUsage(tenantIds);
+  const { rows } = await db.execute<{ tenant_id: string; networks: number; bandwidth_mbit: number; port_forwards: number }>(
+    sql`select t.id as tenant_id, ${u.networks} as networks, ${u.bandwidthMbit} as bandwidth_mbit, ${u.portForwards} as port_forwards
+        from unnest(${u.ids}::uuid[]) as t(id)`,
+  );
+  return new Map(rows.map((r) => [r.tenant_id, { networks: r.networks, bandwidthMbit: r.bandwidth_mbit, portForwards: r.port_forwards }]));
+}
+
+/** What a tenant holds now: its live instances' sizes and its network resources (sums, never counters). */
 export async function tenantUsage(db: DbOrTx, tenantId: string): Promise<Usage> {
-  const [row] = await db
-    .select(usageColumns)
-    .from(instances)
-    .where(and(eq(instances.tenantId, tenantId), notInArray(instances.state, [...NOT_COUNTED])));
-  return row ?? noUsage;
+  const [[row], net] = await Promise.all([
+    db
+      .select(usageColumns)
+      .from(instances)
+      .where(and(eq(instances.tenantId, tenantId), notInArray(instances.state, [...NOT_COUNTED]))),
+    networkUsageOf(db, [tenantId]),
+  ]);
+  return { ...noUsage, ...row, ...net.get(tenantId) };
 }
 
 const limitColumns = {
@@ -36,6 +56,9 @@ const limitColumns = {
   memoryMiB: tenantQuotas.memoryMiB,
   diskGiB: tenantQuotas.diskGiB,
   nics: tenantQuotas.nics,
+  networks: tenantQuotas.networks,
+  bandwidthMbit: tenantQuotas.bandwidthMbit,
+  portForwards: tenantQuotas.portForwards,
 };
 
 /** A tenant's limits; the platform defaults when none were ever set. */
@@ -48,7 +71,7 @@ export async function tenantLimits(db: DbOrTx, tenantId: string): Promise<QuotaL
 export async function usageAndLimits(db: DbOrTx, tenantIds: string[]): Promise<Map<string, { usage: Usage; limits: QuotaLimits }>> {
   const out = new Map<string, { usage: Usage; limits: QuotaLimits }>();
   if (tenantIds.length === 0) return out;
-  const [usage, limits, defaults] = await Promise.all([
+  const [usage, limits, defaults, net] = await Promise.all([
     db
       .select({ tenantId: instances.tenantId, ...usageColumns })
       .from(instances)
@@ -56,10 +79,11 @@ export async function usageAndLimits(db: DbOrTx, tenantIds: string[]): Promise<M
       .groupBy(instances.tenantId),
     db.select({ tenantId: tenantQuotas.tenantId, ...limitColumns }).from(tenantQuotas).where(inArray(tenantQuotas.tenantId, tenantIds)),
     getSetting(db, 'defaultQuotas'),
+    networkUsageOf(db, tenantIds),
   ]);
   const usageOf = new Map(usage.map(({ tenantId, ...u }) => [tenantId, u]));
   const limitsOf = new Map(limits.map(({ tenantId, ...l }) => [tenantId, l]));
-  for (const id of tenantIds) out.set(id, { usage: usageOf.get(id) ?? noUsage, limits: limitsOf.get(id) ?? defaults });
+  for (const id of tenantIds) out.set(id, { usage: { ...noUsage, ...usageOf.get(id), ...net.get(id) }, limits: limitsOf.get(id) ?? defaults });
   return out;
 }
 
@@ -78,16 +102,27 @@ export async function lockTenantQuota(tx: Tx, tenantId: string): Promise<QuotaLi
 
 const fmt = (r: QuotaResource, n: number) => `${n}${resourceLabels[r].unit ? ` ${resourceLabels[r].unit}` : ''}`;
 
-/** Refuse when adding `request` to `usage` passes any limit; the message names all of it. */
-export function checkQuota(limits: QuotaLimits, usage: Usage, request: Usage): void {
+/**
+ * Refuse when adding `request` to `usage` passes any limit; the message names all of it.
+ * `what` names the request ("this launch", "this port forward"); `fields` maps a resource to the form field it belongs beside.
+ */
+export function checkQuota(
+  limits: QuotaLimits,
+  usage: Usage,
+  request: Partial<Usage>,
+  what = 'this launch',
+  fields: Partial<Record<QuotaResource, string>> = {},
+): void {
   for (const r of quotaResources) {
-    const { fits, left } = headroom(usage[r], request[r], limits[r]);
+    const asked = request[r] ?? 0;
+    if (asked === 0) continue;
+    const { fits, left } = headroom(usage[r], asked, limits[r]);
     if (!fits) {
       throw new DomainError(
         'QUOTA_EXCEEDED',
-        `${resourceLabels[r].name} quota exceeded: this launch needs ${fmt(r, request[r])}, the tenant uses ` +
+        `${resourceLabels[r].name} quota exceeded: ${what} needs ${fmt(r, asked)}, the tenant uses ` +
           `${fmt(r, usage[r])} of its ${fmt(r, limits[r])} limit, so ${fmt(r, left)} ${left === 1 ? 'is' : 'are'} left.`,
-        r === 'instances' ? undefined : r,
+        fields[r] ?? (r === 'instances' ? undefined : r),
       );
     }
   }

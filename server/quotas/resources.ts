@@ -2,7 +2,7 @@
 // schema, shared by the server and the forms in the browser.
 import { z } from 'zod';
 
-export const quotaResources = ['instances', 'vcpus', 'memoryMiB', 'diskGiB', 'nics'] as const;
+export const quotaResources = ['instances', 'vcpus', 'memoryMiB', 'diskGiB', 'nics', 'networks', 'bandwidthMbit', 'portForwards'] as const;
 export type QuotaResource = (typeof quotaResources)[number];
 
 export const resourceLabels: Record<QuotaResource, { name: string; unit: string }> = {
@@ -11,6 +11,9 @@ export const resourceLabels: Record<QuotaResource, { name: string; unit: string 
   memoryMiB: { name: 'Memory', unit: 'MiB' },
   diskGiB: { name: 'Disk', unit: 'GiB' },
   nics: { name: 'Network interfaces', unit: '' },
+  networks: { name: 'Networks', unit: '' },
+  bandwidthMbit: { name: 'Network bandwidth', unit: 'Mbit/s' },
+  portForwards: { name: 'Port forwards', unit: '' },
 };
 
 /** The largest limit an admin may set for each resource. */
@@ -20,6 +23,9 @@ export const quotaMax: Record<QuotaResource, number> = {
   memoryMiB: 1_000_000_000,
   diskGiB: 1_000_000_000,
   nics: 1_000_000,
+  networks: 10_000,
+  bandwidthMbit: 1_000_000_000,
+  portForwards: 100_000,
 };
 
 export const quotaLimitsSchema = z.object({
@@ -28,8 +34,14 @@ export const quotaLimitsSchema = z.object({
   memoryMiB: z.int().min(0).max(quotaMax.memoryMiB),
   diskGiB: z.int().min(0).max(quotaMax.diskGiB),
   nics: z.int().min(0).max(quotaMax.nics),
+  networks: z.int().min(0).max(quotaMax.networks),
+  bandwidthMbit: z.int().min(0).max(quotaMax.bandwidthMbit),
+  portForwards: z.int().min(0).max(quotaMax.portForwards),
 });
 export type QuotaLimits = z.infer<typeof quotaLimitsSchema>;
+
+/** Limits for resources that came after a stored set of limits was saved. */
+export const newerQuotaDefaults: Pick<QuotaLimits, 'networks' | 'bandwidthMbit' | 'portForwards'> = { networks: 5, bandwidthMbit: 2_000, portForwards: 10 };
 
 /** What adding `request` to `used` does against `limit`: the rule launches are held to, and the forms preview. */
 export function headroom(used: number, request: number, limit: number) {

@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { instances } from '../db/schema';
-import type { FakeHypervisor } from '../hypervisor';
+import { macAddress, type FakeHypervisor } from '../hypervisor';
 import { drainJobs, setUpCompute, tiny } from '../test/compute';
 import { callerAs, makeTenant, makeUser } from '../test/factories';
 import { createTestDatabase, type TestDatabase } from '../test/db';
@@ -63,7 +63,7 @@ describe('reconciler', () => {
   });
 
   it('destroys a guest that has no live instance, but only after the grace period', async () => {
-    await driver.create({ id: 'i-0000000000000beef', vcpus: 1, memoryMiB: 128, diskGiB: 1, nics: 1, image: tiny.imageId });
+    await driver.create({ id: 'i-0000000000000beef', vcpus: 1, memoryMiB: 128, diskGiB: 1, nics: [{ mac: macAddress('i-0000000000000beef', 0), tap: null }], image: tiny.imageId });
     await driver.start('i-0000000000000beef');
     const patient = new Reconciler({ db: t.db, driver, hostId, orphanGraceMs: 60_000, log: () => undefined });
     await patient.sweep();

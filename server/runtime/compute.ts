@@ -11,8 +11,11 @@ import { seedFlavors, syncImages } from '../catalog';
 import type { Db } from '../db/client';
 import { HEARTBEAT_EVERY_MS, heartbeat, markHostOffline, registerHost } from '../hosts';
 import { FakeHypervisor, ImageCatalog, openHypervisor, type HypervisorDriver } from '../hypervisor';
+import { HostNetwork, probeNetworking, type NetworkCapability } from '../hypervisor/net/host-network';
+import { hostTag } from '../hypervisor/net/names';
 import { runInstanceOp } from '../instances/ops';
-import { instanceOpTask, releaseDeadWorkers, type InstanceOpPayload } from '../jobs';
+import { instanceOpTask, networkSyncTask, releaseDeadWorkers, type InstanceOpPayload } from '../jobs';
+import { NetworkAgent } from '../network/agent';
 import { Reconciler } from '../reconciler';
 import { readOrCreateSecret } from './secrets';
 
@@ -20,6 +23,7 @@ export type Compute = {
   driver: HypervisorDriver;
   hostId: string;
   hostName: string;
+  network: NetworkAgent;
   /** Stop background work; the driver stays usable until `stop`. Safe to call twice. */
   stop: () => Promise<void>;
 };
@@ -41,12 +45,32 @@ export async function startCompute(opts: { db: Db; databaseUrl: string; dataDir:
       ? new FakeHypervisor({ images: { 'cirrus-tiny-linux': { minMemoryMiB: 96, minDiskGiB: 1 } } })
       : await openHypervisor({ guestsDir: path.join(dataDir, 'guests'), imagesDir: catalogDir });
   const info = await driver.hostInfo();
-  await registerHost(db, { id: hostId, name: hostName, driver: driver.name, info });
+  // Tenant networks need bridges, namespaces and nftables; without them NICs fall back to user-mode.
+  const tag = hostTag(hostId);
+  let capability: NetworkCapability =
+    process.env.CIRRUS_HYPERVISOR === 'fake'
+      ? { mode: 'user', reason: 'the in-memory hypervisor runs no guests to wire' }
+      : process.env.CIRRUS_NETWORK === 'user'
+        ? { mode: 'user', reason: 'CIRRUS_NETWORK=user is set' }
+        : await probeNetworking();
+  let hostNetwork: HostNetwork | null = null;
+  if (capability.mode === 'bridged') {
+    hostNetwork = new HostNetwork({ hostId, tag, log });
+    const other = hostNetwork.claimTag();
+    if (other) {
+      capability = { mode: 'user', reason: `another Cirrus host on this machine (${other}) has the same network tag ${tag}` };
+      hostNetwork = null;
+    }
+  }
+  const networkNote = capability.mode === 'user' ? `NICs use QEMU user-mode networking: ${capability.reason}.` : null;
+  await registerHost(db, { id: hostId, name: hostName, driver: driver.name, info, network: { mode: capability.mode, note: networkNote } });
+  const network = new NetworkAgent({ db, hostId, driver, hostNetwork, log });
   const images = new ImageCatalog(catalogDir).list();
   await syncImages(db, images);
   await seedFlavors(db);
   if (images.length === 0) log('[compute] no guest images yet: run `npm run images` to build Cirrus Tiny Linux');
   log(`[compute] host ${hostName}: ${info.cpus} CPUs, ${info.memoryMiB} MiB, ${info.acceleration.toUpperCase()} (${driver.name})`);
+  log(`[compute] networks: ${capability.mode === 'bridged' ? `bridged (host tag ${tag})` : `user-mode only — ${capability.reason}`}`);
 
   // 3. Jobs for this host's guests.
   const released = await releaseDeadWorkers(db, hostId);
@@ -66,10 +90,13 @@ export async function startCompute(opts: { db: Db; databaseUrl: string; dataDir:
     }),
     taskList: {
       [instanceOpTask(hostId)]: async (payload, helpers) => {
-        await runInstanceOp({ db, driver }, payload as InstanceOpPayload, {
+        await runInstanceOp({ db, driver, network }, payload as InstanceOpPayload, {
           attempts: helpers.job.attempts,
           maxAttempts: helpers.job.max_attempts,
         });
+      },
+      [networkSyncTask(hostId)]: async () => {
+        await network.sync();
       },
     },
   });
@@ -77,6 +104,8 @@ export async function startCompute(opts: { db: Db; databaseUrl: string; dataDir:
   // 4. Reconciler: at start (first sweep now), on driver events, and every few seconds.
   const reconciler = new Reconciler({ db, driver, hostId, log });
   reconciler.start();
+  // The host's network: restored now (after a crash or a host restart), then kept in step.
+  network.start();
   // Hard-capped budgets: stop what runs once a tenant's month is spent.
   const budgets = setInterval(() => {
     void enforceBudgets(db)
@@ -91,6 +120,7 @@ export async function startCompute(opts: { db: Db; databaseUrl: string; dataDir:
     driver,
     hostId,
     hostName,
+    network,
     stop: async () => {
       if (stopping) return;
       stopping = true;
@@ -98,6 +128,7 @@ export async function startCompute(opts: { db: Db; databaseUrl: string; dataDir:
       clearInterval(beat);
       await markHostOffline(db, hostId).catch(() => undefined);
       await reconciler.stop();
+      await network.stop();
       await runner.stop();
       await pgPool.end().catch(() => undefined);
       await driver.close();

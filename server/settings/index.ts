@@ -3,18 +3,29 @@ import { z } from 'zod';
 import { recordAudit, type Actor } from '../audit';
 import type { DbOrTx } from '../db/client';
 import { platformSettings } from '../db/schema';
-import { quotaLimitsSchema, type QuotaLimits } from '../quotas/resources';
+import { newerQuotaDefaults, quotaLimitsSchema, type QuotaLimits } from '../quotas/resources';
 
 export { quotaLimitsSchema, type QuotaLimits };
+
+/** Host ports tenants' port forwards are allocated from (admin setting). */
+export const portRangeSchema = z
+  .object({
+    from: z.int('Enter a whole port number.').min(1024, 'Port forwards start at 1024 or above (below are the host’s own services).').max(65_535, 'Ports end at 65535.'),
+    to: z.int('Enter a whole port number.').min(1024, 'Port forwards start at 1024 or above.').max(65_535, 'Ports end at 65535.'),
+  })
+  .refine((r) => r.to >= r.from, { message: 'The range ends before it starts.', path: ['to'] });
+export type PortRange = z.infer<typeof portRangeSchema>;
 
 // Each setting: its schema and default. Unknown or malformed stored values fall back to the default.
 const definitions = {
   signupEnabled: { schema: z.boolean(), default: true },
   /** Limits a new tenant starts with. */
   defaultQuotas: {
-    schema: quotaLimitsSchema,
-    default: { instances: 10, vcpus: 16, memoryMiB: 16_384, diskGiB: 200, nics: 20 } as QuotaLimits,
+    // Limits saved before a resource existed keep their values and get its default.
+    schema: z.preprocess((v) => (typeof v === 'object' && v !== null ? { ...newerQuotaDefaults, ...v } : v), quotaLimitsSchema),
+    default: { instances: 10, vcpus: 16, memoryMiB: 16_384, diskGiB: 200, nics: 20, ...newerQuotaDefaults } as QuotaLimits,
   },
+  portForwardRange: { schema: portRangeSchema, default: { from: 20_000, to: 29_999 } as PortRange },
 } as const;
 
 export type SettingKey = keyof typeof definitions;
@@ -32,7 +43,11 @@ export async function getSetting<K extends SettingKey>(db: DbOrTx, key: K): Prom
 }
 
 export async function getSettings(db: DbOrTx): Promise<Settings> {
-  return { signupEnabled: await getSetting(db, 'signupEnabled'), defaultQuotas: await getSetting(db, 'defaultQuotas') };
+  return {
+    signupEnabled: await getSetting(db, 'signupEnabled'),
+    defaultQuotas: await getSetting(db, 'defaultQuotas'),
+    portForwardRange: await getSetting(db, 'portForwardRange'),
+  };
 }
 
 export async function setSetting<K extends SettingKey>(

@@ -50,7 +50,17 @@ export async function drainJobs(db: Db, connectionString: string, hostId: string
 }
 
 export async function setQuota(db: Db, tenantId: string, limits: Partial<QuotaLimits>) {
-  const full: QuotaLimits = { instances: 100, vcpus: 1000, memoryMiB: 1_000_000, diskGiB: 100_000, nics: 1000, ...limits };
+  const full: QuotaLimits = {
+    instances: 100,
+    vcpus: 1000,
+    memoryMiB: 1_000_000,
+    diskGiB: 100_000,
+    nics: 1000,
+    networks: 100,
+    bandwidthMbit: 1_000_000,
+    portForwards: 1000,
+    ...limits,
+  };
   await db.insert(tenantQuotas).values({ tenantId, ...full }).onConflictDoUpdate({ target: tenantQuotas.tenantId, set: full });
 }
 

@@ -1,0 +1,98 @@
+// What one host's network should be, derived from the database: every live
+// bridged NIC of an instance placed on the host, on its network, with the
+// network's port forwards; each network gets a transit slot on the host
+// (network_hosts), kept while the network is realised there.
+import { and, eq, isNull, notInArray, sql } from 'drizzle-orm';
+import type { Db } from '../db/client';
+import { instances, networkHosts, networkInterfaces, networks, portForwards } from '../db/schema';
+import { macAddress, type NicSpec } from '../hypervisor';
+import { dnsLabel, type HostNetworkSpec, type NetworkSpec } from '../hypervisor/net/spec';
+import { tapName, TRANSIT_SLOTS } from '../hypervisor/net/names';
+
+export type InstanceNics = Map<string, { state: string; nicIds: string[] }>;
+
+export async function hostNetworkSpec(db: Db, hostId: string, tag: string): Promise<{ spec: HostNetworkSpec; instances: InstanceNics }> {
+  const nics = await db
+    .select({
+      id: networkInterfaces.id,
+      mac: networkInterfaces.mac,
+      ip: sql<string>`host(${networkInterfaces.address})`,
+      rateMbit: networkInterfaces.rateMbit,
+      networkId: networks.id,
+      cidr: networks.cidr,
+      gateway: sql<string>`host(${networks.gateway})`,
+      instanceId: instances.id,
+      instanceName: instances.name,
+      state: instances.state,
+    })
+    .from(networkInterfaces)
+    .innerJoin(instances, eq(instances.id, networkInterfaces.instanceId))
+    .innerJoin(networks, eq(networks.id, networkInterfaces.networkId))
+    .where(and(eq(instances.hostId, hostId), isNull(networkInterfaces.releasedAt), eq(networkInterfaces.mode, 'bridged')))
+    .orderBy(networkInterfaces.instanceId, networkInterfaces.position);
+  const forwards = await db
+    .select({ hostPort: portForwards.hostPort, guestPort: portForwards.guestPort, ip: sql<string>`host(${networkInterfaces.address})`, networkId: networkInterfaces.networkId })
+    .from(portForwards)
+    .innerJoin(networkInterfaces, eq(networkInterfaces.id, portForwards.interfaceId))
+    .where(and(eq(portForwards.hostId, hostId), isNull(networkInterfaces.releasedAt)));
+
+  const byNetwork = new Map<string, NetworkSpec>();
+  const byInstance: InstanceNics = new Map();
+  for (const n of nics) {
+    let net = byNetwork.get(n.networkId);
+    if (!net) byNetwork.set(n.networkId, (net = { id: n.networkId, cidr: n.cidr, gateway: n.gateway, slot: -1, nics: [], forwards: [] }));
+    net.nics.push({ id: n.id, mac: n.mac, ip: n.ip, hostname: dnsLabel(n.instanceName, n.instanceId), aliases: [n.instanceId], rateMbit: n.rateMbit });
+    const i = byInstance.get(n.instanceId) ?? { state: n.state, nicIds: [] };
+    i.nicIds.push(n.id);
+    byInstance.set(n.instanceId, i);
+  }
+  for (const f of forwards) byNetwork.get(f.networkId)?.forwards.push({ hostPort: f.hostPort, ip: f.ip, guestPort: f.guestPort });
+
+  const slots = await transitSlots(db, hostId, [...byNetwork.keys()]);
+  for (const net of byNetwork.values()) net.slot = slots.get(net.id)!;
+  return { spec: { tag, networks: [...byNetwork.values()] }, instances: byInstance };
+}
+
+/**
+ * The transit slot of each network on this host, allocating the lowest free
+ * one for a network new here and letting go of networks no longer here. Only
+ * the host's own agent writes its rows, and (host, slot) is unique anyway.
+ */
+async function transitSlots(db: Db, hostId: string, networkIds: string[]): Promise<Map<string, number>> {
+  await db
+    .delete(networkHosts)
+    .where(and(eq(networkHosts.hostId, hostId), networkIds.length ? notInArray(networkHosts.networkId, networkIds) : undefined));
+  for (const networkId of networkIds) {
+    await db.execute(sql`
+      insert into ${networkHosts} (network_id, host_id, slot)
+      select ${networkId}, ${hostId}, s from generate_series(0, ${TRANSIT_SLOTS - 1}) s
+      where not exists (select 1 from ${networkHosts} h where h.host_id = ${hostId} and h.slot = s)
+      order by s limit 1
+      on conflict do nothing`);
+  }
+  const rows = await db.select({ networkId: networkHosts.networkId, slot: networkHosts.slot }).from(networkHosts).where(eq(networkHosts.hostId, hostId));
+  const out = new Map(rows.map((r) => [r.networkId, r.slot]));
+  const lacking = networkIds.filter((id) => !out.has(id));
+  if (lacking.length) throw new Error(`no transit slot left on host ${hostId} for ${lacking.length} network(s) (${TRANSIT_SLOTS} per host)`);
+  return out;
+}
+
+/**
+ * The NICs a guest is created with: its NIC rows in order, as taps where the
+ * host builds tenant networks (`tag`), user-mode where it cannot (null) — which
+ * is recorded on the rows, since the guest keeps it until it is re-created.
+ * An instance launched before NICs had networks keeps `count` user-mode NICs.
+ */
+export async function guestNics(db: Db, instanceId: string, count: number, tag: string | null): Promise<NicSpec[]> {
+  const rows = await db
+    .select({ id: networkInterfaces.id, mac: networkInterfaces.mac, mode: networkInterfaces.mode })
+    .from(networkInterfaces)
+    .where(and(eq(networkInterfaces.instanceId, instanceId), isNull(networkInterfaces.releasedAt)))
+    .orderBy(networkInterfaces.position);
+  if (rows.length === 0) return Array.from({ length: count }, (_, i) => ({ mac: macAddress(instanceId, i), tap: null }));
+  const mode = tag ? 'bridged' : 'user';
+  if (rows.some((r) => r.mode !== mode)) {
+    await db.update(networkInterfaces).set({ mode }).where(and(eq(networkInterfaces.instanceId, instanceId), isNull(networkInterfaces.releasedAt)));
+  }
+  return rows.map((r) => ({ mac: r.mac, tap: tag ? tapName(tag, r.id) : null }));
+}

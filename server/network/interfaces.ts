@@ -1,0 +1,110 @@
+// An instance's NICs: addresses allocated in PostgreSQL (IPAM) at launch,
+// released when its terminate is accepted. The unique (network, address) index
+// is what guarantees no two live NICs share an address, whatever runs
+// concurrently; the tenant's quota lock, which every launch holds, only keeps
+// the losers of that race from being told "try again".
+import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
+import type { DbOrTx, Tx } from '../db/client';
+import { outer } from '../db/outer';
+import { instances, networkInterfaces, networks, portForwards } from '../db/schema';
+import { DomainError } from '../errors';
+import { macAddress } from '../hypervisor';
+import { formatCidr, parseCidr, usableAddresses } from './cidr';
+import { ensureDefaultNetwork, liveNetworkOf } from './networks';
+import { DEFAULT_RATE_MBIT, type LaunchInterface } from './validation';
+
+export type NicMode = 'bridged' | 'user';
+
+/** The NIC columns a tenant sees (the address as plain text). */
+export const interfaceColumns = {
+  id: networkInterfaces.id,
+  instanceId: networkInterfaces.instanceId,
+  position: networkInterfaces.position,
+  networkId: networkInterfaces.networkId,
+  networkName: networks.name,
+  cidr: networks.cidr,
+  mac: networkInterfaces.mac,
+  address: sql<string | null>`host(${networkInterfaces.address})`,
+  rateMbit: networkInterfaces.rateMbit,
+  mode: networkInterfaces.mode,
+  releasedAt: networkInterfaces.releasedAt,
+};
+
+/**
+ * Create the NICs of a new instance, in the launch transaction: each on its
+ * network (the default one when none is named) with the lowest free address.
+ * A full network refuses the launch, naming the network and its size.
+ */
+export async function allocateInterfaces(
+  tx: Tx,
+  inst: { id: string; tenantId: string },
+  requests: LaunchInterface[],
+  mode: NicMode,
+): Promise<{ id: string; position: number; networkId: string; address: string; rateMbit: number }[]> {
+  const wanted = requests.some((r) => !r.networkId) ? await ensureDefaultNetwork(tx, inst.tenantId) : null;
+  const ids = [...new Set(requests.map((r) => r.networkId ?? wanted!))].sort();
+  // Locked for share: a concurrent delete of one of these networks waits for this launch (and then sees its NICs).
+  const nets = await tx
+    .select({ id: networks.id, name: networks.name, cidr: networks.cidr })
+    .from(networks)
+    .where(liveNetworkOf(inst.tenantId, inArray(networks.id, ids)))
+    .orderBy(asc(networks.id))
+    .for('share');
+  const byId = new Map(nets.map((n) => [n.id, n]));
+  const out = [];
+  for (const [position, r] of requests.entries()) {
+    const net = byId.get(r.networkId ?? wanted!);
+    if (!net) throw new DomainError('NOT_FOUND', 'That network was not found; choose one of the tenant’s networks.', `interfaces.${position}.networkId`);
+    const rateMbit = r.rateMbit ?? DEFAULT_RATE_MBIT;
+    const { rows } = await tx.execute<{ id: string; address: string }>(sql`
+      insert into ${networkInterfaces} (instance_id, tenant_id, network_id, position, mac, address, rate_mbit, mode)
+      select ${inst.id}, ${inst.tenantId}, ${net.id}, ${position}, ${macAddress(inst.id, position)}, a.address, ${rateMbit}, ${mode}
+      from (
+        -- Host addresses from the second (the first is the gateway) to the last before broadcast, lowest free first.
+        select set_masklen(network(${net.cidr}::cidr) + g.i, 32) as address
+        from generate_series(2::bigint, (1::bigint << (32 - masklen(${net.cidr}::cidr))) - 2) as g(i)
+        where not exists (
+          select 1 from ${networkInterfaces} x where x.network_id = ${net.id} and x.address = set_masklen(network(${net.cidr}::cidr) + g.i, 32)
+        )
+        order by g.i
+        limit 1
+      ) a
+      returning id, host(address) as address`);
+    const row = rows[0];
+    if (!row) {
+      const cidr = parseCidr(net.cidr);
+      throw new DomainError(
+        'INSUFFICIENT_CAPACITY',
+        `Network “${net.name}” (${formatCidr(cidr)}) is full: all ${usableAddresses(cidr)} of its addresses are in use. Choose another network or terminate an instance on it.`,
+        `interfaces.${position}.networkId`,
+      );
+    }
+    out.push({ id: row.id, position, networkId: net.id, address: row.address, rateMbit });
+  }
+  return out;
+}
+
+/** The instance's NICs give their addresses back and its port forwards close (terminate accepted; same transaction). */
+export async function releaseInterfaces(tx: DbOrTx, instanceId: string): Promise<void> {
+  await tx.delete(portForwards).where(eq(portForwards.instanceId, instanceId));
+  await tx
+    .update(networkInterfaces)
+    .set({ address: null, releasedAt: sql`now()` })
+    .where(and(eq(networkInterfaces.instanceId, instanceId), isNull(networkInterfaces.releasedAt)));
+}
+
+/** An instance's NICs in order (live ones, or the released record of a terminated instance). */
+export async function interfacesOf(db: DbOrTx, tenantId: string, instanceId: string) {
+  return db
+    .select(interfaceColumns)
+    .from(networkInterfaces)
+    .innerJoin(networks, eq(networks.id, networkInterfaces.networkId))
+    .where(and(eq(networkInterfaces.tenantId, tenantId), eq(networkInterfaces.instanceId, instanceId)))
+    .orderBy(asc(networkInterfaces.position));
+}
+
+/** Total live NIC rate and port forwards of an instance (correlated to `instances.id`): what the ledger meters for it. */
+export const meteredNetworkColumns = () => ({
+  bandwidthMbit: sql<number>`(select coalesce(sum(x.rate_mbit), 0)::int from ${networkInterfaces} x where x.instance_id = ${outer(instances.id)} and x.released_at is null)`,
+  portForwards: sql<number>`(select count(*)::int from ${portForwards} p where p.instance_id = ${outer(instances.id)})`,
+});
