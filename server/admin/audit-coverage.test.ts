@@ -34,6 +34,7 @@ const idOf = (r: unknown) => (r as { id: string }).id;
 
 const cases: Record<string, Case> = {
   'admin.settings.setSignupEnabled': async () => ({ input: { enabled: true }, target: 'signupEnabled' }),
+  'admin.networks.setPortRange': async () => ({ input: { from: 30_000, to: 30_999 }, target: 'portForwardRange' }),
   'admin.prices.set': async () => ({
     input: { currency: 'USD', vcpuHour: 10_000, memoryGiBHour: 5_000, diskGiBHour: 100, nicHour: 1_000, bandwidthMbitHour: 40, portForwardHour: 5_000 },
     target: idOf,

@@ -39,7 +39,7 @@ export async function listImages(db: DbOrTx) {
 
 export async function listFlavors(db: DbOrTx) {
   return db
-    .select({ id: flavors.id, name: flavors.name, vcpus: flavors.vcpus, memoryMiB: flavors.memoryMiB, diskGiB: flavors.diskGiB, nics: flavors.nics })
+    .select({ id: flavors.id, name: flavors.name, vcpus: flavors.vcpus, memoryMiB: flavors.memoryMiB, diskGiB: flavors.diskGiB, nics: flavors.nics, bandwidthMbit: flavors.bandwidthMbit })
     .from(flavors)
     .where(eq(flavors.enabled, true))
     .orderBy(asc(flavors.vcpus), asc(flavors.memoryMiB), asc(flavors.name));

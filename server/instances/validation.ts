@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEFAULT_RATE_MBIT, launchInterfaceSchema, rateSchema } from '../network/validation';
+import { launchInterfaceSchema, rateSchema } from '../network/validation';
 import { instanceStates } from './can';
 
 // Shared by tRPC and the launch form. Upper bounds are per instance; quotas and
@@ -52,7 +52,8 @@ export type LaunchInput = z.infer<typeof launchInput>;
 
 /** A flavor is a launch size: the same bounds as a launch, under a short name. */
 export const flavorSpecSchema = launchFields.pick({ vcpus: true, memoryMiB: true, diskGiB: true, nics: true }).extend({
-  bandwidthMbit: rateSchema.default(DEFAULT_RATE_MBIT),
+  /** Each NIC's rate when a launch from this flavor picks none (the table's default, 100 Mbit/s, when omitted). */
+  bandwidthMbit: rateSchema.optional(),
   name: z
     .string()
     .trim()

@@ -6,7 +6,7 @@
 import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { DbOrTx, Tx } from '../db/client';
 import { outer } from '../db/outer';
-import { instances, networkInterfaces, networks, portForwards } from '../db/schema';
+import { hosts, instances, networkInterfaces, networks, portForwards } from '../db/schema';
 import { DomainError } from '../errors';
 import { macAddress } from '../hypervisor';
 import { formatCidr, parseCidr, usableAddresses } from './cidr';
@@ -108,3 +108,26 @@ export const meteredNetworkColumns = () => ({
   bandwidthMbit: sql<number>`(select coalesce(sum(x.rate_mbit), 0)::int from ${networkInterfaces} x where x.instance_id = ${outer(instances.id)} and x.released_at is null)`,
   portForwards: sql<number>`(select count(*)::int from ${portForwards} p where p.instance_id = ${outer(instances.id)})`,
 });
+
+export type NicCounters = { counters(nicId: string): { rxBytes: number; txBytes: number } | null };
+
+/**
+ * An instance's NICs as its page shows them: network, address, MAC, rate,
+ * how it is wired (and why, when user-mode), and its byte counters from the
+ * host's side when `host` is the host the guest runs on.
+ */
+export async function instanceInterfaces(db: DbOrTx, tenantId: string, instanceId: string, host: { id: string; network: NicCounters } | null) {
+  const [inst] = await db
+    .select({ hostId: instances.hostId, state: instances.state, note: hosts.networkNote })
+    .from(instances)
+    .leftJoin(hosts, eq(hosts.id, instances.hostId))
+    .where(and(eq(instances.tenantId, tenantId), eq(instances.id, instanceId)));
+  if (!inst) throw new DomainError('NOT_FOUND', `Instance ${instanceId} was not found.`);
+  const here = host && inst.hostId === host.id && inst.state === 'running' ? host.network : null;
+  return (await interfacesOf(db, tenantId, instanceId)).map((n) => ({
+    ...n,
+    name: `eth${n.position}`,
+    note: n.mode === 'user' ? (inst.note ?? 'This NIC uses QEMU user-mode networking.') : null,
+    counters: here && n.mode === 'bridged' && !n.releasedAt ? here.counters(n.id) : null,
+  }));
+}

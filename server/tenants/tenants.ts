@@ -5,6 +5,7 @@ import { recordAudit, type Actor } from '../audit';
 import type { DbOrTx, Tx } from '../db/client';
 import { memberships, tenantQuotas, tenants } from '../db/schema';
 import { DomainError } from '../errors';
+import { ensureDefaultNetwork } from '../network/networks';
 import { getSetting } from '../settings';
 import type { Role } from './roles';
 import { slugify } from './slug';
@@ -57,6 +58,8 @@ export async function createTenantTx(
   if (!tenant) throw new Error('tenant insert returned nothing');
   await tx.insert(memberships).values({ tenantId: tenant.id, userId: ownerUserId, role: 'owner' });
   await tx.insert(tenantQuotas).values({ tenantId: tenant.id, ...(await getSetting(tx, 'defaultQuotas')) });
+  // Every tenant starts with its default network (10.0.0.0/24), where NICs go unless told otherwise.
+  await ensureDefaultNetwork(tx, tenant.id);
   await recordAudit(tx, actor, {
     action: audit.action,
     tenantId: tenant.id,

@@ -7,6 +7,7 @@ import { flavorsRouter, imagesRouter, quotaRequestsRouter, quotasRouter } from '
 import { consoleRouter } from './routers/console';
 import { instancesRouter } from './routers/instances';
 import { meRouter } from './routers/me';
+import { networksRouter, portForwardsRouter } from './routers/networks';
 import { tenantsRouter } from './routers/tenants';
 import { tokensRouter } from './routers/tokens';
 
@@ -21,6 +22,8 @@ export const appRouter = router({
   flavors: flavorsRouter,
   quotas: quotasRouter,
   instances: instancesRouter,
+  networks: networksRouter,
+  portForwards: portForwardsRouter,
   console: consoleRouter,
   billing: billingRouter,
   quotaRequests: quotaRequestsRouter,

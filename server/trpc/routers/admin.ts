@@ -3,6 +3,7 @@ import { emailSchema } from '../../accounts/validation';
 import { createFlavor, deleteFlavor, listFlavorsForAdmin, listImagesForAdmin, setImageEnabled, updateFlavor } from '../../admin/catalog';
 import { adminInstanceAction, listAllInstances } from '../../admin/instances';
 import { listHosts, updateHost } from '../../admin/hosts';
+import { getPortForwardRange, listAllNetworks, setPortForwardRange } from '../../admin/networks';
 import { getDefaultQuotas, setDefaultQuotas, setTenantQuota } from '../../admin/quotas';
 import { createTenantForUser, getTenantForAdmin, listTenantsForAdmin, reactivateTenant, suspendTenant } from '../../admin/tenants';
 import { listUsers, setAdmin, setDisabled } from '../../admin/users';
@@ -10,7 +11,7 @@ import { IMAGE_ID_PATTERN } from '../../hypervisor/images/catalog';
 import { instanceStates } from '../../instances/can';
 import { flavorSpecSchema, instanceIdSchema } from '../../instances/validation';
 import { adminListQuotaRequests, decideQuotaRequest } from '../../quotas/requests';
-import { getSettings, quotaLimitsSchema, setSetting } from '../../settings';
+import { getSettings, portRangeSchema, quotaLimitsSchema, setSetting } from '../../settings';
 import { tenantNameSchema } from '../../tenants/tenants';
 import { adminProcedure, router } from '../init';
 import { adminAuditRouter } from './admin-audit';
@@ -109,6 +110,14 @@ const flavorsRouter = router({
   delete: adminProcedure.input(z.object({ flavorId: z.uuid() })).mutation(({ ctx, input }) => deleteFlavor(ctx.db, ctx.actor, input)),
 });
 
+const networksRouter = router({
+  list: adminProcedure
+    .input(z.object({ search: z.string().trim().max(100).optional(), cursor: z.uuid().nullish(), limit: z.int().min(1).max(100).default(50) }).default({ limit: 50 }))
+    .query(({ ctx, input }) => listAllNetworks(ctx.db, input)),
+  portRange: adminProcedure.query(({ ctx }) => getPortForwardRange(ctx.db)),
+  setPortRange: adminProcedure.input(portRangeSchema).mutation(({ ctx, input }) => setPortForwardRange(ctx.db, ctx.actor, input)),
+});
+
 const imagesRouter = router({
   list: adminProcedure.query(({ ctx }) => listImagesForAdmin(ctx.db)),
   setEnabled: adminProcedure
@@ -129,4 +138,5 @@ export const adminRouter = router({
   users: usersRouter,
   hosts: hostsRouter,
   quotas: quotasRouter,
+  networks: networksRouter,
 });

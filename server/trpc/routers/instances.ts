@@ -5,6 +5,7 @@ import { getInstance, listInstanceEvents, listInstances } from '../../instances/
 import { serialLogOf } from '../../instances/console';
 import { instanceIdSchema, launchInput, listInput } from '../../instances/validation';
 import { router, tenantProcedure } from '../init';
+import { interfaceProcedures } from './networks';
 
 const byId = z.object({ instanceId: instanceIdSchema });
 
@@ -25,4 +26,5 @@ export const instancesRouter = router({
   terminate: tenantProcedure
     .input(byId)
     .mutation(({ ctx, input }) => requestInstanceAction(ctx.db, ctx.actor, ctx.tenant.id, input.instanceId, 'terminate')),
+  ...interfaceProcedures,
 });
