@@ -6,12 +6,14 @@ import { promisify } from 'node:util';
 import { TAP_PATTERN } from '../spec';
 
 const run = promisify(execFile);
-const HELPER = path.join(import.meta.dirname, 'retap.py');
+// Resolved when used, from the repository root Cirrus runs in (as the migrations are):
+// Next bundles this module for route handlers, where it is never called.
+const helper = () => path.join(process.cwd(), 'server', 'hypervisor', 'qemu', 'retap.py');
 
 /** `taps` in NIC order; returns those re-created. */
 export async function restoreDetachedTaps(pid: number, taps: string[]): Promise<string[]> {
   if (!Number.isSafeInteger(pid) || pid <= 1) throw new Error(`bad pid ${pid}`);
   for (const t of taps) if (!TAP_PATTERN.test(t)) throw new Error(`not a Cirrus tap: ${t}`);
-  const { stdout } = await run('python3', [HELPER, String(pid), ...taps], { timeout: 10_000 });
+  const { stdout } = await run('python3', [helper(), String(pid), ...taps], { timeout: 10_000 });
   return stdout.split('\n').filter((l) => TAP_PATTERN.test(l));
 }
