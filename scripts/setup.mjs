@@ -47,6 +47,24 @@ export function ensureBrowser() {
   if (!ok) process.exit(1);
 }
 
+/**
+ * Tenant networks need iproute2, nftables and dnsmasq on the host. Without
+ * them Cirrus still runs (NICs fall back to user-mode networking and the host
+ * says why), so a failure here is a warning unless `required`.
+ */
+export function ensureNetworkPackages({ required }) {
+  const ok = ensureSystemPackages(
+    [
+      { pkg: 'iproute2', check: ['/usr/sbin/ip', '/sbin/ip', '/usr/bin/ip'] },
+      { pkg: 'nftables', check: ['/usr/sbin/nft', '/sbin/nft'] },
+      { pkg: 'dnsmasq-base', check: ['/usr/sbin/dnsmasq', '/sbin/dnsmasq'] },
+    ],
+    'Tenant networks (bridges, nftables and a DHCP server per network)',
+  );
+  if (!ok && required) process.exit(1);
+  if (!ok) console.error('[cirrus] warning: without these, guests get user-mode networking only.');
+}
+
 /** Guest images are built by scripts/images.ts (a no-op when they exist). */
 export function ensureImages({ required }) {
   if (!fs.existsSync(path.join(root, 'scripts', 'images.ts'))) return;
@@ -81,6 +99,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   checkNode();
   ensureDependencies();
   if (args.has('--with-browser')) ensureBrowser();
+  ensureNetworkPackages({ required: false });
   if (!args.has('--no-images')) ensureImages({ required: false });
   if (!args.has('--no-build')) ensureBuild();
 }

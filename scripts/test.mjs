@@ -5,12 +5,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { checkNode, ensureBrowser, ensureBuild, ensureDependencies, ensureImages } from './setup.mjs';
+import { checkNode, ensureBrowser, ensureBuild, ensureDependencies, ensureImages, ensureNetworkPackages } from './setup.mjs';
 import { bin, log, run } from './lib/steps.mjs';
 
 checkNode();
 ensureDependencies();
 ensureBrowser();
+// The network tests need them (they are real: bridges, nftables, dnsmasq).
+ensureNetworkPackages({ required: true });
 ensureImages({ required: true });
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cirrus-test-'));

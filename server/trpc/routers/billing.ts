@@ -3,6 +3,7 @@ import { priceInput, listPrices, setPrices } from '../../billing/prices';
 import { billingSummary, estimate, getBudget, invoice, ledger, monthSchema, setBudget } from '../../billing/summary';
 import { revenueByTenant } from '../../billing/revenue';
 import { LIMITS } from '../../instances/validation';
+import { DEFAULT_RATE_MBIT, RATE_LIMITS } from '../../network/validation';
 import { adminProcedure, router, tenantProcedure } from '../init';
 
 const size = z.object({
@@ -10,6 +11,8 @@ const size = z.object({
   memoryMiB: z.int().min(LIMITS.memoryMiB.min).max(LIMITS.memoryMiB.max),
   diskGiB: z.int().min(LIMITS.diskGiB.min).max(LIMITS.diskGiB.max),
   nics: z.int().min(LIMITS.nics.min).max(LIMITS.nics.max),
+  /** The NICs' rates added up (billed while running); 100 Mbit/s per NIC when omitted. */
+  bandwidthMbit: z.int().min(0).max(LIMITS.nics.max * RATE_LIMITS.max).optional(),
 });
 
 const period = z
@@ -21,7 +24,9 @@ export const billingRouter = router({
   summary: tenantProcedure.query(({ ctx }) => billingSummary(ctx.db, ctx.tenant.id)),
   invoice: tenantProcedure.input(z.object({ month: monthSchema })).query(({ ctx, input }) => invoice(ctx.db, ctx.tenant.id, input.month)),
   ledger: tenantProcedure.input(period).query(({ ctx, input }) => ledger(ctx.db, ctx.tenant.id, input.from, input.to)),
-  estimate: tenantProcedure.input(size).query(({ ctx, input }) => estimate(ctx.db, input)),
+  estimate: tenantProcedure
+    .input(size)
+    .query(({ ctx, input }) => estimate(ctx.db, { ...input, bandwidthMbit: input.bandwidthMbit ?? input.nics * DEFAULT_RATE_MBIT })),
   budget: router({
     get: tenantProcedure.query(({ ctx }) => getBudget(ctx.db, ctx.tenant.id)),
     set: tenantProcedure
