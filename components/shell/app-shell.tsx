@@ -22,6 +22,7 @@ export function AppShell({
   const links = current
     ? [
         { href: `/t/${current.slug}/instances`, label: 'Instances' },
+        { href: `/t/${current.slug}/networks`, label: 'Networks' },
         { href: `/t/${current.slug}/billing`, label: 'Billing' },
         { href: `/t/${current.slug}/quotas`, label: 'Quotas' },
         { href: `/t/${current.slug}/settings`, label: 'Settings' },
