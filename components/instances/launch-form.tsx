@@ -4,6 +4,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useRouter } from 'next/navigation';
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { LIMITS, launchInput } from '@/server/instances/validation';
+import { DEFAULT_RATE_MBIT } from '@/server/network/validation';
 import { LaunchEstimate } from '../billing/launch-estimate';
 import { QuotaBars } from '../quotas/quota-bars';
 import { useTenant } from '../shell/tenant-context';
@@ -13,12 +14,20 @@ import { FormAlert, SelectField, TextField } from '../ui/field';
 import { LinkButton } from '../ui/link-button';
 import { Card } from '../ui/page';
 import { roleReason } from './format';
+import { InterfaceFields, interfaceCount, interfaceKey, resolveInterfaces, totalRate, type InterfaceDraft } from './interface-fields';
 import { SizeFields, sizeFromFlavor, toNumber, type SizeDraft } from './size-fields';
 import { TagsEditor, type TagRow } from './tags-editor';
 
 type Errors = Record<string, string[] | undefined>;
 const DEFAULT_IMAGE = 'cirrus-tiny-linux';
-const FIELDS = ['name', 'imageId', 'vcpus', 'memoryMiB', 'diskGiB', 'nics'];
+const FIELDS = ['name', 'imageId', 'vcpus', 'memoryMiB', 'diskGiB', 'nics', 'bandwidthMbit', 'interfaces'];
+
+/** A refusal's field key as the form shows it: per-NIC keys whole ("interfaces.0.networkId"), others by the part before the dot ("tags.env" → tags). */
+function formKey(path: string): string | null {
+  if (/^interfaces\.\d+\.(networkId|rateMbit)$/.test(path)) return path;
+  const field = path.split('.')[0]!;
+  return FIELDS.includes(field) || field === 'tags' ? field : null;
+}
 
 const withinLimits = (size: Record<keyof typeof LIMITS, number>) =>
   (Object.keys(LIMITS) as (keyof typeof LIMITS)[]).every((k) => Number.isInteger(size[k]) && size[k] >= LIMITS[k].min && size[k] <= LIMITS[k].max);
@@ -46,6 +55,7 @@ export function LaunchForm() {
   const images = useQuery(trpc.images.list.queryOptions({ tenantId: tenant.id }));
   const flavors = useQuery(trpc.flavors.list.queryOptions({ tenantId: tenant.id }));
   const quotas = useQuery({ ...trpc.quotas.get.queryOptions({ tenantId: tenant.id }), refetchInterval: 5_000 });
+  const networks = useQuery(trpc.networks.list.queryOptions({ tenantId: tenant.id }));
   const launch = useMutation(trpc.instances.launch.mutationOptions());
 
   const [name, setName] = useState('');
@@ -53,6 +63,9 @@ export function LaunchForm() {
   // Until the user picks a size, the smallest preset is shown.
   const [chosenSize, setSize] = useState<SizeDraft | null>(null);
   const [tagRows, setTagRows] = useState<TagRow[]>([]);
+  const [nicDrafts, setNicDrafts] = useState<InterfaceDraft[]>([]);
+  // The NIC rate of the preset last picked (untyped rates follow it); until then the first preset's.
+  const [presetRate, setPresetRate] = useState<number | null>(null);
   const [errors, setErrors] = useState<Errors>({});
   const [tagErrors, setTagErrors] = useState<Record<number, string>>({});
   const [formError, setFormError] = useState<string | null>(null);
@@ -79,7 +92,10 @@ export function LaunchForm() {
     diskGiB: toNumber(size.diskGiB) ?? 0,
     nics: toNumber(size.nics) ?? 0,
   };
-  const request = { instances: 1, ...sizeNumbers };
+  const defaultRate = presetRate ?? firstFlavor?.bandwidthMbit ?? DEFAULT_RATE_MBIT;
+  const nics = resolveInterfaces(nicDrafts, interfaceCount(size.nics, LIMITS.nics.max), networks.data ?? [], defaultRate);
+  const bandwidthMbit = totalRate(nics.map((n) => n.rate));
+  const request = { instances: 1, ...sizeNumbers, bandwidthMbit: bandwidthMbit ?? 0 };
 
   async function onSubmit(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
@@ -92,12 +108,17 @@ export function LaunchForm() {
       memoryMiB: toNumber(size.memoryMiB),
       diskGiB: toNumber(size.diskGiB),
       nics: toNumber(size.nics),
+      // One entry per NIC once the count is valid (else zod speaks about the count).
+      interfaces: nics.length ? nics.map((n) => ({ networkId: n.networkId, rateMbit: toNumber(n.rate) })) : undefined,
       tags,
     });
     setTagErrors(rowErrors);
     if (!parsed.success || Object.keys(rowErrors).length) {
       const errs: Errors = {};
-      for (const issue of parsed.error?.issues ?? []) (errs[String(issue.path[0])] ??= []).push(issue.message);
+      for (const issue of parsed.error?.issues ?? []) {
+        const key = formKey(issue.path.join('.')) ?? String(issue.path[0]);
+        (errs[key] ??= []).push(issue.message);
+      }
       setErrors(errs);
       setRefusals((n) => n + 1);
       return;
@@ -110,11 +131,10 @@ export function LaunchForm() {
       router.push(`/t/${tenant.slug}/instances/${instance.id}`);
     } catch (err) {
       const { message, fieldErrors } = describeError(err);
-      // Keys like "tags.env" belong to the field before the dot.
       const known: Errors = {};
       for (const [k, msgs] of Object.entries(fieldErrors)) {
-        const field = k.split('.')[0]!;
-        if (FIELDS.includes(field) || field === 'tags') (known[field] ??= []).push(...msgs);
+        const field = formKey(k);
+        if (field) (known[field] ??= []).push(...msgs);
       }
       setErrors(known);
       // A refusal that belongs to no field we show goes above the form.
@@ -129,10 +149,23 @@ export function LaunchForm() {
     setErrors((e) => (keys.some((k) => e[k]) ? Object.fromEntries(Object.entries(e).filter(([k]) => !keys.includes(k))) : e));
   const onSize = (next: SizeDraft) => {
     clearError(...(Object.keys(next) as (keyof SizeDraft)[]).filter((k) => next[k] !== size[k]));
+    const preset = flavors.data?.find((f) => (Object.keys(next) as (keyof SizeDraft)[]).every((k) => String(f[k]) === next[k].trim()));
+    if (preset) {
+      if (preset.bandwidthMbit !== defaultRate) clearError('bandwidthMbit');
+      setPresetRate(preset.bandwidthMbit);
+    }
     setSize(next);
   };
+  const onInterface = (i: number, change: InterfaceDraft) => {
+    clearError(...(change.networkId !== undefined ? [interfaceKey(i, 'networkId')] : [interfaceKey(i, 'rateMbit'), 'bandwidthMbit']), 'interfaces');
+    setNicDrafts((drafts) => {
+      const next = [...drafts];
+      next[i] = { ...next[i], ...change };
+      return next;
+    });
+  };
 
-  const loadError = images.error ?? flavors.error;
+  const loadError = images.error ?? flavors.error ?? networks.error;
   const noImage = images.data?.length === 0 ? 'No image is available for launches: an administrator has disabled them, or none is built yet.' : undefined;
   return (
     <form ref={formRef} onSubmit={onSubmit} noValidate aria-label="Launch instance" className="grid gap-6 lg:grid-cols-[1fr_20rem] lg:items-start">
@@ -163,6 +196,16 @@ export function LaunchForm() {
           {flavors.isPending ? <p role="status">Loading sizes…</p> : null}
           <SizeFields flavors={flavors.data ?? []} size={size} onChange={onSize} errors={errors} />
         </Card>
+        <Card title="Network interfaces" description="The network each interface joins and the rate it is shaped to.">
+          <InterfaceFields
+            networks={networks.data ?? []}
+            interfaces={nics}
+            onChange={onInterface}
+            errors={errors}
+            defaultRate={defaultRate}
+            loading={networks.isPending}
+          />
+        </Card>
         <Card title="Tags">
           <TagsEditor rows={tagRows} onChange={setTagRows} errors={tagErrors} />
           {errors.tags ? <p className="mt-2 text-sm text-red-700">{errors.tags[0]}</p> : null}
@@ -174,7 +217,10 @@ export function LaunchForm() {
         </Card>
         <Card title="Cost">
           {/* Only sizes the API accepts are priced; anything else asks for a valid size. */}
-          <LaunchEstimate tenantId={tenant.id} size={withinLimits(sizeNumbers) ? sizeNumbers : { vcpus: 0, memoryMiB: 0, diskGiB: 0, nics: 0 }} />
+          <LaunchEstimate
+            tenantId={tenant.id}
+            size={withinLimits(sizeNumbers) && bandwidthMbit !== null ? { ...sizeNumbers, bandwidthMbit } : { vcpus: 0, memoryMiB: 0, diskGiB: 0, nics: 0 }}
+          />
         </Card>
         <div className="flex flex-wrap gap-2">
           <Button type="submit" busy={launch.isPending} disabledReason={notAllowed ?? noImage}>
