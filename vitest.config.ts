@@ -13,6 +13,7 @@ const system = [
   'server/instances/real-guests.test.ts',
   'server/console/console.test.ts',
   'server/runtime/boot.test.ts',
+  'server/network/real-network.test.ts',
 ];
 
 export default defineConfig({

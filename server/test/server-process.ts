@@ -4,6 +4,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { freePort } from '../db/embedded';
+import { HostNetwork } from '../hypervisor/net/host-network';
+import { hostTag } from '../hypervisor/net/names';
 
 export const repoRoot = path.resolve(import.meta.dirname, '../..');
 
@@ -19,13 +21,15 @@ export type ServerProcess = {
 const exited = (child: ChildProcess) =>
   new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
 
-export async function startServer(opts: { databaseUrl: string; dataDir: string; env?: Record<string, string> }): Promise<ServerProcess> {
+/** `wrap`: a command the server runs under (argv), e.g. `setpriv --bounding-set=-net_admin` to take a capability away. */
+export async function startServer(opts: { databaseUrl: string; dataDir: string; env?: Record<string, string>; wrap?: string[] }): Promise<ServerProcess> {
   if (!fs.existsSync(path.join(repoRoot, '.next', 'BUILD_ID'))) {
     throw new Error('These tests run the production build: run `npx next build` (npm test does) first.');
   }
   const port = await freePort();
   let log = '';
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server.ts'], {
+  const argv = [...(opts.wrap ?? []), process.execPath, '--import', 'tsx', 'server.ts'];
+  const child = spawn(argv[0]!, argv.slice(1), {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
@@ -112,4 +116,28 @@ export async function waitFor<T>(what: string, fn: () => Promise<T> | T, ok: (v:
     if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last: ${JSON.stringify(last)}`);
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** The host id a server's data directory gave its host (null before its first start). */
+export function hostIdOf(dataDir: string): string | null {
+  try {
+    return fs.readFileSync(path.join(dataDir, 'secrets', 'host-id'), 'utf8').trim();
+  } catch {
+    return null;
+  }
+}
+
+/** The network tag of the host a data directory is (names its bridges, taps, namespaces and nft tables). */
+export function hostTagOf(dataDir: string): string | null {
+  const id = hostIdOf(dataDir);
+  return id ? hostTag(id) : null;
+}
+
+/**
+ * Take down every network the host of `dataDir` built in this kernel (a test's
+ * servers may have been killed with guests and networks still up).
+ */
+export async function teardownHostNetwork(dataDir: string): Promise<void> {
+  const hostId = hostIdOf(dataDir);
+  if (hostId) await new HostNetwork({ hostId, tag: hostTag(hostId) }).teardown().catch(() => undefined);
 }
