@@ -12,6 +12,8 @@ import { Card } from '../ui/page';
 import { formatMoment, formatSize, type Instance } from './format';
 import { InstanceActions } from './instance-actions';
 import { InstanceEvents } from './instance-events';
+import { InstanceInterfaces } from './instance-interfaces';
+import { PortForwards } from './port-forwards';
 import { SerialLog } from './serial-log';
 import { StateBadge } from './state-badge';
 import { useLiveInstance } from './use-live-instance';
@@ -116,6 +118,12 @@ export function InstanceDetail({ instanceId }: { instanceId: string }) {
             ['Terminated', <When key="t" at={i.terminatedAt} />],
           ]}
         />
+      </Card>
+      <Card title="Network interfaces" description="Each interface’s network, address and rate, and the traffic it has carried.">
+        <InstanceInterfaces instance={i} />
+      </Card>
+      <Card title="Port forwards" description="A port of this Cirrus host that reaches a TCP port of the guest, from anywhere that reaches the host.">
+        <PortForwards instance={i} />
       </Card>
       <Card title="Serial console" description="The guest’s serial output (the last 64 KiB).">
         <SerialLog instance={i} />

@@ -20,3 +20,13 @@ export const formatAddresses = (n: Pick<Network, 'addressesUsed' | 'addressesTot
 
 /** How a network is named in pickers: "lab (10.0.1.0/24)". */
 export const networkLabel = (n: Pick<Network, 'name' | 'cidr'>) => `${n.name} (${n.cidr})`;
+
+/**
+ * Why an instance's network (NIC rates, port forwards) cannot change in its
+ * state, as the server says it; undefined when it can.
+ */
+export function whyNotChangeInstanceNetwork(i: { name: string; state: string }): string | undefined {
+  if (i.state === 'terminated') return `${i.name} is terminated; its network cannot change.`;
+  if (i.state === 'terminating') return `${i.name} is being terminated; its network cannot change.`;
+  return undefined;
+}
