@@ -14,6 +14,7 @@ const system = [
   'server/console/console.test.ts',
   'server/runtime/boot.test.ts',
   'server/network/real-network.test.ts',
+  'server/network/user-mode.test.ts',
 ];
 
 export default defineConfig({
