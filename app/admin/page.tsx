@@ -19,6 +19,7 @@ export default function AdminPage() {
             ['/admin/quota-requests', 'Quota requests'],
             ['/admin/instances', 'All instances'],
             ['/admin/hosts', 'Hosts'],
+            ['/admin/networks', 'Networks'],
             ['/admin/flavors', 'Flavors'],
             ['/admin/images', 'Images'],
             ['/admin/prices', 'Prices'],

@@ -3,6 +3,7 @@
 import { useQuery } from '@tanstack/react-query';
 import type { RouterOutputs } from '@/server/trpc/root';
 import { describeError, useTRPC } from '../../trpc/client';
+import { Badge } from '../../ui/badge';
 import { FormAlert } from '../../ui/field';
 import { Card } from '../../ui/page';
 import { DataTable, formatDateTime } from '../../ui/table';
@@ -36,7 +37,10 @@ export function HostList() {
   const hosts = list.data ?? [];
   return (
     <div className="space-y-6">
-      <Card title="Hosts" description="Capacity counts the overcommit ratios and, for RAM, the reserve kept for the host itself.">
+      <Card
+        title="Hosts"
+        description="Capacity counts the overcommit ratios and, for RAM, the reserve kept for the host itself. Network says whether NICs join tenant networks (bridged) or fall back to QEMU user-mode networking, and why."
+      >
         {list.isPending ? <p role="status">Loading hosts…</p> : null}
         {list.error ? <FormAlert message={describeError(list.error).message} /> : null}
         {list.data && hosts.length === 0 ? <p className="text-sm text-slate-600">No host has registered yet.</p> : null}
@@ -56,6 +60,15 @@ export function HostList() {
                 ),
               },
               { header: 'Acceleration', cell: (h) => <span className="uppercase">{h.acceleration}</span> },
+              {
+                header: 'Network',
+                cell: (h) => (
+                  <span className="block min-w-40 max-w-xs">
+                    <Badge tone={h.networkMode === 'bridged' ? 'emerald' : 'amber'}>{h.networkMode === 'bridged' ? 'bridged' : 'user-mode'}</Badge>
+                    {h.networkNote ? <span className="mt-1 block text-xs text-slate-600">{h.networkNote}</span> : null}
+                  </span>
+                ),
+              },
               {
                 header: 'State',
                 cell: (h) => (
