@@ -1,5 +1,5 @@
 // Starts Cirrus for the e2e run on a fresh data directory, so no state leaks between runs.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 
 const dir = process.env.CIRRUS_DATA_DIR;
@@ -16,4 +16,8 @@ try {
 fs.rmSync(dir, { recursive: true, force: true });
 const server = spawn(process.execPath, ['--import', 'tsx', 'server.ts'], { stdio: 'inherit' });
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => server.kill(signal));
-server.on('exit', (code) => process.exit(code ?? 0));
+server.on('exit', (code) => {
+  // Nothing of the run outlives it: its guests and its tenant networks go with the server.
+  spawnSync(process.execPath, ['--import', 'tsx', 'scripts/teardown-host.ts', dir], { stdio: 'inherit' });
+  process.exit(code ?? 0);
+});

@@ -12,7 +12,7 @@ import { createToken } from '../tokens';
 import { setQuota } from '../test/compute';
 import { addRole, makeTenant, makeUser } from '../test/factories';
 import { createTestDatabase, type TestDatabase } from '../test/db';
-import { qemuProcessesFor, startServer, trpc, waitFor, type ServerProcess } from '../test/server-process';
+import { qemuProcessesFor, startServer, teardownHostNetwork, trpc, waitFor, type ServerProcess } from '../test/server-process';
 
 let t: TestDatabase;
 let srv: ServerProcess;
@@ -97,6 +97,7 @@ afterAll(async () => {
   await waitFor('terminated', () => qemuProcessesFor(instanceId), (p) => p.length === 0, 30_000).catch(() => undefined);
   await srv.stop();
   for (const pid of qemuProcessesFor(instanceId)) process.kill(pid, 'SIGKILL');
+  await teardownHostNetwork(dir);
   await t.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });

@@ -10,7 +10,7 @@ import { createToken } from '../tokens';
 import { setQuota } from '../test/compute';
 import { makeTenant, makeUser } from '../test/factories';
 import { createTestDatabase, type TestDatabase } from '../test/db';
-import { qemuProcessesFor, startServer, trpc, waitFor, type ServerProcess } from '../test/server-process';
+import { qemuProcessesFor, startServer, teardownHostNetwork, trpc, waitFor, type ServerProcess } from '../test/server-process';
 
 let t: TestDatabase;
 let token: string;
@@ -53,6 +53,7 @@ afterAll(async () => {
   for (const s of servers) await s.stop();
   // Nothing may outlive the tests: kill any guest of this tenant that is still there.
   for (const r of await rows()) for (const pid of qemuProcessesFor(r.id)) process.kill(pid, 'SIGKILL');
+  for (const d of dirs) await teardownHostNetwork(d);
   await t.close();
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 });

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { users } from '../db/schema';
+import { teardownHostNetwork } from '../test/server-process';
 import { boot } from './boot';
 
 let dir: string;
@@ -15,8 +16,9 @@ beforeAll(() => {
   vi.stubEnv('CIRRUS_ADMIN_EMAIL', 'root@example.test');
   vi.stubEnv('CIRRUS_ADMIN_PASSWORD', 'a very long admin password');
 });
-afterAll(() => {
+afterAll(async () => {
   vi.unstubAllEnvs();
+  await teardownHostNetwork(dir);
   fs.rmSync(dir, { recursive: true, force: true });
 });
 

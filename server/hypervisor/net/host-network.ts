@@ -232,7 +232,7 @@ export class HostNetwork {
     await this.apply({ tag: this.tag, networks: [] });
     await this.run('nft', ['delete', 'table', 'ip', hostTableName(this.tag)]).catch(() => undefined);
     await this.run('nft', ['delete', 'table', 'bridge', hostTableName(this.tag)]).catch(() => undefined);
-    rmSync(path.join(this.runDir, 'owner.json'), { force: true });
+    rmSync(this.runDir, { recursive: true, force: true });
   }
 
   /** The router namespace of a network here (for tests and diagnostics). */
