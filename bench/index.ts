@@ -5,9 +5,10 @@ import consoleOverhead from './console-overhead';
 import instancesBench from './instances';
 import invoiceBench from './invoice';
 import launchLatency from './launch-latency';
+import networkBench from './network';
 import type { BenchModule } from './types';
 
-const modules: BenchModule[] = [launchLatency, instancesBench, consoleOverhead, invoiceBench];
+const modules: BenchModule[] = [launchLatency, instancesBench, consoleOverhead, invoiceBench, networkBench];
 
 async function main(): Promise<number> {
   const only = process.argv.slice(2).filter((a) => !a.startsWith('-'));

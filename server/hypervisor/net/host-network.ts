@@ -4,7 +4,7 @@
 // tag), so the same call serves a launch, a change, a sweep and the recovery
 // after a crash or a host restart.
 // 1. Probe · 2. Apply · 3. Taps · 4. Orphans · 5. Counters and teardown
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { upstreamServers } from './dnsmasq';
 import { runCommand, type Runner } from './exec';
@@ -79,6 +79,11 @@ export class HostNetwork {
     if (!HOST_TAG_PATTERN.test(opts.tag)) throw new Error(`bad host tag ${opts.tag}`);
     this.tag = opts.tag;
     this.runDir = path.resolve(opts.runDir ?? `/run/cirrus/net-${opts.tag}`);
+    // dnsmasq drops to an unprivileged user and re-reads its files on SIGHUP: every directory above them must let it through.
+    for (let dir = path.dirname(this.runDir); ; dir = path.dirname(dir)) {
+      if (existsSync(dir) && (statSync(dir).mode & 0o001) === 0) throw new Error(`${this.runDir} is not reachable for dnsmasq: ${dir} is not searchable by other users`);
+      if (dir === path.dirname(dir)) break;
+    }
     this.run = opts.run ?? runCommand;
     this.log = opts.log ?? (() => undefined);
   }
