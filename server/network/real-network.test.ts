@@ -3,7 +3,7 @@
 // anti-spoofing, a port forward, a NIC's rate enforced and billed, recovery of
 // the whole data plane after kill -9 of the server, and nothing left behind.
 // The guests boot once and are shared by the steps, in order.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -173,7 +173,12 @@ beforeAll(async () => {
   server = await startServer({ databaseUrl: t.url, dataDir });
 });
 
+// An "outside" machine: a namespace on a link of the host's own, like an uplink (TEST-NET-2).
+const OUTSIDE = { ns: `cx-out-${process.pid}`, host: `cxo${process.pid % 100_000}`, hostAddress: '198.51.100.1', address: '198.51.100.2' };
+
 afterAll(async () => {
+  spawnSync('ip', ['netns', 'del', OUTSIDE.ns]);
+  spawnSync('ip', ['link', 'del', OUTSIDE.host]);
   await server?.stop();
   const rows = await t.db.select({ id: instances.id }).from(instances);
   for (const r of rows) for (const pid of qemuProcessesFor(r.id)) process.kill(pid, 'SIGKILL');
@@ -229,6 +234,18 @@ describe('tenant networks on real guests', { timeout: 240_000 }, () => {
     expect(await sh(b1.shell, `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 ${a2.nic.address} 8080`)).not.toMatch(/alpha-2/);
     expect(await sh(a2.shell, `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 ${b1.nic.address} 8080`)).not.toMatch(/beta-1/);
     expect(await sh(a2.shell, `ping -c 1 -W 2 ${a1.nic.address} > /dev/null; ip neigh show ${a1.nic.address}`)).toContain(a1.nic.mac);
+  });
+
+  it('guests reach the outside through the host, masqueraded (the outside has no route back to the tenant range)', async () => {
+    const ip = (...args: string[]) => execFileSync('ip', args);
+    ip('netns', 'add', OUTSIDE.ns);
+    ip('link', 'add', OUTSIDE.host, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', OUTSIDE.ns);
+    ip('addr', 'add', `${OUTSIDE.hostAddress}/30`, 'dev', OUTSIDE.host);
+    ip('link', 'set', OUTSIDE.host, 'up');
+    ip('-n', OUTSIDE.ns, 'addr', 'add', `${OUTSIDE.address}/30`, 'dev', 'eth0');
+    ip('-n', OUTSIDE.ns, 'link', 'set', 'eth0', 'up');
+    expect(await sh(guests.a1.shell, `ping -c 2 -W 2 ${OUTSIDE.address}`)).toMatch(/2 packets received/);
+    expect(await sh(guests.b1.shell, `ping -c 2 -W 2 ${OUTSIDE.address}`)).toMatch(/2 packets received/);
   });
 
   it('a guest that takes another address or another MAC gets nothing through', async () => {
@@ -310,7 +327,8 @@ describe('tenant networks on real guests', { timeout: 240_000 }, () => {
     const before = kernelFootprint(tag);
     expect(before.links.length).toBeGreaterThan(0);
     for (const pid of before.dnsmasq) process.kill(Number(pid), 'SIGKILL');
-    for (const ns of before.namespaces) execFileSync('ip', ['netns', 'del', ns]);
+    const quiet = { stdio: ['ignore', 'pipe', 'pipe'] as ('ignore' | 'pipe')[] };
+    for (const ns of before.namespaces) execFileSync('ip', ['netns', 'del', ns], quiet);
     for (const l of before.links) {
       try {
         execFileSync('ip', ['link', 'del', l], { stdio: 'ignore' });
@@ -318,7 +336,7 @@ describe('tenant networks on real guests', { timeout: 240_000 }, () => {
         // a veth whose peer went with its namespace is gone already
       }
     }
-    for (const family of ['ip', 'bridge']) execFileSync('nft', ['delete', 'table', family, hostTableName(tag)]);
+    for (const family of ['ip', 'bridge']) execFileSync('nft', ['delete', 'table', family, hostTableName(tag)], quiet);
     const wiped = kernelFootprint(tag);
     expect([wiped.links, wiped.namespaces, wiped.dnsmasq, wiped.nicRules]).toEqual([[], [], [], []]);
     expect(await sh(a1.shell, `ping -c 1 -W 2 ${a2.nic.address}`)).toMatch(/0 packets received/);
