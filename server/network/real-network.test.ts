@@ -11,7 +11,7 @@ import path from 'node:path';
 import { and, asc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { instances, usageSegments } from '../db/schema';
-import { prefixOf, tapName } from '../hypervisor/net/names';
+import { bridgeName, prefixOf, tapName } from '../hypervisor/net/names';
 import { hostTableName } from '../hypervisor/net/nft';
 import { parseHardwareReport, SerialSession } from '../hypervisor/qemu/test-support';
 import { setQuota } from '../test/compute';
@@ -138,7 +138,8 @@ function kernelFootprint(tag: string) {
     });
   let rules = '';
   try {
-    rules = execFileSync('nft', ['list', 'table', 'bridge', hostTableName(tag)], { encoding: 'utf8' }) + execFileSync('nft', ['list', 'table', 'ip', hostTableName(tag)], { encoding: 'utf8' });
+    const list = (family: string) => execFileSync('nft', ['list', 'table', family, hostTableName(tag)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    rules = list('bridge') + list('ip');
   } catch {
     // no tables: no rules
   }
@@ -147,6 +148,8 @@ function kernelFootprint(tag: string) {
   const leases = fs.existsSync(runDir) ? fs.readdirSync(runDir).filter((d) => /^[0-9a-f-]{36}$/.test(d)) : [];
   return { links, namespaces, dnsmasq, nicRules, leases };
 }
+
+const bridgeOf = (networkId: string) => bridgeName(hostTagOf(dataDir)!, networkId);
 
 /** A non-loopback IPv4 address of this host (where outsiders reach port forwards), if it has one. */
 function hostAddress(): string | null {
@@ -246,6 +249,31 @@ describe('tenant networks on real guests', { timeout: 240_000 }, () => {
     ip('-n', OUTSIDE.ns, 'link', 'set', 'eth0', 'up');
     expect(await sh(guests.a1.shell, `ping -c 2 -W 2 ${OUTSIDE.address}`)).toMatch(/2 packets received/);
     expect(await sh(guests.b1.shell, `ping -c 2 -W 2 ${OUTSIDE.address}`)).toMatch(/2 packets received/);
+  });
+
+  it('a guest cannot reach the host itself, not even by sending to its bridge at layer 2', async () => {
+    const { a1 } = guests;
+    const outside = hostAddress();
+    if (!outside) return;
+    const listener = net.createServer((c) => c.end('host service\n'));
+    await new Promise<void>((r) => listener.listen(0, '0.0.0.0', r));
+    const port = (listener.address() as net.AddressInfo).port;
+    try {
+      // Through the router: the host drops what comes in from routers.
+      expect(await sh(a1.shell, `nc -w 3 ${outside} ${port} < /dev/null`)).not.toMatch(/host service/);
+      // Around the router: ask the host by ARP on the bridge, or point the host's address at the bridge's MAC by hand.
+      const bridgeMac = execFileSync('cat', [`/sys/class/net/${bridgeOf(labA)}/address`], { encoding: 'utf8' }).trim();
+      expect(await sh(a1.shell, `arping -c 2 -w 3 -I eth0 ${outside}`)).toMatch(/Received 0 response/);
+      await sh(a1.shell, `ip route add ${outside}/32 dev eth0; ip neigh replace ${outside} lladdr ${bridgeMac} dev eth0`);
+      expect(await sh(a1.shell, `nc -w 3 ${outside} ${port} < /dev/null`)).not.toMatch(/host service/);
+      // …nor use the host as a router to elsewhere (its bridges carry no routed traffic).
+      await sh(a1.shell, `ip route add ${OUTSIDE.address}/32 via ${outside} dev eth0 onlink`);
+      expect(await sh(a1.shell, `ping -c 2 -W 2 ${OUTSIDE.address}`)).toMatch(/0 packets received/);
+      await sh(a1.shell, `ip route del ${OUTSIDE.address}/32; ip route del ${outside}/32; ip neigh del ${outside} dev eth0`);
+      expect(await sh(a1.shell, `ping -c 2 -W 2 ${OUTSIDE.address}`)).toMatch(/2 packets received/);
+    } finally {
+      listener.close();
+    }
   });
 
   it('a guest that takes another address or another MAC gets nothing through', async () => {

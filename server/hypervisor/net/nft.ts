@@ -17,9 +17,11 @@ function replaceTable(family: 'ip' | 'bridge', name: string, body: string[]): st
  * The host's tables. `ip`: port forwards reach the router of the guest's network
  * (which forwards them on), local clients of a forward are masqueraded onto the
  * transit link, routers' traffic leaves through the uplink masqueraded, no
- * forwarding between routers (networks), and routers cannot reach the host.
+ * forwarding between routers (networks), and neither routers nor bridges reach
+ * the host or are routed by it.
  * `bridge`: each tap may send only from its own MAC and address (ARP and IPv4;
- * DHCP from 0.0.0.0), never as a DHCP server; unknown taps send nothing.
+ * DHCP from 0.0.0.0), never as a DHCP server; unknown taps send nothing; no
+ * frame from a tap or a router port is delivered to the host itself.
  */
 export function hostRuleset(spec: HostNetworkSpec): string {
   const { tag } = spec;
@@ -52,11 +54,14 @@ export function hostRuleset(spec: HostNetworkSpec): string {
     'chain forward {',
     '  type filter hook forward priority filter; policy accept;',
     `  iifname "${transit}" oifname "cr*" drop`,
+    // Bridges carry guests' frames between themselves and their router; the host routes nothing out of them.
+    `  iifname "${bridges}" oifname != "${bridges}" drop`,
     '}',
     'chain input {',
     '  type filter hook input priority filter; policy accept;',
     `  iifname "${transit}" ct state established,related accept`,
     `  iifname "${transit}" drop`,
+    `  iifname "${bridges}" drop`,
     '}',
   ]);
 
@@ -86,6 +91,12 @@ export function hostRuleset(spec: HostNetworkSpec): string {
     '  type filter hook prerouting priority -200; policy accept;',
     ...taps,
     `  iifname "${prefixOf('t', tag)}*" drop`,
+    '}',
+    // Nothing from a guest or a router reaches the host's own stack through a bridge (no ARP answers, no services).
+    'chain input {',
+    '  type filter hook input priority filter; policy accept;',
+    `  iifname "${prefixOf('t', tag)}*" drop`,
+    `  iifname "${prefixOf('g', tag)}*" drop`,
     '}',
     ...chains,
   ]);

@@ -126,6 +126,8 @@ export async function ensureNetwork(ctx: RouterContext, n: NetworkSpec, state: K
     writeSysctl(`net.ipv6.conf.${bridge}.disable_ipv6`, '1');
   }
   if (!state.links.get(bridge)?.up) await run('ip', ['link', 'set', bridge, 'up']);
+  // The host has no address here and must not answer ARP for its others (the bridge table drops it too).
+  writeSysctl(`net.ipv4.conf.${bridge}.arp_ignore`, '8');
   const p = state.links.get(port);
   if (p?.master !== bridge || !p.up) await run('ip', ['link', 'set', port, 'master', bridge, 'up']);
 
