@@ -1,7 +1,8 @@
 import { expect, test, type Page } from '@playwright/test';
 import { admin, launchTiny, newAccount, openLaunchForm, ownerWithTeammate, signIn, signUp, STATE_CHANGE } from './helpers';
 
-const RESOURCES = ['vcpu', 'memory_mib', 'disk_gib', 'nic'];
+// A running instance's lines: compute, its NICs' rate (billed while running), disk and NICs.
+const RESOURCES = ['vcpu', 'memory_mib', 'bandwidth_mbit', 'disk_gib', 'nic'];
 
 type Summary = { totalMicro: number; currency: string; byInstance: { instanceId: string; name: string; amountMicro: number }[] };
 

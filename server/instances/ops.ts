@@ -47,11 +47,13 @@ export async function runInstanceOp(deps: OpDeps, payload: InstanceOpPayload, at
           state = 'stopped';
         }
         // The network (bridge, router, DHCP reservation) is there before the guest
-        // asks for its address, and its taps join it as soon as QEMU made them.
-        await network?.sync();
+        // asks for its address, and its taps join it as soon as QEMU made them. A
+        // network that cannot be applied now does not keep the guest from running:
+        // the agent says why and its sweep converges.
+        await network?.sync().catch(() => undefined);
         if (state === 'stopped') await driver.start(inst.id);
         if (state === 'paused') await driver.resume(inst.id);
-        await network?.sync();
+        await network?.sync().catch(() => undefined);
         await move(db, inst.id, {
           from: ['starting'],
           to: 'running',
