@@ -2,7 +2,7 @@
 // bridged NIC of an instance placed on the host, on its network, with the
 // network's port forwards; each network gets a transit slot on the host
 // (network_hosts), kept while the network is realised there.
-import { and, eq, isNull, notInArray, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { instances, networkHosts, networkInterfaces, networks, portForwards } from '../db/schema';
 import { macAddress, type NicSpec } from '../hypervisor';
@@ -59,10 +59,18 @@ export async function hostNetworkSpec(db: Db, hostId: string, tag: string): Prom
  * the host's own agent writes its rows, and (host, slot) is unique anyway.
  */
 async function transitSlots(db: Db, hostId: string, networkIds: string[]): Promise<Map<string, number>> {
-  await db
-    .delete(networkHosts)
-    .where(and(eq(networkHosts.hostId, hostId), networkIds.length ? notInArray(networkHosts.networkId, networkIds) : undefined));
-  for (const networkId of networkIds) {
+  const read = async () =>
+    new Map(
+      (await db.select({ networkId: networkHosts.networkId, slot: networkHosts.slot }).from(networkHosts).where(eq(networkHosts.hostId, hostId))).map((r) => [
+        r.networkId,
+        r.slot,
+      ]),
+    );
+  let slots = await read();
+  const gone = [...slots.keys()].filter((id) => !networkIds.includes(id));
+  const fresh = networkIds.filter((id) => !slots.has(id));
+  if (gone.length) await db.delete(networkHosts).where(and(eq(networkHosts.hostId, hostId), inArray(networkHosts.networkId, gone)));
+  for (const networkId of fresh) {
     await db.execute(sql`
       insert into ${networkHosts} (network_id, host_id, slot)
       select ${networkId}, ${hostId}, s from generate_series(0, ${TRANSIT_SLOTS - 1}) s
@@ -70,11 +78,10 @@ async function transitSlots(db: Db, hostId: string, networkIds: string[]): Promi
       order by s limit 1
       on conflict do nothing`);
   }
-  const rows = await db.select({ networkId: networkHosts.networkId, slot: networkHosts.slot }).from(networkHosts).where(eq(networkHosts.hostId, hostId));
-  const out = new Map(rows.map((r) => [r.networkId, r.slot]));
-  const lacking = networkIds.filter((id) => !out.has(id));
+  if (gone.length || fresh.length) slots = await read();
+  const lacking = networkIds.filter((id) => !slots.has(id));
   if (lacking.length) throw new Error(`no transit slot left on host ${hostId} for ${lacking.length} network(s) (${TRANSIT_SLOTS} per host)`);
-  return out;
+  return slots;
 }
 
 /**
