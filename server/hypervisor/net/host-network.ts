@@ -127,6 +127,8 @@ export class HostNetwork {
       log: this.log,
     };
     const errors: string[] = [];
+    // What no longer belongs goes first: a network new here may take a transit slot just given back.
+    await this.removeOrphans(spec, state, ctx, errors);
     for (const n of spec.networks) {
       try {
         await ensureNetwork(ctx, n, state);
@@ -140,7 +142,6 @@ export class HostNetwork {
     } catch (e) {
       errors.push(`host rules: ${(e as Error).message}`);
     }
-    await this.removeOrphans(spec, state, ctx, errors);
     if (errors.length) throw new Error(`host network not fully applied: ${errors.join('; ')}`);
     return { missingTaps };
   }
