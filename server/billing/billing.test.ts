@@ -29,8 +29,11 @@ describe('billing', () => {
   it('estimates the hourly and monthly cost of a size from the price in force', async () => {
     const { tenant, api } = await tenantWithOwner();
     const e = await api.billing.estimate({ tenantId: tenant.id, vcpus: 2, memoryMiB: 384, diskGiB: 2, nics: 2 });
-    // 2 × 10,400 + 0.375 × 5,200 + 2 × 137 + 2 × 1,000 micro-USD per hour
-    expect(e).toEqual({ currency: 'USD', hourlyMicro: 25_024, monthlyMicro: 25_024 * 730, hoursPerMonth: 730 });
+    // 2 × 10,400 + 0.375 × 5,200 + 2 × 137 + 2 × 1,000 + 2 NICs × 100 Mbit/s × 40 micro-USD per hour
+    expect(e).toEqual({ currency: 'USD', hourlyMicro: 33_024, monthlyMicro: 33_024 * 730, hoursPerMonth: 730 });
+    // NICs shaped to other rates cost what they are shaped to.
+    const slow = await api.billing.estimate({ tenantId: tenant.id, vcpus: 2, memoryMiB: 384, diskGiB: 2, nics: 2, bandwidthMbit: 20 });
+    expect(slow.hourlyMicro).toBe(25_024 + 20 * 40);
   });
 
   it('summarises the month: total, forecast at the current rate, breakdowns and the invoice lines agree', async () => {
