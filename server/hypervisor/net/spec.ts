@@ -3,7 +3,7 @@
 // derives it from the database (server/network/host-spec.ts); HostNetwork makes
 // the kernel match it. Everything is validated here before it can become an
 // argument, a file or a ruleset.
-import { contains, formatCidr, ip4, parseCidr } from './ipv4';
+import { contains, formatCidr, formatIp4, ip4, parseCidr } from './ipv4';
 import { HOST_TAG_PATTERN, TRANSIT_SLOTS } from './names';
 
 export interface HostNetworkSpec {
@@ -83,7 +83,8 @@ export function validateHostNetworkSpec(spec: HostNetworkSpec): HostNetworkSpec 
     if (formatCidr(cidr) !== n.cidr || cidr.prefix < 16 || cidr.prefix > 28) fail(`cidr ${n.cidr}`);
     const inside = (ip: string) => {
       try {
-        return contains(cidr, { network: ip4(ip), prefix: 32 });
+        // Canonical text only: ip4 trims, and a newline kept in the text would split a ruleset line or a hosts-file line.
+        return formatIp4(ip4(ip)) === ip && contains(cidr, { network: ip4(ip), prefix: 32 });
       } catch {
         return false;
       }
