@@ -42,7 +42,7 @@ export function parseQdiscs(json: string): Map<string, QdiscState> {
   }
   if (!Array.isArray(rows)) return out;
   for (const r of rows as { kind?: string; dev?: string; root?: boolean; handle?: string; options?: { rate?: number } }[]) {
-    if (typeof r.dev !== 'string') continue;
+    if (typeof r?.dev !== 'string') continue; // a row that is not an object (null) is skipped like one without a device
     const s = out.get(r.dev) ?? { rootRateBps: null, hasIngress: false };
     if (r.kind === 'tbf' && r.root) s.rootRateBps = typeof r.options?.rate === 'number' ? r.options.rate * 8 : null;
     if (r.kind === 'ingress') s.hasIngress = true;
