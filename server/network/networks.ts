@@ -4,6 +4,7 @@
 import { and, asc, eq, isNull, sql, type SQL } from 'drizzle-orm';
 import { recordAudit, type Actor } from '../audit';
 import type { DbOrTx, Tx } from '../db/client';
+import { outer } from '../db/outer';
 import { violates } from '../db/pg-errors';
 import { instances, networkHosts, networkInterfaces, networks } from '../db/schema';
 import { DomainError } from '../errors';
@@ -28,7 +29,8 @@ export const networkColumns = {
 export const liveNetworkOf = (tenantId: string, ...conds: (SQL | undefined)[]) =>
   and(eq(networks.tenantId, tenantId), isNull(networks.deletedAt), ...conds);
 
-const liveNics = sql<number>`(select count(*)::int from ${networkInterfaces} x where x.network_id = ${networks.id} and x.released_at is null)`;
+// outer(): in these one-table selects a bare networks.id is written "id", which here would be the NIC's own id (always 0 used).
+const liveNics = sql<number>`(select count(*)::int from ${networkInterfaces} x where x.network_id = ${outer(networks.id)} and x.released_at is null)`;
 
 export type NetworkRow = Awaited<ReturnType<typeof listNetworks>>[number];
 
