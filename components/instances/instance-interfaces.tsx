@@ -44,10 +44,16 @@ export function InstanceInterfaces({ instance }: { instance: Instance }) {
   const notes = [...new Set(nics.filter((n) => n.mode === 'user' && n.note).map((n) => n.note!))];
   const changeReason = roleReason(tenant.role) ?? whyNotChangeInstanceNetwork(instance);
 
-  // Closing the inline form puts the keyboard back on the row's Change rate button.
+  // Closing the inline form puts the keyboard back on the row's Change rate button, once it is rendered again.
+  const refocus = useRef<string | null>(null);
+  useEffect(() => {
+    if (!refocus.current || editing) return;
+    document.querySelector<HTMLButtonElement>(`[data-change-rate="${refocus.current}"]`)?.focus();
+    refocus.current = null;
+  });
   const close = (nicId: string) => {
+    refocus.current = nicId;
     setEditing(null);
-    requestAnimationFrame(() => document.querySelector<HTMLButtonElement>(`[data-change-rate="${nicId}"]`)?.focus());
   };
 
   if (query.isPending) return <p role="status">Loading network interfaces…</p>;
