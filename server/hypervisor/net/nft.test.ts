@@ -44,11 +44,13 @@ table ip cirrus_0a1 {
   chain forward {
     type filter hook forward priority filter; policy accept;
     iifname "cr0a1*" oifname "cr*" drop
+    iifname "cb0a1*" oifname != "cb0a1*" drop
   }
   chain input {
     type filter hook input priority filter; policy accept;
     iifname "cr0a1*" ct state established,related accept
     iifname "cr0a1*" drop
+    iifname "cb0a1*" drop
   }
 }
 table bridge cirrus_0a1 {}
@@ -59,6 +61,11 @@ table bridge cirrus_0a1 {
     iifname "ct0a1cf45d640f3" jump from_ct0a1cf45d640f3
     iifname "ct0a1069874b4a8" jump from_ct0a1069874b4a8
     iifname "ct0a1*" drop
+  }
+  chain input {
+    type filter hook input priority filter; policy accept;
+    iifname "ct0a1*" drop
+    iifname "cg0a1*" drop
   }
   chain from_ct0a1cf45d640f3 {
     ether saddr != 02:11:22:33:44:55 drop
@@ -119,7 +126,7 @@ describe('host ruleset', () => {
     expect(hostRuleset(spec)).toBe(HOST_GOLDEN);
   });
 
-  it('with no networks still declares, flushes and re-declares both tables, and unknown taps send nothing', () => {
+  it('with no networks still declares, flushes and re-declares both tables; unknown taps send nothing and no tap or router port reaches the host', () => {
     expect(hostRuleset({ tag: '3ff', networks: [] })).toBe(`table ip cirrus_3ff {}
 delete table ip cirrus_3ff
 table ip cirrus_3ff {
@@ -141,11 +148,13 @@ table ip cirrus_3ff {
   chain forward {
     type filter hook forward priority filter; policy accept;
     iifname "cr3ff*" oifname "cr*" drop
+    iifname "cb3ff*" oifname != "cb3ff*" drop
   }
   chain input {
     type filter hook input priority filter; policy accept;
     iifname "cr3ff*" ct state established,related accept
     iifname "cr3ff*" drop
+    iifname "cb3ff*" drop
   }
 }
 table bridge cirrus_3ff {}
@@ -154,6 +163,11 @@ table bridge cirrus_3ff {
   chain prerouting {
     type filter hook prerouting priority -200; policy accept;
     iifname "ct3ff*" drop
+  }
+  chain input {
+    type filter hook input priority filter; policy accept;
+    iifname "ct3ff*" drop
+    iifname "cg3ff*" drop
   }
 }
 `);
