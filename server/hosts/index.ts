@@ -31,7 +31,7 @@ export async function registerHost(
     acceleration: host.info.acceleration,
     driver: host.driver,
     networkMode: host.network?.mode ?? 'user',
-    networkNote: host.network?.note ?? 'This host does not build tenant networks.',
+    networkNote: host.network ? host.network.note : 'This host does not build tenant networks.',
   };
   await db
     .insert(hosts)
