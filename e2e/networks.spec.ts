@@ -176,7 +176,7 @@ test('bad network input is refused beside its field: an overlapping range, a /8,
   await range.fill('10.0.0.0/8');
   await expect(range).not.toHaveAttribute('aria-invalid');
   await form.getByRole('button', { name: 'Create network' }).click();
-  await expect(form.getByText('A network is between /16 (65,534 addresses) and /28 (14); 10.0.0.0/8 is a /8.')).toBeVisible();
+  await expect(form.getByText('A network is between /16 (65,533 addresses for instances) and /28 (13); 10.0.0.0/8 is a /8.')).toBeVisible();
   await expect(range).toHaveAttribute('aria-invalid', 'true');
 
   // The default network stays, and says why.

@@ -72,10 +72,10 @@ describe('tenant CIDR rules', () => {
   });
 
   it('refuses a prefix outside /16–/28 with the allowed sizes', () => {
-    expect(whyNotTenantCidr(c('10.0.0.0/8'))).toBe('A network is between /16 (65,534 addresses) and /28 (14); 10.0.0.0/8 is a /8.');
-    expect(whyNotTenantCidr(c('10.0.0.0/15'))).toBe('A network is between /16 (65,534 addresses) and /28 (14); 10.0.0.0/15 is a /15.');
-    expect(whyNotTenantCidr(c('10.0.0.0/29'))).toBe('A network is between /16 (65,534 addresses) and /28 (14); 10.0.0.0/29 is a /29.');
-    expect(whyNotTenantCidr(c('10.0.0.1/32'))).toBe('A network is between /16 (65,534 addresses) and /28 (14); 10.0.0.1/32 is a /32.');
+    expect(whyNotTenantCidr(c('10.0.0.0/8'))).toBe('A network is between /16 (65,533 addresses for instances) and /28 (13); 10.0.0.0/8 is a /8.');
+    expect(whyNotTenantCidr(c('10.0.0.0/15'))).toBe('A network is between /16 (65,533 addresses for instances) and /28 (13); 10.0.0.0/15 is a /15.');
+    expect(whyNotTenantCidr(c('10.0.0.0/29'))).toBe('A network is between /16 (65,533 addresses for instances) and /28 (13); 10.0.0.0/29 is a /29.');
+    expect(whyNotTenantCidr(c('10.0.0.1/32'))).toBe('A network is between /16 (65,533 addresses for instances) and /28 (13); 10.0.0.1/32 is a /32.');
   });
 
   it('refuses public ranges and ranges that only partly lie in RFC 1918', () => {
@@ -124,7 +124,7 @@ describe('cidrSchema (the form and the API share it)', () => {
   });
 
   it('gives one sentence per kind of mistake', () => {
-    expect(issues('10.0.0.0/8')).toEqual(['A network is between /16 (65,534 addresses) and /28 (14); 10.0.0.0/8 is a /8.']);
+    expect(issues('10.0.0.0/8')).toEqual(['A network is between /16 (65,533 addresses for instances) and /28 (13); 10.0.0.0/8 is a /8.']);
     expect(issues('8.8.8.0/24')).toEqual(['8.8.8.0/24 is not a private range: use 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16 (RFC 1918).']);
     expect(issues('10.0.0.5/24')).toEqual(['10.0.0.5/24 has host bits set; the network is 10.0.0.0/24.']);
     expect(issues('a network')).toEqual(['Write the range as an IPv4 CIDR, like 10.0.0.0/24.']);

@@ -16,7 +16,7 @@ const PRIVATE_BLOCKS: Ipv4Cidr[] = [
 /** Why a CIDR cannot be a tenant network (null when it can): private, /16 to /28. */
 export function whyNotTenantCidr(c: Ipv4Cidr): string | null {
   if (c.prefix < PREFIX_RANGE.min || c.prefix > PREFIX_RANGE.max) {
-    return `A network is between /${PREFIX_RANGE.min} (65,534 addresses) and /${PREFIX_RANGE.max} (14); ${formatCidr(c)} is a /${c.prefix}.`;
+    return `A network is between /${PREFIX_RANGE.min} (65,533 addresses for instances) and /${PREFIX_RANGE.max} (13); ${formatCidr(c)} is a /${c.prefix}.`;
   }
   if (!PRIVATE_BLOCKS.some((b) => contains(b, c))) {
     return `${formatCidr(c)} is not a private range: use 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16 (RFC 1918).`;

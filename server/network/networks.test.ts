@@ -100,8 +100,8 @@ describe('networks', () => {
   });
 
   it.each([
-    ['10.0.0.0/8', 'A network is between /16 (65,534 addresses) and /28 (14); 10.0.0.0/8 is a /8.'],
-    ['10.1.0.0/29', 'A network is between /16 (65,534 addresses) and /28 (14); 10.1.0.0/29 is a /29.'],
+    ['10.0.0.0/8', 'A network is between /16 (65,533 addresses for instances) and /28 (13); 10.0.0.0/8 is a /8.'],
+    ['10.1.0.0/29', 'A network is between /16 (65,533 addresses for instances) and /28 (13); 10.1.0.0/29 is a /29.'],
     ['8.8.8.0/24', '8.8.8.0/24 is not a private range: use 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16 (RFC 1918).'],
     ['10.1.0.1/24', '10.1.0.1/24 has host bits set; the network is 10.1.0.0/24.'],
     ['10.1.0.0', 'Write the range as an IPv4 CIDR, like 10.0.0.0/24.'],

@@ -132,4 +132,8 @@ describe('dnsmasq', () => {
     ].join('\n');
     expect(upstreamServers(hostile)).toEqual([]);
   });
+
+  it('takes no address dnsmasq would refuse to start on', () => {
+    expect(upstreamServers('nameserver 999.1.1.1\nnameserver 10.0.0.256\nnameserver 010.0.0.1\nnameserver 192.0.2.9\n')).toEqual(['192.0.2.9']);
+  });
 });

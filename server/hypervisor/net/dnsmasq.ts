@@ -3,7 +3,7 @@
 // stranger gets nothing) and DNS answers the network's instance names.
 // Pure: argv and file contents from a validated spec.
 import path from 'node:path';
-import { formatIp4, maskOf, parseCidr } from './ipv4';
+import { formatIp4, ip4, maskOf, parseCidr } from './ipv4';
 import { ROUTER_LAN } from './names';
 import type { NetworkSpec } from './spec';
 
@@ -90,7 +90,13 @@ export function upstreamServers(resolvConf: string): string[] {
   const out: string[] = [];
   for (const line of resolvConf.split('\n')) {
     const m = /^\s*nameserver\s+(\d{1,3}(?:\.\d{1,3}){3})\s*$/.exec(line);
-    if (m && !m[1]!.startsWith('127.') && !out.includes(m[1]!)) out.push(m[1]!);
+    if (!m || m[1]!.startsWith('127.') || out.includes(m[1]!)) continue;
+    // Only real addresses: one dnsmasq refuses to start on reaches no guest.
+    try {
+      if (formatIp4(ip4(m[1]!)) === m[1]) out.push(m[1]!);
+    } catch {
+      // 999.1.1.1 and friends
+    }
   }
   return out.slice(0, 3);
 }

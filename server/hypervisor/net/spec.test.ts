@@ -46,6 +46,10 @@ const anyway = <T>(v: unknown) => v as T;
 const hostile: [string, Mutation, string][] = [
   // Tags end up in every interface name, table name and nft wildcard.
   ['tag out of range', (s) => (s.tag = '400'), 'tag "400"'],
+  // Nobody holds a network's own or broadcast address.
+  ['a NIC on the network address', (s) => (nic1(s).ip = '10.0.0.0'), 'address "10.0.0.0"'],
+  ['a NIC on the broadcast address', (s) => (nic1(s).ip = '10.0.0.255'), 'address "10.0.0.255"'],
+  ['the gateway on the broadcast address', (s) => (netA(s).gateway = '10.0.0.255'), 'gateway "10.0.0.255"'],
   ['tag upper case', (s) => (s.tag = '0A1'), 'tag "0A1"'],
   ['tag with a quote', (s) => (s.tag = '0a1" drop'), 'tag "0a1\\" drop"'],
   ['tag with a newline', (s) => (s.tag = '0a1\n'), 'tag "0a1\\n"'],

@@ -89,7 +89,9 @@ export function validateHostNetworkSpec(spec: HostNetworkSpec): HostNetworkSpec 
         return false;
       }
     };
-    if (!inside(n.gateway)) fail(`gateway ${JSON.stringify(n.gateway)} of ${n.cidr}`);
+    // The network's own and broadcast addresses are nobody's.
+    const reserved = new Set([formatIp4(cidr.network), formatIp4(cidr.network + 2 ** (32 - cidr.prefix) - 1)]);
+    if (!inside(n.gateway) || reserved.has(n.gateway)) fail(`gateway ${JSON.stringify(n.gateway)} of ${n.cidr}`);
     if (!Number.isInteger(n.slot) || n.slot < 0 || n.slot >= TRANSIT_SLOTS || slots.has(n.slot)) fail(`slot ${n.slot}`);
     slots.add(n.slot);
     const macs = new Set<string>();
@@ -99,7 +101,7 @@ export function validateHostNetworkSpec(spec: HostNetworkSpec): HostNetworkSpec 
       ids.add(nic.id);
       if (!MAC_PATTERN.test(nic.mac) || macs.has(nic.mac)) fail(`mac ${JSON.stringify(nic.mac)}`);
       macs.add(nic.mac);
-      if (!inside(nic.ip) || ips.has(nic.ip)) fail(`address ${JSON.stringify(nic.ip)} in ${n.cidr}`);
+      if (!inside(nic.ip) || ips.has(nic.ip) || reserved.has(nic.ip)) fail(`address ${JSON.stringify(nic.ip)} in ${n.cidr}`);
       ips.add(nic.ip);
       for (const l of [nic.hostname, ...nic.aliases]) if (!DNS_LABEL_PATTERN.test(l)) fail(`dns label ${JSON.stringify(l)}`);
       if (!Number.isInteger(nic.rateMbit) || nic.rateMbit < 1 || nic.rateMbit > MAX_RATE_MBIT) fail(`rate ${nic.rateMbit}`);
