@@ -65,7 +65,7 @@ export function HostList() {
                 cell: (h) => (
                   <span className="block min-w-40 max-w-xs">
                     <Badge tone={h.networkMode === 'bridged' ? 'emerald' : 'amber'}>{h.networkMode === 'bridged' ? 'bridged' : 'user-mode'}</Badge>
-                    {/* The note says why NICs are user-mode; a bridged host's note (registerHost stores a fallback) says nothing true. */}
+                    {/* The note says why NICs are user-mode (hosts registered before 43428b4 kept a stale one when bridged). */}
                     {h.networkMode === 'user' && h.networkNote ? <span className="mt-1 block text-xs text-slate-600">{h.networkNote}</span> : null}
                   </span>
                 ),
