@@ -87,7 +87,7 @@ test('a tiny instance’s cost shows on the billing page, in the invoice and led
   await expect(page.getByRole('table', { name: /^Daily cost, .* by day$/ }).getByRole('row', { name: new RegExp(`^${today} `) })).toBeVisible();
   // This month's invoice lines, in the page.
   await page.getByRole('button', { name: /^Show .* lines$/ }).first().click();
-  await expect(page.getByRole('table', { name: /^Invoice lines, / }).getByRole('row', { name: new RegExp(name) })).toHaveCount(4);
+  await expect(page.getByRole('table', { name: /^Invoice lines, / }).getByRole('row', { name: new RegExp(name) })).toHaveCount(RESOURCES.length);
 
   // ── The invoice CSV agrees with the page, to the micro-unit ───────────────
   const invoice = await page.request.get(invoiceHref);
