@@ -6,7 +6,7 @@ import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { rateSchema } from '@/server/network/validation';
 import type { RouterOutputs } from '@/server/trpc/root';
 import { formatBytes } from '../admin/catalog/format-bytes';
-import { whyNotChangeInstanceNetwork } from '../networks/network-rules';
+import { whyNotChangeInstanceNetwork, whyNotUseNic } from '../networks/network-rules';
 import { useTenant } from '../shell/tenant-context';
 import { describeError, useTRPC } from '../trpc/client';
 import { Badge } from '../ui/badge';
@@ -117,7 +117,7 @@ export function InstanceInterfaces({ instance }: { instance: Instance }) {
                     className="px-2 py-1 text-xs"
                     aria-label={`Change rate of ${n.name}`}
                     data-change-rate={n.id}
-                    disabledReason={changeReason ?? (n.releasedAt ? 'This interface was released.' : undefined)}
+                    disabledReason={changeReason ?? (n.releasedAt ? 'This interface was released.' : whyNotUseNic(n, 'Rates', instance.name))}
                     onClick={() => {
                       setNotice(null);
                       setEditing(n.id);

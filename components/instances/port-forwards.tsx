@@ -4,7 +4,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { createPortForwardInput } from '@/server/network/validation';
 import type { RouterOutputs } from '@/server/trpc/root';
-import { whyNotChangeInstanceNetwork } from '../networks/network-rules';
+import { whyNotChangeInstanceNetwork, whyNotUseNic } from '../networks/network-rules';
 import { useTenant } from '../shell/tenant-context';
 import { describeError, useTRPC } from '../trpc/client';
 import { Button } from '../ui/button';
@@ -22,10 +22,11 @@ const KEYS = ['guestPort', 'hostPort', 'interfaceId'] as const;
 /** The command that reaches a forwarded SSH port (the login name depends on the image). */
 const sshCommand = (f: PortForward) => `ssh -p ${f.hostPort} <user>@${f.host}`;
 
-/** Why no port forward can be made to this NIC, or undefined. */
-function whyNotForward(nic: Nic | undefined): string | undefined {
+/** Why no port forward can be made to this NIC of `instanceName` (the server's rule, with the host's note), or undefined. */
+function whyNotForward(nic: Nic | undefined, instanceName: string): string | undefined {
   if (!nic) return undefined;
-  if (nic.mode === 'user') return `Port forwards need a tenant network; ${nic.name} uses user-mode networking. ${nic.note ?? ''}`.trim();
+  const why = whyNotUseNic(nic, 'Port forwards', instanceName);
+  if (why) return `${why} ${nic.note ?? ''}`.trim();
   if (!nic.address) return `${nic.name} has no address.`;
   return undefined;
 }
@@ -142,7 +143,7 @@ function PortForwardForm({ instance, nics, onDone }: { instance: Instance; nics:
   const { errors, setErrors, clear, fromServer } = useFieldErrors(KEYS);
   const [formError, setFormError] = useState<string | null>(null);
   const nic = nics.find((n) => n.id === chosenNic) ?? nics[0];
-  const notAllowed = roleReason(tenant.role) ?? whyNotChangeInstanceNetwork(instance) ?? whyNotForward(nic);
+  const notAllowed = roleReason(tenant.role) ?? whyNotChangeInstanceNetwork(instance) ?? whyNotForward(nic, instance.name);
 
   async function onSubmit(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();

@@ -1,3 +1,4 @@
+import { networkCan } from '@/server/network/can';
 import type { RouterOutputs } from '@/server/trpc/root';
 
 export type Network = RouterOutputs['networks']['list'][number];
@@ -9,9 +10,9 @@ export function networkRoleReason(role: 'owner' | 'member' | 'viewer'): string |
   return role === 'viewer' ? NETWORK_VIEWER_REASON : undefined;
 }
 
-/** Why a network cannot be deleted whatever is on it (the server says the same), or undefined. */
+/** Why a network cannot be deleted whatever is on it (the server's own rule, server/network/can.ts), or undefined. */
 export function whyNotDeleteNetwork(n: Pick<Network, 'name' | 'isDefault'>): string | undefined {
-  return n.isDefault ? `“${n.name}” is the tenant’s default network; it cannot be deleted.` : undefined;
+  return networkCan.delete(n) ?? undefined;
 }
 
 /** "3 of 253" */
@@ -21,12 +22,12 @@ export const formatAddresses = (n: Pick<Network, 'addressesUsed' | 'addressesTot
 /** How a network is named in pickers: "lab (10.0.1.0/24)". */
 export const networkLabel = (n: Pick<Network, 'name' | 'cidr'>) => `${n.name} (${n.cidr})`;
 
-/**
- * Why an instance's network (NIC rates, port forwards) cannot change in its
- * state, as the server says it; undefined when it can.
- */
+/** Why an instance's network (NIC rates, port forwards) cannot change in its state (the server's rule), or undefined. */
 export function whyNotChangeInstanceNetwork(i: { name: string; state: string }): string | undefined {
-  if (i.state === 'terminated') return `${i.name} is terminated; its network cannot change.`;
-  if (i.state === 'terminating') return `${i.name} is being terminated; its network cannot change.`;
-  return undefined;
+  return networkCan.changeInstance(i) ?? undefined;
+}
+
+/** Why a NIC takes no port forward or rate (user-mode), or undefined. */
+export function whyNotUseNic(nic: { mode: string; position: number }, what: 'Port forwards' | 'Rates', instanceName: string): string | undefined {
+  return networkCan.useNic(nic, what, instanceName) ?? undefined;
 }

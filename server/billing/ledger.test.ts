@@ -16,7 +16,7 @@ let driver: FakeHypervisor;
 let hostId: string;
 beforeAll(async () => {
   t = await createTestDatabase();
-  ({ driver, hostId } = await setUpCompute(t.db));
+  ({ driver, hostId } = await setUpCompute(t.db, { bridged: true })); // NIC rates are billed on tenant networks
   await seedPrices(t.db);
 });
 afterAll(() => t.close());

@@ -42,7 +42,7 @@ export async function runInstanceOp(deps: OpDeps, payload: InstanceOpPayload, at
         if (now?.state !== 'starting') return; // superseded (stopped or terminated meanwhile)
         let state = await guestState(driver, inst.id);
         if (state === 'absent') {
-          const nics = await guestNics(db, inst.id, inst.nics, network?.tag ?? null);
+          const nics = await guestNics(db, inst.id, inst.nics, network ? network.tag : undefined);
           await driver.create({ id: inst.id, vcpus: inst.vcpus, memoryMiB: inst.memoryMiB, diskGiB: inst.diskGiB, nics, image: inst.imageId });
           state = 'stopped';
         }

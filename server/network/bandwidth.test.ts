@@ -3,7 +3,7 @@ import { TRPCError } from '@trpc/server';
 import { and, asc, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chargeLines } from '../billing/charges';
-import { auditLog, instances, priceVersions, usageSegments } from '../db/schema';
+import { auditLog, hosts, instances, priceVersions, usageSegments } from '../db/schema';
 import type { FakeHypervisor } from '../hypervisor';
 import { newInstanceId } from '../instances/ids';
 import { tenantUsage } from '../quotas';
@@ -20,6 +20,8 @@ const P = { currency: 'USD', vcpuHour: 3_600_000, memoryGiBHour: 3_600, diskGiBH
 beforeAll(async () => {
   t = await createTestDatabase();
   ({ driver, hostId } = await setUpCompute(t.db));
+  // Rates are sold on tenant networks: this host builds them (its NICs are bridged).
+  await t.db.update(hosts).set({ networkMode: 'bridged', networkNote: null }).where(eq(hosts.id, hostId));
   await t.db.insert(priceVersions).values({ effectiveFrom: new Date('2000-01-01T00:00:00Z'), ...P });
 });
 afterAll(() => t.close());
@@ -175,7 +177,7 @@ describe('NIC rates', () => {
     await api.instances.terminate(input);
     expect(await refusal(api.instances.setInterfaceRate({ ...input, interfaceId: eth0.id, rateMbit: 10 }))).toMatchObject({
       reason: 'INVALID_STATE',
-      message: `web (${input.instanceId}) is being terminated; its network cannot change.`,
+      message: `web is being terminated; its network cannot change.`,
     });
   });
 });

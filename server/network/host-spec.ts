@@ -88,15 +88,18 @@ async function transitSlots(db: Db, hostId: string, networkIds: string[]): Promi
  * The NICs a guest is created with: its NIC rows in order, as taps where the
  * host builds tenant networks (`tag`), user-mode where it cannot (null) — which
  * is recorded on the rows, since the guest keeps it until it is re-created.
+ * `undefined`: no network agent at all (tests of code above the network): the
+ * rows keep their mode and the NICs have no taps.
  * An instance launched before NICs had networks keeps `count` user-mode NICs.
  */
-export async function guestNics(db: Db, instanceId: string, count: number, tag: string | null): Promise<NicSpec[]> {
+export async function guestNics(db: Db, instanceId: string, count: number, tag: string | null | undefined): Promise<NicSpec[]> {
   const rows = await db
     .select({ id: networkInterfaces.id, mac: networkInterfaces.mac, mode: networkInterfaces.mode })
     .from(networkInterfaces)
     .where(and(eq(networkInterfaces.instanceId, instanceId), isNull(networkInterfaces.releasedAt)))
     .orderBy(networkInterfaces.position);
   if (rows.length === 0) return Array.from({ length: count }, (_, i) => ({ mac: macAddress(instanceId, i), tap: null }));
+  if (tag === undefined) return rows.map((r) => ({ mac: r.mac, tap: null }));
   const mode = tag ? 'bridged' : 'user';
   if (rows.some((r) => r.mode !== mode)) {
     await db.update(networkInterfaces).set({ mode }).where(and(eq(networkInterfaces.instanceId, instanceId), isNull(networkInterfaces.releasedAt)));

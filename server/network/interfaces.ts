@@ -103,9 +103,13 @@ export async function interfacesOf(db: DbOrTx, tenantId: string, instanceId: str
     .orderBy(asc(networkInterfaces.position));
 }
 
-/** Total live NIC rate and port forwards of an instance (correlated to `instances.id`): what the ledger meters for it. */
+/**
+ * What the ledger meters of an instance's network (correlated to `instances.id`):
+ * the rates of its live NICs on tenant networks (a user-mode NIC is not shaped,
+ * so its rate is not sold), and its port forwards.
+ */
 export const meteredNetworkColumns = () => ({
-  bandwidthMbit: sql<number>`(select coalesce(sum(x.rate_mbit), 0)::int from ${networkInterfaces} x where x.instance_id = ${outer(instances.id)} and x.released_at is null)`,
+  bandwidthMbit: sql<number>`(select coalesce(sum(x.rate_mbit), 0)::int from ${networkInterfaces} x where x.instance_id = ${outer(instances.id)} and x.released_at is null and x.mode = 'bridged')`,
   portForwards: sql<number>`(select count(*)::int from ${portForwards} p where p.instance_id = ${outer(instances.id)})`,
 });
 

@@ -165,7 +165,7 @@ describe('addresses at launch', () => {
       ['eth0', 0, def!.id, 'default', '10.0.0.0/24', '10.0.0.2', macAddress(first.id, 0), 100, 'user'],
       ['eth1', 1, def!.id, 'default', '10.0.0.0/24', '10.0.0.3', macAddress(first.id, 1), 100, 'user'],
     ]);
-    expect(nics.map((n) => n.note)).toEqual(['This host does not build tenant networks.', 'This host does not build tenant networks.']); // the host's own reason
+    expect(nics.map((n) => n.note)).toEqual(['The test host builds no tenant networks.', 'The test host builds no tenant networks.']); // the host's own reason
     expect(await liveNicsOn(def!.id)).toEqual([
       { instanceId: first.id, address: '10.0.0.2' },
       { instanceId: first.id, address: '10.0.0.3' },

@@ -11,6 +11,7 @@ import { DomainError } from '../errors';
 import { enqueueNetworkSync } from '../jobs';
 import { checkQuota, lockTenantQuota, tenantUsage } from '../quotas';
 import { formatCidr, formatIp4, gatewayOf, ip4, overlaps, parseCidr, proposeCidr, usableAddresses, type Ipv4Cidr } from './cidr';
+import { networkCan } from './can';
 import type { CreateNetworkInput } from './validation';
 
 /** The columns of a network a tenant sees. */
@@ -132,7 +133,8 @@ export async function deleteNetwork(db: DbOrTx, actor: Actor, tenantId: string, 
       .where(liveNetworkOf(tenantId, eq(networks.id, networkId)))
       .for('update');
     if (!net) throw new DomainError('NOT_FOUND', `Network ${networkId} was not found.`);
-    if (net.isDefault) throw new DomainError('INVALID_STATE', `“${net.name}” is the tenant’s default network; it cannot be deleted.`);
+    const why = networkCan.delete(net);
+    if (why) throw new DomainError('INVALID_STATE', why);
     const attached = await attachedInstances(tx, tenantId, networkId);
     if (attached.length > 0) {
       const names = attached.slice(0, 5).map((a) => `${a.name} (${a.instanceId})`);

@@ -162,9 +162,9 @@ describe('port forwards', () => {
     expect(await pf.list({ tenantId: tenant.id, instanceId: inst.id })).toEqual([]);
     expect(await t.db.select().from(portForwards).where(eq(portForwards.instanceId, inst.id))).toEqual([]);
     expect((await forwardSegments(inst.id)).filter((s) => s.to === null)).toEqual([]);
-    expect(await refusal(pf.create({ ...input, guestPort: 443 }))).toMatchObject({ reason: 'INVALID_STATE', message: `web (${inst.id}) is being terminated; its network cannot change.` });
+    expect(await refusal(pf.create({ ...input, guestPort: 443 }))).toMatchObject({ reason: 'INVALID_STATE', message: `web is being terminated; its network cannot change.` });
     await drain();
-    expect((await refusal(pf.create({ ...input, guestPort: 443 }))).message).toBe(`web (${inst.id}) is terminated; its network cannot change.`);
+    expect((await refusal(pf.create({ ...input, guestPort: 443 }))).message).toBe(`web is terminated; its network cannot change.`);
     const next = await withInstance();
     await expect(next.pf.create({ ...next.input, guestPort: 22, hostPort: one.hostPort })).resolves.toMatchObject({ hostPort: one.hostPort });
   });

@@ -13,6 +13,7 @@ import { DomainError } from '../errors';
 import { enqueueNetworkSync } from '../jobs';
 import { checkQuota, lockTenantQuota, tenantUsage } from '../quotas';
 import { getSetting } from '../settings';
+import { networkCan } from './can';
 import type { CreatePortForwardInput } from './validation';
 
 const columns = {
@@ -48,11 +49,16 @@ export async function lockLiveInstance(tx: Tx, tenantId: string, instanceId: str
     .where(and(eq(instances.id, instanceId), eq(instances.tenantId, tenantId)))
     .for('update');
   if (!inst) throw new DomainError('NOT_FOUND', `Instance ${instanceId} was not found.`);
-  if (inst.state === 'terminating' || inst.state === 'terminated') {
-    throw new DomainError('INVALID_STATE', `${inst.name} (${inst.id}) is ${inst.state === 'terminated' ? 'terminated' : 'being terminated'}; its network cannot change.`);
-  }
+  const why = networkCan.changeInstance(inst);
+  if (why) throw new DomainError('INVALID_STATE', why);
   if (!inst.hostId) throw new DomainError('INVALID_STATE', `${inst.name} has no host yet.`);
   return { ...inst, hostId: inst.hostId };
+}
+
+/** Why the host gives its guests user-mode NICs (its note), or ''. */
+export async function hostNote(tx: Tx, hostId: string): Promise<string> {
+  const [h] = await tx.select({ note: hosts.networkNote }).from(hosts).where(eq(hosts.id, hostId));
+  return h?.note ?? '';
 }
 
 async function countOf(tx: Tx, instanceId: string): Promise<number> {
@@ -80,10 +86,8 @@ export async function createPortForward(db: DbOrTx, actor: Actor, tenantId: stri
           ),
         );
       if (!nic) throw new DomainError('NOT_FOUND', `${inst.name} has no such network interface.`, 'interfaceId');
-      if (nic.mode !== 'bridged') {
-        const [h] = await tx.select({ note: hosts.networkNote }).from(hosts).where(eq(hosts.id, inst.hostId));
-        throw new DomainError('INVALID_STATE', `Port forwards need a tenant network; eth${nic.position} of ${inst.name} uses user-mode networking. ${h?.note ?? ''}`.trim());
-      }
+      const cannot = networkCan.useNic(nic, 'Port forwards', inst.name);
+      if (cannot) throw new DomainError('INVALID_STATE', `${cannot} ${await hostNote(tx, inst.hostId)}`.trim());
       checkQuota(limits, await tenantUsage(tx, tenantId), { portForwards: 1 }, 'this port forward', { portForwards: 'guestPort' });
       const [dup] = await tx
         .select({ hostPort: portForwards.hostPort })

@@ -13,7 +13,8 @@ export const TEST_IMAGE = 'cirrus-tiny-linux';
 /** A host (backed by the in-memory driver) and the default image, registered in `db`. */
 export async function setUpCompute(
   db: Db,
-  host: { cpus?: number; memoryMiB?: number; diskGiB?: number } = {},
+  /** `bridged`: the host builds tenant networks (its NICs are on them: shaped, forwarded, their rates billed). */
+  host: { cpus?: number; memoryMiB?: number; diskGiB?: number; bridged?: boolean } = {},
   /** More images the driver can boot (their rows are the caller's to insert). */
   moreImages: Record<string, { minMemoryMiB: number; minDiskGiB: number }> = {},
 ) {
@@ -24,6 +25,7 @@ export async function setUpCompute(
     name: `test-${hostId.slice(0, 8)}`,
     driver: 'fake',
     info: { cpus: host.cpus ?? 64, memoryMiB: host.memoryMiB ?? 1_000_000, freeDiskGiB: host.diskGiB ?? 100_000, acceleration: 'tcg', hypervisor: 'fake' },
+    network: host.bridged ? { mode: 'bridged', note: null } : { mode: 'user', note: 'The test host builds no tenant networks.' },
   });
   // Like a real server, keep the host's heartbeat fresh while the test file runs.
   setInterval(() => void heartbeat(db, hostId).catch(() => undefined), HEARTBEAT_EVERY_MS).unref();
