@@ -137,6 +137,7 @@ function PortForwardForm({ instance, nics, onDone }: { instance: Instance; nics:
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const create = useMutation(trpc.portForwards.create.mutationOptions());
+  const range = useQuery(trpc.portForwards.range.queryOptions({ tenantId: tenant.id }));
   const [guestPort, setGuestPort] = useState('');
   const [hostPort, setHostPort] = useState('');
   const [chosenNic, setNic] = useState<string | null>(null);
@@ -204,15 +205,19 @@ function PortForwardForm({ instance, nics, onDone }: { instance: Instance; nics:
           name="hostPort"
           type="number"
           inputMode="numeric"
-          min={1}
-          max={65_535}
+          min={range.data?.from ?? 1}
+          max={range.data?.to ?? 65_535}
           value={hostPort}
           onChange={(e) => {
             clear('hostPort');
             setHostPort(e.target.value);
           }}
           error={errors.hostPort}
-          hint="Optional: leave it empty for a free port of the range the administrators set."
+          hint={
+            range.data
+              ? `Optional: from ${range.data.from} to ${range.data.to}; leave it empty for the first free one.`
+              : 'Optional: leave it empty for a free port of the range the administrators set.'
+          }
         />
         {nics.length > 1 ? (
           <SelectField

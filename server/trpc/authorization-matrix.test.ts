@@ -48,6 +48,7 @@ const matrix: Record<string, Access> = {
   'networks.create': { tenant: 'member' },
   'networks.delete': { tenant: 'member' },
   'portForwards.list': { tenant: 'viewer' },
+  'portForwards.range': { tenant: 'viewer' },
   'portForwards.create': { tenant: 'member' },
   'portForwards.delete': { tenant: 'member' },
   'admin.networks.list': 'admin',

@@ -6,6 +6,7 @@ import { createPortForward, deletePortForward, listPortForwards } from '../../ne
 import { createNetworkInput, createPortForwardInput, networkIdSchema, rateSchema } from '../../network/validation';
 import { instanceIdSchema } from '../../instances/validation';
 import { getCompute } from '../../runtime/compute';
+import { getSetting } from '../../settings';
 import { router, tenantProcedure } from '../init';
 
 const byNetwork = z.object({ networkId: networkIdSchema });
@@ -20,6 +21,8 @@ export const networksRouter = router({
 });
 
 export const portForwardsRouter = router({
+  /** The host ports forwards are allocated from (an administrator's setting). */
+  range: tenantProcedure.query(async ({ ctx }) => getSetting(ctx.db, 'portForwardRange')),
   list: tenantProcedure
     .input(z.object({ instanceId: instanceIdSchema.optional() }))
     .query(({ ctx, input }) => listPortForwards(ctx.db, ctx.tenant.id, input.instanceId)),
