@@ -236,4 +236,20 @@ describe('console proxy', { timeout: 60_000 }, () => {
     expect(late.data.length).toBe(0);
     expect(late.closeCode).toBe(4409);
   });
+
+  it('says the tenant was suspended even when the guest dies before the access check comes round', async () => {
+    expect((await trpc(srv.url, tokens.owner, 'instances.start', { tenantId, instanceId })).ok).toBe(true);
+    await waitFor('running', async () => (await t.db.select().from(instances).where(eq(instances.id, instanceId)))[0]?.state, (s) => s === 'running', 60_000);
+    const session = connect(await pathFor(), { ms: 15_000 });
+    await new Promise((r) => setTimeout(r, 500));
+    // The suspension's stop winning the race: the guest's socket resets at once, long before the 1-second recheck.
+    await t.db.update(tenants).set({ suspendedAt: new Date(), suspendReason: 'Unpaid invoices' }).where(eq(tenants.id, tenantId));
+    for (const pid of qemuProcessesFor(instanceId)) process.kill(pid, 'SIGKILL');
+    try {
+      const ended = await session;
+      expect([ended.closeCode, ended.closeReason]).toEqual([4403, 'This tenant was suspended by an administrator: Unpaid invoices.']);
+    } finally {
+      await t.db.update(tenants).set({ suspendedAt: null, suspendReason: null }).where(eq(tenants.id, tenantId));
+    }
+  });
 });

@@ -5,7 +5,6 @@ import crypto from 'node:crypto';
 import type http from 'node:http';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
-import { pipeline } from 'node:stream';
 import { createWebSocketStream, WebSocketServer, type WebSocket } from 'ws';
 import type { Db } from '../db/client';
 import type { HypervisorDriver } from '../hypervisor';
@@ -64,7 +63,7 @@ export class ConsoleProxy {
     this.unsubscribe?.();
     this.unsubscribe = driver.onEvent((e) => {
       if (e.type !== 'stopped') return;
-      for (const s of this.sessions.values()) if (s.ticket.instanceId === e.id) s.close(4410, 'The instance stopped.');
+      for (const s of this.sessions.values()) if (s.ticket.instanceId === e.id) void this.guestGone(s, 'The instance stopped.');
     });
   }
 
@@ -142,10 +141,29 @@ export class ConsoleProxy {
     this.sessions.set(id, { id, ticket, ws, close });
     (ws as WebSocket & { cirrusAlive?: boolean }).cirrusAlive = true;
     ws.on('pong', () => ((ws as WebSocket & { cirrusAlive?: boolean }).cirrusAlive = true));
+    const session = this.sessions.get(id)!;
     const stream = createWebSocketStream(ws);
-    pipeline(guest, stream, () => close(4410, 'The console connection to the guest ended.'));
-    pipeline(stream, guest, () => close(1000, 'Closed.'));
+    // The guest's end is ours to tell, with a close code and the reason: piped with
+    // end: false, so neither its end nor an error (a killed QEMU resets the socket)
+    // ends or tears down the WebSocket first.
+    guest.pipe(stream, { end: false });
+    stream.pipe(guest);
+    guest.on('error', () => undefined);
+    guest.on('close', () => void this.guestGone(session, 'The console connection to the guest ended.'));
+    stream.on('error', () => close(1000, 'Closed.'));
     ws.on('close', () => close(1000, 'Closed.'));
+  }
+
+  /**
+   * The guest went away (its instance stopped, or its socket ended): access is
+   * asked first — a suspension stops the instance too, and the user should read
+   * the suspension, not "stopped".
+   */
+  private async guestGone(s: Session, fallback: string) {
+    if (!this.sessions.has(s.id)) return;
+    const why = await stillAllowed(this.opts.db, s.ticket).catch(() => null);
+    const denied = why !== null && !why.startsWith('The instance');
+    s.close(denied ? 4403 : 4410, denied ? why : fallback);
   }
 
   private async recheck() {
