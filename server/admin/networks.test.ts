@@ -1,12 +1,10 @@
-import { TRPCError } from '@trpc/server';
 import { and, asc, desc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SessionUser } from '../accounts/users';
 import { auditLog, hosts } from '../db/schema';
 import { setQuota, setUpCompute, tiny } from '../test/compute';
-import { callerAs, makeTenant, makeUser } from '../test/factories';
+import { callerAs, makeTenant, makeUser, refusal } from '../test/factories';
 import { createTestDatabase, type TestDatabase } from '../test/db';
-import { formatError } from '../trpc/errors';
 
 let t: TestDatabase;
 let adminUser: SessionUser;
@@ -19,17 +17,6 @@ beforeAll(async () => {
 afterAll(() => t.close());
 
 const admin = () => callerAs(t.db, adminUser).admin.networks;
-
-async function refusal(p: Promise<unknown>) {
-  try {
-    await p;
-  } catch (e) {
-    if (!(e instanceof TRPCError)) throw e;
-    const { message, data } = formatError(e, null);
-    return { code: e.code, reason: data.reason, message, fieldErrors: data.fieldErrors };
-  }
-  throw new Error('expected the call to be refused');
-}
 
 /** Every page of admin.networks.list for a search. */
 async function allPages(search: string | undefined, limit: number) {

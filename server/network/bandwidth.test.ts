@@ -1,5 +1,4 @@
 import crypto from 'node:crypto';
-import { TRPCError } from '@trpc/server';
 import { and, asc, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chargeLines } from '../billing/charges';
@@ -8,9 +7,8 @@ import type { FakeHypervisor } from '../hypervisor';
 import { newInstanceId } from '../instances/ids';
 import { tenantUsage } from '../quotas';
 import { drainJobs, setQuota, setUpCompute, tiny } from '../test/compute';
-import { callerAs, makeTenant, makeUser } from '../test/factories';
+import { callerAs, makeTenant, makeUser, refusal } from '../test/factories';
 import { createTestDatabase, type TestDatabase } from '../test/db';
-import { formatError } from '../trpc/errors';
 
 let t: TestDatabase;
 let driver: FakeHypervisor;
@@ -37,17 +35,6 @@ async function running(spec: Partial<typeof tiny> = {}, limits?: Parameters<type
   const input = { tenantId: tenant.id, instanceId: inst.id };
   const [eth0, eth1] = await api.instances.interfaces(input);
   return { tenant, api, inst, input, eth0: eth0!, eth1: eth1! };
-}
-
-async function refusal(p: Promise<unknown>) {
-  try {
-    await p;
-  } catch (e) {
-    if (!(e instanceof TRPCError)) throw e;
-    const { message, data } = formatError(e, null);
-    return { code: e.code, reason: data.reason, message, fieldErrors: data.fieldErrors };
-  }
-  throw new Error('expected the call to be refused');
 }
 
 /** The instance's bandwidth_mbit segments, timestamps as PostgreSQL's own text (microseconds). */

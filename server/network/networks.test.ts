@@ -1,14 +1,12 @@
 import crypto from 'node:crypto';
-import { TRPCError } from '@trpc/server';
 import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLog, instances, networkInterfaces, networks } from '../db/schema';
 import { macAddress } from '../hypervisor/spec';
 import type { FakeHypervisor } from '../hypervisor';
 import { drainJobs, setQuota, setUpCompute, tiny } from '../test/compute';
-import { callerAs, makeTenant, makeUser } from '../test/factories';
+import { callerAs, makeTenant, makeUser, refusal } from '../test/factories';
 import { createTestDatabase, type TestDatabase } from '../test/db';
-import { formatError } from '../trpc/errors';
 
 let t: TestDatabase;
 let driver: FakeHypervisor;
@@ -25,18 +23,6 @@ async function tenantWithOwner(name = 'Tenant') {
   const owner = await makeUser(t.db);
   const tenant = await makeTenant(t.db, owner, name);
   return { owner, tenant, api: callerAs(t.db, owner) };
-}
-
-/** How a call was refused, as the client sees it: transport code, reason, sentence and field errors. */
-async function refusal(p: Promise<unknown>) {
-  try {
-    await p;
-  } catch (e) {
-    if (!(e instanceof TRPCError)) throw e;
-    const { message, data } = formatError(e, null);
-    return { code: e.code, reason: data.reason, message, fieldErrors: data.fieldErrors };
-  }
-  throw new Error('expected the call to be refused');
 }
 
 const liveNicsOn = (networkId: string) =>

@@ -1,5 +1,4 @@
 import crypto from 'node:crypto';
-import { TRPCError } from '@trpc/server';
 import { and, asc, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publicHostName } from '../config/public-host';
@@ -7,9 +6,8 @@ import { auditLog, hosts, portForwards, usageSegments } from '../db/schema';
 import type { FakeHypervisor } from '../hypervisor';
 import { tenantUsage } from '../quotas';
 import { drainJobs, setQuota, setUpCompute, tiny } from '../test/compute';
-import { callerAs, makeTenant, makeUser } from '../test/factories';
+import { callerAs, makeTenant, makeUser, refusal } from '../test/factories';
 import { createTestDatabase, type TestDatabase } from '../test/db';
-import { formatError } from '../trpc/errors';
 
 let t: TestDatabase;
 let driver: FakeHypervisor;
@@ -35,17 +33,6 @@ async function withInstance(spec: Partial<typeof tiny> = {}) {
   const s = await tenantWithOwner();
   const inst = await s.api.instances.launch({ tenantId: s.tenant.id, ...tiny, name: 'web', ...spec });
   return { ...s, inst, pf: s.api.portForwards, input: { tenantId: s.tenant.id, instanceId: inst.id } };
-}
-
-async function refusal(p: Promise<unknown>) {
-  try {
-    await p;
-  } catch (e) {
-    if (!(e instanceof TRPCError)) throw e;
-    const { message, data } = formatError(e, null);
-    return { code: e.code, reason: data.reason, message, fieldErrors: data.fieldErrors };
-  }
-  throw new Error('expected the call to be refused');
 }
 
 /** The instance's port_forward segments, timestamps as PostgreSQL's own text (microseconds). */

@@ -7,6 +7,8 @@ import type { Db } from '../db/client';
 import { memberships, users } from '../db/schema';
 import type { Role } from '../tenants/roles';
 import { createTenantTx, type TenantSummary } from '../tenants/tenants';
+import { TRPCError } from '@trpc/server';
+import { formatError } from '../trpc/errors';
 import { createCaller } from '../trpc/root';
 
 export const TEST_PASSWORD = 'correct horse battery';
@@ -31,4 +33,16 @@ export async function disableUser(db: Db, user: SessionUser) {
 /** A tRPC caller acting as `user` (null: anonymous), as the HTTP handler would build it. */
 export function callerAs(db: Db, user: SessionUser | null) {
   return createCaller({ db, user, requestId: `test-${crypto.randomUUID()}`, via: user ? 'session' : 'none' });
+}
+
+/** How a call was refused, as the client sees it: transport code, reason, sentence and field errors (throws if it was not). */
+export async function refusal(p: Promise<unknown>) {
+  try {
+    await p;
+  } catch (e) {
+    if (!(e instanceof TRPCError)) throw e;
+    const { message, data } = formatError(e, null);
+    return { code: e.code, reason: data.reason, message, fieldErrors: data.fieldErrors };
+  }
+  throw new Error('expected the call to be refused');
 }
