@@ -5,7 +5,7 @@ import Link from 'next/link';
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { rateSchema } from '@/server/network/validation';
 import type { RouterOutputs } from '@/server/trpc/root';
-import { formatBytes } from '../admin/catalog/format-bytes';
+import { formatBytes } from '../ui/format-bytes';
 import { whyNotChangeInstanceNetwork, whyNotUseNic } from '../networks/network-rules';
 import { useTenant } from '../shell/tenant-context';
 import { describeError, useTRPC } from '../trpc/client';

@@ -9,7 +9,7 @@ import { ConfirmButton } from '../../ui/confirm-button';
 import { FormAlert } from '../../ui/field';
 import { EmptyState } from '../../ui/page';
 import { DataTable, formatDateTime } from '../../ui/table';
-import { formatBytes } from './format-bytes';
+import { formatBytes } from '../../ui/format-bytes';
 import { StatusBadge } from './status-badge';
 
 type Image = RouterOutputs['admin']['images']['list'][number];
