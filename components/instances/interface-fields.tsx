@@ -59,7 +59,7 @@ export function InterfaceFields({
 }) {
   if (interfaces.length === 0) return <p className="text-sm text-slate-600">Set how many network interfaces the instance has (under Size) to pick their networks.</p>;
   const total = totalRate(interfaces.map((i) => i.rate));
-  const options = networks.map((n) => ({ value: n.id, label: `${networkLabel(n)}${n.isDefault ? ' · default' : ''}` }));
+  const options = networks.map((n) => ({ value: n.id, label: `${networkLabel(n)}${n.isDefault && n.name.toLowerCase() !== 'default' ? ' · default' : ''}` }));
   return (
     <div className="space-y-4">
       {loading ? <p role="status">Loading networks…</p> : null}
