@@ -8,6 +8,7 @@ import path from 'node:path';
 import next from 'next';
 import { DataDirInUseError } from './server/runtime/data-lock';
 import { boot, type Runtime } from './server/runtime/boot';
+import { listenConsoleAccess } from './server/console/access-notify';
 import { CONSOLE_PATH, ConsoleProxy } from './server/console/proxy';
 import { startCompute, type Compute } from './server/runtime/compute';
 
@@ -48,6 +49,15 @@ async function main() {
     publicOrigin: process.env.NEXTAUTH_URL ?? `http://localhost:${port}`,
   });
   if (compute) consoleProxy.watch(compute.driver);
+  // Suspensions and the like close open consoles the moment they commit, on every server.
+  const stopListening = await listenConsoleAccess(
+    process.env.DATABASE_URL as string,
+    (tenantId) => void consoleProxy.recheckTenant(tenantId),
+    console.log,
+  ).catch((err: Error) => {
+    console.error(`[cirrus] console access changes are checked every second only: ${err.message}`);
+    return async () => undefined;
+  });
 
   const server = http.createServer();
   let shuttingDown = false;
@@ -56,6 +66,7 @@ async function main() {
     shuttingDown = true;
     console.log('[cirrus] shutting down…');
     consoleProxy.closeAll();
+    await stopListening();
     const computeStopped = compute?.stop().catch((err) => console.error('[cirrus] stopping compute:', err));
     await new Promise<void>((resolve) => {
       if (!server.listening) return resolve();

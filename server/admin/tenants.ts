@@ -6,6 +6,7 @@ import type { Db, DbOrTx } from '../db/client';
 import { instances, memberships, tenants, users } from '../db/schema';
 import { DomainError } from '../errors';
 import { containsAny } from '../db/like';
+import { notifyConsoleAccess } from '../console/access-notify';
 import { requestInstanceAction } from '../instances/actions';
 import { tenantLimits, tenantUsage, usageAndLimits } from '../quotas';
 import { memberColumns } from '../tenants/members';
@@ -52,6 +53,7 @@ export async function suspendTenant(db: Db, actor: Actor, input: { tenantId: str
     if (!t) throw new DomainError('NOT_FOUND', 'That tenant was not found.');
     if (t.suspendedAt) throw new DomainError('INVALID_STATE', `${t.name} is already suspended.`);
     await tx.update(tenants).set({ suspendedAt: sql`now()`, suspendReason: input.reason }).where(eq(tenants.id, t.id));
+    await notifyConsoleAccess(tx, t.id);
     await recordAudit(tx, actor, { action: 'admin.tenants.suspend', tenantId: t.id, target: { type: 'tenant', id: t.id }, detail: { reason: input.reason } });
   });
   const running = await db

@@ -2,6 +2,7 @@ import { and, asc, count, eq, gt, isNotNull, ne, sql } from 'drizzle-orm';
 import { recordAudit, type Actor } from '../audit';
 import type { DbOrTx } from '../db/client';
 import { memberships, users } from '../db/schema';
+import { ALL_TENANTS, notifyConsoleAccess } from '../console/access-notify';
 import { DomainError } from '../errors';
 import { containsAny } from '../db/like';
 import { outer } from '../db/outer';
@@ -74,6 +75,7 @@ export async function setDisabled(db: DbOrTx, actor: Actor, input: { userId: str
     }
     if (Boolean(u.disabledAt) === input.disabled) return;
     await tx.update(users).set({ disabledAt: input.disabled ? sql`now()` : null }).where(eq(users.id, u.id));
+    if (input.disabled) await notifyConsoleAccess(tx, ALL_TENANTS);
     await recordAudit(tx, actor, { action: input.disabled ? 'admin.users.disable' : 'admin.users.enable', target: { type: 'user', id: u.id }, detail: { email: u.email } });
   });
 }

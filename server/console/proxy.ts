@@ -8,6 +8,7 @@ import type { Duplex } from 'node:stream';
 import { createWebSocketStream, WebSocketServer, type WebSocket } from 'ws';
 import type { Db } from '../db/client';
 import type { HypervisorDriver } from '../hypervisor';
+import { ALL_TENANTS } from './access-notify';
 import { auditConsole, redeemTicket, stillAllowed, type RedeemedTicket } from './tickets';
 
 export const CONSOLE_PATH = '/api/console/ws';
@@ -166,8 +167,14 @@ export class ConsoleProxy {
     s.close(denied ? 4403 : 4410, denied ? why : fallback);
   }
 
-  private async recheck() {
+  /** Recheck now the sessions of one tenant, or all (ALL_TENANTS): access changed (access-notify.ts). */
+  recheckTenant(tenantId: string): Promise<void> {
+    return this.recheck(tenantId === ALL_TENANTS ? undefined : tenantId);
+  }
+
+  private async recheck(tenantId?: string) {
     for (const s of [...this.sessions.values()]) {
+      if (tenantId && s.ticket.tenantId !== tenantId) continue;
       const why = await stillAllowed(this.opts.db, s.ticket).catch(() => null);
       if (why) s.close(why.startsWith('The instance') ? 4410 : 4403, why);
     }

@@ -1,5 +1,6 @@
 import { and, asc, eq } from 'drizzle-orm';
 import { recordAudit, type Actor } from '../audit';
+import { notifyConsoleAccess } from '../console/access-notify';
 import type { DbOrTx, Tx } from '../db/client';
 import { memberships, users } from '../db/schema';
 import { DomainError } from '../errors';
@@ -100,6 +101,7 @@ export async function setMemberRole(
       .update(memberships)
       .set({ role: input.role })
       .where(and(eq(memberships.tenantId, tenantId), eq(memberships.userId, input.userId)));
+    await notifyConsoleAccess(tx, tenantId);
     await recordAudit(tx, actor, {
       action: 'tenant.member.setRole',
       tenantId,
@@ -123,6 +125,7 @@ export async function removeMember(
     await tx
       .delete(memberships)
       .where(and(eq(memberships.tenantId, tenantId), eq(memberships.userId, input.userId)));
+    await notifyConsoleAccess(tx, tenantId);
     await recordAudit(tx, actor, {
       action: 'tenant.member.remove',
       tenantId,
