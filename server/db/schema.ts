@@ -171,9 +171,23 @@ export const images = pgTable('images', {
   /** The base disk's virtual size: what a guest disk can be no smaller than. */
   virtualSizeBytes: bigint('virtual_size_bytes', { mode: 'number' }).notNull().default(0),
   builtAt: timestamp('built_at', { withTimezone: true }),
+  /** What the image is, from its manifest: "debian" and "12", its login user, "x86_64". */
+  osFamily: text('os_family').notNull().default('linux'),
+  osVersion: text('os_version').notNull().default(''),
+  loginUser: text('login_user'),
+  architecture: text('architecture').notNull().default('x86_64'),
+  minVcpus: integer('min_vcpus').notNull().default(1),
+  /** What the guest inside can do: cloud-init (reads the seed), a guest agent, CPU/memory hotplug. */
+  features: jsonb('features').$type<ImageFeatures>().notNull().default({ cloudInit: false, guestAgent: false, hotplug: false }),
   enabled: boolean('enabled').notNull().default(true),
   createdAt: createdAt(),
 });
+
+export interface ImageFeatures {
+  cloudInit: boolean;
+  guestAgent: boolean;
+  hotplug: boolean;
+}
 
 /** Admin-defined size presets. */
 export const flavors = pgTable(
@@ -235,6 +249,14 @@ export const instances = pgTable(
     createdAt: createdAt(),
     launchedAt: timestamp('launched_at', { withTimezone: true }),
     terminatedAt: timestamp('terminated_at', { withTimezone: true }),
+    /**
+     * The key pair it was launched with, copied: deleting the pair later does
+     * not change what the instance was given (its name stays for the record).
+     */
+    keyName: text('key_name'),
+    sshPublicKey: text('ssh_public_key'),
+    /** Cloud-config or a script, ≤ 16 KiB of UTF-8, handed to cloud-init in the seed. */
+    userData: text('user_data'),
   },
   (t) => [
     index('instances_tenant_created_idx').on(t.tenantId, t.createdAt, t.id),
@@ -490,4 +512,34 @@ export const networkHosts = pgTable(
     createdAt: createdAt(),
   },
   (t) => [primaryKey({ columns: [t.networkId, t.hostId] }), uniqueIndex('network_hosts_slot_key').on(t.hostId, t.slot)],
+);
+
+/**
+ * A tenant's SSH public key (EC2's key pair). Only the public half is kept;
+ * a pair Cirrus generates hands its private key over once and forgets it.
+ */
+export const keyPairs = pgTable(
+  'key_pairs',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    tenantId: uuid('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    /** 'ed25519' | 'ecdsa' | 'rsa' */
+    keyType: text('key_type').notNull(),
+    bits: integer('bits').notNull(),
+    /** One OpenSSH line: `<type> <base64> [comment]`, re-serialised from the parsed key. */
+    publicKey: text('public_key').notNull(),
+    /** `SHA256:<base64>`, as ssh-keygen -l prints it. */
+    fingerprint: text('fingerprint').notNull(),
+    /** Whether Cirrus generated it (its private key was downloaded once). */
+    generated: boolean('generated').notNull().default(false),
+    createdBy: uuid('created_by'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('key_pairs_tenant_name_key').on(t.tenantId, sql`lower(${t.name})`),
+    index('key_pairs_tenant_created_idx').on(t.tenantId, t.createdAt, t.id),
+  ],
 );

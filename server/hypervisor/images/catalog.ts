@@ -28,9 +28,37 @@ export interface ImageManifest {
   builtAt: string;
   /** The builder's version of the recipe, to rebuild stale images. */
   buildVersion?: number;
+  /** A hash of everything the recipe builds from (Debian images), to rebuild stale ones. */
+  recipeHash?: string;
+  /** What it is: e.g. "debian" and "12"; "linux" and "" when unsaid. */
+  osFamily?: string;
+  osVersion?: string;
+  /** The user cloud-init creates and puts the instance's key on (e.g. "debian"); none for images without SSH. */
+  loginUser?: string | null;
+  architecture?: string;
+  minVcpus?: number;
+  features?: ImageFeatures;
 }
 
+/** What the guest inside does with what the driver gives it. */
+export interface ImageFeatures {
+  /** Reads a NoCloud seed (user data, metadata, the key): the driver attaches one. */
+  cloudInit: boolean;
+  /** Runs qemu-guest-agent on the virtio-serial port org.qemu.guest_agent.0. */
+  guestAgent: boolean;
+  /** Onlines hot-added CPUs and memory by itself (udev rules). */
+  hotplug: boolean;
+}
+
+export const NO_FEATURES: ImageFeatures = { cloudInit: false, guestAgent: false, hotplug: false };
+
 export interface GuestImage extends ImageManifest {
+  osFamily: string;
+  osVersion: string;
+  loginUser: string | null;
+  architecture: string;
+  minVcpus: number;
+  features: ImageFeatures;
   dir: string;
   kernelPath: string;
   initrdPath: string;
@@ -60,7 +88,7 @@ function parseManifest(dir: string, raw: unknown): GuestImage {
     if (name !== path.basename(name)) throw new Error(`image manifest in ${dir}: "${k}" must be a plain file name`);
     return name;
   };
-  const manifest: ImageManifest = {
+  const manifest = {
     id: str('id'),
     name: str('name'),
     kernel: file('kernel'),
@@ -72,6 +100,17 @@ function parseManifest(dir: string, raw: unknown): GuestImage {
     source: typeof m.source === 'string' ? m.source : '',
     builtAt: typeof m.builtAt === 'string' ? m.builtAt : '',
     buildVersion: typeof m.buildVersion === 'number' ? m.buildVersion : 0,
+    recipeHash: typeof m.recipeHash === 'string' ? m.recipeHash : '',
+    osFamily: typeof m.osFamily === 'string' && m.osFamily ? m.osFamily : 'linux',
+    osVersion: typeof m.osVersion === 'string' ? m.osVersion : '',
+    loginUser: typeof m.loginUser === 'string' && /^[a-z_][a-z0-9_-]{0,31}$/.test(m.loginUser) ? m.loginUser : null,
+    architecture: typeof m.architecture === 'string' && m.architecture ? m.architecture : 'x86_64',
+    minVcpus: typeof m.minVcpus === 'number' && Number.isInteger(m.minVcpus) && m.minVcpus > 0 ? m.minVcpus : 1,
+    features: {
+      cloudInit: m.features?.cloudInit === true,
+      guestAgent: m.features?.guestAgent === true,
+      hotplug: m.features?.hotplug === true,
+    },
   };
   return {
     ...manifest,
