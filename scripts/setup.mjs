@@ -65,6 +65,23 @@ export function ensureNetworkPackages({ required }) {
   if (!ok) console.error('[cirrus] warning: without these, guests get user-mode networking only.');
 }
 
+/**
+ * What the driver needs beside QEMU (which scripts/images.ts installs): genisoimage
+ * makes the cloud-init seed of every Debian guest, ssh logs into them (tests, and
+ * the SSH check of the benchmark).
+ */
+export function ensureGuestTools({ required }) {
+  const ok = ensureSystemPackages(
+    [
+      { pkg: 'genisoimage', check: ['/usr/bin/genisoimage'] },
+      { pkg: 'openssh-client', check: ['/usr/bin/ssh', '/usr/bin/ssh-keygen'] },
+    ],
+    'Cloud-init seeds for guests, and SSH into them',
+  );
+  if (!ok && required) process.exit(1);
+  if (!ok) console.error('[cirrus] warning: without genisoimage, images that run cloud-init cannot launch.');
+}
+
 /** Guest images are built by scripts/images.ts (a no-op when they exist). */
 export function ensureImages({ required }) {
   if (!fs.existsSync(path.join(root, 'scripts', 'images.ts'))) return;
@@ -100,6 +117,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   ensureDependencies();
   if (args.has('--with-browser')) ensureBrowser();
   ensureNetworkPackages({ required: false });
+  ensureGuestTools({ required: false });
   if (!args.has('--no-images')) ensureImages({ required: false });
   if (!args.has('--no-build')) ensureBuild();
 }

@@ -1,12 +1,13 @@
 // `npm start`: set up what is missing, build when stale, then serve Cirrus in
 // production mode on an embedded PostgreSQL (or DATABASE_URL).
 import { spawn } from 'node:child_process';
-import { checkNode, ensureBuild, ensureDependencies, ensureImages, ensureNetworkPackages } from './setup.mjs';
+import { checkNode, ensureBuild, ensureDependencies, ensureGuestTools, ensureImages, ensureNetworkPackages } from './setup.mjs';
 import { root } from './lib/steps.mjs';
 
 checkNode();
 ensureDependencies();
 ensureNetworkPackages({ required: false });
+ensureGuestTools({ required: false });
 ensureImages({ required: false });
 ensureBuild();
 

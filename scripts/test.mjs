@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { checkNode, ensureBrowser, ensureBuild, ensureDependencies, ensureImages, ensureNetworkPackages } from './setup.mjs';
+import { checkNode, ensureBrowser, ensureBuild, ensureDependencies, ensureGuestTools, ensureImages, ensureNetworkPackages } from './setup.mjs';
 import { bin, log, run } from './lib/steps.mjs';
 
 checkNode();
@@ -13,6 +13,7 @@ ensureDependencies();
 ensureBrowser();
 // The network tests need them (they are real: bridges, nftables, dnsmasq).
 ensureNetworkPackages({ required: true });
+ensureGuestTools({ required: true });
 ensureImages({ required: true });
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cirrus-test-'));

@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
-import { HypervisorError, type GuestSpec, type NicSpec } from './types';
+import { MAX_USER_DATA_BYTES } from './limits';
+import { formatIp4, ip4 } from './net/ipv4';
+import { DNS_LABEL_PATTERN } from './net/spec';
+import { HypervisorError, type CloudInitSpec, type GuestSpec, type NicSpec } from './types';
 
 export const GUEST_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
 export const MAC_PATTERN = /^[0-9a-f][26ae](:[0-9a-f]{2}){5}$/;
@@ -54,6 +57,38 @@ function intIn(name: string, v: unknown, min: number, max: number): number {
   return v;
 }
 
+/** One OpenSSH public key line of a type Cirrus accepts: nothing that could break out of a YAML string or a line. */
+export const SSH_KEY_LINE_PATTERN = /^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa) [A-Za-z0-9+/]+={0,2}( [\x21-\x7e][\x20-\x7e]{0,99})?$/;
+const isIpv4 = (a: string) => {
+  try {
+    return formatIp4(ip4(a)) === a;
+  } catch {
+    return false;
+  }
+};
+
+function cloudInitOf(v: unknown, nics: number): CloudInitSpec | null {
+  if (v === undefined || v === null) return null;
+  if (typeof v !== 'object') throw new HypervisorError('INVALID_SPEC', 'cloudInit must be an object or null');
+  const c = v as Record<string, unknown>;
+  if (typeof c.hostname !== 'string' || !DNS_LABEL_PATTERN.test(c.hostname)) {
+    throw new HypervisorError('INVALID_SPEC', `cloudInit.hostname must be a host name label, got ${JSON.stringify(c.hostname)}`);
+  }
+  const keys = c.sshKeys ?? [];
+  if (!Array.isArray(keys) || keys.length > 10 || !keys.every((k) => typeof k === 'string' && SSH_KEY_LINE_PATTERN.test(k))) {
+    throw new HypervisorError('INVALID_SPEC', 'cloudInit.sshKeys must be at most 10 OpenSSH public key lines');
+  }
+  const userData = c.userData ?? null;
+  if (userData !== null && (typeof userData !== 'string' || Buffer.byteLength(userData, 'utf8') > MAX_USER_DATA_BYTES || userData.includes('\u0000') || /[\ud800-\udfff]/u.test(userData))) {
+    throw new HypervisorError('INVALID_SPEC', `cloudInit.userData must be text of at most ${MAX_USER_DATA_BYTES} bytes of UTF-8`);
+  }
+  const addresses = c.addresses ?? [];
+  if (!Array.isArray(addresses) || addresses.length > nics || !addresses.every((a) => a === null || (typeof a === 'string' && isIpv4(a)))) {
+    throw new HypervisorError('INVALID_SPEC', 'cloudInit.addresses must list an IPv4 address or null per NIC');
+  }
+  return { hostname: c.hostname, sshKeys: keys as string[], userData: userData as string | null, addresses: addresses as (string | null)[] };
+}
+
 export function validateGuestId(id: unknown): string {
   if (typeof id !== 'string' || !GUEST_ID_PATTERN.test(id)) {
     throw new HypervisorError('INVALID_SPEC', `guest id must match ${GUEST_ID_PATTERN.source}, got ${JSON.stringify(id)}`);
@@ -74,6 +109,8 @@ export function validateGuestSpec(raw: unknown, image?: ImageLimits): GuestSpec 
     nics: nicsOf(id, s.nics),
     image: typeof s.image === 'string' && GUEST_ID_PATTERN.test(s.image) ? s.image : '',
   };
+  const cloudInit = cloudInitOf(s.cloudInit, spec.nics.length);
+  if (cloudInit) spec.cloudInit = cloudInit;
   if (!spec.image) throw new HypervisorError('INVALID_SPEC', `image must be a catalog id, got ${JSON.stringify(s.image)}`);
   if (image && spec.memoryMiB < image.minMemoryMiB) {
     throw new HypervisorError('INVALID_SPEC', `image ${spec.image} needs at least ${image.minMemoryMiB} MiB of memory, got ${spec.memoryMiB}`);

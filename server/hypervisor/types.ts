@@ -38,6 +38,23 @@ export interface GuestSpec {
   nics: NicSpec[];
   /** Image id from the catalog, e.g. "cirrus-tiny-linux". */
   image: string;
+  /**
+   * What cloud-init is told (images with cloud-init get it as a NoCloud seed;
+   * others ignore it). Its instance id is the guest's id, so a clone, being a
+   * new guest, personalises itself again.
+   */
+  cloudInit?: CloudInitSpec | null;
+}
+
+export interface CloudInitSpec {
+  /** An RFC 1123 host name label (`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`). */
+  hostname: string;
+  /** OpenSSH public key lines put on the image's login user. */
+  sshKeys: string[];
+  /** Cloud-config or a script, at most 16 KiB of UTF-8; null: none. */
+  userData: string | null;
+  /** Each NIC's fixed IPv4 address, in NIC order (null: none known), for the metadata. */
+  addresses: (string | null)[];
 }
 
 export type GuestState = 'running' | 'paused' | 'stopped';
@@ -69,6 +86,16 @@ export interface GuestStats {
   disks: { device: string; readBytes: number; writeBytes: number; readOps: number; writeOps: number }[];
   /** Per-NIC counters from the host's side, in the guest's terms (rx: what it received); null where the backend cannot see them (user-mode NICs). */
   nics: { mac: string; rxBytes: number | null; txBytes: number | null }[];
+}
+
+/** What the guest OS says about itself through its agent. */
+export interface GuestInfo {
+  /** e.g. "Debian GNU/Linux 12 (bookworm)". */
+  osName: string | null;
+  kernel: string | null;
+  hostname: string | null;
+  /** Its interfaces other than loopback, as the guest sees them. */
+  interfaces: { name: string; mac: string | null; ipv4: string[]; ipv6: string[] }[];
 }
 
 export interface ConsoleEndpoint {
@@ -109,6 +136,18 @@ export interface HypervisorDriver {
   serialLog(id: string, maxBytes?: number): Promise<string>;
   screenshot(id: string): Promise<Buffer>;
   stats(id: string): Promise<GuestStats>;
+
+  /**
+   * The guest OS's own view through its agent; null when the image has no
+   * agent or it does not answer (still booting, or stopped by the tenant).
+   */
+  guestInfo?(id: string): Promise<GuestInfo | null>;
+  /**
+   * Flush and freeze the guest's filesystems (for a consistent disk snapshot),
+   * and thaw them; the number of filesystems. INVALID_STATE without an agent.
+   */
+  freezeFilesystems?(id: string): Promise<number>;
+  thawFilesystems?(id: string): Promise<number>;
 
   /**
    * Re-create the taps of a running guest that were removed under it (by hand,

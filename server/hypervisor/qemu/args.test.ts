@@ -52,6 +52,25 @@ describe('buildQemuArgs', () => {
     // Raw (non-option) arguments are passed through untouched.
     expect(args[args.indexOf('-pidfile') + 1]).toBe('/srv/a,b/guests/db/qemu.pid');
   });
+
+  it('attaches the cloud-init seed read-only and the guest agent port only when asked', () => {
+    const layout = guestLayout('/data/guests', 'deb');
+    const spec = { id: 'deb', vcpus: 1, memoryMiB: 512, diskGiB: 4, nics: [], image: 'debian-12' };
+    const plain = buildQemuArgs({ spec, image, layout, accel: 'tcg' });
+    expect(plain.join(' ')).not.toMatch(/seed|qga|virtio-serial/);
+    const args = buildQemuArgs({ spec, image, layout, accel: 'tcg', seed: true, guestAgent: true });
+    const at = (needle: string) => args.indexOf(needle);
+    // The seed is the second disk (vdb): the root disk stays vda.
+    expect(args.slice(at('virtio-blk-pci,drive=disk0,id=vda') + 1, at('virtio-blk-pci,drive=disk0,id=vda') + 5)).toEqual([
+      '-drive', 'file=/data/guests/deb/seed.iso,if=none,id=seed0,format=raw,readonly=on',
+      '-device', 'virtio-blk-pci,drive=seed0,id=vdb',
+    ]);
+    expect(args.slice(at('chardev=qmp,mode=control') + 1, at('-pidfile'))).toEqual([
+      '-chardev', 'socket,id=qga0,path=/data/guests/deb/qga.sock,server=on,wait=off',
+      '-device', 'virtio-serial-pci,id=vser0',
+      '-device', 'virtserialport,bus=vser0.0,chardev=qga0,name=org.qemu.guest_agent.0',
+    ]);
+  });
 });
 
 describe('macAddress', () => {

@@ -12,6 +12,10 @@ export interface QemuArgsInput {
   image: QemuBootImage;
   layout: GuestLayout;
   accel: Acceleration;
+  /** Attach layout.seedIso (it exists: the guest's image reads a NoCloud seed). */
+  seed?: boolean;
+  /** Give the guest agent its virtio-serial port (the image runs qemu-ga). */
+  guestAgent?: boolean;
 }
 
 export { macAddress } from '../spec';
@@ -25,7 +29,7 @@ function opt(value: string): string {
  * The exact argv (after the binary) that runs a guest: pure, so tests can
  * compare it with golden output. Inputs must already be validated.
  */
-export function buildQemuArgs({ spec, image, layout, accel }: QemuArgsInput): string[] {
+export function buildQemuArgs({ spec, image, layout, accel, seed = false, guestAgent = false }: QemuArgsInput): string[] {
   const args = [
     '-name', `guest=${spec.id},debug-threads=on`,
     '-nodefaults',
@@ -41,6 +45,9 @@ export function buildQemuArgs({ spec, image, layout, accel }: QemuArgsInput): st
     '-drive', `file=${opt(layout.disk)},if=none,id=disk0,format=qcow2`,
     '-device', 'virtio-blk-pci,drive=disk0,id=vda',
   ];
+  if (seed) {
+    args.push('-drive', `file=${opt(layout.seedIso)},if=none,id=seed0,format=raw,readonly=on`, '-device', 'virtio-blk-pci,drive=seed0,id=vdb');
+  }
   for (const [i, nic] of spec.nics.entries()) {
     // A tap QEMU creates itself (no scripts: the host network bridges and
     // shapes it). No vnet header, so a tap removed under a running guest can
@@ -55,6 +62,15 @@ export function buildQemuArgs({ spec, image, layout, accel }: QemuArgsInput): st
     '-serial', 'chardev:serial0',
     '-chardev', `socket,id=qmp,path=${opt(layout.qmpSocket)},server=on,wait=off`,
     '-mon', 'chardev=qmp,mode=control',
+  );
+  if (guestAgent) {
+    args.push(
+      '-chardev', `socket,id=qga0,path=${opt(layout.qgaSocket)},server=on,wait=off`,
+      '-device', 'virtio-serial-pci,id=vser0',
+      '-device', 'virtserialport,bus=vser0.0,chardev=qga0,name=org.qemu.guest_agent.0',
+    );
+  }
+  args.push(
     '-pidfile', layout.pidFile,
     '-daemonize',
     // Seccomp: QEMU's blocklist (mount, reboot, kexec, swapon, …), obsolete syscalls, and

@@ -9,7 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { dataPath } from '../../config/paths';
-import { DEFAULT_IMAGE_ID, ImageCatalog, defaultImagesDir } from '../images/catalog';
+import { writeSeedIso } from '../cloud-init';
+import { DEFAULT_IMAGE_ID, ImageCatalog, defaultImagesDir, type GuestImage } from '../images/catalog';
 import { GUEST_ID_PATTERN, validateGuestId, validateGuestSpec } from '../spec';
 import {
   HypervisorError,
@@ -17,6 +18,7 @@ import {
   type ConsoleEndpoint,
   type GuestEvent,
   type GuestEventListener,
+  type GuestInfo,
   type GuestSpec,
   type GuestStats,
   type GuestStatus,
@@ -26,6 +28,7 @@ import {
 } from '../types';
 import { probeAcceleration, type AccelProbeResult } from './accel';
 import { buildQemuArgs } from './args';
+import { agent, GuestAgentError } from './guest-agent';
 import { errorText, guestEventOf, settlesWithin, shutdownOf, stopReasonOf, waitUntil } from './events';
 import { withGuestFileLock } from './guest-lock';
 import { guestLayout, MAX_SOCKET_PATH, type GuestLayout } from './layout';
@@ -47,6 +50,8 @@ export interface QemuDriverOptions {
   imagesDir?: string;
   qemuBinary?: string;
   qemuImgBinary?: string;
+  /** Makes cloud-init seeds (ISO 9660). */
+  genisoimageBinary?: string;
   /** 'auto' (default) probes KVM; 'tcg' or 'kvm' forces. */
   accel?: Acceleration | 'auto';
   /** Default wait for an ACPI shutdown before forcing. */
@@ -80,6 +85,8 @@ function tapCounters(tap: string): { rx: number; tx: number } | null {
   }
 }
 const POWER_BUTTON_REPEAT_MS = 3_000;
+/** A guest that ignored the power button this long is asked through its agent too. */
+const AGENT_SHUTDOWN_AFTER_MS = 6_000;
 const ADOPT_CONNECT_MS = 2_000;
 
 // 2. The driver ----------------------------------------------------------------
@@ -90,6 +97,7 @@ export class QemuDriver implements HypervisorDriver {
   readonly catalog: ImageCatalog;
   private readonly qemu: string;
   private readonly qemuImg: string;
+  private readonly genisoimage: string;
   private readonly stopTimeoutMs: number;
   private readonly accelOption: Acceleration | 'auto';
   private readonly tracked = new Map<string, Tracked>();
@@ -115,6 +123,7 @@ export class QemuDriver implements HypervisorDriver {
     this.catalog = new ImageCatalog(opts.imagesDir ?? defaultImagesDir());
     this.qemu = opts.qemuBinary ?? 'qemu-system-x86_64';
     this.qemuImg = opts.qemuImgBinary ?? 'qemu-img';
+    this.genisoimage = opts.genisoimageBinary ?? 'genisoimage';
     this.stopTimeoutMs = opts.stopTimeoutMs ?? 30_000;
     this.accelOption = opts.accel ?? 'auto';
   }
@@ -167,7 +176,7 @@ export class QemuDriver implements HypervisorDriver {
     if (!image) throw new HypervisorError('INVALID_SPEC', `image "${spec.image}" is not in the catalog`);
     validateGuestSpec(spec, image);
     const layout = this.layout(spec.id);
-    for (const sock of [layout.qmpSocket, layout.vncSocket, layout.serialSocket]) {
+    for (const sock of [layout.qmpSocket, layout.vncSocket, layout.serialSocket, layout.qgaSocket]) {
       if (Buffer.byteLength(sock) > MAX_SOCKET_PATH) {
         throw new HypervisorError('INVALID_SPEC', `guest directory path too long for a Unix socket: ${sock}`);
       }
@@ -180,6 +189,10 @@ export class QemuDriver implements HypervisorDriver {
       mkdirSync(layout.dir, { mode: 0o700 });
       try {
         await run(this.qemuImg, ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', image.diskPath, layout.disk, `${spec.diskGiB}G`]);
+        // cloud-init images always get a seed: without one it waits for a datasource that never comes.
+        if (image.features.cloudInit) {
+          await writeSeedIso({ ...spec, cloudInit: spec.cloudInit ?? { hostname: spec.id, sshKeys: [], userData: null, addresses: [] } }, layout.seedIso, this.genisoimage);
+        }
         const record: GuestRecord = { spec, createdAt: new Date().toISOString() };
         writeFileSync(layout.specFile, JSON.stringify(record, null, 2) + '\n', { mode: 0o600 });
       } catch (e) {
@@ -196,7 +209,7 @@ export class QemuDriver implements HypervisorDriver {
       const image = this.catalog.find(record.spec.image);
       if (!image) throw new HypervisorError('BACKEND_FAILED', `image "${record.spec.image}" of guest ${id} is gone from the catalog`);
       const { accel } = await this.acceleration();
-      const args = buildQemuArgs({ spec: record.spec, image, layout, accel });
+      const args = buildQemuArgs({ spec: record.spec, image, layout, accel, seed: existsSync(layout.seedIso), guestAgent: image.features.guestAgent });
       this.removeRuntimeFiles(layout);
       resetSerialLog(layout);
       this.starting.add(id);
@@ -237,9 +250,12 @@ export class QemuDriver implements HypervisorDriver {
         // Fall through to the timeout and the forced stop.
       }
       // Press the button again every few seconds: a guest still booting may
-      // not be listening yet.
+      // not be listening yet. One that has an agent is also asked through it
+      // once the button has gone unheard for a while.
+      const agentAt = this.hasAgent(id) ? Date.now() + AGENT_SHUTDOWN_AFTER_MS : Infinity;
       while (Date.now() < until) {
         await qmp.powerdown(t.monitor).catch(() => undefined);
+        if (Date.now() >= agentAt) await agent.shutdown(this.layout(id).qgaSocket).catch(() => undefined);
         if (await settlesWithin(t.gone, Math.min(POWER_BUTTON_REPEAT_MS, Math.max(0, until - Date.now())))) return;
       }
       await this.forceStopLocked(id, t);
@@ -366,6 +382,39 @@ export class QemuDriver implements HypervisorDriver {
     };
   }
 
+  async guestInfo(id: string): Promise<GuestInfo | null> {
+    if (!this.hasAgent(id) || !(await this.current(id))) return null;
+    const sock = this.layout(id).qgaSocket;
+    try {
+      const os = await agent.osInfo(sock);
+      const [host, ifaces] = await Promise.all([agent.hostName(sock).catch(() => null), agent.interfaces(sock).catch(() => [])]);
+      return {
+        osName: os['pretty-name'] ?? os.name ?? null,
+        kernel: os['kernel-release'] ?? null,
+        hostname: host?.['host-name'] ?? null,
+        interfaces: ifaces
+          .filter((i) => i.name !== 'lo')
+          .map((i) => ({
+            name: i.name,
+            mac: i['hardware-address'] ?? null,
+            ipv4: (i['ip-addresses'] ?? []).filter((a) => a['ip-address-type'] === 'ipv4').map((a) => a['ip-address']),
+            ipv6: (i['ip-addresses'] ?? []).filter((a) => a['ip-address-type'] === 'ipv6').map((a) => a['ip-address']),
+          })),
+      };
+    } catch (e) {
+      if (e instanceof GuestAgentError) return null;
+      throw e;
+    }
+  }
+
+  async freezeFilesystems(id: string): Promise<number> {
+    return this.agentCommand(id, (sock) => agent.fsFreeze(sock));
+  }
+
+  async thawFilesystems(id: string): Promise<number> {
+    return this.agentCommand(id, (sock) => agent.fsThaw(sock));
+  }
+
   /** MAC addresses the guest's NICs get, in order. */
   macs(id: string): string[] {
     return this.load(id).record.spec.nics.map((n) => n.mac);
@@ -393,6 +442,27 @@ export class QemuDriver implements HypervisorDriver {
 
   private layout(id: string): GuestLayout {
     return guestLayout(this.guestsDir, id);
+  }
+
+  private imageOf(id: string): GuestImage | null {
+    return this.catalog.find(this.load(id).record.spec.image);
+  }
+
+  private hasAgent(id: string): boolean {
+    return this.imageOf(id)?.features.guestAgent === true;
+  }
+
+  private async agentCommand<T>(id: string, fn: (sock: string) => Promise<T>): Promise<T> {
+    return this.withLock(id, async () => {
+      await this.requireRunning(id);
+      if (!this.hasAgent(id)) throw new HypervisorError('INVALID_STATE', `the image of guest ${id} has no guest agent`);
+      try {
+        return await fn(this.layout(id).qgaSocket);
+      } catch (e) {
+        if (e instanceof GuestAgentError) throw new HypervisorError('INVALID_STATE', `guest ${id}: ${e.message}`);
+        throw e;
+      }
+    });
   }
 
   private load(id: string): { layout: GuestLayout; record: GuestRecord } {
@@ -521,7 +591,7 @@ export class QemuDriver implements HypervisorDriver {
   }
 
   private removeRuntimeFiles(layout: GuestLayout): void {
-    for (const f of [layout.qmpSocket, layout.vncSocket, layout.serialSocket, layout.pidFile, layout.screendump]) {
+    for (const f of [layout.qmpSocket, layout.vncSocket, layout.serialSocket, layout.qgaSocket, layout.pidFile, layout.screendump]) {
       rmSync(f, { force: true });
     }
   }

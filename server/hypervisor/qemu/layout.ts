@@ -7,7 +7,11 @@ export interface GuestLayout {
   /** The validated spec and image id, written at create. */
   specFile: string;
   disk: string;
+  /** The NoCloud seed (cloud-init images only), attached read-only. */
+  seedIso: string;
   qmpSocket: string;
+  /** The guest agent's virtio-serial port (images with an agent). */
+  qgaSocket: string;
   vncSocket: string;
   serialSocket: string;
   serialLog: string;
@@ -27,7 +31,9 @@ export function guestLayout(guestsDir: string, id: string): GuestLayout {
     dir,
     specFile: path.join(dir, 'guest.json'),
     disk: path.join(dir, 'disk.qcow2'),
+    seedIso: path.join(dir, 'seed.iso'),
     qmpSocket: path.join(dir, 'qmp.sock'),
+    qgaSocket: path.join(dir, 'qga.sock'),
     vncSocket: path.join(dir, 'vnc.sock'),
     serialSocket: path.join(dir, 'serial.sock'),
     serialLog: path.join(dir, 'serial.log'),
