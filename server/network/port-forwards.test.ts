@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import net from 'node:net';
 import { and, asc, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publicHostName } from '../config/public-host';
@@ -184,5 +185,23 @@ describe('port forwards', () => {
     expect(await refusal(stranger.api.portForwards.delete({ tenantId: stranger.tenant.id, portForwardId: f.id }))).toMatchObject({ reason: 'NOT_FOUND' });
     expect(await stranger.api.portForwards.list({ tenantId: stranger.tenant.id })).toEqual([]);
     expect((await mine.pf.list({ tenantId: mine.tenant.id })).map((x) => x.id)).toEqual([f.id]);
+  });
+
+  it('never hand out a host port a service on the host listens on: their DNAT would catch the host’s own connections to it', async () => {
+    const admin = callerAs(t.db, await makeUser(t.db, { isAdmin: true }));
+    const listener = net.createServer();
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+    const busy = (listener.address() as net.AddressInfo).port;
+    const before = await admin.admin.networks.portRange();
+    try {
+      await admin.admin.networks.setPortRange({ from: busy, to: busy + 1 });
+      const a = await withInstance();
+      const inUse = `Host port ${busy} is in use by a service on the host; choose another, or leave it empty to get a free one.`;
+      expect(await refusal(a.pf.create({ ...a.input, guestPort: 22, hostPort: busy }))).toMatchObject({ reason: 'CONFLICT', fieldErrors: { hostPort: [inUse] } });
+      expect(await a.pf.create({ ...a.input, guestPort: 22 })).toMatchObject({ hostPort: busy + 1 });
+    } finally {
+      listener.close();
+      await admin.admin.networks.setPortRange({ from: before.from, to: before.to });
+    }
   });
 });

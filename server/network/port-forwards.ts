@@ -9,6 +9,7 @@ import { publicHostName } from '../config/public-host';
 import type { DbOrTx, Tx } from '../db/client';
 import { violates } from '../db/pg-errors';
 import { hosts, instances, networkInterfaces, portForwards } from '../db/schema';
+import { listeningTcpPorts } from '../hypervisor/net/listening';
 import { DomainError } from '../errors';
 import { enqueueNetworkSync } from '../jobs';
 import { checkQuota, lockTenantQuota, tenantUsage } from '../quotas';
@@ -71,6 +72,12 @@ export async function createPortForward(db: DbOrTx, actor: Actor, tenantId: stri
   if (input.hostPort !== undefined && (input.hostPort < range.from || input.hostPort > range.to)) {
     throw new DomainError('INVALID_INPUT', `Host port ${input.hostPort} is outside the range for port forwards, ${range.from}–${range.to}.`, 'hostPort');
   }
+  // Single host: the guests' host is this machine. (A control plane apart from its
+  // compute nodes will ask the node instead.)
+  const busy = listeningTcpPorts();
+  if (input.hostPort !== undefined && busy.has(input.hostPort)) {
+    throw new DomainError('CONFLICT', `Host port ${input.hostPort} is in use by a service on the host; choose another, or leave it empty to get a free one.`, 'hostPort');
+  }
   try {
     return await db.transaction(async (tx) => {
       const limits = await lockTenantQuota(tx, tenantId);
@@ -94,7 +101,7 @@ export async function createPortForward(db: DbOrTx, actor: Actor, tenantId: stri
         .from(portForwards)
         .where(and(eq(portForwards.interfaceId, nic.id), eq(portForwards.guestPort, input.guestPort)));
       if (dup) throw new DomainError('CONFLICT', `Port ${input.guestPort} of ${inst.name} is already forwarded from host port ${dup.hostPort}.`, 'guestPort');
-      const hostPort = input.hostPort ?? (await freeHostPort(tx, inst.hostId, range));
+      const hostPort = input.hostPort ?? (await freeHostPort(tx, inst.hostId, range, busy));
       if (hostPort === null) throw new DomainError('INSUFFICIENT_CAPACITY', `No host port is free in ${range.from}–${range.to}; delete a port forward or ask an administrator to widen the range.`, 'hostPort');
       const [taken] = await tx
         .select({ id: portForwards.id })
@@ -133,10 +140,11 @@ export async function createPortForward(db: DbOrTx, actor: Actor, tenantId: stri
   }
 }
 
-async function freeHostPort(tx: Tx, hostId: string, range: { from: number; to: number }): Promise<number | null> {
+async function freeHostPort(tx: Tx, hostId: string, range: { from: number; to: number }, busy: Set<number>): Promise<number | null> {
   const { rows } = await tx.execute<{ port: number }>(sql`
     select p as port from generate_series(${range.from}::int, ${range.to}::int) p
     where not exists (select 1 from ${portForwards} f where f.host_id = ${hostId} and f.host_port = p)
+      and p <> all(${`{${[...busy].join(',')}}`}::int[])
     order by p limit 1`);
   return rows[0]?.port ?? null;
 }
