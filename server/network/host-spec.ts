@@ -34,7 +34,7 @@ export async function hostNetworkSpec(db: Db, hostId: string, tag: string): Prom
     .select({ hostPort: portForwards.hostPort, guestPort: portForwards.guestPort, ip: sql<string>`host(${networkInterfaces.address})`, networkId: networkInterfaces.networkId })
     .from(portForwards)
     .innerJoin(networkInterfaces, eq(networkInterfaces.id, portForwards.interfaceId))
-    .where(and(eq(portForwards.hostId, hostId), isNull(networkInterfaces.releasedAt)));
+    .where(and(eq(portForwards.hostId, hostId), isNull(networkInterfaces.releasedAt), eq(networkInterfaces.mode, 'bridged')));
 
   const byNetwork = new Map<string, NetworkSpec>();
   const byInstance: InstanceNics = new Map();
@@ -46,6 +46,8 @@ export async function hostNetworkSpec(db: Db, hostId: string, tag: string): Prom
     i.nicIds.push(n.id);
     byInstance.set(n.instanceId, i);
   }
+  // Only forwards to bridged NICs: one left on a NIC that went user-mode (the host ran
+  // without tenant networks for a while) would name an address none of the spec's NICs has.
   for (const f of forwards) byNetwork.get(f.networkId)?.forwards.push({ hostPort: f.hostPort, ip: f.ip, guestPort: f.guestPort });
 
   const slots = await transitSlots(db, hostId, [...byNetwork.keys()]);

@@ -3,7 +3,9 @@ import net from 'node:net';
 import { and, asc, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publicHostName } from '../config/public-host';
-import { auditLog, hosts, portForwards, usageSegments } from '../db/schema';
+import { auditLog, hosts, networkInterfaces, portForwards, usageSegments } from '../db/schema';
+import { validateHostNetworkSpec } from '../hypervisor/net/spec';
+import { hostNetworkSpec } from './host-spec';
 import type { FakeHypervisor } from '../hypervisor';
 import { tenantUsage } from '../quotas';
 import { drainJobs, setQuota, setUpCompute, tiny } from '../test/compute';
@@ -202,6 +204,23 @@ describe('port forwards', () => {
     } finally {
       listener.close();
       await admin.admin.networks.setPortRange({ from: before.from, to: before.to });
+    }
+  });
+
+  it('stay out of the host’s network spec while their NIC is user-mode, so one such forward cannot fail the whole host', async () => {
+    const a = await withInstance({ name: 'flip' });
+    const f = await a.pf.create({ ...a.input, guestPort: 8080 });
+    const forwardsOf = async () => (await hostNetworkSpec(t.db, hostId, '0a1')).spec.networks.flatMap((n) => n.forwards.map((x) => x.hostPort));
+    expect(await forwardsOf()).toContain(f.hostPort);
+    // Another NIC on the same network stays bridged, so the network is still in the spec.
+    const [nic] = await a.api.instances.interfaces(a.input);
+    await t.db.update(networkInterfaces).set({ mode: 'user' }).where(eq(networkInterfaces.id, nic!.id));
+    try {
+      expect(await forwardsOf()).not.toContain(f.hostPort);
+      const spec = await hostNetworkSpec(t.db, hostId, '0a1');
+      expect(() => validateHostNetworkSpec(spec.spec)).not.toThrow();
+    } finally {
+      await t.db.update(networkInterfaces).set({ mode: 'bridged' }).where(eq(networkInterfaces.id, nic!.id));
     }
   });
 });
