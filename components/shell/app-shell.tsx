@@ -23,6 +23,7 @@ export function AppShell({
     ? [
         { href: `/t/${current.slug}/instances`, label: 'Instances' },
         { href: `/t/${current.slug}/networks`, label: 'Networks' },
+        { href: `/t/${current.slug}/key-pairs`, label: 'Key pairs' },
         { href: `/t/${current.slug}/billing`, label: 'Billing' },
         { href: `/t/${current.slug}/quotas`, label: 'Quotas' },
         { href: `/t/${current.slug}/settings`, label: 'Settings' },

@@ -1,4 +1,4 @@
-import { useId, type InputHTMLAttributes, type ReactNode, type SelectHTMLAttributes } from 'react';
+import { useId, type InputHTMLAttributes, type ReactNode, type Ref, type SelectHTMLAttributes, type TextareaHTMLAttributes } from 'react';
 
 type FieldShell = { label: string; error?: string | string[]; hint?: ReactNode };
 
@@ -49,6 +49,22 @@ export function TextField({ label, error, hint, ...input }: FieldShell & InputHT
   return (
     <Field label={label} error={error} hint={hint}>
       {(wiring) => <input {...input} {...wiring} />}
+    </Field>
+  );
+}
+
+/** A labelled multi-line text box, wired like TextField. */
+export function TextAreaField({
+  label,
+  error,
+  hint,
+  className = '',
+  ref,
+  ...area
+}: FieldShell & TextareaHTMLAttributes<HTMLTextAreaElement> & { ref?: Ref<HTMLTextAreaElement> }) {
+  return (
+    <Field label={label} error={error} hint={hint}>
+      {(wiring) => <textarea {...area} {...wiring} ref={ref} className={`${wiring.className} ${className}`} />}
     </Field>
   );
 }

@@ -6,6 +6,7 @@ import { billingRouter } from './routers/billing';
 import { flavorsRouter, imagesRouter, quotaRequestsRouter, quotasRouter } from './routers/catalog';
 import { consoleRouter } from './routers/console';
 import { instancesRouter } from './routers/instances';
+import { keyPairsRouter } from './routers/key-pairs';
 import { meRouter } from './routers/me';
 import { networksRouter, portForwardsRouter } from './routers/networks';
 import { tenantsRouter } from './routers/tenants';
@@ -24,6 +25,7 @@ export const appRouter = router({
   instances: instancesRouter,
   networks: networksRouter,
   portForwards: portForwardsRouter,
+  keyPairs: keyPairsRouter,
   console: consoleRouter,
   billing: billingRouter,
   quotaRequests: quotaRequestsRouter,
