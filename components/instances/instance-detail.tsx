@@ -12,6 +12,7 @@ import { Card } from '../ui/page';
 import { formatMoment, formatSize, type Instance } from './format';
 import { InstanceActions } from './instance-actions';
 import { InstanceEvents } from './instance-events';
+import { GuestAccess } from './guest-access';
 import { InstanceInterfaces } from './instance-interfaces';
 import { PortForwards } from './port-forwards';
 import { SerialLog } from './serial-log';
@@ -109,6 +110,7 @@ export function InstanceDetail({ instanceId }: { instanceId: string }) {
             ['Size', formatSize(i)],
             ['Image', image ? `${image.name} (${i.imageId})` : i.imageId],
             ['Host', i.hostName ?? '—'],
+            ['Key pair', i.keyName ?? '—'],
             ['Tags', tags.length ? tags.map(([k, v]) => (
               <span key={k} className="mr-1 mb-1 inline-block rounded bg-slate-100 px-1.5 py-0.5 font-mono text-xs">{v ? `${k}=${v}` : k}</span>
             )) : '—'],
@@ -122,8 +124,13 @@ export function InstanceDetail({ instanceId }: { instanceId: string }) {
       <Card title="Network interfaces" description="Each interface’s network, address and rate, and the traffic it has carried.">
         <InstanceInterfaces instance={i} />
       </Card>
+      {image && (image.loginUser || image.features.guestAgent) ? (
+        <Card title="Log in" description="SSH into the guest through a port of this Cirrus host, and what the guest reports about itself.">
+          <GuestAccess instance={i} loginUser={image.loginUser} guestAgent={image.features.guestAgent} />
+        </Card>
+      ) : null}
       <Card title="Port forwards" description="A port of this Cirrus host that reaches a TCP port of the guest, from anywhere that reaches the host.">
-        <PortForwards instance={i} />
+        <PortForwards instance={i} loginUser={image?.loginUser ?? null} />
       </Card>
       <Card title="Serial console" description="The guest’s serial output (the last 64 KiB).">
         <SerialLog instance={i} />

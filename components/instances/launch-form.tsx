@@ -14,13 +14,15 @@ import { FormAlert, SelectField, TextField } from '../ui/field';
 import { LinkButton } from '../ui/link-button';
 import { Card } from '../ui/page';
 import { roleReason } from './format';
+import { AccessFields, type AccessDraft } from './access-fields';
+import { ImageFacts } from './image-facts';
 import { InterfaceFields, interfaceCount, interfaceKey, resolveInterfaces, totalRate, type InterfaceDraft } from './interface-fields';
 import { SizeFields, sizeFromFlavor, toNumber, type SizeDraft } from './size-fields';
 import { TagsEditor, type TagRow } from './tags-editor';
 
 type Errors = Record<string, string[] | undefined>;
 const DEFAULT_IMAGE = 'cirrus-tiny-linux';
-const FIELDS = ['name', 'imageId', 'vcpus', 'memoryMiB', 'diskGiB', 'nics', 'bandwidthMbit', 'interfaces'];
+const FIELDS = ['name', 'imageId', 'vcpus', 'memoryMiB', 'diskGiB', 'nics', 'bandwidthMbit', 'interfaces', 'keyPairId', 'userData'];
 
 /** A refusal's field key as the form shows it: per-NIC keys whole ("interfaces.0.networkId"), others by the part before the dot ("tags.env" → tags). */
 function formKey(path: string): string | null {
@@ -56,6 +58,7 @@ export function LaunchForm() {
   const flavors = useQuery(trpc.flavors.list.queryOptions({ tenantId: tenant.id }));
   const quotas = useQuery({ ...trpc.quotas.get.queryOptions({ tenantId: tenant.id }), refetchInterval: 5_000 });
   const networks = useQuery(trpc.networks.list.queryOptions({ tenantId: tenant.id }));
+  const keyPairs = useQuery(trpc.keyPairs.list.queryOptions({ tenantId: tenant.id, limit: 100 }));
   const launch = useMutation(trpc.instances.launch.mutationOptions());
 
   const [name, setName] = useState('');
@@ -63,6 +66,7 @@ export function LaunchForm() {
   // Until the user picks a size, the smallest preset is shown.
   const [chosenSize, setSize] = useState<SizeDraft | null>(null);
   const [tagRows, setTagRows] = useState<TagRow[]>([]);
+  const [access, setAccess] = useState<AccessDraft>({ keyPairId: '', userData: '' });
   const [nicDrafts, setNicDrafts] = useState<InterfaceDraft[]>([]);
   // The NIC rate of the preset last picked (untyped rates follow it); until then the first preset's.
   const [presetRate, setPresetRate] = useState<number | null>(null);
@@ -111,6 +115,8 @@ export function LaunchForm() {
       // One entry per NIC once the count is valid (else zod speaks about the count).
       interfaces: nics.length ? nics.map((n) => ({ networkId: n.networkId, rateMbit: toNumber(n.rate) })) : undefined,
       tags,
+      // Only images that run cloud-init take them (the fields are hidden for the others).
+      ...(image?.features.cloudInit ? { keyPairId: access.keyPairId || undefined, userData: access.userData || undefined } : {}),
     });
     setTagErrors(rowErrors);
     if (!parsed.success || Object.keys(rowErrors).length) {
@@ -165,7 +171,7 @@ export function LaunchForm() {
     });
   };
 
-  const loadError = images.error ?? flavors.error ?? networks.error;
+  const loadError = images.error ?? flavors.error ?? networks.error ?? keyPairs.error;
   const noImage = images.data?.length === 0 ? 'No image is available for launches: an administrator has disabled them, or none is built yet.' : undefined;
   return (
     <form ref={formRef} onSubmit={onSubmit} noValidate aria-label="Launch instance" className="grid gap-6 lg:grid-cols-[1fr_20rem] lg:items-start">
@@ -188,9 +194,14 @@ export function LaunchForm() {
               }}
               options={imageList.map((i) => ({ value: i.id, label: i.name }))}
               error={errors.imageId}
-              hint={image ? `Needs at least ${image.minMemoryMiB} MiB of memory and ${image.minDiskGiB} GiB of disk.` : images.isPending ? 'Loading images…' : noImage}
+              hint={image ? undefined : images.isPending ? 'Loading images…' : noImage}
             />
           </div>
+          {image ? (
+            <div className="mt-4">
+              <ImageFacts image={image} />
+            </div>
+          ) : null}
         </Card>
         <Card title="Size" description="Pick a preset, or set each number yourself.">
           {flavors.isPending ? <p role="status">Loading sizes…</p> : null}
@@ -204,6 +215,23 @@ export function LaunchForm() {
             errors={errors}
             defaultRate={defaultRate}
             loading={networks.isPending}
+          />
+        </Card>
+        <Card title="Access" description="A key pair to log in with over SSH, and what cloud-init does on first boot.">
+          <AccessFields
+            draft={access}
+            onChange={(next) => {
+              clearError(...Object.keys(next));
+              setAccess((a) => ({ ...a, ...next }));
+            }}
+            keyPairs={keyPairs.data?.items ?? []}
+            loading={keyPairs.isPending}
+            tenantSlug={tenant.slug}
+            loginUser={image?.loginUser ?? null}
+            cloudInit={image?.features.cloudInit ?? false}
+            imageName={image?.name ?? null}
+            errors={errors}
+            onFileError={(message) => setErrors((e) => ({ ...e, userData: [message] }))}
           />
         </Card>
         <Card title="Tags">

@@ -13,14 +13,14 @@ import { useFieldErrors } from '../ui/field-errors';
 import { FormAlert, SelectField, TextField } from '../ui/field';
 import { DataTable } from '../ui/table';
 import { roleReason, type Instance } from './format';
+import { CopyCommand } from './guest-access';
+import { sshCommand } from './ssh-command';
 import { useInstanceInterfaces, type Nic } from './instance-interfaces';
 import { toNumber } from './size-fields';
 
 type PortForward = RouterOutputs['portForwards']['list'][number];
 const KEYS = ['guestPort', 'hostPort', 'interfaceId'] as const;
 
-/** The command that reaches a forwarded SSH port (the login name depends on the image). */
-const sshCommand = (f: PortForward) => `ssh -p ${f.hostPort} <user>@${f.host}`;
 
 /** Why no port forward can be made to this NIC of `instanceName` (the server's rule, with the host's note), or undefined. */
 function whyNotForward(nic: Nic | undefined, instanceName: string): string | undefined {
@@ -32,7 +32,7 @@ function whyNotForward(nic: Nic | undefined, instanceName: string): string | und
 }
 
 /** Host ports that reach a TCP port of the guest: the list, a form for another, and delete. */
-export function PortForwards({ instance }: { instance: Instance }) {
+export function PortForwards({ instance, loginUser }: { instance: Instance; loginUser: string | null }) {
   const tenant = useTenant();
   const trpc = useTRPC();
   const queryClient = useQueryClient();
@@ -85,19 +85,7 @@ export function PortForwards({ instance }: { instance: Instance }) {
               header: 'Connect',
               cell: (f) =>
                 f.guestPort === 22 ? (
-                  <span className="flex flex-wrap items-center gap-2">
-                    <code className="rounded bg-slate-100 px-1.5 py-0.5 font-mono text-xs select-all" aria-label={`SSH command for ${f.endpoint}`}>
-                      {sshCommand(f)}
-                    </code>
-                    <Button
-                      variant="ghost"
-                      className="px-2 py-1 text-xs"
-                      aria-label={`Copy the SSH command for ${f.endpoint}`}
-                      onClick={() => void navigator.clipboard?.writeText(sshCommand(f))}
-                    >
-                      Copy
-                    </Button>
-                  </span>
+                  <CopyCommand command={sshCommand(f, loginUser, instance.keyName)} label={`SSH command for ${f.endpoint}`} />
                 ) : (
                   <span className="text-xs text-slate-600">TCP to {f.endpoint}</span>
                 ),

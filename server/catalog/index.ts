@@ -7,7 +7,20 @@ import { imageFootprint, type GuestImage } from '../hypervisor';
 export async function syncImages(db: DbOrTx, catalog: GuestImage[]): Promise<void> {
   for (const img of catalog) {
     const builtAt = Number.isNaN(Date.parse(img.builtAt)) ? null : new Date(img.builtAt);
-    const facts = { name: img.name, description: img.source, minMemoryMiB: img.minMemoryMiB, minDiskGiB: img.minDiskGiB, builtAt, ...imageFootprint(img) };
+    const facts = {
+      name: img.name,
+      description: img.source,
+      minMemoryMiB: img.minMemoryMiB,
+      minDiskGiB: img.minDiskGiB,
+      minVcpus: img.minVcpus,
+      osFamily: img.osFamily,
+      osVersion: img.osVersion,
+      loginUser: img.loginUser,
+      architecture: img.architecture,
+      features: img.features,
+      builtAt,
+      ...imageFootprint(img),
+    };
     await db
       .insert(images)
       .values({ id: img.id, ...facts })
@@ -31,7 +44,19 @@ export async function seedFlavors(db: DbOrTx): Promise<void> {
 
 export async function listImages(db: DbOrTx) {
   return db
-    .select({ id: images.id, name: images.name, description: images.description, minMemoryMiB: images.minMemoryMiB, minDiskGiB: images.minDiskGiB })
+    .select({
+      id: images.id,
+      name: images.name,
+      description: images.description,
+      minVcpus: images.minVcpus,
+      minMemoryMiB: images.minMemoryMiB,
+      minDiskGiB: images.minDiskGiB,
+      osFamily: images.osFamily,
+      osVersion: images.osVersion,
+      loginUser: images.loginUser,
+      architecture: images.architecture,
+      features: images.features,
+    })
     .from(images)
     .where(eq(images.enabled, true))
     .orderBy(asc(images.name));

@@ -1,5 +1,5 @@
 import type { DbOrTx } from '../db/client';
-import { isHypervisorError } from '../hypervisor';
+import { isHypervisorError, type GuestInfo } from '../hypervisor';
 import { getCompute } from '../runtime/compute';
 import { getInstance } from './queries';
 
@@ -15,6 +15,23 @@ export async function serialLogOf(db: DbOrTx, tenantId: string, instanceId: stri
     return { text: await compute.driver.serialLog(instanceId, SERIAL_TAIL_BYTES) };
   } catch (err) {
     if (isHypervisorError(err, 'NOT_FOUND')) return { text: '' };
+    throw err;
+  }
+}
+
+/**
+ * What the guest OS says about itself through its agent (OS name, host name,
+ * addresses it has); null while it cannot answer: not running, no agent in
+ * its image, still booting, or not on this host.
+ */
+export async function guestInfoOf(db: DbOrTx, tenantId: string, instanceId: string): Promise<GuestInfo | null> {
+  const inst = await getInstance(db, tenantId, instanceId);
+  const compute = getCompute();
+  if (!compute?.driver.guestInfo || inst.hostId !== compute.hostId || inst.state !== 'running') return null;
+  try {
+    return await compute.driver.guestInfo(instanceId);
+  } catch (err) {
+    if (isHypervisorError(err)) return null;
     throw err;
   }
 }

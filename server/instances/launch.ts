@@ -7,6 +7,7 @@ import { images, instances } from '../db/schema';
 import { DomainError } from '../errors';
 import { placeInstance } from '../hosts';
 import { enqueueInstanceOp } from '../jobs';
+import { getKeyPairForLaunch } from '../keys/key-pairs';
 import { allocateInterfaces } from '../network/interfaces';
 import { DEFAULT_RATE_MBIT, type LaunchInterface } from '../network/validation';
 import { checkQuota, lockTenantQuota, tenantUsage } from '../quotas';
@@ -33,6 +34,15 @@ export async function launchInstance(db: DbOrTx, actor: Actor, tenantId: string,
     if (input.diskGiB < image.minDiskGiB) {
       throw new DomainError('INVALID_INPUT', `${image.name} needs a disk of at least ${image.minDiskGiB} GiB.`, 'diskGiB');
     }
+    if (input.vcpus < image.minVcpus) {
+      throw new DomainError('INVALID_INPUT', `${image.name} needs at least ${image.minVcpus} vCPUs.`, 'vcpus');
+    }
+    if (!image.features.cloudInit) {
+      const field = input.keyPairId ? 'keyPairId' : input.userData ? 'userData' : null;
+      if (field) throw new DomainError('INVALID_INPUT', `${image.name} does not run cloud-init, so it cannot take a key pair or user data. Choose an image that does, or leave them out.`, field);
+    }
+    // Copied, not referenced: deleting the key pair later changes nothing for this instance.
+    const key = input.keyPairId ? await getKeyPairForLaunch(tx, tenantId, input.keyPairId) : null;
 
     await assertWithinBudget(tx, tenantId);
     const interfaces: LaunchInterface[] = input.interfaces ?? Array.from({ length: input.nics }, () => ({}));
@@ -54,6 +64,9 @@ export async function launchInstance(db: DbOrTx, actor: Actor, tenantId: string,
         diskGiB: input.diskGiB,
         nics: input.nics,
         tags: input.tags ?? {},
+        keyName: key?.name ?? null,
+        sshPublicKey: key?.publicKey ?? null,
+        userData: input.userData ? input.userData : null,
         hostId: host.id,
         state: 'pending',
         createdBy: actor.kind === 'user' ? actor.userId : null,
@@ -67,7 +80,7 @@ export async function launchInstance(db: DbOrTx, actor: Actor, tenantId: string,
       action: 'instance.launch',
       tenantId,
       target: { type: 'instance', id: row.id },
-      detail: { ...request, imageId: image.id, host: host.name, interfaces: nics.map((n) => ({ networkId: n.networkId, address: n.address, rateMbit: n.rateMbit })) },
+      detail: { ...request, imageId: image.id, host: host.name, keyName: key?.name ?? null, userDataBytes: input.userData ? Buffer.byteLength(input.userData) : 0, interfaces: nics.map((n) => ({ networkId: n.networkId, address: n.address, rateMbit: n.rateMbit })) },
     });
     await enqueueInstanceOp(tx, host.id, { instanceId: row.id, op: 'start' });
     return { ...row, hostName: host.name };

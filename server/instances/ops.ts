@@ -10,6 +10,7 @@ import { isHypervisorError, type HypervisorDriver } from '../hypervisor';
 import type { InstanceOpPayload } from '../jobs';
 import type { NetworkAgent } from '../network/agent';
 import { guestNics } from '../network/host-spec';
+import { cloudInitFor } from './cloud-init';
 import { transition, type Transition } from './transition';
 
 /** `network`: the host's network agent (absent in tests of code above the network: NICs are user-mode). */
@@ -43,7 +44,8 @@ export async function runInstanceOp(deps: OpDeps, payload: InstanceOpPayload, at
         let state = await guestState(driver, inst.id);
         if (state === 'absent') {
           const nics = await guestNics(db, inst.id, inst.nics, network ? network.tag : undefined);
-          await driver.create({ id: inst.id, vcpus: inst.vcpus, memoryMiB: inst.memoryMiB, diskGiB: inst.diskGiB, nics, image: inst.imageId });
+          const cloudInit = await cloudInitFor(db, inst);
+          await driver.create({ id: inst.id, vcpus: inst.vcpus, memoryMiB: inst.memoryMiB, diskGiB: inst.diskGiB, nics, image: inst.imageId, cloudInit });
           state = 'stopped';
         }
         // The network (bridge, router, DHCP reservation) is there before the guest

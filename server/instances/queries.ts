@@ -23,6 +23,7 @@ export const instanceColumns = {
   createdAt: instances.createdAt,
   launchedAt: instances.launchedAt,
   terminatedAt: instances.terminatedAt,
+  keyName: instances.keyName,
 };
 const withHost = { ...instanceColumns, hostName: hosts.name };
 

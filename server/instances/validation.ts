@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_USER_DATA_BYTES } from '../hypervisor/limits';
 import { launchInterfaceSchema, rateSchema } from '../network/validation';
 import { instanceStates } from './can';
 
@@ -32,6 +33,14 @@ export const tagsSchema = z
   )
   .refine((t) => Object.keys(t).length <= 20, 'At most 20 tags.');
 
+export { MAX_USER_DATA_BYTES };
+
+/** Cloud-config or a script for cloud-init: UTF-8 text, at most 16 KiB. */
+export const userDataSchema = z
+  .string()
+  .refine((t) => !/[\ud800-\udfff]/u.test(t) && !t.includes('\u0000'), 'User data must be UTF-8 text (a cloud-config or a script), not binary.')
+  .refine((t) => new TextEncoder().encode(t).length <= MAX_USER_DATA_BYTES, `User data must be at most ${MAX_USER_DATA_BYTES / 1024} KiB.`);
+
 const launchFields = z.object({
   name: instanceNameSchema,
   imageId: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'Choose an image.'),
@@ -42,6 +51,9 @@ const launchFields = z.object({
   /** Per NIC, in order: its network and rate. Omitted: every NIC on the default network at 100 Mbit/s. */
   interfaces: z.array(launchInterfaceSchema).max(LIMITS.nics.max).optional(),
   tags: tagsSchema.optional(),
+  /** A key pair of the tenant's: its public key goes on the image's login user. */
+  keyPairId: z.string().uuid('Choose one of your key pairs.').optional(),
+  userData: userDataSchema.optional(),
 });
 
 export const launchInput = launchFields.refine((l) => !l.interfaces || l.interfaces.length === l.nics, {

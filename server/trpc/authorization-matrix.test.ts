@@ -36,6 +36,7 @@ const matrix: Record<string, Access> = {
   'instances.get': { tenant: 'viewer' },
   'instances.events': { tenant: 'viewer' },
   'instances.serialLog': { tenant: 'viewer' },
+  'instances.guestInfo': { tenant: 'viewer' },
   'instances.start': { tenant: 'member' },
   'instances.stop': { tenant: 'member' },
   'instances.reboot': { tenant: 'member' },

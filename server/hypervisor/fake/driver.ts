@@ -70,6 +70,11 @@ export class FakeHypervisor implements HypervisorDriver {
     });
   }
 
+  /** The spec a guest was created with (as the QEMU driver's guest.json keeps it). */
+  spec(id: string): GuestSpec {
+    return this.get(id).spec;
+  }
+
   async start(id: string): Promise<void> {
     await this.lock(id, async () => {
       const g = this.get(id);

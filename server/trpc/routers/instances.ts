@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { requestInstanceAction } from '../../instances/actions';
 import { launchInstance } from '../../instances/launch';
 import { getInstance, listInstanceEvents, listInstances } from '../../instances/queries';
-import { serialLogOf } from '../../instances/console';
+import { guestInfoOf, serialLogOf } from '../../instances/console';
 import { instanceIdSchema, launchInput, listInput } from '../../instances/validation';
 import { router, tenantProcedure } from '../init';
 import { interfaceProcedures } from './networks';
@@ -18,6 +18,7 @@ export const instancesRouter = router({
   get: tenantProcedure.input(byId).query(({ ctx, input }) => getInstance(ctx.db, ctx.tenant.id, input.instanceId)),
   events: tenantProcedure.input(byId).query(({ ctx, input }) => listInstanceEvents(ctx.db, ctx.tenant.id, input.instanceId)),
   serialLog: tenantProcedure.input(byId).query(({ ctx, input }) => serialLogOf(ctx.db, ctx.tenant.id, input.instanceId)),
+  guestInfo: tenantProcedure.input(byId).query(({ ctx, input }) => guestInfoOf(ctx.db, ctx.tenant.id, input.instanceId)),
   start: tenantProcedure.input(byId).mutation(({ ctx, input }) => requestInstanceAction(ctx.db, ctx.actor, ctx.tenant.id, input.instanceId, 'start')),
   stop: tenantProcedure
     .input(byId.extend({ force: z.boolean().default(false) }))
