@@ -8,10 +8,18 @@ const FEATURE_LABELS: [keyof CatalogImage['features'], string][] = [
   ['hotplug', 'CPU and memory hotplug'],
 ];
 
+type ImageSystem = Pick<CatalogImage, 'osFamily' | 'osVersion' | 'features'>;
+
+/** "Debian 12", "Linux". */
+export const osLabel = (image: ImageSystem) =>
+  [image.osFamily === 'linux' ? 'Linux' : image.osFamily.charAt(0).toUpperCase() + image.osFamily.slice(1), image.osVersion].filter(Boolean).join(' ');
+
+export const featureLabels = (image: ImageSystem) => FEATURE_LABELS.filter(([k]) => image.features[k]).map(([, label]) => label);
+
 /** What an image is, for the launch form: OS, architecture, login user, minimum size, features. */
 export function ImageFacts({ image }: { image: CatalogImage }) {
-  const features = FEATURE_LABELS.filter(([k]) => image.features[k]).map(([, label]) => label);
-  const os = [image.osFamily === 'linux' ? 'Linux' : image.osFamily.charAt(0).toUpperCase() + image.osFamily.slice(1), image.osVersion].filter(Boolean).join(' ');
+  const features = featureLabels(image);
+  const os = osLabel(image);
   return (
     <dl aria-label={`About ${image.name}`} className="grid grid-cols-[auto_1fr] gap-x-4 gap-y-1 text-sm">
       <dt className="text-slate-500">Operating system</dt>

@@ -5,6 +5,7 @@ import { flavors, images, instances } from '../db/schema';
 import { DomainError } from '../errors';
 import type { FlavorSpec } from '../instances/validation';
 import { outer } from '../db/outer';
+import { imageColumns } from '../catalog';
 
 // Images ---------------------------------------------------------------------
 
@@ -12,11 +13,7 @@ import { outer } from '../db/outer';
 export async function listImagesForAdmin(db: DbOrTx) {
   return db
     .select({
-      id: images.id,
-      name: images.name,
-      description: images.description,
-      minMemoryMiB: images.minMemoryMiB,
-      minDiskGiB: images.minDiskGiB,
+      ...imageColumns,
       sizeBytes: images.sizeBytes,
       virtualSizeBytes: images.virtualSizeBytes,
       builtAt: images.builtAt,

@@ -42,21 +42,24 @@ export async function seedFlavors(db: DbOrTx): Promise<void> {
   await db.insert(flavors).values(defaultFlavors).onConflictDoNothing();
 }
 
+/** What a tenant (and an admin) sees of an image. */
+export const imageColumns = {
+  id: images.id,
+  name: images.name,
+  description: images.description,
+  minVcpus: images.minVcpus,
+  minMemoryMiB: images.minMemoryMiB,
+  minDiskGiB: images.minDiskGiB,
+  osFamily: images.osFamily,
+  osVersion: images.osVersion,
+  loginUser: images.loginUser,
+  architecture: images.architecture,
+  features: images.features,
+};
+
 export async function listImages(db: DbOrTx) {
   return db
-    .select({
-      id: images.id,
-      name: images.name,
-      description: images.description,
-      minVcpus: images.minVcpus,
-      minMemoryMiB: images.minMemoryMiB,
-      minDiskGiB: images.minDiskGiB,
-      osFamily: images.osFamily,
-      osVersion: images.osVersion,
-      loginUser: images.loginUser,
-      architecture: images.architecture,
-      features: images.features,
-    })
+    .select(imageColumns)
     .from(images)
     .where(eq(images.enabled, true))
     .orderBy(asc(images.name));

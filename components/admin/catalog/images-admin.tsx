@@ -11,6 +11,7 @@ import { EmptyState } from '../../ui/page';
 import { DataTable, formatDateTime } from '../../ui/table';
 import { formatBytes } from '../../ui/format-bytes';
 import { StatusBadge } from './status-badge';
+import { featureLabels, osLabel } from '../../instances/image-facts';
 
 type Image = RouterOutputs['admin']['images']['list'][number];
 
@@ -71,10 +72,21 @@ export function ImagesAdmin() {
               ),
             },
             {
+              header: 'System',
+              cell: (i) => (
+                <span className="block text-sm">
+                  {osLabel(i)} · {i.architecture}
+                  <span className="block text-xs text-slate-600">{i.loginUser ? `login user ${i.loginUser}` : 'no login user'}</span>
+                  <span className="block text-xs text-slate-600">{featureLabels(i).join(', ') || 'no cloud-init, agent or hotplug'}</span>
+                </span>
+              ),
+            },
+            {
               header: 'Minimums',
               cell: (i) => (
                 <span className="block whitespace-nowrap tabular-nums">
-                  {i.minMemoryMiB} MiB memory
+                  {i.minVcpus} vCPU{i.minVcpus === 1 ? '' : 's'}
+                  <span className="block">{i.minMemoryMiB} MiB memory</span>
                   <span className="block">{i.minDiskGiB} GiB disk</span>
                 </span>
               ),
