@@ -3,6 +3,7 @@
 import Link from 'next/link';
 import { useId, type ChangeEvent } from 'react';
 import { MAX_USER_DATA_BYTES } from '@/server/instances/validation';
+import { formatKeyType, type KeyPair } from '../key-pairs/key-pair-rules';
 import { SelectField, TextAreaField } from '../ui/field';
 import { formatBytes } from '../ui/format-bytes';
 
@@ -11,12 +12,7 @@ export interface AccessDraft {
   userData: string;
 }
 
-export interface KeyPairOption {
-  id: string;
-  name: string;
-  keyType: string;
-  fingerprint: string;
-}
+export type KeyPairOption = Pick<KeyPair, 'id' | 'name' | 'keyType' | 'bits' | 'fingerprint'>;
 
 const byteLength = (text: string) => new TextEncoder().encode(text).length;
 
@@ -79,7 +75,7 @@ export function AccessFields({
         name="keyPairId"
         value={draft.keyPairId}
         onChange={(e) => onChange({ keyPairId: e.target.value })}
-        options={[{ value: '', label: 'No key pair (console login only)' }, ...keyPairs.map((k) => ({ value: k.id, label: `${k.name} · ${k.keyType} · ${k.fingerprint.slice(0, 20)}…` }))]}
+        options={[{ value: '', label: 'No key pair (console login only)' }, ...keyPairs.map((k) => ({ value: k.id, label: `${k.name} · ${formatKeyType(k)} · ${k.fingerprint.slice(0, 20)}…` }))]}
         error={errors.keyPairId}
         hint={
           loading ? (

@@ -8,11 +8,9 @@ export function formatSize(s: Size): string {
   return `${s.vcpus} vCPU · ${s.memoryMiB} MiB · ${s.diskGiB} GiB · ${s.nics} NIC`;
 }
 
-export const VIEWER_REASON = 'Viewers cannot change instances.';
-
-/** The role's reason not to change instances, or undefined when it may. */
-export function roleReason(role: 'owner' | 'member' | 'viewer'): string | undefined {
-  return role === 'viewer' ? VIEWER_REASON : undefined;
+/** The role's reason not to change `what` (the server's rule: changes need a member), or undefined when it may. */
+export function roleReason(role: 'owner' | 'member' | 'viewer', what = 'instances'): string | undefined {
+  return role === 'viewer' ? `Viewers cannot change ${what}.` : undefined;
 }
 
 /** A moment to the second: events on an instance are often seconds apart. */

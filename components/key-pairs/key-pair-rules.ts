@@ -1,16 +1,12 @@
 import type { RouterOutputs } from '@/server/trpc/root';
+import { roleReason } from '../instances/format';
 
 export type KeyPair = RouterOutputs['keyPairs']['list']['items'][number];
 export type GeneratedKeyPair = RouterOutputs['keyPairs']['generate'];
 
 export const KEY_PAIRS_PAGE_SIZE = 20;
 
-export const KEY_PAIR_VIEWER_REASON = 'Viewers cannot change key pairs.';
-
-/** The role's reason not to change key pairs, or undefined when it may (the server's rule: mutations need a member). */
-export function keyPairRoleReason(role: 'owner' | 'member' | 'viewer'): string | undefined {
-  return role === 'viewer' ? KEY_PAIR_VIEWER_REASON : undefined;
-}
+export const keyPairRoleReason = (role: 'owner' | 'member' | 'viewer') => roleReason(role, 'key pairs');
 
 const TYPE_LABELS: Record<string, string> = { ed25519: 'ED25519', ecdsa: 'ECDSA', rsa: 'RSA' };
 

@@ -1,14 +1,10 @@
 import { networkCan } from '@/server/network/can';
 import type { RouterOutputs } from '@/server/trpc/root';
+import { roleReason } from '../instances/format';
 
 export type Network = RouterOutputs['networks']['list'][number];
 
-export const NETWORK_VIEWER_REASON = 'Viewers cannot change networks.';
-
-/** The role's reason not to change networks, or undefined when it may. */
-export function networkRoleReason(role: 'owner' | 'member' | 'viewer'): string | undefined {
-  return role === 'viewer' ? NETWORK_VIEWER_REASON : undefined;
-}
+export const networkRoleReason = (role: 'owner' | 'member' | 'viewer') => roleReason(role, 'networks');
 
 /** Why a network cannot be deleted whatever is on it (the server's own rule, server/network/can.ts), or undefined. */
 export function whyNotDeleteNetwork(n: Pick<Network, 'name' | 'isDefault'>): string | undefined {
