@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import path from 'node:path';
 import { upstreamServers } from './dnsmasq';
 import { runCommand, type Runner } from './exec';
-import { readKernelState, type KernelState } from './kernel-state';
+import { readKernelState, tapGuestCounters, type KernelState } from './kernel-state';
 import { bridgeName, HOST_TAG_PATTERN, ifbName, NAMESPACE_PATTERN, prefixOf, routerNamespace, routerPortName, tapName, tapOfIfb, transitName } from './names';
 import { hostRuleset, hostTableName } from './nft';
 import { ensureNetwork, removeNetwork, writeSysctl, type RouterContext } from './router';
@@ -225,12 +225,7 @@ export class HostNetwork {
 
   /** Bytes through a NIC's tap, from the guest's point of view (a tap's rx is what the guest sent). */
   counters(nicId: string): { rxBytes: number; txBytes: number } | null {
-    const dir = `/sys/class/net/${tapName(this.tag, nicId)}/statistics`;
-    try {
-      return { rxBytes: Number(readFileSync(`${dir}/tx_bytes`, 'utf8')), txBytes: Number(readFileSync(`${dir}/rx_bytes`, 'utf8')) };
-    } catch {
-      return null;
-    }
+    return tapGuestCounters(tapName(this.tag, nicId));
   }
 
   /** Remove every network of this host (tests; a host being retired). */

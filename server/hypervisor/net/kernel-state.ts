@@ -1,5 +1,6 @@
 // What the kernel has now, read in a few commands: the host's links (with
 // their kind and bridge), router namespaces, and each tap's qdiscs.
+import { readFileSync } from 'node:fs';
 import type { Runner } from './exec';
 import { parseQdiscs, type QdiscState } from './tc';
 
@@ -50,4 +51,17 @@ export async function readNamespaceAddresses(run: Runner, netns: string): Promis
     );
   }
   return out;
+}
+
+/**
+ * Bytes through a tap from the guest's point of view (a tap's rx is what the
+ * guest sent), from sysfs; null when the tap is not there.
+ */
+export function tapGuestCounters(tap: string): { rxBytes: number; txBytes: number } | null {
+  const dir = `/sys/class/net/${tap}/statistics`;
+  try {
+    return { rxBytes: Number(readFileSync(`${dir}/tx_bytes`, 'utf8')), txBytes: Number(readFileSync(`${dir}/rx_bytes`, 'utf8')) };
+  } catch {
+    return null;
+  }
 }

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { dataPath } from '../../config/paths';
 import { writeSeedIso } from '../cloud-init';
+import { tapGuestCounters } from '../net/kernel-state';
 import { DEFAULT_IMAGE_ID, ImageCatalog, defaultImagesDir, type GuestImage } from '../images/catalog';
 import { GUEST_ID_PATTERN, validateGuestId, validateGuestSpec } from '../spec';
 import {
@@ -76,14 +77,6 @@ interface Tracked {
 
 const probes = new Map<string, Promise<AccelProbeResult>>();
 
-function tapCounters(tap: string): { rx: number; tx: number } | null {
-  try {
-    const dir = `/sys/class/net/${tap}/statistics`;
-    return { rx: Number(readFileSync(`${dir}/rx_bytes`, 'utf8')), tx: Number(readFileSync(`${dir}/tx_bytes`, 'utf8')) };
-  } catch {
-    return null;
-  }
-}
 const POWER_BUTTON_REPEAT_MS = 3_000;
 /** A guest that ignored the power button this long is asked through its agent too. */
 const AGENT_SHUTDOWN_AFTER_MS = 6_000;
@@ -376,8 +369,8 @@ export class QemuDriver implements HypervisorDriver {
       // A tap's counters are the host's view: what it received, the guest sent.
       // User-mode NICs have no host device to count on.
       nics: this.load(id).record.spec.nics.map((n) => {
-        const c = n.tap ? tapCounters(n.tap) : null;
-        return { mac: n.mac, rxBytes: c?.tx ?? null, txBytes: c?.rx ?? null };
+        const c = n.tap ? tapGuestCounters(n.tap) : null;
+        return { mac: n.mac, rxBytes: c?.rxBytes ?? null, txBytes: c?.txBytes ?? null };
       }),
     };
   }
