@@ -2,13 +2,14 @@
 // its figures. Add a module by writing bench/<name>.ts exporting a
 // BenchModule and listing it below.
 import consoleOverhead from './console-overhead';
+import imagesBench from './images';
 import instancesBench from './instances';
 import invoiceBench from './invoice';
 import launchLatency from './launch-latency';
 import networkBench from './network';
 import type { BenchModule } from './types';
 
-const modules: BenchModule[] = [launchLatency, instancesBench, consoleOverhead, invoiceBench, networkBench];
+const modules: BenchModule[] = [launchLatency, instancesBench, consoleOverhead, invoiceBench, networkBench, imagesBench];
 
 async function main(): Promise<number> {
   const only = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -1,14 +1,35 @@
-// `npm run images [-- --if-missing] [--force] [--images-dir DIR]`
-// Builds the default guest image ("Cirrus Tiny Linux") into the image catalog
-// (<data>/images). `--if-missing` returns at once when it is already built;
-// `npm start` and `npm test` call it that way.
+// `npm run images [-- --if-missing] [--force] [--only ID] [--images-dir DIR]`
+// Builds the guest images into the image catalog (<data>/images): first
+// "Cirrus Tiny Linux" (the default image), then "Debian 12 (bookworm)".
+// An image that is built and current is left alone (`--if-missing` says so
+// and returns; `npm start` and `npm test` call it that way); one built by an
+// older recipe is rebuilt; `--force` rebuilds; `--only` picks one image.
 import path from 'node:path';
-import { DEFAULT_IMAGE_ID, ImageCatalog, defaultImagesDir } from '../server/hypervisor/images/catalog';
-import { buildTinyLinux, TINY_LINUX_BUILD_VERSION } from './images/build-tiny-linux';
+import { ImageCatalog, defaultImagesDir, type GuestImage } from '../server/hypervisor/images/catalog';
+import { buildDebian } from './images/build-debian';
+import { buildTinyLinux, TINY_LINUX_BUILD_VERSION, TINY_LINUX_ID, TINY_LINUX_NAME } from './images/build-tiny-linux';
+import { DEBIAN_ID, DEBIAN_NAME, debianRecipe, recipeHash } from './images/debian-recipe';
+
+interface SystemPackage {
+  pkg: string;
+  check: string[];
+}
 
 interface SystemPackagesModule {
-  ensureSystemPackages: (pkgs: { pkg: string; check: string[] }[], why: string) => boolean;
+  ensureSystemPackages: (pkgs: SystemPackage[], why: string) => boolean;
   ensureAptUpdated: () => boolean;
+}
+
+interface ImageTarget {
+  id: string;
+  name: string;
+  /** Why a built image must be rebuilt, or null when it is current. */
+  stale: (existing: GuestImage) => string | null;
+  /** What "current" means for it, for the log. */
+  current: string;
+  packages: SystemPackage[];
+  why: string;
+  build: (sys: SystemPackagesModule) => Promise<string>;
 }
 
 // 1. Arguments ---------------------------------------------------------------
@@ -16,47 +37,99 @@ interface SystemPackagesModule {
 const argv = process.argv.slice(2);
 const ifMissing = argv.includes('--if-missing');
 const force = argv.includes('--force');
-const dirFlag = argv.indexOf('--images-dir');
-const imagesDir = path.resolve(dirFlag >= 0 && argv[dirFlag + 1] ? argv[dirFlag + 1]! : defaultImagesDir());
+const flag = (name: string) => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+const imagesDir = path.resolve(flag('--images-dir') || defaultImagesDir());
+const only = argv.includes('--only') ? (flag('--only') ?? '') : null;
 
 const log = (msg: string) => console.log(`[images] ${msg}`);
+/** One line, whatever the error carried. */
+const oneLine = (err: unknown) => (err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, '; ').trim();
 
-// 2. Build --------------------------------------------------------------------
+// 2. The images ----------------------------------------------------------------
+
+const QEMU_IMG: SystemPackage = { pkg: 'qemu-utils', check: ['/usr/bin/qemu-img'] };
+
+const targets: ImageTarget[] = [
+  {
+    id: TINY_LINUX_ID,
+    name: TINY_LINUX_NAME,
+    stale: (existing) => (existing.buildVersion === TINY_LINUX_BUILD_VERSION ? null : 'it was built by an older recipe'),
+    current: `build version ${TINY_LINUX_BUILD_VERSION}`,
+    packages: [
+      { pkg: 'qemu-system-x86', check: ['/usr/bin/qemu-system-x86_64'] },
+      QEMU_IMG,
+      { pkg: 'xz-utils', check: ['/usr/bin/xz'] },
+    ],
+    why: 'Cirrus guests (QEMU)',
+    build: (sys) => buildTinyLinux({ imagesDir, log, aptUpdate: () => sys.ensureAptUpdated() }),
+  },
+  {
+    id: DEBIAN_ID,
+    name: DEBIAN_NAME,
+    stale: (existing) => {
+      const want = recipeHash(debianRecipe());
+      if (existing.recipeHash === want) return null;
+      return `its recipe changed (built from ${existing.recipeHash ? existing.recipeHash.slice(0, 12) : 'no recipe hash'}, now ${want.slice(0, 12)})`;
+    },
+    current: 'its recipe hash matches',
+    packages: [
+      { pkg: 'mmdebstrap', check: ['/usr/bin/mmdebstrap'] },
+      { pkg: 'debian-archive-keyring', check: ['/usr/share/keyrings/debian-archive-keyring.gpg'] },
+      { pkg: 'e2fsprogs', check: ['/usr/sbin/mkfs.ext4', '/sbin/mkfs.ext4'] },
+      QEMU_IMG,
+    ],
+    why: 'the Debian 12 image (mmdebstrap, mkfs.ext4, qemu-img)',
+    build: () => buildDebian({ imagesDir, log }),
+  },
+];
+
+// 3. Build ---------------------------------------------------------------------
+
+async function ensureBuilt(target: ImageTarget, catalog: ImageCatalog, sys: SystemPackagesModule): Promise<boolean> {
+  const existing = catalog.find(target.id);
+  const staleReason = existing ? target.stale(existing) : null;
+  if (existing && !staleReason && !force) {
+    log(`${existing.name} is built (${existing.dir}, ${target.current}); ${ifMissing ? 'skipping' : '--force rebuilds it'}`);
+    return true;
+  }
+  if (existing) log(`rebuilding ${target.name}: ${staleReason ?? '--force'}`);
+  if (!sys.ensureSystemPackages(target.packages, target.why)) {
+    console.error(`[images] failed to build ${target.name}: missing ${target.packages.map((p) => p.pkg).join(', ')} (install them with the command above)`);
+    return false;
+  }
+  const started = Date.now();
+  try {
+    const dir = await target.build(sys);
+    log(`built ${target.name} in ${((Date.now() - started) / 1000).toFixed(1)} s: ${dir}`);
+    return true;
+  } catch (err) {
+    console.error(`[images] failed to build ${target.name}: ${oneLine(err)}`);
+    return false;
+  }
+}
 
 async function main(): Promise<number> {
-  const catalog = new ImageCatalog(imagesDir);
-  const existing = catalog.find(DEFAULT_IMAGE_ID);
-  const current = existing !== null && existing.buildVersion === TINY_LINUX_BUILD_VERSION;
-  if (current && !force) {
-    log(`${existing.name} is built (${existing.dir})${ifMissing ? '' : '; --force rebuilds it'}`);
-    return 0;
+  const chosen = only === null ? targets : targets.filter((t) => t.id === only);
+  if (chosen.length === 0) {
+    console.error(`[images] --only ${only || '(no id)'}: no such image; have ${targets.map((t) => t.id).join(', ')}`);
+    return 1;
   }
-  if (existing && !current) log(`${existing.name} was built by an older recipe; rebuilding`);
   // Plain JS shared with setup (runs before npm ci), loaded untyped.
   const spec = new URL('./lib/system-packages.mjs', import.meta.url).href;
   const sys = (await import(spec)) as SystemPackagesModule;
-  const ok = sys.ensureSystemPackages(
-    [
-      { pkg: 'qemu-system-x86', check: ['/usr/bin/qemu-system-x86_64'] },
-      { pkg: 'qemu-utils', check: ['/usr/bin/qemu-img'] },
-      { pkg: 'xz-utils', check: ['/usr/bin/xz'] },
-    ],
-    'Cirrus guests (QEMU)',
-  );
-  if (!ok) {
-    console.error('[images] QEMU is missing; install it with the command above, then run: npm run images');
-    return 1;
-  }
-  const started = Date.now();
-  const dir = await buildTinyLinux({ imagesDir, log, aptUpdate: () => sys.ensureAptUpdated() });
-  log(`built Cirrus Tiny Linux in ${((Date.now() - started) / 1000).toFixed(1)} s: ${dir}`);
-  return 0;
+  const catalog = new ImageCatalog(imagesDir);
+  let ok = true;
+  for (const target of chosen) ok = (await ensureBuilt(target, catalog, sys)) && ok;
+  return ok ? 0 : 1;
 }
 
 main().then(
   (code) => process.exit(code),
   (err: unknown) => {
-    console.error(`[images] failed to build the default image: ${err instanceof Error ? err.message : String(err)}`);
+    console.error(`[images] failed: ${oneLine(err)}`);
     process.exit(1);
   },
 );
