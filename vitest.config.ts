@@ -15,6 +15,7 @@ const system = [
   'server/runtime/boot.test.ts',
   'server/network/real-network.test.ts',
   'server/network/user-mode.test.ts',
+  'server/instances/debian-guests.test.ts',
 ];
 
 export default defineConfig({

@@ -1,0 +1,194 @@
+// Debian 12 on real QEMU guests through the real server: key pairs (imported
+// and generated), user data and metadata through the cloud-init seed, SSH in
+// over the port forward the instance page shows, the guest agent's view,
+// persistence across reboot and stop/start, and nothing left after terminate.
+// Two guests boot once and are shared by the steps, in order.
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auditLog, instances, keyPairs } from '../db/schema';
+import { parseHardwareReport } from '../hypervisor/qemu/test-support';
+import { setQuota } from '../test/compute';
+import { createTestDatabase, type TestDatabase } from '../test/db';
+import { makeTenant, makeUser } from '../test/factories';
+import { qemuProcessesFor, startServer, teardownHostNetwork, trpc, waitFor, type ServerProcess } from '../test/server-process';
+import { createToken } from '../tokens';
+import { sshCommand } from '../../components/instances/ssh-command';
+
+const DEBIAN = 'debian-12';
+const GiB = 1024 ** 3;
+
+let t: TestDatabase;
+let server: ServerProcess;
+let tenant: { id: string; token: string };
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cirrus-debian-'));
+fs.chmodSync(dataDir, 0o711);
+const keysDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cirrus-keys-'));
+type Guest = { id: string; port: number; host: string; key: string; address: string };
+const guests: { a?: Guest; b?: Guest } = {};
+const imported = path.join(keysDir, 'laptop');
+const generated = path.join(keysDir, 'gen.pem');
+
+// 1. Helpers ------------------------------------------------------------------
+
+async function call<T>(pathName: string, input: Record<string, unknown>, kind: 'query' | 'mutation' = 'mutation'): Promise<T> {
+  const r = await trpc<T>(server.url, tenant.token, pathName, { tenantId: tenant.id, ...input }, kind);
+  if (!r.ok) throw new Error(`${pathName}: ${r.reason} ${r.message}`);
+  return r.data;
+}
+
+const stateOf = async (id: string) => (await call<{ state: string }>('instances.get', { instanceId: id }, 'query')).state;
+const waitState = (id: string, state: string, ms = 240_000) => waitFor(`${id} ${state}`, () => stateOf(id), (s) => s === state || s === 'error', ms);
+
+/** Run `command` in the guest over SSH (as the image's login user); null while it cannot log in. */
+function ssh(g: Guest, command: string, key = g.key): { ok: boolean; out: string; err: string } {
+  const r = spawnSync(
+    'ssh',
+    ['-i', key, '-p', String(g.port), '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=5', '-o', 'LogLevel=ERROR', `debian@${g.host}`, command],
+    { encoding: 'utf8', timeout: 60_000 },
+  );
+  return { ok: r.status === 0, out: r.stdout ?? '', err: r.stderr ?? '' };
+}
+
+/** Poll until SSH logs in and `command` succeeds (a booting guest refuses, then accepts). */
+async function sshWhenUp(g: Guest, command: string, ms = 300_000, key = g.key): Promise<string> {
+  const r = await waitFor(`SSH into ${g.id}`, () => ssh(g, command, key), (x) => x.ok, ms);
+  return r.out;
+}
+
+const guestDir = (id: string) => path.join(dataDir, 'guests', id);
+
+async function launchDebian(name: string, size: { vcpus: number; memoryMiB: number; diskGiB: number }, keyPairId: string, userData?: string): Promise<string> {
+  const inst = await call<{ id: string }>('instances.launch', { name, imageId: DEBIAN, nics: 1, ...size, keyPairId, ...(userData ? { userData } : {}) });
+  return inst.id;
+}
+
+async function forwardSsh(id: string, key: string): Promise<Guest> {
+  const f = await call<{ hostPort: number; host: string; guestAddress: string }>('portForwards.create', { instanceId: id, guestPort: 22 });
+  return { id, port: f.hostPort, host: '127.0.0.1', key, address: f.guestAddress };
+}
+
+// 2. Setup --------------------------------------------------------------------
+
+beforeAll(async () => {
+  t = await createTestDatabase();
+  const owner = await makeUser(t.db);
+  const row = await makeTenant(t.db, owner, 'Debian users');
+  await setQuota(t.db, row.id, {});
+  const { secret } = await createToken(t.db, { kind: 'user', userId: owner.id, email: owner.email, isAdmin: false, requestId: 't' }, { name: 't' });
+  tenant = { id: row.id, token: secret };
+  server = await startServer({ databaseUrl: t.url, dataDir });
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'laptop', '-f', imported]);
+});
+
+afterAll(async () => {
+  await server?.stop();
+  const rows = await t.db.select({ id: instances.id }).from(instances);
+  for (const r of rows) for (const pid of qemuProcessesFor(r.id)) process.kill(pid, 'SIGKILL');
+  await teardownHostNetwork(dataDir);
+  await t.close();
+  fs.rmSync(dataDir, { recursive: true, force: true });
+  fs.rmSync(keysDir, { recursive: true, force: true });
+});
+
+// 3. The steps ----------------------------------------------------------------
+
+describe('Debian guests', { timeout: 420_000 }, () => {
+  it('launches Debian with an imported key and user data: SSH over the shown forward sees 2 vCPUs, 1 GiB, a grown 4 GiB root, its name and the marker', async () => {
+    const laptop = await call<{ id: string; fingerprint: string }>('keyPairs.import', { name: 'laptop', publicKey: fs.readFileSync(`${imported}.pub`, 'utf8') });
+    // The fingerprint Cirrus shows is the one ssh-keygen prints.
+    expect(execFileSync('ssh-keygen', ['-lf', `${imported}.pub`], { encoding: 'utf8' })).toContain(laptop.fingerprint);
+    const gen = await call<{ keyPair: { id: string }; privateKey: string }>('keyPairs.generate', { name: 'gen' });
+    fs.writeFileSync(generated, gen.privateKey, { mode: 0o600 });
+
+    // Both boot at once (TCG is slow; the steps share them).
+    const a = await launchDebian('deb-a', { vcpus: 2, memoryMiB: 1024, diskGiB: 4 }, laptop.id, '#!/bin/sh\necho "written by user data on $(hostname)" > /marker\n');
+    const b = await launchDebian('deb-b', { vcpus: 1, memoryMiB: 512, diskGiB: 2 }, gen.keyPair.id);
+    guests.a = await forwardSsh(a, imported);
+    guests.b = await forwardSsh(b, generated);
+    expect(await waitState(a, 'running')).toBe('running');
+
+    // The command the instance page shows, as a tenant would paste it (with its own key file).
+    const forwards = await call<{ hostPort: number; host: string; guestPort: number }[]>('portForwards.list', { instanceId: a }, 'query');
+    const shown = sshCommand(forwards.find((f) => f.guestPort === 22)!, 'debian', 'laptop');
+    expect(shown).toBe(`ssh -i laptop.pem -p ${guests.a.port} debian@${forwards[0]!.host}`);
+
+    const out = await sshWhenUp(guests.a, 'nproc; free -m; lsblk -b -dn -o NAME,SIZE /dev/vda; df -B1 --output=size / | tail -1; hostname; cat /marker');
+    const lines = out.trim().split('\n');
+    expect(lines[0]).toBe('2');
+    const memTotal = Number(/^Mem:\s+(\d+)/m.exec(out)?.[1]);
+    // free -m counts what the kernel manages: 1 GiB less what it reserved for itself.
+    expect(memTotal).toBeGreaterThan(850);
+    expect(memTotal).toBeLessThanOrEqual(1024);
+    expect(out).toMatch(new RegExp(`^vda\\s+${4 * GiB}$`, 'm'));
+    const rootBytes = Number(lines[lines.length - 3]);
+    // The 2 GiB image's filesystem was grown to the 4 GiB disk on first boot.
+    expect(rootBytes).toBeGreaterThan(3.5 * GiB);
+    expect(lines[lines.length - 2]).toBe('deb-a');
+    expect(lines[lines.length - 1]).toBe('written by user data on deb-a');
+
+    // The same hardware report as Tiny Linux, from Debian's systemd unit.
+    const serial = await call<{ text: string }>('instances.serialLog', { instanceId: a }, 'query');
+    const hw = parseHardwareReport(serial.text);
+    expect(hw).toMatchObject({ vcpus: 2, diskBytes: 4 * GiB, nics: 1, ips: [guests.a.address] });
+  });
+
+  it('the guest agent reports the OS, host name and the address IPAM gave', async () => {
+    const g = guests.a!;
+    const info = await waitFor(
+      'guest agent',
+      () => call<{ osName: string | null; hostname: string | null; interfaces: { name: string; ipv4: string[] }[] } | null>('instances.guestInfo', { instanceId: g.id }, 'query'),
+      (i) => i !== null && (i.interfaces.find((n) => n.name === 'eth0')?.ipv4.length ?? 0) > 0,
+      120_000,
+    );
+    expect(info!.osName).toMatch(/Debian GNU\/Linux 12/);
+    expect(info!.hostname).toBe('deb-a');
+    expect(info!.interfaces.find((n) => n.name === 'eth0')!.ipv4).toEqual([g.address]);
+  });
+
+  it('a generated key pair logs in; its private key is kept nowhere to be fetched again', async () => {
+    const b = guests.b!;
+    expect(await waitState(b.id, 'running')).toBe('running');
+    expect((await sshWhenUp(b, 'hostname')).trim()).toBe('deb-b');
+    // The imported key is not on deb-b.
+    expect(ssh(b, 'true', imported).ok).toBe(false);
+    const list = await call<{ items: Record<string, unknown>[] }>('keyPairs.list', {}, 'query');
+    expect(list.items.map((k) => k.name).sort()).toEqual(['gen', 'laptop']);
+    expect(JSON.stringify(list)).not.toContain('PRIVATE KEY');
+    const rows = await t.db.select().from(keyPairs);
+    const audit = await t.db.select().from(auditLog);
+    expect(JSON.stringify([rows, audit], (_, v: unknown) => (typeof v === 'bigint' ? String(v) : v))).not.toContain('PRIVATE KEY');
+    // Deleting the pair does not touch the running instance that has it.
+    await call('keyPairs.delete', { keyPairId: (list.items.find((k) => k.name === 'gen') as { id: string }).id });
+    expect((await sshWhenUp(b, 'echo still')).trim()).toBe('still');
+  });
+
+  it('reboot and stop/start keep files written in the guest', async () => {
+    const g = guests.a!;
+    await sshWhenUp(g, 'echo kept > ~/kept && sync');
+    const bootId = (await sshWhenUp(g, 'cat /proc/sys/kernel/random/boot_id')).trim();
+    await call('instances.reboot', { instanceId: g.id });
+    const afterReboot = await waitFor('a new boot', () => ssh(g, 'cat /proc/sys/kernel/random/boot_id; cat ~/kept'), (r) => r.ok && !r.out.startsWith(bootId), 300_000);
+    expect(afterReboot.out.trim().split('\n')[1]).toBe('kept');
+
+    await call('instances.stop', { instanceId: g.id });
+    expect(await waitState(g.id, 'stopped')).toBe('stopped');
+    await call('instances.start', { instanceId: g.id });
+    expect(await waitState(g.id, 'running')).toBe('running');
+    expect((await sshWhenUp(g, 'cat ~/kept /marker')).trim()).toBe('kept\nwritten by user data on deb-a');
+  });
+
+  it('terminate removes each instance’s seed and disk', async () => {
+    for (const g of [guests.a!, guests.b!]) {
+      expect(fs.existsSync(path.join(guestDir(g.id), 'seed.iso'))).toBe(true);
+      await call('instances.terminate', { instanceId: g.id });
+    }
+    for (const g of [guests.a!, guests.b!]) {
+      expect(await waitState(g.id, 'terminated', 120_000)).toBe('terminated');
+      expect(fs.existsSync(guestDir(g.id))).toBe(false);
+      expect(qemuProcessesFor(g.id)).toEqual([]);
+    }
+  });
+});
