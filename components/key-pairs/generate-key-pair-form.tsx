@@ -2,12 +2,13 @@
 
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useRef, useState, type FormEvent } from 'react';
-import { generateKeyPairInput, KEY_PAIR_NAME_MAX } from '@/server/keys/validation';
+import { generateKeyPairInput } from '@/server/keys/validation';
 import { useTenant } from '../shell/tenant-context';
 import { useTRPC } from '../trpc/client';
 import { Button } from '../ui/button';
 import { useFieldErrors } from '../ui/field-errors';
-import { FormAlert, TextField } from '../ui/field';
+import { KeyPairNameField } from './key-pair-name-field';
+import { FormAlert } from '../ui/field';
 import { keyPairRoleReason, type GeneratedKeyPair } from './key-pair-rules';
 import { PrivateKeyPanel } from './private-key-panel';
 
@@ -73,19 +74,14 @@ export function GenerateKeyPairForm() {
   return (
     <form onSubmit={onSubmit} noValidate aria-label="Generate key pair" className="space-y-4">
       <FormAlert message={message} />
-      <div ref={nameRef} className="max-w-sm">
-        <TextField
-          label="Key pair name"
-          name="name"
+      <div ref={nameRef}>
+        <KeyPairNameField
           value={name}
-          autoComplete="off"
-          maxLength={KEY_PAIR_NAME_MAX}
-          required
           placeholder="deploy"
           error={errors.name}
-          onChange={(e) => {
+          onChange={(next) => {
             clear('name');
-            setName(e.target.value);
+            setName(next);
           }}
         />
       </div>

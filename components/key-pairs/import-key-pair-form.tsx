@@ -2,12 +2,13 @@
 
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useRef, useState, type FormEvent } from 'react';
-import { importKeyPairInput, KEY_PAIR_NAME_MAX } from '@/server/keys/validation';
+import { importKeyPairInput } from '@/server/keys/validation';
 import { useTenant } from '../shell/tenant-context';
 import { useTRPC } from '../trpc/client';
 import { Button } from '../ui/button';
 import { useFieldErrors } from '../ui/field-errors';
-import { FormAlert, TextAreaField, TextField } from '../ui/field';
+import { KeyPairNameField } from './key-pair-name-field';
+import { FormAlert, TextAreaField } from '../ui/field';
 import { keyPairRoleReason } from './key-pair-rules';
 
 const KEYS = ['name', 'publicKey'] as const;
@@ -66,22 +67,15 @@ export function ImportKeyPairForm() {
   return (
     <form ref={formRef} onSubmit={onSubmit} noValidate aria-label="Import key pair" className="space-y-4">
       <FormAlert message={message?.text} tone={message?.tone} />
-      <div className="max-w-sm">
-        <TextField
-          label="Key pair name"
-          name="name"
-          value={name}
-          autoComplete="off"
-          maxLength={KEY_PAIR_NAME_MAX}
-          required
-          placeholder="laptop"
-          error={errors.name}
-          onChange={(e) => {
-            clear('name');
-            setName(e.target.value);
-          }}
-        />
-      </div>
+      <KeyPairNameField
+        value={name}
+        placeholder="laptop"
+        error={errors.name}
+        onChange={(next) => {
+          clear('name');
+          setName(next);
+        }}
+      />
       <TextAreaField
         className="font-mono text-xs"
         label="Public key"
