@@ -20,7 +20,7 @@ const admin = () => callerAs(t.db, adminUser).admin.networks;
 
 /** Every page of admin.networks.list for a search. */
 async function allPages(search: string | undefined, limit: number) {
-  const seen: { id: string; name: string; tenantName: string; cidr: string; addressesUsed: number; addressesTotal: number }[] = [];
+  const seen: { id: string; name: string; tenantName: string; cidr: string; addressesUsed: number; addressesTotal: number; createdAt: Date }[] = [];
   let cursor: string | null = null;
   let pages = 0;
   do {
@@ -51,7 +51,10 @@ describe('admin: networks', () => {
     expect(pages).toBe(2);
     expect(seen).toHaveLength(4);
     expect(new Set(seen.map((n) => n.id)).size).toBe(4);
-    expect(seen.map((n) => n.id)).toEqual([...seen.map((n) => n.id)].sort());
+    // Newest first: the tenants' own networks before the defaults their tenants were made with.
+    const created = seen.map((n) => new Date(n.createdAt).getTime());
+    expect(created).toEqual([...created].sort((a, b) => b - a));
+    expect(seen.slice(0, 2).map((n) => n.name)).toEqual(['acme_dmz', 'acme-lab']);
     expect(seen.map((n) => n.name)).not.toContain('globex-gone');
     expect(seen.find((n) => n.id === lab.id)).toMatchObject({ tenantName: 'Acme Rockets', cidr: '10.77.0.0/24', addressesUsed: 1, addressesTotal: 253 });
 

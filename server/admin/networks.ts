@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, ilike, isNull, or, sql } from 'drizzle-orm';
+import { and, desc, eq, ilike, isNull, or, sql } from 'drizzle-orm';
 import type { Actor } from '../audit';
 import type { DbOrTx } from '../db/client';
 import { containsAny, escapeLike } from '../db/like';
@@ -9,7 +9,8 @@ import { parseCidr, usableAddresses } from '../network/cidr';
 import { getSetting, setSetting, type PortRange } from '../settings';
 
 /**
- * Every tenant's live networks for admins, keyset-paged by id, searched by
+ * Every tenant's live networks for admins, newest first (keyset-paged: the
+ * cursor is the last network's id, its position read back from its row), searched by
  * network name, CIDR or tenant: with address use, hosts realising each, and
  * its VXLAN id.
  */
@@ -19,7 +20,9 @@ export async function listAllNetworks(db: DbOrTx, input: { search?: string; curs
     // A CIDR is searched by its text ("10.0.", "/24"); names and tenants by substring.
     conds.push(or(containsAny(input.search, networks.name, tenants.name, tenants.slug), ilike(sql`${networks.cidr}::text`, `%${escapeLike(input.search)}%`))!);
   }
-  if (input.cursor) conds.push(gt(networks.id, input.cursor));
+  if (input.cursor) {
+    conds.push(sql`(${networks.createdAt}, ${networks.id}) < (select c.created_at, c.id from ${networks} c where c.id = ${input.cursor})`);
+  }
   const rows = await db
     .select({
       id: networks.id,
@@ -38,7 +41,7 @@ export async function listAllNetworks(db: DbOrTx, input: { search?: string; curs
     .from(networks)
     .innerJoin(tenants, eq(tenants.id, networks.tenantId))
     .where(and(...conds))
-    .orderBy(asc(networks.id))
+    .orderBy(desc(networks.createdAt), desc(networks.id))
     .limit(input.limit + 1);
   const items = rows.slice(0, input.limit).map((r) => ({ ...r, addressesTotal: usableAddresses(parseCidr(r.cidr)) }));
   return { items, nextCursor: rows.length > input.limit ? (items[items.length - 1]?.id ?? null) : null };
