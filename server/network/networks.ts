@@ -30,7 +30,7 @@ export const networkColumns = {
 export const liveNetworkOf = (tenantId: string, ...conds: (SQL | undefined)[]) =>
   and(eq(networks.tenantId, tenantId), isNull(networks.deletedAt), ...conds);
 
-// outer(): in these one-table selects a bare networks.id is written "id", which here would be the NIC's own id (always 0 used).
+// outer(): in these one-table selects a bare networks.id is written "id", which inside the subquery would mean the NIC's own id (and count nothing).
 const liveNics = sql<number>`(select count(*)::int from ${networkInterfaces} x where x.network_id = ${outer(networks.id)} and x.released_at is null)`;
 
 export type NetworkRow = Awaited<ReturnType<typeof listNetworks>>[number];
@@ -118,7 +118,7 @@ export async function createNetwork(db: DbOrTx, actor: Actor, tenantId: string, 
     });
   } catch (err) {
     // Two creates at once: the constraints settle it, the loser hears why.
-    if (violates(err, 'networks_no_overlap')) throw new DomainError('CONFLICT', `${input.cidr} overlaps another of this tenant’s networks.`, 'cidr');
+    if (violates(err, 'networks_no_overlap')) throw new DomainError('CONFLICT', `${input.cidr ?? 'The proposed range'} overlaps another of this tenant’s networks; try again.`, 'cidr');
     if (violates(err, 'networks_tenant_name_key')) throw new DomainError('CONFLICT', `A network named “${input.name}” already exists.`, 'name');
     throw err;
   }

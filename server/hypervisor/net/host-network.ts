@@ -9,7 +9,7 @@ import path from 'node:path';
 import { upstreamServers } from './dnsmasq';
 import { runCommand, type Runner } from './exec';
 import { readKernelState, tapGuestCounters, type KernelState } from './kernel-state';
-import { bridgeName, HOST_TAG_PATTERN, ifbName, NAMESPACE_PATTERN, prefixOf, routerNamespace, routerPortName, tapName, tapOfIfb, transitName } from './names';
+import { bridgeName, HOST_TAG_PATTERN, ifbName, NAMESPACE_PATTERN, prefixOf, routerPortName, tapName, tapOfIfb, transitName } from './names';
 import { hostRuleset, hostTableName } from './nft';
 import { ensureNetwork, removeNetwork, writeSysctl, type RouterContext } from './router';
 import { validateHostNetworkSpec, type HostNetworkSpec } from './spec';
@@ -234,10 +234,5 @@ export class HostNetwork {
     await this.run('nft', ['delete', 'table', 'ip', hostTableName(this.tag)]).catch(() => undefined);
     await this.run('nft', ['delete', 'table', 'bridge', hostTableName(this.tag)]).catch(() => undefined);
     rmSync(this.runDir, { recursive: true, force: true });
-  }
-
-  /** The router namespace of a network here (for tests and diagnostics). */
-  namespaceOf(networkId: string): string {
-    return routerNamespace(this.tag, networkId);
   }
 }
