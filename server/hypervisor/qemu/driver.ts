@@ -265,7 +265,15 @@ export class QemuDriver implements HypervisorDriver {
 
   async reboot(id: string): Promise<void> {
     await this.withLock(id, async () => {
-      await qmp.reset((await this.requireRunning(id)).monitor);
+      const t = await this.requireRunning(id);
+      // An OS with an agent reboots itself cleanly (its services stop, its
+      // disks are flushed); anything else, or an agent that does not answer,
+      // gets the reset button.
+      if (this.hasAgent(id)) {
+        const asked = await agent.reboot(this.layout(id).qgaSocket).then(() => true, () => false);
+        if (asked) return;
+      }
+      await qmp.reset(t.monitor);
     });
   }
 

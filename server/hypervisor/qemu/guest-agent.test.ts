@@ -61,11 +61,13 @@ describe('agentCall', () => {
     }
   });
 
-  it('sends guest-shutdown with powerdown and does not wait for an answer it never gets', async () => {
+  it('sends guest-shutdown (powerdown, reboot) and does not wait for an answer it never gets', async () => {
     const a = fakeAgent('shutdown.sock', { answer: () => undefined });
     try {
       await expect(agent.shutdown(a.sock)).resolves.toBeUndefined();
       expect(a.seen[1]).toEqual({ execute: 'guest-shutdown', arguments: { mode: 'powerdown' } });
+      await expect(agent.reboot(a.sock)).resolves.toBeUndefined();
+      expect(a.seen[3]).toEqual({ execute: 'guest-shutdown', arguments: { mode: 'reboot' } });
     } finally {
       a.close();
     }

@@ -98,6 +98,8 @@ export const agent = {
   interfaces: (sock: string) => agentCall<AgentInterface[]>(sock, 'guest-network-get-interfaces'),
   /** Ask the guest OS to power off (it answers nothing when it complies). */
   shutdown: (sock: string) => agentCall<void>(sock, 'guest-shutdown', { mode: 'powerdown' }, { noReply: true }),
+  /** Ask the guest OS to reboot itself (no answer when it complies). */
+  reboot: (sock: string) => agentCall<void>(sock, 'guest-shutdown', { mode: 'reboot' }, { noReply: true, timeoutMs: 3_000 }),
   /** Flush and freeze every frozen-capable filesystem; returns how many. */
   fsFreeze: (sock: string) => agentCall<number>(sock, 'guest-fsfreeze-freeze', undefined, { timeoutMs: 30_000 }),
   fsThaw: (sock: string) => agentCall<number>(sock, 'guest-fsfreeze-thaw', undefined, { timeoutMs: 30_000 }),
