@@ -140,7 +140,7 @@ test('a Debian 12 guest: an imported key and user data at launch, the ssh comman
   const access = page.getByRole('region', { name: 'Access' });
   const keyPair = access.getByRole('combobox', { name: 'Key pair' });
   await expect(keyPair).toHaveAccessibleDescription(/Its public key is installed for the user debian\./);
-  await keyPair.selectOption({ label: `${keyName} · ed25519 · ${mine.fingerprint.slice(0, 20)}…` });
+  await keyPair.selectOption({ label: `${keyName} · ED25519 · 256 bits · ${mine.fingerprint.slice(0, 20)}…` });
   // Too small for Debian on purpose (the server says so), and user data over 16 KiB (the form says so first).
   await page.getByRole('radio', { name: /^tiny/ }).check();
   const userData = access.getByRole('textbox', { name: 'User data (optional)' });
