@@ -83,10 +83,20 @@ export async function trpc<T = unknown>(
   kind: 'query' | 'mutation' = 'mutation',
 ): Promise<{ ok: true; data: T } | { ok: false; status: number; reason: string; message: string }> {
   const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
-  const res =
+  const send = () =>
     kind === 'mutation'
-      ? await fetch(`${url}/api/trpc/${pathName}`, { method: 'POST', headers, body: JSON.stringify({ json: input }) })
-      : await fetch(`${url}/api/trpc/${pathName}?input=${encodeURIComponent(JSON.stringify({ json: input }))}`, { headers });
+      ? fetch(`${url}/api/trpc/${pathName}`, { method: 'POST', headers, body: JSON.stringify({ json: input }) })
+      : fetch(`${url}/api/trpc/${pathName}?input=${encodeURIComponent(JSON.stringify({ json: input }))}`, { headers });
+  let res: Response;
+  try {
+    res = await send();
+  } catch (err) {
+    // A kept-alive connection the server closed as idle just as fetch reused it
+    // ("other side closed"): the server read nothing of this request, so it is
+    // sent again once, on a new connection. Anything else is the server's answer.
+    if ((err as { cause?: { code?: string } }).cause?.code !== 'UND_ERR_SOCKET') throw err;
+    res = await send();
+  }
   const body = (await res.json()) as { result?: { data: { json: T } }; error?: { json: { message: string; data: { reason: string } } } };
   if (body.result) return { ok: true, data: body.result.data.json };
   return { ok: false, status: res.status, reason: body.error?.json.data.reason ?? 'UNKNOWN', message: body.error?.json.message ?? '' };
