@@ -10,6 +10,7 @@ import path from 'node:path';
 // time, so they are not starved of the machine's two cores by each other.
 const system = [
   'server/hypervisor/qemu/driver.test.ts',
+  'server/hypervisor/qemu/saved-state.test.ts',
   'server/instances/real-guests.test.ts',
   'server/console/console.test.ts',
   'server/runtime/boot.test.ts',

@@ -66,7 +66,8 @@ export interface GuestStatus {
   pid: number | null;
 }
 
-export type StopReason = 'guest-shutdown' | 'crashed' | 'killed';
+/** `saved`: its running state was written to a file (saveState) and QEMU let go. */
+export type StopReason = 'guest-shutdown' | 'crashed' | 'killed' | 'saved';
 
 export type GuestEvent =
   | { type: 'started'; id: string; at: Date }
@@ -105,6 +106,18 @@ export interface ConsoleEndpoint {
   serialSocket: string;
 }
 
+/** A guest's running state (RAM and devices) kept in a file while no process runs it. */
+export interface SavedState {
+  bytes: number;
+  savedAt: Date;
+}
+
+/** How far a save or restore is: bytes of guest RAM done, of the total. */
+export interface StateProgress {
+  doneBytes: number;
+  totalBytes: number;
+}
+
 export interface StopOptions {
   /** How long to wait for the guest to power off after ACPI before forcing. */
   timeoutMs?: number;
@@ -123,6 +136,22 @@ export interface HypervisorDriver {
   reboot(id: string): Promise<void>;
   pause(id: string): Promise<void>;
   resume(id: string): Promise<void>;
+  /**
+   * Suspend to disk: pause the guest, write its RAM and device state to a
+   * file, and end its process. Idempotent: a save already under way (or done
+   * but not yet acknowledged) is waited for, not started twice.
+   */
+  saveState(id: string, onProgress?: (p: StateProgress) => void): Promise<SavedState>;
+  /**
+   * Bring a saved guest back: the same machine, its state loaded, running
+   * from where it was (not a reboot); the state file is then removed.
+   * Idempotent: a guest already restored is left running.
+   */
+  restoreState(id: string, onProgress?: (p: StateProgress) => void): Promise<void>;
+  /** The guest's complete saved state, if it has one (a save cut short leaves none). */
+  savedState(id: string): Promise<SavedState | null>;
+  /** Forget a saved state (the guest then starts from its disk, as after a power cut). */
+  discardSavedState(id: string): Promise<void>;
   /** Stop if needed, then remove every trace of the guest. Idempotent. */
   destroy(id: string): Promise<void>;
 

@@ -28,6 +28,7 @@ const stopMessages: Record<StopReason | 'vanished', string> = {
   'guest-shutdown': 'The guest shut itself down.',
   crashed: 'The guest crashed.',
   killed: 'The guest’s process was killed outside Cirrus.',
+  saved: 'The guest’s state was saved to disk.',
   vanished: 'The guest was no longer running on its host.',
 };
 

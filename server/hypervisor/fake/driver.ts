@@ -14,6 +14,8 @@ import {
   type GuestStatus,
   type HostInfo,
   type HypervisorDriver,
+  type SavedState,
+  type StateProgress,
   type StopOptions,
   type StopReason,
 } from '../types';
@@ -30,6 +32,8 @@ interface FakeGuest {
   state: 'running' | 'paused' | 'stopped';
   pid: number | null;
   serial: string;
+  /** Its saved state: the RAM size stands in for the file. */
+  saved: SavedState | null;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -66,7 +70,7 @@ export class FakeHypervisor implements HypervisorDriver {
     const spec = validateGuestSpec(base, image);
     await this.lock(spec.id, async () => {
       if (this.guests.has(spec.id)) throw new HypervisorError('ALREADY_EXISTS', `guest ${spec.id} already exists`);
-      this.guests.set(spec.id, { spec, state: 'stopped', pid: null, serial: '' });
+      this.guests.set(spec.id, { spec, state: 'stopped', pid: null, serial: '', saved: null });
     });
   }
 
@@ -79,6 +83,7 @@ export class FakeHypervisor implements HypervisorDriver {
     await this.lock(id, async () => {
       const g = this.get(id);
       if (g.state !== 'stopped') throw new HypervisorError('INVALID_STATE', `guest ${id} is already running`);
+      if (g.saved) throw new HypervisorError('INVALID_STATE', `guest ${id} has a saved state: restore it, or discard it to boot from its disk`);
       await sleep(this.transitionMs);
       g.state = 'running';
       g.pid = this.nextPid++;
@@ -115,6 +120,56 @@ export class FakeHypervisor implements HypervisorDriver {
     await this.lock(id, async () => {
       this.running(id).state = 'running';
       this.emit({ type: 'resumed', id, at: new Date() });
+    });
+  }
+
+  async saveState(id: string, onProgress?: (p: StateProgress) => void): Promise<SavedState> {
+    return this.lock(id, async () => {
+      const g = this.get(id);
+      if (g.state === 'stopped') {
+        if (g.saved) return g.saved;
+        throw new HypervisorError('INVALID_STATE', `guest ${id} is not running`);
+      }
+      const total = g.spec.memoryMiB * 1024 * 1024;
+      onProgress?.({ doneBytes: 0, totalBytes: total });
+      await sleep(this.transitionMs);
+      onProgress?.({ doneBytes: total, totalBytes: total });
+      g.saved = { bytes: total + 512 * 1024, savedAt: new Date() };
+      g.state = 'stopped';
+      g.pid = null;
+      this.emit({ type: 'stopped', id, at: new Date(), reason: 'saved' });
+      return g.saved;
+    });
+  }
+
+  async restoreState(id: string, onProgress?: (p: StateProgress) => void): Promise<void> {
+    await this.lock(id, async () => {
+      const g = this.get(id);
+      if (g.state !== 'stopped') {
+        g.state = 'running';
+        g.saved = null;
+        return;
+      }
+      if (!g.saved) throw new HypervisorError('INVALID_STATE', `guest ${id} has no saved state`);
+      onProgress?.({ doneBytes: 0, totalBytes: g.saved.bytes });
+      await sleep(this.transitionMs);
+      onProgress?.({ doneBytes: g.saved.bytes, totalBytes: g.saved.bytes });
+      g.state = 'running';
+      g.pid = this.nextPid++;
+      g.saved = null;
+      this.emit({ type: 'started', id, at: new Date() });
+    });
+  }
+
+  async savedState(id: string): Promise<SavedState | null> {
+    return this.get(id).saved;
+  }
+
+  async discardSavedState(id: string): Promise<void> {
+    await this.lock(id, async () => {
+      const g = this.get(id);
+      if (g.state !== 'stopped') throw new HypervisorError('INVALID_STATE', `guest ${id} is running: its state is not saved`);
+      g.saved = null;
     });
   }
 

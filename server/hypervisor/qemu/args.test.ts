@@ -71,6 +71,15 @@ describe('buildQemuArgs', () => {
       '-device', 'virtserialport,bus=vser0.0,chardev=qga0,name=org.qemu.guest_agent.0',
     ]);
   });
+
+  it('waits for a saved state on the identical machine when restoring', () => {
+    const layout = guestLayout('/data/guests', 'deb');
+    const spec = { id: 'deb', vcpus: 2, memoryMiB: 512, diskGiB: 4, nics: [{ mac: '02:00:00:00:00:01', tap: 'ct0abc' }], image: 'debian-12' };
+    const boot = buildQemuArgs({ spec, image, layout, accel: 'tcg', seed: true, guestAgent: true });
+    const restore = buildQemuArgs({ spec, image, layout, accel: 'tcg', seed: true, guestAgent: true, incoming: true });
+    expect(restore.filter((a, i) => !(a === '-incoming' || restore[i - 1] === '-incoming'))).toEqual(boot);
+    expect(restore.slice(restore.indexOf('-incoming'), restore.indexOf('-incoming') + 2)).toEqual(['-incoming', 'defer']);
+  });
 });
 
 describe('macAddress', () => {

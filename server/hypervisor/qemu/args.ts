@@ -16,6 +16,8 @@ export interface QemuArgsInput {
   seed?: boolean;
   /** Give the guest agent its virtio-serial port (the image runs qemu-ga). */
   guestAgent?: boolean;
+  /** Wait for a saved state (migrate-incoming) instead of booting. */
+  incoming?: boolean;
 }
 
 export { macAddress } from '../spec';
@@ -29,7 +31,7 @@ function opt(value: string): string {
  * The exact argv (after the binary) that runs a guest: pure, so tests can
  * compare it with golden output. Inputs must already be validated.
  */
-export function buildQemuArgs({ spec, image, layout, accel, seed = false, guestAgent = false }: QemuArgsInput): string[] {
+export function buildQemuArgs({ spec, image, layout, accel, seed = false, guestAgent = false, incoming = false }: QemuArgsInput): string[] {
   const args = [
     '-name', `guest=${spec.id},debug-threads=on`,
     '-nodefaults',
@@ -70,6 +72,8 @@ export function buildQemuArgs({ spec, image, layout, accel, seed = false, guestA
       '-device', 'virtserialport,bus=vser0.0,chardev=qga0,name=org.qemu.guest_agent.0',
     );
   }
+  // Everything above is the machine, and must be identical when a saved state is loaded into it.
+  if (incoming) args.push('-incoming', 'defer');
   args.push(
     '-pidfile', layout.pidFile,
     '-daemonize',

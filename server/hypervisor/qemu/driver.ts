@@ -3,7 +3,7 @@
 // not remembered: the pid file and QMP say what runs; the only memory here is
 // the open monitors and why a guest is being stopped.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { readFile, unlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,15 +25,18 @@ import {
   type GuestStatus,
   type HostInfo,
   type HypervisorDriver,
+  type SavedState,
+  type StateProgress,
   type StopOptions,
 } from '../types';
 import { probeAcceleration, type AccelProbeResult } from './accel';
 import { buildQemuArgs } from './args';
 import { agent, GuestAgentError } from './guest-agent';
-import { errorText, guestEventOf, settlesWithin, shutdownOf, stopReasonOf, waitUntil } from './events';
+import { errorText, guestEventOf, settlesWithin, shutdownOf, stopReasonOf, waitUntil, waitUntilAsync } from './events';
 import { withGuestFileLock } from './guest-lock';
 import { guestLayout, MAX_SOCKET_PATH, type GuestLayout } from './layout';
-import { isOurProcessAlive, processUsage, readPidFile, spawnDaemonized } from './process';
+import { isOurProcessAlive, processUsage, readerOffset, readPidFile, spawnDaemonized } from './process';
+import { migration, restoreUri, saveUri, waitForMigration } from './migration';
 import { qmp } from './qmp-commands';
 import { restoreDetachedTaps } from './retap';
 import { capSerialLog, readSerialLog, resetSerialLog } from './serial-log';
@@ -69,6 +72,8 @@ interface Tracked {
   monitor: QmpMonitor;
   /** Set by a forced stop so the stop is reported as 'killed'. */
   forced: boolean;
+  /** Set once its state is saved, so the end of the process is reported as 'saved'. */
+  saved: boolean;
   /** The SHUTDOWN event, if QEMU sent one before going away. */
   shutdown: { guest: boolean; reason: string } | null;
   gone: Promise<void>;
@@ -81,6 +86,18 @@ const POWER_BUTTON_REPEAT_MS = 3_000;
 /** A guest that ignored the power button this long is asked through its agent too. */
 const AGENT_SHUTDOWN_AFTER_MS = 6_000;
 const ADOPT_CONNECT_MS = 2_000;
+const SAVE_TIMEOUT_MS = 10 * 60_000;
+const RESTORE_TIMEOUT_MS = 10 * 60_000;
+
+/** The complete saved state in a guest's directory, if any. */
+function savedStateIn(layout: GuestLayout): SavedState | null {
+  try {
+    const st = statSync(layout.stateFile);
+    return { bytes: st.size, savedAt: st.mtime };
+  } catch {
+    return null;
+  }
+}
 
 // 2. The driver ----------------------------------------------------------------
 
@@ -197,35 +214,14 @@ export class QemuDriver implements HypervisorDriver {
 
   async start(id: string): Promise<void> {
     await this.withLock(id, async () => {
-      const { layout, record } = this.load(id);
+      const { layout } = this.load(id);
       if (await this.current(id)) throw new HypervisorError('INVALID_STATE', `guest ${id} is already running`);
-      const image = this.catalog.find(record.spec.image);
-      if (!image) throw new HypervisorError('BACKEND_FAILED', `image "${record.spec.image}" of guest ${id} is gone from the catalog`);
-      const { accel } = await this.acceleration();
-      const args = buildQemuArgs({ spec: record.spec, image, layout, accel, seed: existsSync(layout.seedIso), guestAgent: image.features.guestAgent });
-      this.removeRuntimeFiles(layout);
-      resetSerialLog(layout);
-      this.starting.add(id);
-      try {
-        await spawnDaemonized(this.qemu, args);
-        const pid = readPidFile(layout.pidFile);
-        if (pid === null) throw new Error('QEMU wrote no pid file');
-        await this.attach(id, layout, pid);
-      } catch (e) {
-        // Undo: no process, no sockets (the overlay belongs to create).
-        const pid = readPidFile(layout.pidFile);
-        if (pid !== null && isOurProcessAlive(pid, layout.pidFile)) {
-          process.kill(pid, 'SIGKILL');
-          await waitUntil(() => !isOurProcessAlive(pid, layout.pidFile), 5_000);
-        }
-        this.tracked.get(id)?.monitor.close();
-        this.tracked.delete(id);
-        this.removeRuntimeFiles(layout);
-        rmSync(layout.serialLog, { force: true });
-        throw new HypervisorError('BACKEND_FAILED', `starting guest ${id} failed: ${errorText(e)}`);
-      } finally {
-        this.starting.delete(id);
+      // Booting from the disk under a saved state would make that state a lie about the disk.
+      if (existsSync(layout.stateFile)) {
+        throw new HypervisorError('INVALID_STATE', `guest ${id} has a saved state: restore it, or discard it to boot from its disk`);
       }
+      resetSerialLog(layout);
+      await this.spawnGuest(id, { incoming: false });
       this.emit({ type: 'started', id, at: new Date() });
     });
   }
@@ -286,6 +282,93 @@ export class QemuDriver implements HypervisorDriver {
   async resume(id: string): Promise<void> {
     await this.withLock(id, async () => {
       await qmp.cont((await this.requireRunning(id)).monitor);
+    });
+  }
+
+  // Saved state (suspend to disk) ------------------------------------------------
+
+  async saveState(id: string, onProgress?: (p: StateProgress) => void): Promise<SavedState> {
+    return this.withLock(id, async () => {
+      const { layout } = this.load(id);
+      const t = await this.current(id);
+      if (!t) {
+        // A save whose QEMU died half-way never completes: only a renamed file counts.
+        rmSync(layout.statePartial, { force: true });
+        const saved = savedStateIn(layout);
+        if (saved) return saved;
+        throw new HypervisorError('INVALID_STATE', `guest ${id} is not running`);
+      }
+      const now = await migration.query(t.monitor);
+      // A save this QEMU is already doing (or did: a restarted server asks again) is waited for.
+      const underWay =
+        now.status === 'setup' || now.status === 'active' || (now.status === 'completed' && (existsSync(layout.statePartial) || existsSync(layout.stateFile)));
+      if (!underWay) {
+        rmSync(layout.statePartial, { force: true });
+        rmSync(layout.stateFile, { force: true });
+        // Paused first: the state is written in one pass and the guest's clock stops where it is saved.
+        if ((await qmp.status(t.monitor)).running) await qmp.stop(t.monitor);
+        await migration.uncapBandwidth(t.monitor);
+        await migration.start(t.monitor, saveUri(layout.statePartial, layout.stateFile));
+      }
+      try {
+        await waitForMigration(t.monitor, { onProgress, timeoutMs: SAVE_TIMEOUT_MS });
+        // QEMU is done when the stream is; the file is complete once cat has synced and renamed it.
+        if (!(await waitUntil(() => existsSync(layout.stateFile), 60_000))) throw new Error('the state file was not completed within 60 s');
+      } catch (e) {
+        rmSync(layout.statePartial, { force: true });
+        rmSync(layout.stateFile, { force: true });
+        await qmp.cont(t.monitor).catch(() => undefined); // the guest goes on as it was
+        throw new HypervisorError('BACKEND_FAILED', `saving the state of guest ${id} failed: ${errorText(e)}`);
+      }
+      t.saved = true;
+      await this.forceStopLocked(id, t);
+      return savedStateIn(layout)!;
+    });
+  }
+
+  async restoreState(id: string, onProgress?: (p: StateProgress) => void): Promise<void> {
+    await this.withLock(id, async () => {
+      const { layout } = this.load(id);
+      let t = await this.current(id);
+      if (!t) {
+        if (!existsSync(layout.stateFile)) throw new HypervisorError('INVALID_STATE', `guest ${id} has no saved state`);
+        await this.spawnGuest(id, { incoming: true });
+        t = this.tracked.get(id)!;
+        const size = statSync(layout.stateFile).size;
+        try {
+          await migration.incoming(t.monitor, restoreUri(layout.stateFile));
+          // QEMU reads the stream through cat; how far cat has read is the progress.
+          const ok = await waitUntilAsync(async () => {
+            if (onProgress) onProgress({ doneBytes: readerOffset(t!.pid, layout.stateFile) ?? 0, totalBytes: size });
+            return (await qmp.status(t!.monitor).catch(() => ({ status: 'inmigrate' }))).status !== 'inmigrate';
+          }, RESTORE_TIMEOUT_MS, t.gone);
+          if (!ok) throw new Error(isOurProcessAlive(t.pid, layout.pidFile) ? 'loading the state timed out' : 'QEMU could not load the state and exited');
+        } catch (e) {
+          // The state file stays: nothing is lost, and the restore can be tried again.
+          await this.forceStopLocked(id, t).catch(() => undefined);
+          throw new HypervisorError('BACKEND_FAILED', `restoring guest ${id} failed: ${errorText(e)}`);
+        }
+        onProgress?.({ doneBytes: size, totalBytes: size });
+        this.emit({ type: 'started', id, at: new Date() });
+      }
+      const s = await qmp.status(t.monitor);
+      if (s.status === 'inmigrate') throw new HypervisorError('BACKEND_FAILED', `guest ${id} is still loading its state`);
+      // It was saved paused, so it comes back paused: let it go on from there.
+      if (!s.running) await qmp.cont(t.monitor);
+      rmSync(layout.stateFile, { force: true });
+    });
+  }
+
+  async savedState(id: string): Promise<SavedState | null> {
+    return savedStateIn(this.load(id).layout);
+  }
+
+  async discardSavedState(id: string): Promise<void> {
+    await this.withLock(id, async () => {
+      const { layout } = this.load(id);
+      if (await this.current(id)) throw new HypervisorError('INVALID_STATE', `guest ${id} is running: its state is not saved`);
+      rmSync(layout.statePartial, { force: true });
+      rmSync(layout.stateFile, { force: true });
     });
   }
 
@@ -466,6 +549,45 @@ export class QemuDriver implements HypervisorDriver {
     });
   }
 
+  /** Run QEMU for a guest (booting, or waiting for its saved state) and attach QMP; undo everything on failure. Under the guest's lock. */
+  private async spawnGuest(id: string, opts: { incoming: boolean }): Promise<void> {
+    const { layout, record } = this.load(id);
+    const image = this.catalog.find(record.spec.image);
+    if (!image) throw new HypervisorError('BACKEND_FAILED', `image "${record.spec.image}" of guest ${id} is gone from the catalog`);
+    const { accel } = await this.acceleration();
+    const args = buildQemuArgs({
+      spec: record.spec,
+      image,
+      layout,
+      accel,
+      seed: existsSync(layout.seedIso),
+      guestAgent: image.features.guestAgent,
+      incoming: opts.incoming,
+    });
+    this.removeRuntimeFiles(layout);
+    this.starting.add(id);
+    try {
+      await spawnDaemonized(this.qemu, args);
+      const pid = readPidFile(layout.pidFile);
+      if (pid === null) throw new Error('QEMU wrote no pid file');
+      await this.attach(id, layout, pid);
+    } catch (e) {
+      // Undo: no process, no sockets (the overlay belongs to create).
+      const pid = readPidFile(layout.pidFile);
+      if (pid !== null && isOurProcessAlive(pid, layout.pidFile)) {
+        process.kill(pid, 'SIGKILL');
+        await waitUntil(() => !isOurProcessAlive(pid, layout.pidFile), 5_000);
+      }
+      this.tracked.get(id)?.monitor.close();
+      this.tracked.delete(id);
+      this.removeRuntimeFiles(layout);
+      if (!opts.incoming) rmSync(layout.serialLog, { force: true });
+      throw new HypervisorError('BACKEND_FAILED', `starting guest ${id} failed: ${errorText(e)}`);
+    } finally {
+      this.starting.delete(id);
+    }
+  }
+
   private load(id: string): { layout: GuestLayout; record: GuestRecord } {
     const layout = this.layout(id);
     let record: GuestRecord;
@@ -554,7 +676,7 @@ export class QemuDriver implements HypervisorDriver {
       onEvent: (e) => this.onQmpEvent(id, e),
       onGone: () => this.onGone(id, t),
     });
-    const t: Tracked = { pid, monitor, forced: false, shutdown: null, gone, markGone };
+    const t: Tracked = { pid, monitor, forced: false, saved: false, shutdown: null, gone, markGone };
     this.tracked.set(id, t);
     await monitor.connect(connectMs);
   }
@@ -574,7 +696,7 @@ export class QemuDriver implements HypervisorDriver {
       if (existsSync(layout.dir)) this.removeRuntimeFiles(layout);
     }
     t.markGone();
-    this.emit({ type: 'stopped', id, at: new Date(), reason: stopReasonOf(t.forced, t.shutdown) });
+    this.emit({ type: 'stopped', id, at: new Date(), reason: t.saved ? 'saved' : stopReasonOf(t.forced, t.shutdown) });
   }
 
   private async forceStopLocked(id: string, t: Tracked): Promise<void> {

@@ -81,3 +81,15 @@ export async function waitUntil(cond: () => boolean, ms: number): Promise<boolea
   }
   return cond();
 }
+
+/** Poll an async condition until it holds (true), `gone` settles or time runs out (false). */
+export async function waitUntilAsync(cond: () => Promise<boolean>, ms: number, gone?: Promise<void>): Promise<boolean> {
+  const until = Date.now() + ms;
+  let ended = false;
+  void gone?.then(() => (ended = true));
+  while (Date.now() < until && !ended) {
+    if (await cond()) return true;
+    await sleep(200);
+  }
+  return !ended && (await cond());
+}

@@ -18,6 +18,10 @@ export interface GuestLayout {
   /** The previous part of the serial log after a rotation. */
   serialLogOld: string;
   pidFile: string;
+  /** The guest's saved running state (suspended to disk); complete whenever it exists. */
+  stateFile: string;
+  /** Where a save writes until it is complete. */
+  statePartial: string;
   /** Scratch file QEMU writes screenshots to. */
   screendump: string;
 }
@@ -40,5 +44,7 @@ export function guestLayout(guestsDir: string, id: string): GuestLayout {
     serialLogOld: path.join(dir, 'serial.log.1'),
     pidFile: path.join(dir, 'qemu.pid'),
     screendump: path.join(dir, 'screen.png'),
+    stateFile: path.join(dir, 'saved.state'),
+    statePartial: path.join(dir, 'saved.state.partial'),
   };
 }

@@ -1,7 +1,7 @@
 // Small host-side helpers: start a daemonizing QEMU, and tell whether a pid
 // is still our QEMU (not a zombie, not a recycled pid).
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 /**
  * Run QEMU with `-daemonize`: the foreground process exits once the guest is
@@ -65,4 +65,56 @@ export function processUsage(pid: number): { cpuTimeMs: number; rssKiB: number }
   const rss = /^VmRSS:\s+(\d+) kB/m.exec(status);
   // Linux reports in USER_HZ, which is 100 on every mainstream build.
   return { cpuTimeMs: ticks * 10, rssKiB: rss?.[1] ? Number(rss[1]) : 0 };
+}
+
+/** The process ids under `pid` (children, their children, …), from /proc. */
+function descendants(pid: number): number[] {
+  const out: number[] = [];
+  const queue = [pid];
+  while (queue.length) {
+    const p = queue.shift()!;
+    let tasks: string[] = [];
+    try {
+      tasks = readdirSync(`/proc/${p}/task`);
+    } catch {
+      continue;
+    }
+    for (const task of tasks) {
+      try {
+        const kids = readFileSync(`/proc/${p}/task/${task}/children`, 'latin1').trim();
+        for (const k of kids ? kids.split(' ').map(Number) : []) {
+          out.push(k);
+          queue.push(k);
+        }
+      } catch {
+        // The task ended meanwhile.
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * How far a process under `pid` (QEMU's migration helper) has read `file`:
+ * the position of its open descriptor on it, or null when none has it open.
+ */
+export function readerOffset(pid: number, file: string): number | null {
+  for (const p of descendants(pid)) {
+    let fds: string[] = [];
+    try {
+      fds = readdirSync(`/proc/${p}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        if (readlinkSync(`/proc/${p}/fd/${fd}`) !== file) continue;
+        const pos = /^pos:\s+(\d+)/m.exec(readFileSync(`/proc/${p}/fdinfo/${fd}`, 'latin1'));
+        if (pos?.[1]) return Number(pos[1]);
+      } catch {
+        // Closed meanwhile.
+      }
+    }
+  }
+  return null;
 }
