@@ -18,6 +18,7 @@ const PRICES = [
   { key: 'nicHour', label: 'Network interface per hour', what: 'the network interface price' },
   { key: 'bandwidthMbitHour', label: 'NIC rate per Mbit/s-hour', what: 'the bandwidth price' },
   { key: 'portForwardHour', label: 'Port forward per hour', what: 'the port forward price' },
+  { key: 'savedStateGiBHour', label: 'Saved state per GiB-hour', what: 'the saved state price' },
 ] as const;
 type PriceKey = (typeof PRICES)[number]['key'];
 type Errors = Partial<Record<PriceKey | 'currency' | 'effectiveFrom', string>>;

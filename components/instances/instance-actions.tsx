@@ -10,7 +10,7 @@ import { ConfirmButton } from '../ui/confirm-button';
 import { FormAlert } from '../ui/field';
 import { roleReason, type Instance } from './format';
 
-/** Start / Stop / Force stop / Reboot / Terminate, each disabled with the reason it can't be done now. */
+/** Start / Stop / Force stop / Reboot / Suspend / Resume / Terminate, each disabled with the reason it can't be done now. */
 export function InstanceActions({ instance }: { instance: Instance }) {
   const tenant = useTenant();
   const trpc = useTRPC();
@@ -26,6 +26,9 @@ export function InstanceActions({ instance }: { instance: Instance }) {
   const start = useMutation(trpc.instances.start.mutationOptions(options));
   const stop = useMutation(trpc.instances.stop.mutationOptions(options));
   const reboot = useMutation(trpc.instances.reboot.mutationOptions(options));
+  const suspend = useMutation(trpc.instances.suspend.mutationOptions(options));
+  const resume = useMutation(trpc.instances.resume.mutationOptions(options));
+  const suspended = instance.state === 'suspended';
   const terminate = useMutation(
     trpc.instances.terminate.mutationOptions({
       ...options,
@@ -43,13 +46,25 @@ export function InstanceActions({ instance }: { instance: Instance }) {
         <Button variant="secondary" disabledReason={reason('start')} busy={start.isPending} onClick={() => start.mutate(ids)}>
           Start
         </Button>
-        <Button variant="secondary" disabledReason={reason('stop')} busy={stop.isPending && !forcing} onClick={() => stop.mutate(ids)}>
-          Stop
-        </Button>
+        {suspended ? (
+          <ConfirmButton
+            question={`Stop ${instance.name} and discard its saved state? It boots from its disk next time; what was in its memory is lost.`}
+            confirmLabel="Discard and stop"
+            disabledReason={reason('stop')}
+            busy={stop.isPending}
+            onConfirm={() => stop.mutate(ids)}
+          >
+            Stop
+          </ConfirmButton>
+        ) : (
+          <Button variant="secondary" disabledReason={reason('stop')} busy={stop.isPending && !forcing} onClick={() => stop.mutate(ids)}>
+            Stop
+          </Button>
+        )}
         <ConfirmButton
           question={`Cut the power of ${instance.name} without waiting for it to shut down?`}
           confirmLabel="Force stop"
-          disabledReason={reason('stop')}
+          disabledReason={suspended ? 'A suspended instance has nothing running to power off.' : reason('stop')}
           busy={forcing}
           title="Cut the power without waiting for the guest to shut down."
           onConfirm={() => stop.mutate({ ...ids, force: true })}
@@ -58,6 +73,18 @@ export function InstanceActions({ instance }: { instance: Instance }) {
         </ConfirmButton>
         <Button variant="secondary" disabledReason={reason('reboot')} busy={reboot.isPending} onClick={() => reboot.mutate(ids)}>
           Reboot
+        </Button>
+        <Button
+          variant="secondary"
+          disabledReason={reason('suspend')}
+          busy={suspend.isPending}
+          title="Save its memory to disk and release its vCPUs and memory; resume goes on from there."
+          onClick={() => suspend.mutate(ids)}
+        >
+          Suspend
+        </Button>
+        <Button variant="secondary" disabledReason={reason('resume')} busy={resume.isPending} onClick={() => resume.mutate(ids)}>
+          Resume
         </Button>
         <ConfirmButton
           question={`Terminate ${instance.name}? Its disk is deleted.`}

@@ -16,6 +16,7 @@ import { GuestAccess } from './guest-access';
 import { InstanceInterfaces } from './instance-interfaces';
 import { PortForwards } from './port-forwards';
 import { SerialLog } from './serial-log';
+import { OperationProgress } from './operation-progress';
 import { StateBadge } from './state-badge';
 import { useLiveInstance } from './use-live-instance';
 
@@ -95,6 +96,12 @@ export function InstanceDetail({ instanceId }: { instanceId: string }) {
           </span>
         </div>
         {i.stateReason ? <p className={`text-sm ${i.state === 'error' ? 'text-red-700' : 'text-slate-700'}`}>{i.stateReason}</p> : null}
+        <OperationProgress instance={i} />
+        {i.state === 'suspended' && i.savedStateMiB !== null ? (
+          <p className="text-sm text-slate-700">
+            Suspended: its running state ({i.savedStateMiB} MiB) is saved on its host; its vCPUs and memory are not billed until it resumes.
+          </p>
+        ) : null}
         {i.state === 'terminated' ? (
           <p className="text-sm text-slate-600">This instance is terminated. Its page stays for the record; nothing can be changed.</p>
         ) : null}

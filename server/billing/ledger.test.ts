@@ -41,9 +41,17 @@ async function expectedFromEvents(instanceId: string, spec: { vcpus: number; mem
   ];
   let runningSince: number | null = null;
   let existsSince: number | null = null;
+  let savedSince: number | null = null;
+  // The fake driver's state file: the guest's RAM and half a MiB of devices, billed in whole MiB.
+  const saved = (from: number, to: number | null): Span => ({ resource: 'saved_state_mib', quantity: spec.memoryMiB + 1, from, to });
   for (const e of events) {
     if (!e.toState) continue;
     const at = e.at.getTime();
+    if (e.toState === 'suspended' && savedSince === null) savedSince = at;
+    if (savedSince !== null && e.toState !== 'suspended' && e.toState !== 'resuming') {
+      spans.push(saved(savedSince, at));
+      savedSince = null;
+    }
     if (e.fromState === null && e.toState === 'pending') existsSince = at;
     if (e.toState === 'running' && e.fromState !== 'running') runningSince = at;
     if (e.fromState === 'running' && e.toState !== 'running' && runningSince !== null) {
@@ -56,6 +64,7 @@ async function expectedFromEvents(instanceId: string, spec: { vcpus: number; mem
     }
   }
   if (runningSince !== null) spans.push(...compute(runningSince, null));
+  if (savedSince !== null) spans.push(saved(savedSince, null));
   if (existsSince !== null) spans.push({ resource: 'disk_gib', quantity: spec.diskGiB, from: existsSince, to: null }, { resource: 'nic', quantity: spec.nics, from: existsSince, to: null });
   const key = (s: Span) => `${s.resource}|${s.from}`;
   return spans.sort((a, b) => key(a).localeCompare(key(b)));
@@ -64,7 +73,7 @@ async function expectedFromEvents(instanceId: string, spec: { vcpus: number; mem
 const sorted = (s: Span[]) => [...s].sort((a, b) => `${a.resource}|${a.from}`.localeCompare(`${b.resource}|${b.from}`));
 
 function noOverlaps(spans: Span[]) {
-  for (const r of ['vcpu', 'memory_mib', 'disk_gib', 'nic', 'bandwidth_mbit']) {
+  for (const r of ['vcpu', 'memory_mib', 'disk_gib', 'nic', 'bandwidth_mbit', 'saved_state_mib']) {
     const list = spans.filter((s) => s.resource === r).sort((a, b) => a.from - b.from);
     for (let i = 1; i < list.length; i++) expect(list[i - 1]!.to, `${r} segments overlap`).not.toBeNull();
     for (let i = 1; i < list.length; i++) expect(list[i]!.from).toBeGreaterThanOrEqual(list[i - 1]!.to!);
@@ -105,10 +114,26 @@ describe('usage ledger', () => {
     expect(sorted(await segmentsOf(inst.id))).toEqual(await expectedFromEvents(inst.id, tiny));
   });
 
-  it('over random lives (launch, stop, start, reboot, terminate, crash, price changes): segments match the events with no overlap or gap, and each invoice line equals a brute-force sum', { timeout: 180_000 }, async () => {
+  it('a suspended instance bills its saved state instead of compute, until it resumes', async () => {
+    const owner = await makeUser(t.db);
+    const tenant = await makeTenant(t.db, owner);
+    const api = callerAs(t.db, owner).instances;
+    const inst = await api.launch({ tenantId: tenant.id, ...tiny });
+    await drain();
+    await api.suspend({ tenantId: tenant.id, instanceId: inst.id });
+    await drain();
+    const open = async () => (await segmentsOf(inst.id)).filter((s) => s.to === null).map((s) => [s.resource, s.quantity]).sort();
+    expect(await open()).toEqual([['disk_gib', 1], ['nic', 1], ['saved_state_mib', tiny.memoryMiB + 1]]);
+    await api.resume({ tenantId: tenant.id, instanceId: inst.id });
+    await drain();
+    expect((await open()).map(([r]) => r)).toEqual(['bandwidth_mbit', 'disk_gib', 'memory_mib', 'nic', 'vcpu']);
+    expect(sorted(await segmentsOf(inst.id))).toEqual(await expectedFromEvents(inst.id, inst));
+  });
+
+  it('over random lives (launch, stop, start, reboot, suspend, resume, terminate, crash, price changes): segments match the events with no overlap or gap, and each invoice line equals a brute-force sum', { timeout: 180_000 }, async () => {
     const opArb = fc.oneof(
       fc.record({ kind: fc.constant('launch' as const), vcpus: fc.integer({ min: 1, max: 3 }) }),
-      fc.record({ kind: fc.constantFrom('start' as const, 'stop' as const, 'reboot' as const, 'terminate' as const, 'crash' as const), target: fc.nat() }),
+      fc.record({ kind: fc.constantFrom('start' as const, 'stop' as const, 'reboot' as const, 'suspend' as const, 'resume' as const, 'terminate' as const, 'crash' as const), target: fc.nat() }),
       fc.record({ kind: fc.constant('price' as const), vcpuHour: fc.integer({ min: 0, max: 50_000 }), memoryGiBHour: fc.integer({ min: 0, max: 20_000 }) }),
       fc.record({ kind: fc.constant('drain' as const) }),
     );
@@ -141,7 +166,7 @@ describe('usage ledger', () => {
 
         const prices = (await t.db.select().from(priceVersions).orderBy(asc(priceVersions.effectiveFrom))).map((p) => ({
           from: p.effectiveFrom.getTime(),
-          perHour: { vcpu: p.vcpuHour, memory_mib: p.memoryGiBHour / 1024, disk_gib: p.diskGiBHour, nic: p.nicHour, bandwidth_mbit: p.bandwidthMbitHour } as Record<string, number>,
+          perHour: { vcpu: p.vcpuHour, memory_mib: p.memoryGiBHour / 1024, disk_gib: p.diskGiBHour, nic: p.nicHour, bandwidth_mbit: p.bandwidthMbitHour, saved_state_mib: p.savedStateGiBHour / 1024 } as Record<string, number>,
         }));
         const lines = await chargeLines(t.db, tenant.id, new Date('2000-01-01T00:00:00Z'), new Date('2100-01-01T00:00:00Z'));
         for (const id of ids) {

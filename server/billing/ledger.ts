@@ -15,6 +15,8 @@ export type MeteredInstance = {
   /** The sum of its live NICs' rates (Mbit/s). */
   bandwidthMbit: number;
   portForwards: number;
+  /** The size of its saved running state, MiB (null: none). */
+  savedStateMiB: number | null;
 };
 
 /** Used while the instance runs. */
@@ -23,10 +25,13 @@ const COMPUTE: Resource[] = ['vcpu', 'memory_mib', 'bandwidth_mbit'];
 const STORAGE: Resource[] = ['disk_gib', 'nic'];
 /** Held while they exist (opened and resized by their own changes, closed at terminate). */
 const HELD: Resource[] = ['port_forward'];
+/** Held while a suspended instance's state file exists: from the end of the save until it is loaded back or discarded. */
+const SAVED: Resource[] = ['saved_state_mib'];
+const SAVED_IN: readonly (InstanceState | null)[] = ['suspended', 'resuming'];
 const GONE: readonly (InstanceState | null)[] = ['terminating', 'terminated'];
 
 const quantity = (i: MeteredInstance, r: Resource) =>
-  ({ vcpu: i.vcpus, memory_mib: i.memoryMiB, disk_gib: i.diskGiB, nic: i.nics, bandwidth_mbit: i.bandwidthMbit, port_forward: i.portForwards })[r];
+  ({ vcpu: i.vcpus, memory_mib: i.memoryMiB, disk_gib: i.diskGiB, nic: i.nics, bandwidth_mbit: i.bandwidthMbit, port_forward: i.portForwards, saved_state_mib: i.savedStateMiB ?? 0 })[r];
 
 async function open(db: DbOrTx, inst: MeteredInstance, resources: Resource[]) {
   const rows = resources
@@ -46,7 +51,8 @@ async function close(db: DbOrTx, instanceId: string, resources: Resource[]) {
 /**
  * Open and close usage segments for a state change, inside its transaction:
  * vCPU, memory and NIC rates are used while the instance runs; disk and NICs
- * from launch until terminate is accepted; port forwards until then too.
+ * from launch until terminate is accepted; port forwards until then too; a
+ * saved state while the instance is suspended (and being resumed from it).
  * `from` is null for the launch itself.
  */
 export async function meterTransition(db: DbOrTx, inst: MeteredInstance, from: InstanceState | null, to: InstanceState): Promise<void> {
@@ -54,10 +60,12 @@ export async function meterTransition(db: DbOrTx, inst: MeteredInstance, from: I
   const isRunning = to === 'running';
   if (!wasRunning && isRunning) await open(db, inst, COMPUTE);
   if (wasRunning && !isRunning) await close(db, inst.id, COMPUTE);
+  if (!SAVED_IN.includes(from) && SAVED_IN.includes(to)) await open(db, inst, SAVED);
+  if (SAVED_IN.includes(from) && !SAVED_IN.includes(to)) await close(db, inst.id, SAVED);
   const existed = from !== null && !GONE.includes(from);
   const exists = !GONE.includes(to);
   if (from === null && exists) await open(db, inst, STORAGE);
-  if (existed && !exists) await close(db, inst.id, [...COMPUTE, ...STORAGE, ...HELD]);
+  if (existed && !exists) await close(db, inst.id, [...COMPUTE, ...STORAGE, ...HELD, ...SAVED]);
 }
 
 /**

@@ -18,6 +18,7 @@ export const priceInput = z.object({
   nicHour: microPrice('NIC-hour'),
   bandwidthMbitHour: microPrice('Mbit/s-hour'),
   portForwardHour: microPrice('Port-forward-hour'),
+  savedStateGiBHour: microPrice('GiB-saved-state-hour'),
   /** When the new prices apply; now when omitted. Never in the past: a price change does not rewrite history. */
   effectiveFrom: z.date().optional(),
 });
@@ -33,6 +34,8 @@ export const DEFAULT_PRICES = {
   // 100 Mbit/s for a month ≈ $2.92; a port forward ≈ an EC2 public IPv4 address ($0.005/h).
   bandwidthMbitHour: 40,
   portForwardHour: 5_000,
+  // A suspended instance's saved memory is stored like disk.
+  savedStateGiBHour: 137,
 } as const;
 
 const columns = {
@@ -45,6 +48,7 @@ const columns = {
   nicHour: priceVersions.nicHour,
   bandwidthMbitHour: priceVersions.bandwidthMbitHour,
   portForwardHour: priceVersions.portForwardHour,
+  savedStateGiBHour: priceVersions.savedStateGiBHour,
   createdAt: priceVersions.createdAt,
 };
 

@@ -129,6 +129,9 @@ export const instanceState = pgEnum('instance_state', [
   'terminating',
   'terminated',
   'error',
+  'suspending',
+  'suspended',
+  'resuming',
 ]);
 
 export const hostState = pgEnum('host_state', ['enabled', 'maintenance', 'offline']);
@@ -220,6 +223,7 @@ export const tenantQuotas = pgTable('tenant_quotas', {
   networks: integer('networks').notNull().default(5),
   bandwidthMbit: integer('bandwidth_mbit').notNull().default(2_000),
   portForwards: integer('port_forwards').notNull().default(10),
+  savedStateMiB: integer('saved_state_mib').notNull().default(16_384),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });
 
@@ -257,6 +261,10 @@ export const instances = pgTable(
     sshPublicKey: text('ssh_public_key'),
     /** Cloud-config or a script, ≤ 16 KiB of UTF-8, handed to cloud-init in the seed. */
     userData: text('user_data'),
+    /** The size of its saved running state (suspended to disk), MiB; null when it has none. */
+    savedStateMiB: integer('saved_state_mib'),
+    /** How far the long operation it is in has come (suspend, resume): null when none runs. */
+    progress: jsonb('progress').$type<{ doneBytes: number; totalBytes: number } | null>(),
   },
   (t) => [
     index('instances_tenant_created_idx').on(t.tenantId, t.createdAt, t.id),
@@ -312,7 +320,7 @@ export const consoleTickets = pgTable(
 
 // ---------------------------------------------------------------- metering
 
-export const usageResource = pgEnum('usage_resource', ['vcpu', 'memory_mib', 'disk_gib', 'nic', 'bandwidth_mbit', 'port_forward']);
+export const usageResource = pgEnum('usage_resource', ['vcpu', 'memory_mib', 'disk_gib', 'nic', 'bandwidth_mbit', 'port_forward', 'saved_state_mib']);
 
 /**
  * The usage ledger: one segment per (instance, resource) span of use, opened
@@ -361,6 +369,8 @@ export const priceVersions = pgTable(
     /** Per Mbit/s of NIC rate per hour, while the instance runs. */
     bandwidthMbitHour: bigint('bandwidth_mbit_hour', { mode: 'number' }).notNull().default(40),
     portForwardHour: bigint('port_forward_hour', { mode: 'number' }).notNull().default(5_000),
+    /** Per GiB of saved running state (a suspended instance's state file) per hour. */
+    savedStateGiBHour: bigint('saved_state_gib_hour', { mode: 'number' }).notNull().default(137),
     createdBy: uuid('created_by'),
     createdAt: createdAt(),
   },
@@ -387,7 +397,7 @@ export const quotaRequests = pgTable(
     tenantId: uuid('tenant_id')
       .notNull()
       .references(() => tenants.id, { onDelete: 'cascade' }),
-    resource: text('resource', { enum: ['instances', 'vcpus', 'memoryMiB', 'diskGiB', 'nics', 'networks', 'bandwidthMbit', 'portForwards'] }).notNull(),
+    resource: text('resource', { enum: ['instances', 'vcpus', 'memoryMiB', 'diskGiB', 'nics', 'networks', 'bandwidthMbit', 'portForwards', 'savedStateMiB'] }).notNull(),
     requestedLimit: integer('requested_limit').notNull(),
     limitAtRequest: integer('limit_at_request').notNull(),
     reason: text('reason').notNull(),

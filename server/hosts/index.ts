@@ -56,16 +56,39 @@ export async function markHostOffline(db: DbOrTx, hostId: string): Promise<void>
   await db.update(hosts).set({ state: 'offline' }).where(and(eq(hosts.id, hostId), eq(hosts.state, 'enabled')));
 }
 
+/** A suspended instance holds its disk on the host, not its vCPUs and memory: resuming takes them back (reserveForResume). */
+const HOLDS_COMPUTE = sql`${instances.state} <> 'suspended'`;
+
 export async function allocatedOn(db: DbOrTx, hostId: string): Promise<Resources> {
   const [row] = await db
     .select({
-      vcpus: sql<number>`coalesce(sum(${instances.vcpus}), 0)::int`,
-      memoryMiB: sql<number>`coalesce(sum(${instances.memoryMiB}), 0)::int`,
+      vcpus: sql<number>`coalesce(sum(${instances.vcpus}) filter (where ${HOLDS_COMPUTE}), 0)::int`,
+      memoryMiB: sql<number>`coalesce(sum(${instances.memoryMiB}) filter (where ${HOLDS_COMPUTE}), 0)::int`,
       diskGiB: sql<number>`coalesce(sum(${instances.diskGiB}), 0)::int`,
     })
     .from(instances)
     .where(and(eq(instances.hostId, hostId), notInArray(instances.state, [...NOT_COUNTED])));
   return row ?? { vcpus: 0, memoryMiB: 0, diskGiB: 0 };
+}
+
+/**
+ * Take back room on a host for a suspended instance that resumes, inside its
+ * transaction: the host row is locked as placement locks it, so a launch and
+ * a resume cannot both take the last room.
+ */
+export async function reserveForResume(tx: Tx, hostId: string, request: Pick<Usage, 'vcpus' | 'memoryMiB'>): Promise<void> {
+  const [host] = await tx.select().from(hosts).where(eq(hosts.id, hostId)).for('update');
+  if (!host) throw new Error(`host ${hostId} is gone`);
+  const cap = hostCapacity(host);
+  const used = await allocatedOn(tx, host.id);
+  const free = { vcpus: cap.vcpus - used.vcpus, memoryMiB: cap.memoryMiB - used.memoryMiB };
+  if (free.vcpus < request.vcpus || free.memoryMiB < request.memoryMiB) {
+    throw new DomainError(
+      'INSUFFICIENT_CAPACITY',
+      `Its host ${host.name} has no room to resume it now: it needs ${request.vcpus} vCPU and ${request.memoryMiB} MiB, and ` +
+        `${Math.max(0, free.vcpus)} vCPU and ${Math.max(0, free.memoryMiB)} MiB are free. Try again later, or stop it to give up its saved state.`,
+    );
+  }
 }
 
 /**

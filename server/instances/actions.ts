@@ -4,6 +4,8 @@ import { assertWithinBudget } from '../billing/budget-guard';
 import type { DbOrTx } from '../db/client';
 import { DomainError } from '../errors';
 import { enqueueInstanceOp, type InstanceOp } from '../jobs';
+import { reserveForResume } from '../hosts';
+import { checkQuota, lockTenantQuota, tenantUsage } from '../quotas';
 import { allowedFrom, whyNot, type InstanceAction, type InstanceState } from './can';
 import { getInstance, type Instance } from './queries';
 import { recordInstanceEvent, transition } from './transition';
@@ -12,12 +14,15 @@ const plan: Record<InstanceAction, { to: InstanceState | null; message: string }
   start: { to: 'starting', message: 'Start requested.' },
   stop: { to: 'stopping', message: 'Stop requested.' },
   reboot: { to: null, message: 'Reboot requested.' },
+  suspend: { to: 'suspending', message: 'Suspend requested.' },
+  resume: { to: 'resuming', message: 'Resume requested.' },
   terminate: { to: 'terminating', message: 'Terminate requested.' },
 };
 
 /**
- * start / stop / reboot / terminate: check the state (instanceCan rules) under
- * the row lock, move it, record event and audit, enqueue the job — one
+ * start / stop / reboot / suspend / resume / terminate: check the state
+ * (instanceCan rules) under the row lock, the quota, budget and host room
+ * the action takes, move it, record event and audit, enqueue the job — one
  * transaction. `force` stops without waiting for the guest.
  */
 export async function requestInstanceAction(
@@ -29,14 +34,21 @@ export async function requestInstanceAction(
   opts: { force?: boolean; message?: string; onlyIfAllowed?: boolean } = {},
 ): Promise<Instance> {
   return db.transaction(async (tx) => {
+    // The quota lock comes before the row lock, in the order launches take them.
+    const limits = action === 'suspend' ? await lockTenantQuota(tx, tenantId) : null;
     await tx.execute(sql`select 1 from instances where id = ${instanceId} and tenant_id = ${tenantId} for update`);
     const locked = await getInstance(tx, tenantId, instanceId);
     const reason = whyNot(action, locked.state);
     if (reason && opts.onlyIfAllowed) return locked;
     if (reason) throw new DomainError('INVALID_STATE', `${locked.name} (${instanceId}): ${reason}`);
     const p = plan[action];
-    if (action === 'start') await assertWithinBudget(tx, tenantId);
-    const message = opts.message ?? (action === 'stop' && opts.force ? 'Force stop requested.' : p.message);
+    if (action === 'start' || action === 'resume') await assertWithinBudget(tx, tenantId);
+    // Its state file can be as large as its memory until it is written.
+    if (limits) checkQuota(limits, await tenantUsage(tx, tenantId), { savedStateMiB: locked.memoryMiB }, `suspending ${locked.name}`);
+    if (action === 'resume' && locked.hostId) await reserveForResume(tx, locked.hostId, locked);
+    const discards = action === 'stop' && locked.state === 'suspended';
+    const message =
+      opts.message ?? (discards ? 'Stop requested: its saved state is discarded.' : action === 'stop' && opts.force ? 'Force stop requested.' : p.message);
     if (p.to) {
       await transition(tx, actor, instanceId, {
         from: allowedFrom(action),

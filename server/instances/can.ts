@@ -2,35 +2,69 @@
 // refuse and by the UI to disable a button with the reason. (No server imports:
 // the browser bundles this file.)
 
-export const instanceStates = ['pending', 'starting', 'running', 'stopping', 'stopped', 'terminating', 'terminated', 'error'] as const;
+export const instanceStates = [
+  'pending',
+  'starting',
+  'running',
+  'stopping',
+  'stopped',
+  'suspending',
+  'suspended',
+  'resuming',
+  'terminating',
+  'terminated',
+  'error',
+] as const;
 export type InstanceState = (typeof instanceStates)[number];
-export type InstanceAction = 'start' | 'stop' | 'reboot' | 'terminate';
+export type InstanceAction = 'start' | 'stop' | 'reboot' | 'suspend' | 'resume' | 'terminate';
 
 const allowed: Record<InstanceAction, readonly InstanceState[]> = {
   start: ['stopped'],
-  stop: ['running', 'starting'],
+  // A suspended instance may be stopped: its saved state is discarded and it boots from its disk next time.
+  stop: ['running', 'starting', 'suspended'],
   reboot: ['running'],
-  terminate: ['pending', 'starting', 'running', 'stopping', 'stopped', 'error'],
+  suspend: ['running'],
+  resume: ['suspended'],
+  terminate: ['pending', 'starting', 'running', 'stopping', 'stopped', 'suspending', 'suspended', 'resuming', 'error'],
 };
 
-const verbs: Record<InstanceAction, string> = { start: 'started', stop: 'stopped', reboot: 'rebooted', terminate: 'terminated' };
+const verbs: Record<InstanceAction, string> = {
+  start: 'started',
+  stop: 'stopped',
+  reboot: 'rebooted',
+  suspend: 'suspended',
+  resume: 'resumed',
+  terminate: 'terminated',
+};
+
+/** Only a … one can: said where one state is the only way in. */
+const onlyFrom: Partial<Record<InstanceAction, string>> = { start: 'stopped', suspend: 'running', resume: 'suspended' };
 
 /** null when allowed; otherwise the sentence saying why not. */
 export function whyNot(action: InstanceAction, state: InstanceState): string | null {
   if (allowed[action].includes(state)) return null;
   if (state === 'terminated') return 'This instance is terminated.';
   if (state === 'terminating') return 'This instance is being terminated.';
-  return `A ${state} instance cannot be ${verbs[action]}${action === 'start' ? ' (only a stopped one can)' : ''}.`;
+  if (action === 'start' && state === 'suspended') return 'A suspended instance is resumed, not started (or stop it to boot from its disk).';
+  const only = onlyFrom[action];
+  return `A ${state} instance cannot be ${verbs[action]}${only ? ` (only a ${only} one can)` : ''}.`;
 }
 
+const can = (action: InstanceAction) => (i: { state: InstanceState }) => whyNot(action, i.state) === null;
+
 export const instanceCan = {
-  start: (i: { state: InstanceState }) => whyNot('start', i.state) === null,
-  stop: (i: { state: InstanceState }) => whyNot('stop', i.state) === null,
-  reboot: (i: { state: InstanceState }) => whyNot('reboot', i.state) === null,
-  terminate: (i: { state: InstanceState }) => whyNot('terminate', i.state) === null,
+  start: can('start'),
+  stop: can('stop'),
+  reboot: can('reboot'),
+  suspend: can('suspend'),
+  resume: can('resume'),
+  terminate: can('terminate'),
 };
 
 export const allowedFrom = (action: InstanceAction) => allowed[action];
 
 /** States that are on their way somewhere: the UI polls while any is shown. */
-export const transitional: readonly InstanceState[] = ['pending', 'starting', 'stopping', 'terminating'];
+export const transitional: readonly InstanceState[] = ['pending', 'starting', 'stopping', 'suspending', 'resuming', 'terminating'];
+
+/** States whose instance holds a saved running state (billed as storage, counted in its quota). */
+export const holdsSavedState: readonly InstanceState[] = ['suspending', 'suspended', 'resuming'];

@@ -90,6 +90,7 @@ describe('instances', () => {
       networks: 1, // the default one, made with the tenant
       bandwidthMbit: rows.reduce((a, r) => a + r.nics * 100, 0), // every NIC at the default rate
       portForwards: 0,
+      savedStateMiB: 0,
     });
   });
 

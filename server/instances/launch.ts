@@ -74,7 +74,7 @@ export async function launchInstance(db: DbOrTx, actor: Actor, tenantId: string,
       .returning(instanceColumns);
     if (!row) throw new Error('instance insert returned nothing');
     const nics = await allocateInterfaces(tx, row, interfaces, host.networkMode);
-    await meterTransition(tx, { ...row, bandwidthMbit, portForwards: 0 }, null, 'pending');
+    await meterTransition(tx, { ...row, bandwidthMbit, portForwards: 0, savedStateMiB: null }, null, 'pending');
     await recordInstanceEvent(tx, actor, { instanceId: row.id, tenantId, action: 'launch', to: 'pending', message: `Launch requested on ${host.name}.` });
     await recordAudit(tx, actor, {
       action: 'instance.launch',

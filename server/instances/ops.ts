@@ -2,14 +2,15 @@
 // idempotent: it reads the state now, asks the driver what is true, does only
 // what is missing, and moves the state with a compare-and-set — so a retry, a
 // duplicate or a restart after kill -9 converges instead of doubling.
-import { eq, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { systemActor } from '../audit';
 import type { Db } from '../db/client';
 import { instances } from '../db/schema';
-import { isHypervisorError, type HypervisorDriver } from '../hypervisor';
+import { isHypervisorError, type HypervisorDriver, type StateProgress } from '../hypervisor';
 import type { InstanceOpPayload } from '../jobs';
 import type { NetworkAgent } from '../network/agent';
 import { guestNics } from '../network/host-spec';
+import type { InstanceState } from './can';
 import { cloudInitFor } from './cloud-init';
 import { transition, type Transition } from './transition';
 
@@ -18,6 +19,22 @@ export type OpDeps = { db: Db; driver: HypervisorDriver; network?: NetworkAgent 
 export type Attempt = { attempts: number; maxAttempts: number };
 
 const cirrus = systemActor('worker');
+const MiB = 1024 * 1024;
+
+/** Writes a long operation's progress onto the instance (at most twice a second) while it is still in `state`. */
+function progressWriter(db: Db, id: string, state: InstanceState): (p: StateProgress) => void {
+  let last = 0;
+  return (p) => {
+    const now = Date.now();
+    if (now - last < 500 && p.doneBytes < p.totalBytes) return;
+    last = now;
+    void db
+      .update(instances)
+      .set({ progress: { doneBytes: p.doneBytes, totalBytes: p.totalBytes } })
+      .where(and(eq(instances.id, id), eq(instances.state, state)))
+      .catch(() => undefined);
+  };
+}
 
 /** A state change and its event, committed together. */
 const move = (db: Db, id: string, t: Transition) => db.transaction((tx) => transition(tx, cirrus, id, t));
@@ -73,11 +90,71 @@ export async function runInstanceOp(deps: OpDeps, payload: InstanceOpPayload, at
           if (payload.op === 'force-stop') await driver.forceStop(inst.id);
           else await driver.stop(inst.id);
         }
+        // A suspended instance that is stopped gives up its saved state: it boots from its disk next time.
+        const discarded = state !== 'absent' && (await driver.savedState(inst.id)) !== null;
+        if (discarded) await driver.discardSavedState(inst.id);
         await move(db, inst.id, {
           from: ['stopping'],
           to: 'stopped',
           action: 'stopped',
-          message: payload.op === 'force-stop' ? 'The guest was powered off.' : 'The guest shut down.',
+          message: discarded ? 'Its saved state was discarded.' : payload.op === 'force-stop' ? 'The guest was powered off.' : 'The guest shut down.',
+          extra: { savedStateMiB: null },
+        });
+        return;
+      }
+      case 'suspend': {
+        if (inst.state !== 'suspending') return;
+        const state = await guestState(driver, inst.id);
+        const saved =
+          state === 'running' || state === 'paused'
+            ? await driver.saveState(inst.id, progressWriter(db, inst.id, 'suspending'))
+            : state === 'absent'
+              ? null
+              : await driver.savedState(inst.id);
+        if (!saved) {
+          await move(db, inst.id, {
+            from: ['suspending'],
+            to: 'stopped',
+            action: 'stopped',
+            reason: 'The guest stopped before its state was saved; it boots from its disk next time.',
+          });
+          return;
+        }
+        const mib = Math.ceil(saved.bytes / MiB);
+        await move(db, inst.id, {
+          from: ['suspending'],
+          to: 'suspended',
+          action: 'suspended',
+          message: `Its running state (${mib} MiB) is saved to disk; its vCPUs and memory are released.`,
+          extra: { savedStateMiB: mib },
+        });
+        await network?.sync().catch(() => undefined);
+        return;
+      }
+      case 'resume': {
+        if (inst.state !== 'resuming') return;
+        const state = await guestState(driver, inst.id);
+        const up = state === 'running' || state === 'paused';
+        if (!up && (state === 'absent' || !(await driver.savedState(inst.id)))) {
+          await move(db, inst.id, {
+            from: ['resuming'],
+            to: 'stopped',
+            action: 'stopped',
+            reason: 'Its saved state is gone; it boots from its disk next time.',
+            extra: { savedStateMiB: null },
+          });
+          return;
+        }
+        // Its taps join their bridges as soon as QEMU makes them: the network is there first.
+        if (!up) await network?.sync().catch(() => undefined);
+        await driver.restoreState(inst.id, progressWriter(db, inst.id, 'resuming'));
+        await network?.sync().catch(() => undefined);
+        await move(db, inst.id, {
+          from: ['resuming'],
+          to: 'running',
+          action: 'resumed',
+          message: 'The guest goes on from where it was suspended.',
+          extra: { savedStateMiB: null },
         });
         return;
       }
@@ -95,6 +172,17 @@ export async function runInstanceOp(deps: OpDeps, payload: InstanceOpPayload, at
     }
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
+    if (attempt.attempts >= attempt.maxAttempts && (payload.op === 'suspend' || payload.op === 'resume')) {
+      // Nothing is lost: a suspend that failed leaves the guest running, a resume that failed keeps its state file.
+      const back = payload.op === 'suspend' ? { from: 'suspending', to: 'running' } : { from: 'resuming', to: 'suspended' };
+      await move(db, inst.id, {
+        from: [back.from as InstanceState],
+        to: back.to as InstanceState,
+        action: `${payload.op}-failed`,
+        reason: `${payload.op === 'suspend' ? 'Suspending' : 'Resuming'} failed after ${attempt.attempts} attempts: ${message}`.slice(0, 500),
+      });
+      return;
+    }
     if (attempt.attempts >= attempt.maxAttempts) {
       // Last try: say why in the instance itself, where the tenant looks.
       await move(db, inst.id, {

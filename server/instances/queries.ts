@@ -24,6 +24,8 @@ export const instanceColumns = {
   launchedAt: instances.launchedAt,
   terminatedAt: instances.terminatedAt,
   keyName: instances.keyName,
+  savedStateMiB: instances.savedStateMiB,
+  progress: instances.progress,
 };
 const withHost = { ...instanceColumns, hostName: hosts.name };
 

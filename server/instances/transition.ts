@@ -16,7 +16,7 @@ export type Transition = {
   message?: string | null;
   /** Written to the instance's state_reason (cleared when omitted). */
   reason?: string | null;
-  extra?: Partial<{ launchedAt: ReturnType<typeof sql>; terminatedAt: ReturnType<typeof sql> }>;
+  extra?: Partial<{ launchedAt: ReturnType<typeof sql>; terminatedAt: ReturnType<typeof sql>; savedStateMiB: number | null }>;
 };
 
 /**
@@ -37,6 +37,7 @@ export async function transition(db: DbOrTx, actor: Actor, instanceId: string, t
       diskGiB: instances.diskGiB,
       nics: instances.nics,
       hostId: instances.hostId,
+      savedStateMiB: instances.savedStateMiB,
       ...meteredNetworkColumns(),
     })
     .from(instances)
@@ -45,9 +46,9 @@ export async function transition(db: DbOrTx, actor: Actor, instanceId: string, t
   if (!old) return null;
   await db
     .update(instances)
-    .set({ state: t.to, stateReason: t.reason ?? null, stateChangedAt: sql`now()`, ...t.extra })
+    .set({ state: t.to, stateReason: t.reason ?? null, stateChangedAt: sql`now()`, progress: null, ...t.extra })
     .where(eq(instances.id, instanceId));
-  await meterTransition(db, old, old.state, t.to);
+  await meterTransition(db, { ...old, savedStateMiB: t.extra?.savedStateMiB !== undefined ? t.extra.savedStateMiB : old.savedStateMiB }, old.state, t.to);
   // Terminate accepted: addresses go back to their networks and port forwards close now, with the quota.
   if (!GONE.includes(old.state) && GONE.includes(t.to)) {
     await releaseInterfaces(db, instanceId);

@@ -7,7 +7,7 @@
 import { sql } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client';
 
-export type InstanceOp = 'start' | 'stop' | 'force-stop' | 'reboot' | 'terminate';
+export type InstanceOp = 'start' | 'stop' | 'force-stop' | 'reboot' | 'suspend' | 'resume' | 'terminate';
 export type InstanceOpPayload = { instanceId: string; op: InstanceOp };
 
 export const MAX_ATTEMPTS = 4;

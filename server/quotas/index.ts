@@ -17,9 +17,11 @@ const usageColumns = {
   memoryMiB: sql<number>`coalesce(sum(${instances.memoryMiB}), 0)::int`,
   diskGiB: sql<number>`coalesce(sum(${instances.diskGiB}), 0)::int`,
   nics: sql<number>`coalesce(sum(${instances.nics}), 0)::int`,
+  // A state being written holds the guest's whole RAM until its real size is known.
+  savedStateMiB: sql<number>`coalesce(sum(coalesce(${instances.savedStateMiB}, ${instances.memoryMiB})) filter (where ${instances.state} in ('suspending', 'suspended', 'resuming')), 0)::int`,
 };
 
-const noUsage: Usage = { instances: 0, vcpus: 0, memoryMiB: 0, diskGiB: 0, nics: 0, networks: 0, bandwidthMbit: 0, portForwards: 0 };
+const noUsage: Usage = { instances: 0, vcpus: 0, memoryMiB: 0, diskGiB: 0, nics: 0, networks: 0, bandwidthMbit: 0, portForwards: 0, savedStateMiB: 0 };
 
 // What a tenant holds of the network resources, per tenant (live NICs: released at terminate).
 const networkUsage = (tenantIds: string[]) => ({
@@ -59,6 +61,7 @@ const limitColumns = {
   networks: tenantQuotas.networks,
   bandwidthMbit: tenantQuotas.bandwidthMbit,
   portForwards: tenantQuotas.portForwards,
+  savedStateMiB: tenantQuotas.savedStateMiB,
 };
 
 /** A tenant's limits; the platform defaults when none were ever set. */

@@ -2,7 +2,7 @@
 // schema, shared by the server and the forms in the browser.
 import { z } from 'zod';
 
-export const quotaResources = ['instances', 'vcpus', 'memoryMiB', 'diskGiB', 'nics', 'networks', 'bandwidthMbit', 'portForwards'] as const;
+export const quotaResources = ['instances', 'vcpus', 'memoryMiB', 'diskGiB', 'nics', 'networks', 'bandwidthMbit', 'portForwards', 'savedStateMiB'] as const;
 export type QuotaResource = (typeof quotaResources)[number];
 
 export const resourceLabels: Record<QuotaResource, { name: string; unit: string }> = {
@@ -14,6 +14,7 @@ export const resourceLabels: Record<QuotaResource, { name: string; unit: string 
   networks: { name: 'Networks', unit: '' },
   bandwidthMbit: { name: 'Network bandwidth', unit: 'Mbit/s' },
   portForwards: { name: 'Port forwards', unit: '' },
+  savedStateMiB: { name: 'Saved state', unit: 'MiB' },
 };
 
 /** The largest limit an admin may set for each resource. */
@@ -26,6 +27,7 @@ export const quotaMax: Record<QuotaResource, number> = {
   networks: 10_000,
   bandwidthMbit: 1_000_000_000,
   portForwards: 100_000,
+  savedStateMiB: 1_000_000_000,
 };
 
 export const quotaLimitsSchema = z.object({
@@ -37,11 +39,17 @@ export const quotaLimitsSchema = z.object({
   networks: z.int().min(0).max(quotaMax.networks),
   bandwidthMbit: z.int().min(0).max(quotaMax.bandwidthMbit),
   portForwards: z.int().min(0).max(quotaMax.portForwards),
+  savedStateMiB: z.int().min(0).max(quotaMax.savedStateMiB),
 });
 export type QuotaLimits = z.infer<typeof quotaLimitsSchema>;
 
 /** Limits for resources that came after a stored set of limits was saved. */
-export const newerQuotaDefaults: Pick<QuotaLimits, 'networks' | 'bandwidthMbit' | 'portForwards'> = { networks: 5, bandwidthMbit: 2_000, portForwards: 10 };
+export const newerQuotaDefaults: Pick<QuotaLimits, 'networks' | 'bandwidthMbit' | 'portForwards' | 'savedStateMiB'> = {
+  networks: 5,
+  bandwidthMbit: 2_000,
+  portForwards: 10,
+  savedStateMiB: 16_384,
+};
 
 /** What adding `request` to `used` does against `limit`: the rule launches are held to, and the forms preview. */
 export function headroom(used: number, request: number, limit: number) {

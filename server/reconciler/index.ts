@@ -36,6 +36,8 @@ const retryOp: Partial<Record<InstanceState, InstanceOp>> = {
   pending: 'start',
   starting: 'start',
   stopping: 'stop',
+  suspending: 'suspend',
+  resuming: 'resume',
   terminating: 'terminate',
 };
 

@@ -61,6 +61,7 @@ export async function setQuota(db: Db, tenantId: string, limits: Partial<QuotaLi
     networks: 100,
     bandwidthMbit: 1_000_000,
     portForwards: 1000,
+    savedStateMiB: 1_000_000,
     ...limits,
   };
   await db.insert(tenantQuotas).values({ tenantId, ...full }).onConflictDoUpdate({ target: tenantQuotas.tenantId, set: full });

@@ -40,6 +40,8 @@ const matrix: Record<string, Access> = {
   'instances.start': { tenant: 'member' },
   'instances.stop': { tenant: 'member' },
   'instances.reboot': { tenant: 'member' },
+  'instances.suspend': { tenant: 'member' },
+  'instances.resume': { tenant: 'member' },
   'instances.terminate': { tenant: 'member' },
   'instances.interfaces': { tenant: 'viewer' },
   'instances.setInterfaceRate': { tenant: 'member' },

@@ -24,6 +24,8 @@ export const instancesRouter = router({
     .input(byId.extend({ force: z.boolean().default(false) }))
     .mutation(({ ctx, input }) => requestInstanceAction(ctx.db, ctx.actor, ctx.tenant.id, input.instanceId, 'stop', { force: input.force })),
   reboot: tenantProcedure.input(byId).mutation(({ ctx, input }) => requestInstanceAction(ctx.db, ctx.actor, ctx.tenant.id, input.instanceId, 'reboot')),
+  suspend: tenantProcedure.input(byId).mutation(({ ctx, input }) => requestInstanceAction(ctx.db, ctx.actor, ctx.tenant.id, input.instanceId, 'suspend')),
+  resume: tenantProcedure.input(byId).mutation(({ ctx, input }) => requestInstanceAction(ctx.db, ctx.actor, ctx.tenant.id, input.instanceId, 'resume')),
   terminate: tenantProcedure
     .input(byId)
     .mutation(({ ctx, input }) => requestInstanceAction(ctx.db, ctx.actor, ctx.tenant.id, input.instanceId, 'terminate')),
