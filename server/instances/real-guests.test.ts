@@ -151,4 +151,53 @@ describe('real guests through the real server', { timeout: 300_000 }, () => {
 
     await terminateAll(second.url);
   });
+
+  it('kill -9 of the server during a suspend and during a resume converges after a restart: the same guest, one saved state, a ledger without gap or overlap', async () => {
+    await setQuota(t.db, tenantId, {});
+    const dir = dataDir();
+    let srv = await server(dir);
+    const launched = await trpc<{ id: string }>(srv.url, token, 'instances.launch', { tenantId, ...spec, memoryMiB: 512, name: 'sleeper' });
+    if (!launched.ok) throw new Error('launch refused');
+    const id = launched.data.id;
+    const row = async () => (await rows()).find((r) => r.id === id)!;
+    await waitFor('running', row, (r) => r.state === 'running', 60_000);
+    const guestDir = path.join(dir, 'guests', id);
+    await waitFor('booted', async () => fs.readFileSync(path.join(guestDir, 'serial.log'), 'utf8'), (log) => log.includes('CIRRUS-READY'), 60_000);
+
+    const asked = await trpc(srv.url, token, 'instances.suspend', { tenantId, instanceId: id });
+    expect(asked).toMatchObject({ ok: true });
+    await srv.kill9();
+    srv = await server(dir);
+    const suspended = await waitFor('suspended after the restart', row, (r) => r.state === 'suspended', 60_000);
+    expect(qemuProcessesFor(id)).toEqual([]);
+    expect(fs.existsSync(path.join(guestDir, 'saved.state'))).toBe(true);
+    expect(fs.existsSync(path.join(guestDir, 'saved.state.partial'))).toBe(false);
+    expect(suspended.savedStateMiB).toBeGreaterThan(0);
+
+    expect(await trpc(srv.url, token, 'instances.resume', { tenantId, instanceId: id })).toMatchObject({ ok: true });
+    await srv.kill9();
+    srv = await server(dir);
+    await waitFor('running after the restart', row, (r) => r.state === 'running', 60_000);
+    expect(qemuProcessesFor(id)).toHaveLength(1);
+    expect(fs.existsSync(path.join(guestDir, 'saved.state'))).toBe(false);
+    // Resumed, not rebooted: the guest said it was ready once, in its only boot.
+    const log = fs.readFileSync(path.join(guestDir, 'serial.log'), 'utf8');
+    expect(log.split('CIRRUS-READY').length - 1).toBe(1);
+
+    const segs = await t.db.select().from(usageSegments).where(eq(usageSegments.instanceId, id));
+    const of = (r: string) => segs.filter((s) => s.resource === r).sort((a, b) => a.startedAt.getTime() - b.startedAt.getTime());
+    // Compute: a run before the suspend, a run after it, not overlapping; the state: one closed segment between them.
+    expect(of('vcpu')).toHaveLength(2);
+    expect(of('vcpu')[0]!.endedAt).not.toBeNull();
+    expect(of('vcpu')[1]!.endedAt).toBeNull();
+    const saved = of('saved_state_mib');
+    expect(saved).toHaveLength(1);
+    expect(saved[0]!.quantity).toBe(suspended.savedStateMiB);
+    expect(saved[0]!.startedAt.getTime()).toBeGreaterThanOrEqual(of('vcpu')[0]!.endedAt!.getTime());
+    expect(saved[0]!.endedAt!.getTime()).toBeLessThanOrEqual(of('vcpu')[1]!.startedAt.getTime());
+    expect(of('disk_gib')).toHaveLength(1);
+
+    await terminateAll(srv.url);
+    await srv.stop();
+  });
 });
