@@ -7,9 +7,10 @@ import instancesBench from './instances';
 import invoiceBench from './invoice';
 import launchLatency from './launch-latency';
 import networkBench from './network';
+import suspendBench from './suspend';
 import type { BenchModule } from './types';
 
-const modules: BenchModule[] = [launchLatency, instancesBench, consoleOverhead, invoiceBench, networkBench, imagesBench];
+const modules: BenchModule[] = [launchLatency, instancesBench, consoleOverhead, invoiceBench, networkBench, imagesBench, suspendBench];
 
 async function main(): Promise<number> {
   const only = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -19,6 +19,15 @@ import { NetworkAgent } from '../network/agent';
 import { Reconciler } from '../reconciler';
 import { readOrCreateSecret } from './secrets';
 
+/** CIRRUS_STATE_SAVE_MIBPS: a positive whole number, or unset (as fast as the disk takes it). */
+function saveMiBps(): number | undefined {
+  const raw = process.env.CIRRUS_STATE_SAVE_MIBPS;
+  if (!raw) return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`CIRRUS_STATE_SAVE_MIBPS must be a whole number of MiB/s (at least 1), not ${JSON.stringify(raw)}`);
+  return n;
+}
+
 export type Compute = {
   driver: HypervisorDriver;
   hostId: string;
@@ -43,7 +52,7 @@ export async function startCompute(opts: { db: Db; databaseUrl: string; dataDir:
   const driver: HypervisorDriver =
     process.env.CIRRUS_HYPERVISOR === 'fake'
       ? new FakeHypervisor({ images: { 'cirrus-tiny-linux': { minMemoryMiB: 96, minDiskGiB: 1 } } })
-      : await openHypervisor({ guestsDir: path.join(dataDir, 'guests'), imagesDir: catalogDir });
+      : await openHypervisor({ guestsDir: path.join(dataDir, 'guests'), imagesDir: catalogDir, saveMiBps: saveMiBps() });
   const info = await driver.hostInfo();
   // Tenant networks need bridges, namespaces and nftables; without them NICs fall back to user-mode.
   const tag = hostTag(hostId);

@@ -60,6 +60,8 @@ export interface QemuDriverOptions {
   accel?: Acceleration | 'auto';
   /** Default wait for an ACPI shutdown before forcing. */
   stopTimeoutMs?: number;
+  /** The most MiB/s a save writes the state at (default: as fast as the disk takes it). */
+  saveMiBps?: number;
 }
 
 interface GuestRecord {
@@ -110,6 +112,7 @@ export class QemuDriver implements HypervisorDriver {
   private readonly genisoimage: string;
   private readonly stopTimeoutMs: number;
   private readonly accelOption: Acceleration | 'auto';
+  private readonly saveBytesPerSecond: number;
   private readonly tracked = new Map<string, Tracked>();
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly listeners = new Set<GuestEventListener>();
@@ -136,6 +139,7 @@ export class QemuDriver implements HypervisorDriver {
     this.genisoimage = opts.genisoimageBinary ?? 'genisoimage';
     this.stopTimeoutMs = opts.stopTimeoutMs ?? 30_000;
     this.accelOption = opts.accel ?? 'auto';
+    this.saveBytesPerSecond = (opts.saveMiBps ?? 64 * 1024) * 1024 * 1024;
   }
 
   /** Create a driver and re-adopt the guests already running under `guestsDir`. */
@@ -307,7 +311,7 @@ export class QemuDriver implements HypervisorDriver {
         rmSync(layout.stateFile, { force: true });
         // Paused first: the state is written in one pass and the guest's clock stops where it is saved.
         if ((await qmp.status(t.monitor)).running) await qmp.stop(t.monitor);
-        await migration.uncapBandwidth(t.monitor);
+        await migration.setBandwidth(t.monitor, this.saveBytesPerSecond);
         await migration.start(t.monitor, saveUri(layout.statePartial, layout.stateFile));
       }
       try {

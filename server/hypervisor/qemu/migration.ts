@@ -17,8 +17,8 @@ export interface MigrationStatus {
 
 export const migration = {
   query: (m: QmpExecutor) => m.execute<MigrationStatus>('query-migrate'),
-  /** QEMU 7.2's default cap is 32 MiB/s, made for networks; a local file takes what the disk gives. */
-  uncapBandwidth: (m: QmpExecutor) => m.execute<void>('migrate-set-parameters', { 'max-bandwidth': 64 * 1024 ** 3 }),
+  /** QEMU 7.2's default cap is 32 MiB/s, made for networks; a local file takes what the disk gives, or what the host allows. */
+  setBandwidth: (m: QmpExecutor, bytesPerSecond: number) => m.execute<void>('migrate-set-parameters', { 'max-bandwidth': bytesPerSecond }),
   start: (m: QmpExecutor, uri: string) => m.execute<void>('migrate', { uri }),
   cancel: (m: QmpExecutor) => m.execute<void>('migrate_cancel'),
   /** For a QEMU started with `-incoming defer`. */
