@@ -180,6 +180,24 @@ describe('Debian guests', { timeout: 420_000 }, () => {
     expect((await sshWhenUp(g, 'cat ~/kept /marker')).trim()).toBe('kept\nwritten by user data on deb-a');
   });
 
+  it('suspend and resume: no process while suspended; then the same boot, its processes and its network go on', async () => {
+    const g = guests.b!;
+    const before = (await sshWhenUp(g, 'nohup sh -c "while true; do date +%s > /tmp/tick; sleep 1; done" >/dev/null 2>&1 & echo $!; cat /proc/sys/kernel/random/boot_id; cut -d" " -f1 /proc/uptime')).trim().split('\n');
+    const [pid, bootId, uptime] = before;
+    await call('instances.suspend', { instanceId: g.id });
+    expect(await waitState(g.id, 'suspended', 120_000)).toBe('suspended');
+    expect(qemuProcessesFor(g.id)).toEqual([]);
+    expect(fs.existsSync(path.join(guestDir(g.id), 'saved.state'))).toBe(true);
+    await call('instances.resume', { instanceId: g.id });
+    expect(await waitState(g.id, 'running', 120_000)).toBe('running');
+    // Over the same port forward and address: the bridge took the re-made tap back.
+    const after = (await sshWhenUp(g, `kill -0 ${pid} && echo alive; cat /proc/sys/kernel/random/boot_id; cut -d" " -f1 /proc/uptime`, 120_000)).trim().split('\n');
+    expect(after[0]).toBe('alive');
+    expect(after[1]).toBe(bootId);
+    expect(Number(after[2])).toBeGreaterThan(Number(uptime));
+    expect(fs.existsSync(path.join(guestDir(g.id), 'saved.state'))).toBe(false);
+  });
+
   it('terminate removes each instance’s seed and disk', async () => {
     for (const g of [guests.a!, guests.b!]) {
       expect(fs.existsSync(path.join(guestDir(g.id), 'seed.iso'))).toBe(true);
