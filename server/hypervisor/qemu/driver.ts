@@ -245,10 +245,14 @@ export class QemuDriver implements HypervisorDriver {
       // Press the button again every few seconds: a guest still booting may
       // not be listening yet. One that has an agent is also asked through it
       // once the button has gone unheard for a while.
-      const agentAt = this.hasAgent(id) ? Date.now() + AGENT_SHUTDOWN_AFTER_MS : Infinity;
+      let agentAt = this.hasAgent(id) ? Date.now() + AGENT_SHUTDOWN_AFTER_MS : Infinity;
       while (Date.now() < until) {
         await qmp.powerdown(t.monitor).catch(() => undefined);
-        if (Date.now() >= agentAt) await agent.shutdown(this.layout(id).qgaSocket).catch(() => undefined);
+        if (Date.now() >= agentAt) {
+          // Once: an agent that took the request is shutting the guest down; asking again only queues more.
+          agentAt = Infinity;
+          await agent.shutdown(this.layout(id).qgaSocket).catch(() => undefined);
+        }
         if (await settlesWithin(t.gone, Math.min(POWER_BUTTON_REPEAT_MS, Math.max(0, until - Date.now())))) return;
       }
       await this.forceStopLocked(id, t);
