@@ -249,9 +249,9 @@ export class QemuDriver implements HypervisorDriver {
       while (Date.now() < until) {
         await qmp.powerdown(t.monitor).catch(() => undefined);
         if (Date.now() >= agentAt) {
-          // Once: an agent that took the request is shutting the guest down; asking again only queues more.
-          agentAt = Infinity;
-          await agent.shutdown(this.layout(id).qgaSocket).catch(() => undefined);
+          // Until it is taken: an agent that took the request is shutting the guest down; asking again only queues more.
+          const taken = await agent.shutdown(this.layout(id).qgaSocket).then(() => true, () => false);
+          if (taken) agentAt = Infinity;
         }
         if (await settlesWithin(t.gone, Math.min(POWER_BUTTON_REPEAT_MS, Math.max(0, until - Date.now())))) return;
       }
