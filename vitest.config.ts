@@ -11,6 +11,7 @@ import path from 'node:path';
 const system = [
   'server/hypervisor/qemu/driver.test.ts',
   'server/hypervisor/qemu/saved-state.test.ts',
+  'server/hypervisor/qemu/snapshots.test.ts',
   'server/instances/real-guests.test.ts',
   'server/console/console.test.ts',
   'server/runtime/boot.test.ts',

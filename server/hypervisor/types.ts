@@ -118,6 +118,18 @@ export interface StateProgress {
   totalBytes: number;
 }
 
+/** A point in time of a guest's disk (and, with memory, its running state). */
+export interface GuestSnapshot {
+  /** `^[a-z0-9][a-z0-9-]{0,62}$`, chosen by the caller. */
+  name: string;
+  memory: boolean;
+  /** Bytes its disk file really takes (allocated, not apparent). */
+  diskBytes: number;
+  /** Bytes of its memory state file (0 without memory). */
+  stateBytes: number;
+  createdAt: Date;
+}
+
 export interface StopOptions {
   /** How long to wait for the guest to power off after ACPI before forcing. */
   timeoutMs?: number;
@@ -152,6 +164,23 @@ export interface HypervisorDriver {
   savedState(id: string): Promise<SavedState | null>;
   /** Forget a saved state (the guest then starts from its disk, as after a power cut). */
   discardSavedState(id: string): Promise<void>;
+  /**
+   * Snapshot the guest's disk, running or stopped (consistent through the
+   * guest agent's filesystem freeze where the image has one), or with
+   * `memory` its running state too (the guest is paused while it is taken).
+   * Idempotent by name. A memory snapshot cut short by a crash comes back as
+   * a disk-only one (memory false), never as a half one.
+   */
+  createSnapshot(id: string, snap: { name: string; memory: boolean }, onProgress?: (p: StateProgress) => void): Promise<GuestSnapshot>;
+  /**
+   * Put the guest back to a snapshot: a disk-only one into a stopped guest; a
+   * memory one comes back running exactly where it was taken (a running guest
+   * is replaced). Returns what the guest is now.
+   */
+  restoreSnapshot(id: string, name: string, onProgress?: (p: StateProgress) => void): Promise<'running' | 'stopped'>;
+  /** Remove a snapshot; the snapshots and disk that build on it keep their data (merged into them). Idempotent. */
+  deleteSnapshot(id: string, name: string, onProgress?: (p: StateProgress) => void): Promise<void>;
+  listSnapshots(id: string): Promise<GuestSnapshot[]>;
   /** Stop if needed, then remove every trace of the guest. Idempotent. */
   destroy(id: string): Promise<void>;
 

@@ -9,6 +9,7 @@ import {
   type ConsoleEndpoint,
   type GuestEvent,
   type GuestEventListener,
+  type GuestSnapshot,
   type GuestSpec,
   type GuestStats,
   type GuestStatus,
@@ -34,6 +35,7 @@ interface FakeGuest {
   serial: string;
   /** Its saved state: the RAM size stands in for the file. */
   saved: SavedState | null;
+  snapshots: Map<string, GuestSnapshot>;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -70,7 +72,7 @@ export class FakeHypervisor implements HypervisorDriver {
     const spec = validateGuestSpec(base, image);
     await this.lock(spec.id, async () => {
       if (this.guests.has(spec.id)) throw new HypervisorError('ALREADY_EXISTS', `guest ${spec.id} already exists`);
-      this.guests.set(spec.id, { spec, state: 'stopped', pid: null, serial: '', saved: null });
+      this.guests.set(spec.id, { spec, state: 'stopped', pid: null, serial: '', saved: null, snapshots: new Map() });
     });
   }
 
@@ -171,6 +173,46 @@ export class FakeHypervisor implements HypervisorDriver {
       if (g.state !== 'stopped') throw new HypervisorError('INVALID_STATE', `guest ${id} is running: its state is not saved`);
       g.saved = null;
     });
+  }
+
+  async createSnapshot(id: string, snap: { name: string; memory: boolean }, onProgress?: (p: StateProgress) => void): Promise<GuestSnapshot> {
+    return this.lock(id, async () => {
+      const g = this.get(id);
+      const known = g.snapshots.get(snap.name);
+      if (known) return known;
+      if (snap.memory && g.state === 'stopped') throw new HypervisorError('INVALID_STATE', `guest ${id} is not running: a snapshot with memory needs a running guest`);
+      const stateBytes = snap.memory ? g.spec.memoryMiB * 1024 * 1024 : 0;
+      onProgress?.({ doneBytes: stateBytes, totalBytes: stateBytes });
+      await sleep(this.transitionMs);
+      const s: GuestSnapshot = { name: snap.name, memory: snap.memory, diskBytes: 8 * 1024 * 1024, stateBytes, createdAt: new Date() };
+      g.snapshots.set(snap.name, s);
+      return s;
+    });
+  }
+
+  async restoreSnapshot(id: string, name: string): Promise<'running' | 'stopped'> {
+    return this.lock(id, async () => {
+      const g = this.get(id);
+      const s = g.snapshots.get(name);
+      if (!s) throw new HypervisorError('NOT_FOUND', `guest ${id} has no snapshot ${name}`);
+      if (g.saved) throw new HypervisorError('INVALID_STATE', `guest ${id} is suspended: resume it or discard its saved state first`);
+      if (g.state !== 'stopped' && !s.memory) throw new HypervisorError('INVALID_STATE', `guest ${id} is running: a snapshot without memory is restored into a stopped guest`);
+      await sleep(this.transitionMs);
+      if (!s.memory) return 'stopped';
+      g.state = 'running';
+      g.pid = this.nextPid++;
+      return 'running';
+    });
+  }
+
+  async deleteSnapshot(id: string, name: string): Promise<void> {
+    await this.lock(id, async () => {
+      this.get(id).snapshots.delete(name);
+    });
+  }
+
+  async listSnapshots(id: string): Promise<GuestSnapshot[]> {
+    return [...this.get(id).snapshots.values()];
   }
 
   async destroy(id: string): Promise<void> {

@@ -18,6 +18,8 @@ export interface QemuArgsInput {
   guestAgent?: boolean;
   /** Wait for a saved state (migrate-incoming) instead of booting. */
   incoming?: boolean;
+  /** The disk file the guest writes to, when snapshots moved it off layout.disk. */
+  diskPath?: string;
 }
 
 export { macAddress } from '../spec';
@@ -31,7 +33,7 @@ function opt(value: string): string {
  * The exact argv (after the binary) that runs a guest: pure, so tests can
  * compare it with golden output. Inputs must already be validated.
  */
-export function buildQemuArgs({ spec, image, layout, accel, seed = false, guestAgent = false, incoming = false }: QemuArgsInput): string[] {
+export function buildQemuArgs({ spec, image, layout, accel, seed = false, guestAgent = false, incoming = false, diskPath }: QemuArgsInput): string[] {
   const args = [
     '-name', `guest=${spec.id},debug-threads=on`,
     '-nodefaults',
@@ -44,7 +46,7 @@ export function buildQemuArgs({ spec, image, layout, accel, seed = false, guestA
     '-kernel', image.kernelPath,
     '-initrd', image.initrdPath,
     '-append', image.cmdline,
-    '-drive', `file=${opt(layout.disk)},if=none,id=disk0,format=qcow2`,
+    '-drive', `file=${opt(diskPath ?? layout.disk)},if=none,id=disk0,format=qcow2`,
     '-device', 'virtio-blk-pci,drive=disk0,id=vda',
   ];
   if (seed) {

@@ -20,6 +20,7 @@ import {
   type GuestEvent,
   type GuestEventListener,
   type GuestInfo,
+  type GuestSnapshot,
   type GuestSpec,
   type GuestStats,
   type GuestStatus,
@@ -37,6 +38,8 @@ import { withGuestFileLock } from './guest-lock';
 import { guestLayout, MAX_SOCKET_PATH, type GuestLayout } from './layout';
 import { isOurProcessAlive, processUsage, readerOffset, readPidFile, spawnDaemonized } from './process';
 import { migration, restoreUri, saveUri, waitForMigration } from './migration';
+import { block, nodeOf, ROOT_DEVICE, waitForJob } from './block-jobs';
+import { allocatedBytes, childrenOf, newOverlayPath, readChain, snapshotStatePath, writeChain, type SnapshotRecord } from './disk-chain';
 import { qmp } from './qmp-commands';
 import { restoreDetachedTaps } from './retap';
 import { capSerialLog, readSerialLog, resetSerialLog } from './serial-log';
@@ -90,6 +93,21 @@ const AGENT_SHUTDOWN_AFTER_MS = 6_000;
 const ADOPT_CONNECT_MS = 2_000;
 const SAVE_TIMEOUT_MS = 10 * 60_000;
 const RESTORE_TIMEOUT_MS = 10 * 60_000;
+
+function validateSnapshotName(name: string): string {
+  if (!GUEST_ID_PATTERN.test(name)) throw new HypervisorError('INVALID_SPEC', `snapshot name must match ${GUEST_ID_PATTERN.source}, got ${JSON.stringify(name)}`);
+  return name;
+}
+
+function snapshotInfo(name: string, s: SnapshotRecord): GuestSnapshot {
+  return { name, memory: s.stateFile !== null, diskBytes: allocatedBytes(s.file), stateBytes: s.stateFile ? allocatedBytes(s.stateFile) : 0, createdAt: new Date(s.createdAt) };
+}
+
+/** The file the guest's root disk writes to, as QEMU has it open. */
+async function activeFileOf(m: QmpMonitor): Promise<string | null> {
+  const devices = await m.execute<{ device: string; inserted?: { file: string } }[]>('query-block');
+  return devices.find((d) => d.device === ROOT_DEVICE)?.inserted?.file ?? null;
+}
 
 /** The complete saved state in a guest's directory, if any. */
 function savedStateIn(layout: GuestLayout): SavedState | null {
@@ -337,32 +355,15 @@ export class QemuDriver implements HypervisorDriver {
   async restoreState(id: string, onProgress?: (p: StateProgress) => void): Promise<void> {
     await this.withLock(id, async () => {
       const { layout } = this.load(id);
-      let t = await this.current(id);
+      const t = await this.current(id);
       if (!t) {
         if (!existsSync(layout.stateFile)) throw new HypervisorError('INVALID_STATE', `guest ${id} has no saved state`);
-        await this.spawnGuest(id, { incoming: true });
-        t = this.tracked.get(id)!;
-        const size = statSync(layout.stateFile).size;
-        try {
-          await migration.incoming(t.monitor, restoreUri(layout.stateFile));
-          // QEMU reads the stream through cat; how far cat has read is the progress.
-          const ok = await waitUntilAsync(async () => {
-            if (onProgress) onProgress({ doneBytes: readerOffset(t!.pid, layout.stateFile) ?? 0, totalBytes: size });
-            return (await qmp.status(t!.monitor).catch(() => ({ status: 'inmigrate' }))).status !== 'inmigrate';
-          }, RESTORE_TIMEOUT_MS, t.gone);
-          if (!ok) throw new Error(isOurProcessAlive(t.pid, layout.pidFile) ? 'loading the state timed out' : 'QEMU could not load the state and exited');
-        } catch (e) {
-          // The state file stays: nothing is lost, and the restore can be tried again.
-          await this.forceStopLocked(id, t).catch(() => undefined);
-          throw new HypervisorError('BACKEND_FAILED', `restoring guest ${id} failed: ${errorText(e)}`);
-        }
-        onProgress?.({ doneBytes: size, totalBytes: size });
-        this.emit({ type: 'started', id, at: new Date() });
+        await this.loadState(id, layout, layout.stateFile, onProgress);
+      } else {
+        const s = await qmp.status(t.monitor);
+        if (s.status === 'inmigrate') throw new HypervisorError('BACKEND_FAILED', `guest ${id} is still loading its state`);
+        if (!s.running) await qmp.cont(t.monitor);
       }
-      const s = await qmp.status(t.monitor);
-      if (s.status === 'inmigrate') throw new HypervisorError('BACKEND_FAILED', `guest ${id} is still loading its state`);
-      // It was saved paused, so it comes back paused: let it go on from there.
-      if (!s.running) await qmp.cont(t.monitor);
       rmSync(layout.stateFile, { force: true });
     });
   }
@@ -378,6 +379,130 @@ export class QemuDriver implements HypervisorDriver {
       rmSync(layout.statePartial, { force: true });
       rmSync(layout.stateFile, { force: true });
     });
+  }
+
+  // Snapshots (external qcow2 overlays; see disk-chain.ts) -------------------------
+
+  async createSnapshot(id: string, snap: { name: string; memory: boolean }, onProgress?: (p: StateProgress) => void): Promise<GuestSnapshot> {
+    const name = validateSnapshotName(snap.name);
+    return this.withLock(id, async () => {
+      const { layout } = this.load(id);
+      const chain = readChain(layout.dir, layout.disk);
+      if (chain.snapshots[name]) return snapshotInfo(name, chain.snapshots[name]);
+      const t = await this.current(id);
+      if (snap.memory && !t) throw new HypervisorError('INVALID_STATE', `guest ${id} is not running: a snapshot with memory needs a running guest`);
+      let next = newOverlayPath(layout.dir);
+      let stateFile: string | null = null;
+      if (!t) {
+        await run(this.qemuImg, ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', chain.active, next]);
+      } else {
+        const inQemu = await activeFileOf(t.monitor);
+        if (inQemu && inQemu !== chain.active) {
+          // A crash came between QEMU's switch to the new overlay and its record: the switch stands.
+          next = inQemu;
+          const saved = snapshotStatePath(layout.dir, name);
+          stateFile = snap.memory && existsSync(saved) ? saved : null;
+        } else {
+          const wasRunning = (await qmp.status(t.monitor)).running;
+          // Consistent: with memory the guest is paused throughout; without, its filesystems are flushed and frozen for the instant of the switch.
+          if (snap.memory && wasRunning) await qmp.stop(t.monitor);
+          const frozen = !snap.memory && this.hasAgent(id) && (await agent.fsFreeze(layout.qgaSocket).then(() => true, () => false));
+          try {
+            await block.snapshotSync(t.monitor, next);
+          } catch (e) {
+            if (snap.memory && wasRunning) await qmp.cont(t.monitor).catch(() => undefined);
+            throw new HypervisorError('BACKEND_FAILED', `snapshotting the disk of guest ${id} failed: ${errorText(e)}`);
+          } finally {
+            if (frozen) await agent.fsThaw(layout.qgaSocket).catch(() => undefined);
+          }
+          if (snap.memory) {
+            const final = snapshotStatePath(layout.dir, name);
+            try {
+              await migration.setBandwidth(t.monitor, this.saveBytesPerSecond);
+              await migration.start(t.monitor, saveUri(`${final}.partial`, final));
+              await waitForMigration(t.monitor, { onProgress, timeoutMs: SAVE_TIMEOUT_MS });
+              if (await waitUntil(() => existsSync(final), 60_000)) stateFile = final;
+            } catch {
+              // The disk part stands; without a complete state it is a disk-only snapshot.
+            } finally {
+              rmSync(`${final}.partial`, { force: true });
+              if (wasRunning) await qmp.cont(t.monitor).catch(() => undefined);
+            }
+          }
+        }
+      }
+      chain.snapshots[name] = { file: chain.active, stateFile, createdAt: new Date().toISOString() };
+      chain.active = next;
+      writeChain(layout.dir, chain);
+      return snapshotInfo(name, chain.snapshots[name]);
+    });
+  }
+
+  async restoreSnapshot(id: string, name: string, onProgress?: (p: StateProgress) => void): Promise<'running' | 'stopped'> {
+    return this.withLock(id, async () => {
+      const { layout } = this.load(id);
+      const chain = readChain(layout.dir, layout.disk);
+      const snap = chain.snapshots[validateSnapshotName(name)];
+      if (!snap) throw new HypervisorError('NOT_FOUND', `guest ${id} has no snapshot ${name}`);
+      if (existsSync(layout.stateFile)) throw new HypervisorError('INVALID_STATE', `guest ${id} is suspended: resume it or discard its saved state first`);
+      const t = await this.current(id);
+      if (t && !snap.stateFile) throw new HypervisorError('INVALID_STATE', `guest ${id} is running: a snapshot without memory is restored into a stopped guest`);
+      // The running state is replaced by the snapshot's, so nothing of it is kept.
+      if (t) await this.forceStopLocked(id, t);
+      const next = newOverlayPath(layout.dir);
+      await run(this.qemuImg, ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', snap.file, next]);
+      const old = chain.active;
+      chain.active = next;
+      writeChain(layout.dir, chain);
+      rmSync(old, { force: true }); // the disk as it was since: no snapshot's file (those are frozen), so nothing else needs it
+      if (!snap.stateFile) return 'stopped';
+      await this.loadState(id, layout, snap.stateFile, onProgress);
+      return 'running';
+    });
+  }
+
+  async deleteSnapshot(id: string, name: string, onProgress?: (p: StateProgress) => void): Promise<void> {
+    await this.withLock(id, async () => {
+      const { layout, record } = this.load(id);
+      const chain = readChain(layout.dir, layout.disk);
+      const snap = chain.snapshots[validateSnapshotName(name)];
+      if (!snap) return;
+      const image = this.catalog.find(record.spec.image);
+      const files = [chain.active, ...Object.values(chain.snapshots).map((s) => s.file)];
+      const backing = new Map(await Promise.all(files.map(async (f) => [f, await this.backingOf(f)] as const)));
+      const parent = backing.get(snap.file) ?? image?.diskPath;
+      if (!parent) throw new HypervisorError('BACKEND_FAILED', `the base of snapshot ${name} of guest ${id} is unknown`);
+      const t = await this.current(id);
+      // Every file built on the snapshot's takes its data in, so it can go.
+      for (const child of childrenOf(snap.file, backing)) {
+        const node = t ? await nodeOf(t.monitor, child) : null;
+        try {
+          if (t && node) {
+            const base = await nodeOf(t.monitor, parent);
+            if (!base) throw new Error(`${parent} is not in the guest's chain`);
+            const job = `merge-${name}`;
+            await block.stream(t.monitor, job, node, base);
+            await waitForJob(t.monitor, job, { onProgress, timeoutMs: SAVE_TIMEOUT_MS });
+          } else {
+            await run(this.qemuImg, ['rebase', '-q', '-U', '-f', 'qcow2', '-F', 'qcow2', '-b', parent, child]);
+          }
+        } catch (e) {
+          throw new HypervisorError('BACKEND_FAILED', `merging snapshot ${name} of guest ${id} into ${path.basename(child)} failed: ${errorText(e)}`);
+        }
+      }
+      rmSync(snap.file, { force: true });
+      if (snap.stateFile) rmSync(snap.stateFile, { force: true });
+      delete chain.snapshots[name];
+      writeChain(layout.dir, chain);
+    });
+  }
+
+  async listSnapshots(id: string): Promise<GuestSnapshot[]> {
+    const { layout } = this.load(id);
+    const chain = readChain(layout.dir, layout.disk);
+    return Object.entries(chain.snapshots)
+      .map(([name, s]) => snapshotInfo(name, s))
+      .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
   }
 
   async destroy(id: string): Promise<void> {
@@ -557,6 +682,37 @@ export class QemuDriver implements HypervisorDriver {
     });
   }
 
+  /** The file a qcow2 file is backed by (read without taking QEMU's lock), or null. */
+  private async backingOf(file: string): Promise<string | null> {
+    const { stdout } = await run(this.qemuImg, ['info', '-U', '--output=json', file]);
+    const info = JSON.parse(stdout) as { 'full-backing-filename'?: string; 'backing-filename'?: string };
+    return info['full-backing-filename'] ?? info['backing-filename'] ?? null;
+  }
+
+  /** Start QEMU for the guest waiting for a state, load `stateFile` into it and let it run. Under the guest's lock. */
+  private async loadState(id: string, layout: GuestLayout, stateFile: string, onProgress?: (p: StateProgress) => void): Promise<void> {
+    await this.spawnGuest(id, { incoming: true });
+    const t = this.tracked.get(id)!;
+    const size = statSync(stateFile).size;
+    try {
+      await migration.incoming(t.monitor, restoreUri(stateFile));
+      // QEMU reads the stream through cat; how far cat has read is the progress.
+      const ok = await waitUntilAsync(async () => {
+        if (onProgress) onProgress({ doneBytes: readerOffset(t.pid, stateFile) ?? 0, totalBytes: size });
+        return (await qmp.status(t.monitor).catch(() => ({ status: 'inmigrate' }))).status !== 'inmigrate';
+      }, RESTORE_TIMEOUT_MS, t.gone);
+      if (!ok) throw new Error(isOurProcessAlive(t.pid, layout.pidFile) ? 'loading the state timed out' : 'QEMU could not load the state and exited');
+      // It was saved paused, so it comes back paused: let it go on from there.
+      if (!(await qmp.status(t.monitor)).running) await qmp.cont(t.monitor);
+    } catch (e) {
+      // The state file stays: nothing is lost, and the restore can be tried again.
+      await this.forceStopLocked(id, t).catch(() => undefined);
+      throw new HypervisorError('BACKEND_FAILED', `restoring guest ${id} failed: ${errorText(e)}`);
+    }
+    onProgress?.({ doneBytes: size, totalBytes: size });
+    this.emit({ type: 'started', id, at: new Date() });
+  }
+
   /** Run QEMU for a guest (booting, or waiting for its saved state) and attach QMP; undo everything on failure. Under the guest's lock. */
   private async spawnGuest(id: string, opts: { incoming: boolean }): Promise<void> {
     const { layout, record } = this.load(id);
@@ -571,6 +727,7 @@ export class QemuDriver implements HypervisorDriver {
       seed: existsSync(layout.seedIso),
       guestAgent: image.features.guestAgent,
       incoming: opts.incoming,
+      diskPath: readChain(layout.dir, layout.disk).active,
     });
     this.removeRuntimeFiles(layout);
     this.starting.add(id);
