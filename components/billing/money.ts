@@ -49,6 +49,7 @@ export const RESOURCE_LABELS: Record<Resource, { name: string; unit: string; rul
   bandwidth_mbit: { name: 'Network bandwidth', unit: 'Mbit/s-hour', rule: 'while running, at each NIC’s rate' },
   port_forward: { name: 'Port forwards', unit: 'forward-hour', rule: 'while they exist' },
   saved_state_mib: { name: 'Saved state', unit: 'GiB-hour', rule: 'while suspended, by the size of its state file' },
+  snapshot_mib: { name: 'Snapshots', unit: 'GiB-hour', rule: 'while they exist, by the bytes they really take' },
 };
 
 /** A resource's name and billing rule; unknown resources show as they are. */

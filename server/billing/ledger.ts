@@ -24,14 +24,14 @@ const COMPUTE: Resource[] = ['vcpu', 'memory_mib', 'bandwidth_mbit'];
 /** Held from launch until terminate is accepted. */
 const STORAGE: Resource[] = ['disk_gib', 'nic'];
 /** Held while they exist (opened and resized by their own changes, closed at terminate). */
-const HELD: Resource[] = ['port_forward'];
+const HELD: Resource[] = ['port_forward', 'snapshot_mib'];
 /** Held while a suspended instance's state file exists: from the end of the save until it is loaded back or discarded. */
 const SAVED: Resource[] = ['saved_state_mib'];
 const SAVED_IN: readonly (InstanceState | null)[] = ['suspended', 'resuming'];
 const GONE: readonly (InstanceState | null)[] = ['terminating', 'terminated'];
 
 const quantity = (i: MeteredInstance, r: Resource) =>
-  ({ vcpu: i.vcpus, memory_mib: i.memoryMiB, disk_gib: i.diskGiB, nic: i.nics, bandwidth_mbit: i.bandwidthMbit, port_forward: i.portForwards, saved_state_mib: i.savedStateMiB ?? 0 })[r];
+  ({ vcpu: i.vcpus, memory_mib: i.memoryMiB, disk_gib: i.diskGiB, nic: i.nics, bandwidth_mbit: i.bandwidthMbit, port_forward: i.portForwards, saved_state_mib: i.savedStateMiB ?? 0, snapshot_mib: 0 })[r]; // snapshots are sized by their own changes (resizeUsage)
 
 async function open(db: DbOrTx, inst: MeteredInstance, resources: Resource[]) {
   const rows = resources

@@ -19,6 +19,7 @@ export const priceInput = z.object({
   bandwidthMbitHour: microPrice('Mbit/s-hour'),
   portForwardHour: microPrice('Port-forward-hour'),
   savedStateGiBHour: microPrice('GiB-saved-state-hour'),
+  snapshotGiBHour: microPrice('GiB-snapshot-hour'),
   /** When the new prices apply; now when omitted. Never in the past: a price change does not rewrite history. */
   effectiveFrom: z.date().optional(),
 });
@@ -36,6 +37,8 @@ export const DEFAULT_PRICES = {
   portForwardHour: 5_000,
   // A suspended instance's saved memory is stored like disk.
   savedStateGiBHour: 137,
+  // About EC2's snapshot storage ($0.05 per GB-month).
+  snapshotGiBHour: 68,
 } as const;
 
 const columns = {
@@ -49,6 +52,7 @@ const columns = {
   bandwidthMbitHour: priceVersions.bandwidthMbitHour,
   portForwardHour: priceVersions.portForwardHour,
   savedStateGiBHour: priceVersions.savedStateGiBHour,
+  snapshotGiBHour: priceVersions.snapshotGiBHour,
   createdAt: priceVersions.createdAt,
 };
 

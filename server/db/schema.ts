@@ -132,6 +132,7 @@ export const instanceState = pgEnum('instance_state', [
   'suspending',
   'suspended',
   'resuming',
+  'restoring',
 ]);
 
 export const hostState = pgEnum('host_state', ['enabled', 'maintenance', 'offline']);
@@ -224,6 +225,8 @@ export const tenantQuotas = pgTable('tenant_quotas', {
   bandwidthMbit: integer('bandwidth_mbit').notNull().default(2_000),
   portForwards: integer('port_forwards').notNull().default(10),
   savedStateMiB: integer('saved_state_mib').notNull().default(16_384),
+  snapshots: integer('snapshots').notNull().default(20),
+  snapshotGiB: integer('snapshot_gib').notNull().default(100),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });
 
@@ -320,7 +323,7 @@ export const consoleTickets = pgTable(
 
 // ---------------------------------------------------------------- metering
 
-export const usageResource = pgEnum('usage_resource', ['vcpu', 'memory_mib', 'disk_gib', 'nic', 'bandwidth_mbit', 'port_forward', 'saved_state_mib']);
+export const usageResource = pgEnum('usage_resource', ['vcpu', 'memory_mib', 'disk_gib', 'nic', 'bandwidth_mbit', 'port_forward', 'saved_state_mib', 'snapshot_mib']);
 
 /**
  * The usage ledger: one segment per (instance, resource) span of use, opened
@@ -371,6 +374,8 @@ export const priceVersions = pgTable(
     portForwardHour: bigint('port_forward_hour', { mode: 'number' }).notNull().default(5_000),
     /** Per GiB of saved running state (a suspended instance's state file) per hour. */
     savedStateGiBHour: bigint('saved_state_gib_hour', { mode: 'number' }).notNull().default(137),
+    /** Per GiB of snapshot storage (its bytes really allocated) per hour. */
+    snapshotGiBHour: bigint('snapshot_gib_hour', { mode: 'number' }).notNull().default(68),
     createdBy: uuid('created_by'),
     createdAt: createdAt(),
   },
@@ -397,7 +402,7 @@ export const quotaRequests = pgTable(
     tenantId: uuid('tenant_id')
       .notNull()
       .references(() => tenants.id, { onDelete: 'cascade' }),
-    resource: text('resource', { enum: ['instances', 'vcpus', 'memoryMiB', 'diskGiB', 'nics', 'networks', 'bandwidthMbit', 'portForwards', 'savedStateMiB'] }).notNull(),
+    resource: text('resource', { enum: ['instances', 'vcpus', 'memoryMiB', 'diskGiB', 'nics', 'networks', 'bandwidthMbit', 'portForwards', 'savedStateMiB', 'snapshots', 'snapshotGiB'] }).notNull(),
     requestedLimit: integer('requested_limit').notNull(),
     limitAtRequest: integer('limit_at_request').notNull(),
     reason: text('reason').notNull(),
@@ -551,5 +556,44 @@ export const keyPairs = pgTable(
   (t) => [
     uniqueIndex('key_pairs_tenant_name_key').on(t.tenantId, sql`lower(${t.name})`),
     index('key_pairs_tenant_created_idx').on(t.tenantId, t.createdAt, t.id),
+  ],
+);
+
+// ---------------------------------------------------------------- snapshots
+
+export const snapshotState = pgEnum('snapshot_state', ['creating', 'available', 'restoring', 'deleting', 'error']);
+
+/**
+ * A point in time of an instance: its disk, and with memory its running
+ * state. Only an `available` one can be restored or cloned; one that a crash
+ * cut short is never listed as available.
+ */
+export const snapshots = pgTable(
+  'snapshots',
+  {
+    /** EC2-style: `snap-` and 17 hex digits; also the driver's name for it. */
+    id: text('id').primaryKey(),
+    tenantId: uuid('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    instanceId: text('instance_id')
+      .notNull()
+      .references(() => instances.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    withMemory: boolean('with_memory').notNull(),
+    state: snapshotState('state').notNull().default('creating'),
+    stateReason: text('state_reason'),
+    /** Bytes its files really take on the host (disk and memory state), once taken. */
+    diskBytes: bigint('disk_bytes', { mode: 'number' }).notNull().default(0),
+    stateBytes: bigint('state_bytes', { mode: 'number' }).notNull().default(0),
+    /** How far taking, restoring or deleting it has come (QMP's migration or block-job status); null when nothing runs. */
+    progress: jsonb('progress').$type<{ doneBytes: number; totalBytes: number } | null>(),
+    createdBy: uuid('created_by'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('snapshots_instance_created_idx').on(t.instanceId, t.createdAt, t.id),
+    index('snapshots_tenant_idx').on(t.tenantId),
+    uniqueIndex('snapshots_instance_name_key').on(t.instanceId, sql`lower(${t.name})`),
   ],
 );

@@ -10,7 +10,10 @@ import { allowedFrom, whyNot, type InstanceAction, type InstanceState } from './
 import { getInstance, type Instance } from './queries';
 import { recordInstanceEvent, transition } from './transition';
 
-const plan: Record<InstanceAction, { to: InstanceState | null; message: string }> = {
+/** The actions on the instance itself (snapshots have their own requests: server/snapshots). */
+export type LifecycleAction = Exclude<InstanceAction, 'snapshot' | 'restore'>;
+
+const plan: Record<LifecycleAction, { to: InstanceState | null; message: string }> = {
   start: { to: 'starting', message: 'Start requested.' },
   stop: { to: 'stopping', message: 'Stop requested.' },
   reboot: { to: null, message: 'Reboot requested.' },
@@ -30,7 +33,7 @@ export async function requestInstanceAction(
   actor: Actor,
   tenantId: string,
   instanceId: string,
-  action: InstanceAction,
+  action: LifecycleAction,
   opts: { force?: boolean; message?: string; onlyIfAllowed?: boolean } = {},
 ): Promise<Instance> {
   return db.transaction(async (tx) => {

@@ -5,16 +5,17 @@ import { hostCapacity } from '../hosts';
 
 describe('instanceCan', () => {
   it('allows each action only from its states, and says why not otherwise', () => {
-    const table = Object.fromEntries(instanceStates.map((s) => [s, (['start', 'stop', 'reboot', 'suspend', 'resume', 'terminate'] as const).filter((a) => instanceCan[a]({ state: s }))]));
+    const table = Object.fromEntries(instanceStates.map((s) => [s, (['start', 'stop', 'reboot', 'suspend', 'resume', 'snapshot', 'restore', 'terminate'] as const).filter((a) => instanceCan[a]({ state: s }))]));
     expect(table).toEqual({
       pending: ['terminate'],
       starting: ['stop', 'terminate'],
-      running: ['stop', 'reboot', 'suspend', 'terminate'],
+      running: ['stop', 'reboot', 'suspend', 'snapshot', 'restore', 'terminate'],
       stopping: ['terminate'],
-      stopped: ['start', 'terminate'],
+      stopped: ['start', 'snapshot', 'restore', 'terminate'],
       suspending: ['terminate'],
       suspended: ['stop', 'resume', 'terminate'],
       resuming: ['terminate'],
+      restoring: ['terminate'],
       terminating: [],
       terminated: [],
       error: ['terminate'],
@@ -26,8 +27,8 @@ describe('instanceCan', () => {
 });
 
 describe('quota and capacity arithmetic', () => {
-  const limits = { instances: 5, vcpus: 8, memoryMiB: 1024, diskGiB: 10, nics: 4, networks: 2, bandwidthMbit: 100, portForwards: 1, savedStateMiB: 512 };
-  const none = { instances: 0, vcpus: 0, memoryMiB: 0, diskGiB: 0, nics: 0, networks: 0, bandwidthMbit: 0, portForwards: 0, savedStateMiB: 0 };
+  const limits = { instances: 5, vcpus: 8, memoryMiB: 1024, diskGiB: 10, nics: 4, networks: 2, bandwidthMbit: 100, portForwards: 1, savedStateMiB: 512, snapshots: 2, snapshotGiB: 10 };
+  const none = { instances: 0, vcpus: 0, memoryMiB: 0, diskGiB: 0, nics: 0, networks: 0, bandwidthMbit: 0, portForwards: 0, savedStateMiB: 0, snapshots: 0, snapshotGiB: 0 };
   it('accepts up to the limit exactly, refuses one past it with units', () => {
     expect(() => checkQuota(limits, { ...none, memoryMiB: 512 }, { ...none, memoryMiB: 512 })).not.toThrow();
     expect(() => checkQuota(limits, { ...none, memoryMiB: 600 }, { ...none, memoryMiB: 512 })).toThrow(

@@ -11,12 +11,13 @@ export const instanceStates = [
   'suspending',
   'suspended',
   'resuming',
+  'restoring',
   'terminating',
   'terminated',
   'error',
 ] as const;
 export type InstanceState = (typeof instanceStates)[number];
-export type InstanceAction = 'start' | 'stop' | 'reboot' | 'suspend' | 'resume' | 'terminate';
+export type InstanceAction = 'start' | 'stop' | 'reboot' | 'suspend' | 'resume' | 'snapshot' | 'restore' | 'terminate';
 
 const allowed: Record<InstanceAction, readonly InstanceState[]> = {
   start: ['stopped'],
@@ -25,7 +26,11 @@ const allowed: Record<InstanceAction, readonly InstanceState[]> = {
   reboot: ['running'],
   suspend: ['running'],
   resume: ['suspended'],
-  terminate: ['pending', 'starting', 'running', 'stopping', 'stopped', 'suspending', 'suspended', 'resuming', 'error'],
+  // A snapshot is of a running guest (with or without memory) or a stopped one (its disk).
+  snapshot: ['running', 'stopped'],
+  // A running instance takes back only a snapshot with memory: restoreWhyNot says so.
+  restore: ['running', 'stopped'],
+  terminate: ['pending', 'starting', 'running', 'stopping', 'stopped', 'suspending', 'suspended', 'resuming', 'restoring', 'error'],
 };
 
 const verbs: Record<InstanceAction, string> = {
@@ -34,6 +39,8 @@ const verbs: Record<InstanceAction, string> = {
   reboot: 'rebooted',
   suspend: 'suspended',
   resume: 'resumed',
+  snapshot: 'snapshotted',
+  restore: 'restored to a snapshot',
   terminate: 'terminated',
 };
 
@@ -58,13 +65,31 @@ export const instanceCan = {
   reboot: can('reboot'),
   suspend: can('suspend'),
   resume: can('resume'),
+  snapshot: can('snapshot'),
+  restore: can('restore'),
   terminate: can('terminate'),
 };
 
 export const allowedFrom = (action: InstanceAction) => allowed[action];
 
 /** States that are on their way somewhere: the UI polls while any is shown. */
-export const transitional: readonly InstanceState[] = ['pending', 'starting', 'stopping', 'suspending', 'resuming', 'terminating'];
+export const transitional: readonly InstanceState[] = ['pending', 'starting', 'stopping', 'suspending', 'resuming', 'restoring', 'terminating'];
+
+/** Why this instance cannot be put back to a snapshot (with memory or not) now; null when it can. */
+export function restoreWhyNot(state: InstanceState, withMemory: boolean): string | null {
+  const base = whyNot('restore', state);
+  if (base) return base;
+  if (state === 'running' && !withMemory) return 'A snapshot without memory is restored into a stopped instance: stop it first.';
+  return null;
+}
+
+/** Why a snapshot (with memory or not) cannot be taken of this instance now; null when it can. */
+export function snapshotWhyNot(state: InstanceState, withMemory: boolean): string | null {
+  const base = whyNot('snapshot', state);
+  if (base) return base;
+  if (withMemory && state !== 'running') return 'A snapshot with memory is taken of a running instance.';
+  return null;
+}
 
 /** States whose instance holds a saved running state (billed as storage, counted in its quota). */
 export const holdsSavedState: readonly InstanceState[] = ['suspending', 'suspended', 'resuming'];

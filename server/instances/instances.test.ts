@@ -91,6 +91,8 @@ describe('instances', () => {
       bandwidthMbit: rows.reduce((a, r) => a + r.nics * 100, 0), // every NIC at the default rate
       portForwards: 0,
       savedStateMiB: 0,
+      snapshots: 0,
+      snapshotGiB: 0,
     });
   });
 

@@ -5,12 +5,13 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { systemActor } from '../audit';
 import type { Db } from '../db/client';
-import { instances } from '../db/schema';
+import { instances, snapshots } from '../db/schema';
 import { isHypervisorError, type HypervisorDriver, type StateProgress } from '../hypervisor';
 import type { InstanceOpPayload } from '../jobs';
 import type { NetworkAgent } from '../network/agent';
 import { guestNics } from '../network/host-spec';
 import type { InstanceState } from './can';
+import { runSnapshotOp } from '../snapshots/ops';
 import { cloudInitFor } from './cloud-init';
 import { transition, type Transition } from './transition';
 
@@ -163,9 +164,16 @@ export async function runInstanceOp(deps: OpDeps, payload: InstanceOpPayload, at
         await driver.reboot(inst.id);
         return;
       }
+      case 'snapshot-create':
+      case 'snapshot-restore':
+      case 'snapshot-delete':
+        await runSnapshotOp(deps, inst, payload, attempt.attempts >= attempt.maxAttempts);
+        return;
       case 'terminate': {
         if (inst.state !== 'terminating') return;
         await driver.destroy(inst.id);
+        // Its snapshots were files of its own: gone with it (their usage closed when terminate was accepted).
+        await db.delete(snapshots).where(eq(snapshots.instanceId, inst.id));
         await move(db, inst.id, { from: ['terminating'], to: 'terminated', action: 'terminated', message: 'The guest and its disk are gone.' });
         return;
       }

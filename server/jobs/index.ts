@@ -7,8 +7,19 @@
 import { sql } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client';
 
-export type InstanceOp = 'start' | 'stop' | 'force-stop' | 'reboot' | 'suspend' | 'resume' | 'terminate';
-export type InstanceOpPayload = { instanceId: string; op: InstanceOp };
+export type InstanceOp =
+  | 'start'
+  | 'stop'
+  | 'force-stop'
+  | 'reboot'
+  | 'suspend'
+  | 'resume'
+  | 'snapshot-create'
+  | 'snapshot-restore'
+  | 'snapshot-delete'
+  | 'terminate';
+/** `snapshotId`: the snapshot a snapshot-* op is about. */
+export type InstanceOpPayload = { instanceId: string; op: InstanceOp; snapshotId?: string };
 
 export const MAX_ATTEMPTS = 4;
 

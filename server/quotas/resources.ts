@@ -2,7 +2,7 @@
 // schema, shared by the server and the forms in the browser.
 import { z } from 'zod';
 
-export const quotaResources = ['instances', 'vcpus', 'memoryMiB', 'diskGiB', 'nics', 'networks', 'bandwidthMbit', 'portForwards', 'savedStateMiB'] as const;
+export const quotaResources = ['instances', 'vcpus', 'memoryMiB', 'diskGiB', 'nics', 'networks', 'bandwidthMbit', 'portForwards', 'savedStateMiB', 'snapshots', 'snapshotGiB'] as const;
 export type QuotaResource = (typeof quotaResources)[number];
 
 export const resourceLabels: Record<QuotaResource, { name: string; unit: string }> = {
@@ -15,6 +15,8 @@ export const resourceLabels: Record<QuotaResource, { name: string; unit: string 
   bandwidthMbit: { name: 'Network bandwidth', unit: 'Mbit/s' },
   portForwards: { name: 'Port forwards', unit: '' },
   savedStateMiB: { name: 'Saved state', unit: 'MiB' },
+  snapshots: { name: 'Snapshots', unit: '' },
+  snapshotGiB: { name: 'Snapshot storage', unit: 'GiB' },
 };
 
 /** The largest limit an admin may set for each resource. */
@@ -28,6 +30,8 @@ export const quotaMax: Record<QuotaResource, number> = {
   bandwidthMbit: 1_000_000_000,
   portForwards: 100_000,
   savedStateMiB: 1_000_000_000,
+  snapshots: 100_000,
+  snapshotGiB: 1_000_000_000,
 };
 
 export const quotaLimitsSchema = z.object({
@@ -40,15 +44,19 @@ export const quotaLimitsSchema = z.object({
   bandwidthMbit: z.int().min(0).max(quotaMax.bandwidthMbit),
   portForwards: z.int().min(0).max(quotaMax.portForwards),
   savedStateMiB: z.int().min(0).max(quotaMax.savedStateMiB),
+  snapshots: z.int().min(0).max(quotaMax.snapshots),
+  snapshotGiB: z.int().min(0).max(quotaMax.snapshotGiB),
 });
 export type QuotaLimits = z.infer<typeof quotaLimitsSchema>;
 
 /** Limits for resources that came after a stored set of limits was saved. */
-export const newerQuotaDefaults: Pick<QuotaLimits, 'networks' | 'bandwidthMbit' | 'portForwards' | 'savedStateMiB'> = {
+export const newerQuotaDefaults: Pick<QuotaLimits, 'networks' | 'bandwidthMbit' | 'portForwards' | 'savedStateMiB' | 'snapshots' | 'snapshotGiB'> = {
   networks: 5,
   bandwidthMbit: 2_000,
   portForwards: 10,
   savedStateMiB: 16_384,
+  snapshots: 20,
+  snapshotGiB: 100,
 };
 
 /** What adding `request` to `used` does against `limit`: the rule launches are held to, and the forms preview. */

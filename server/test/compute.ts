@@ -62,6 +62,8 @@ export async function setQuota(db: Db, tenantId: string, limits: Partial<QuotaLi
     bandwidthMbit: 1_000_000,
     portForwards: 1000,
     savedStateMiB: 1_000_000,
+    snapshots: 1000,
+    snapshotGiB: 100_000,
     ...limits,
   };
   await db.insert(tenantQuotas).values({ tenantId, ...full }).onConflictDoUpdate({ target: tenantQuotas.tenantId, set: full });

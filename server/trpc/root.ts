@@ -7,6 +7,7 @@ import { flavorsRouter, imagesRouter, quotaRequestsRouter, quotasRouter } from '
 import { consoleRouter } from './routers/console';
 import { instancesRouter } from './routers/instances';
 import { keyPairsRouter } from './routers/key-pairs';
+import { snapshotsRouter } from './routers/snapshots';
 import { meRouter } from './routers/me';
 import { networksRouter, portForwardsRouter } from './routers/networks';
 import { tenantsRouter } from './routers/tenants';
@@ -26,6 +27,7 @@ export const appRouter = router({
   networks: networksRouter,
   portForwards: portForwardsRouter,
   keyPairs: keyPairsRouter,
+  snapshots: snapshotsRouter,
   console: consoleRouter,
   billing: billingRouter,
   quotaRequests: quotaRequestsRouter,
