@@ -5,7 +5,7 @@ import { admin, adminTenantRow, launchTiny, newAccount, openLaunchForm, signIn, 
 async function terminate(page: Page, url: string, name: string) {
   await page.goto(url);
   await page.getByRole('button', { name: 'Terminate', exact: true }).click();
-  await expect(page.getByRole('group', { name: `Terminate ${name}? Its disk is deleted.` })).toBeVisible();
+  await expect(page.getByRole('group', { name: `Terminate ${name}? Its disk and snapshots are deleted.` })).toBeVisible();
   await page.getByRole('button', { name: 'Terminate', exact: true }).click();
   await expect(page.getByRole('status', { name: 'State' })).toHaveText('terminated', STATE_CHANGE);
 }
@@ -167,7 +167,7 @@ test('an admin finds a tenant’s instance on /admin/instances, stops it (named 
 
   await adminPage.getByRole('combobox', { name: 'State' }).selectOption('stopped');
   await row.getByRole('button', { name: `Terminate ${name}` }).click();
-  await adminPage.getByRole('group', { name: `Terminate ${name}? Its disk is deleted.` }).getByRole('button', { name: 'Terminate', exact: true }).click();
+  await adminPage.getByRole('group', { name: `Terminate ${name}? Its disk and snapshots are deleted.` }).getByRole('button', { name: 'Terminate', exact: true }).click();
   await expect(row).toHaveCount(0, STATE_CHANGE);
   await page.reload();
   await expect(page.getByRole('status', { name: 'State' })).toHaveText(/terminat/);

@@ -56,7 +56,7 @@ test('a tiny instance’s cost shows on the billing page, in the invoice and led
   await page.getByRole('button', { name: 'Stop', exact: true }).click();
   await expect(state).toHaveText('stopped', STATE_CHANGE);
   await page.getByRole('button', { name: 'Terminate', exact: true }).click();
-  await expect(page.getByRole('group', { name: `Terminate ${name}? Its disk is deleted.` })).toBeVisible();
+  await expect(page.getByRole('group', { name: `Terminate ${name}? Its disk and snapshots are deleted.` })).toBeVisible();
   await page.getByRole('button', { name: 'Terminate', exact: true }).click();
   await expect(state).toHaveText('terminated', STATE_CHANGE);
 

@@ -39,7 +39,7 @@ test('kill -9 of a guest’s QEMU shows the instance stopped, with the reason, w
 
   // Clean up: terminate it.
   await page.getByRole('button', { name: 'Terminate', exact: true }).click();
-  await expect(page.getByRole('group', { name: 'Terminate doomed? Its disk is deleted.' })).toBeVisible();
+  await expect(page.getByRole('group', { name: 'Terminate doomed? Its disk and snapshots are deleted.' })).toBeVisible();
   await page.getByRole('button', { name: 'Terminate', exact: true }).click();
   await expect(state).toHaveText('terminated', { timeout: 60_000 });
 });

@@ -147,7 +147,7 @@ test('launch a 2 vCPU · 384 MiB · 2 GiB · 2 NIC guest from the UI, watch it b
 
   // ── Terminate, after confirming ───────────────────────────────────────────
   await page.getByRole('button', { name: 'Terminate', exact: true }).click();
-  await expect(page.getByRole('group', { name: `Terminate ${name}? Its disk is deleted.` })).toBeVisible();
+  await expect(page.getByRole('group', { name: `Terminate ${name}? Its disk and snapshots are deleted.` })).toBeVisible();
   await page.getByRole('button', { name: 'Terminate', exact: true }).click();
   await expect(state).toHaveText('terminated', STATE_CHANGE);
   await expect(page.getByRole('button', { name: 'Terminate', exact: true })).toHaveAttribute('title', 'This instance is terminated.');

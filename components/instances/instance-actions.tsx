@@ -87,7 +87,7 @@ export function InstanceActions({ instance }: { instance: Instance }) {
           Resume
         </Button>
         <ConfirmButton
-          question={`Terminate ${instance.name}? Its disk is deleted.`}
+          question={`Terminate ${instance.name}? Its disk and snapshots are deleted.`}
           confirmLabel="Terminate"
           disabledReason={reason('terminate')}
           busy={terminate.isPending}

@@ -17,6 +17,7 @@ import { InstanceInterfaces } from './instance-interfaces';
 import { PortForwards } from './port-forwards';
 import { SerialLog } from './serial-log';
 import { OperationProgress } from './operation-progress';
+import { Snapshots } from './snapshots';
 import { StateBadge } from './state-badge';
 import { useLiveInstance } from './use-live-instance';
 
@@ -138,6 +139,9 @@ export function InstanceDetail({ instanceId }: { instanceId: string }) {
       ) : null}
       <Card title="Port forwards" description="A port of this Cirrus host that reaches a TCP port of the guest, from anywhere that reaches the host.">
         <PortForwards instance={i} loginUser={image?.loginUser ?? null} />
+      </Card>
+      <Card title="Snapshots" description="Points in time of this instance: its disk, or its disk and memory. Restore puts it back there; each is billed by the bytes it takes.">
+        <Snapshots instance={i} />
       </Card>
       <Card title="Serial console" description="The guest’s serial output (the last 64 KiB).">
         <SerialLog instance={i} />

@@ -4,6 +4,7 @@ import type { Instance } from './format';
 const doing: Partial<Record<Instance['state'], string>> = {
   suspending: 'Saving its memory to disk',
   resuming: 'Loading its memory from disk',
+  restoring: 'Putting it back to a snapshot',
 };
 
 /**

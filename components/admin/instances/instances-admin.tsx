@@ -198,7 +198,7 @@ export function InstancesAdmin({ initialTenantId = '' }: { initialTenantId?: str
                   </ConfirmButton>
                   <ConfirmButton
                     aria-label={`Terminate ${i.name}`}
-                    question={`Terminate ${i.name}? Its disk is deleted.`}
+                    question={`Terminate ${i.name}? Its disk and snapshots are deleted.`}
                     confirmLabel="Terminate"
                     disabledReason={terminateReason(i)}
                     busy={terminate.isPending && terminate.variables?.instanceId === i.id}
