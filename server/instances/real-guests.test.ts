@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { instances, usageSegments } from '../db/schema';
+import { instances, snapshots, usageSegments } from '../db/schema';
 import { createToken } from '../tokens';
 import { setQuota } from '../test/compute';
 import { makeTenant, makeUser } from '../test/factories';
@@ -25,8 +25,8 @@ const dataDir = () => {
   dirs.push(d);
   return d;
 };
-async function server(dir = dataDir()) {
-  const s = await startServer({ databaseUrl: t.url, dataDir: dir });
+async function server(dir = dataDir(), env?: Record<string, string>) {
+  const s = await startServer({ databaseUrl: t.url, dataDir: dir, env });
   servers.push(s);
   return s;
 }
@@ -196,6 +196,33 @@ describe('real guests through the real server', { timeout: 300_000 }, () => {
     expect(saved[0]!.startedAt.getTime()).toBeGreaterThanOrEqual(of('vcpu')[0]!.endedAt!.getTime());
     expect(saved[0]!.endedAt!.getTime()).toBeLessThanOrEqual(of('vcpu')[1]!.startedAt.getTime());
     expect(of('disk_gib')).toHaveLength(1);
+
+    // A snapshot with memory, and the server killed while its memory is being written (slowly, so
+    // that the kill lands in the middle): after the restart it is available (or failed, saying
+    // why), never left half-made, and the guest runs on.
+    await srv.stop();
+    srv = await server(dir, { CIRRUS_STATE_SAVE_MIBPS: '8' });
+    const snap = await trpc<{ id: string }>(srv.url, token, 'snapshots.create', { tenantId, instanceId: id, name: 'mid-crash', withMemory: true });
+    if (!snap.ok) throw new Error(`snapshot refused: ${snap.message}`);
+    const snapRow = async () => (await t.db.select().from(snapshots).where(eq(snapshots.id, snap.data.id)))[0]!;
+    await waitFor('its memory being written', snapRow, (s) => s.state === 'creating' && (s.progress?.doneBytes ?? 0) > 0, 60_000);
+    await srv.kill9();
+    srv = await server(dir);
+    const restartedAt = Date.now();
+    const settled = await waitFor(
+      'the snapshot settled',
+      snapRow,
+      (s) => s.state === 'available' || s.state === 'error',
+      60_000,
+    );
+    console.log(`[real guests] the snapshot settled ${Date.now() - restartedAt} ms after the restart: ${settled.state}`);
+    const chain = JSON.parse(fs.readFileSync(path.join(guestDir, 'disks.json'), 'utf8')) as { snapshots: Record<string, { stateFile: string | null }> };
+    expect(Boolean(chain.snapshots[snap.data.id])).toBe(settled.state === 'available');
+    if (settled.state === 'available') expect(settled.diskBytes).toBeGreaterThan(0);
+    else expect(settled.stateReason).toBeTruthy();
+    expect(fs.readdirSync(guestDir).filter((f) => f.endsWith('.partial'))).toEqual([]);
+    await waitFor('running', row, (r) => r.state === 'running', 30_000);
+    expect(qemuProcessesFor(id)).toHaveLength(1);
 
     await terminateAll(srv.url);
     await srv.stop();

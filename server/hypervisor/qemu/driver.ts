@@ -401,6 +401,13 @@ export class QemuDriver implements HypervisorDriver {
           // A crash came between QEMU's switch to the new overlay and its record: the switch stands.
           next = inQemu;
           const saved = snapshotStatePath(layout.dir, name);
+          if (snap.memory) {
+            // Its memory may still be streaming: wait for that, then let the guest go on as the snapshot would have.
+            await waitForMigration(t.monitor, { onProgress, timeoutMs: SAVE_TIMEOUT_MS }).catch(() => undefined);
+            await waitUntil(() => existsSync(saved), 10_000);
+            rmSync(`${saved}.partial`, { force: true });
+            if (!(await qmp.status(t.monitor)).running) await qmp.cont(t.monitor).catch(() => undefined);
+          }
           stateFile = snap.memory && existsSync(saved) ? saved : null;
         } else {
           const wasRunning = (await qmp.status(t.monitor)).running;
