@@ -1,7 +1,9 @@
 // Suspend to disk and resume through the QEMU driver: for idle Tiny Linux
 // guests of 128, 512 and 1024 MiB, how long saving the running state takes
 // (pause → state file complete → QEMU gone), how big the file is, and how
-// long restoring takes (QEMU started → state loaded → running again).
+// long restoring takes (QEMU started → state loaded → running again); and a
+// snapshot of the running guest without memory (the overlay switch) and with
+// memory (paused, state written, going on again).
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,7 +16,7 @@ const SIZES_MIB = [128, 512, 1024];
 
 const suspendBench: BenchModule = {
   name: 'suspend',
-  description: 'suspend to disk and resume (Tiny Linux, idle, TCG), per guest memory size',
+  description: 'suspend to disk, resume and snapshots (Tiny Linux, idle, TCG), per guest memory size',
   async run() {
     const guestsDir = mkdtempSync(path.join(os.tmpdir(), 'cirrus-bench-suspend-'));
     const driver = await QemuDriver.open({ guestsDir, imagesDir: testImagesDir() });
@@ -32,10 +34,19 @@ const suspendBench: BenchModule = {
           t0 = performance.now();
           await driver.restoreState(id);
           const restoreMs = performance.now() - t0;
+          t0 = performance.now();
+          await driver.createSnapshot(id, { name: 'bench-disk', memory: false });
+          const diskSnapMs = performance.now() - t0;
+          t0 = performance.now();
+          const withMemory = await driver.createSnapshot(id, { name: 'bench-memory', memory: true });
+          const memorySnapMs = performance.now() - t0;
           figures.push(
             { label: `${memoryMiB} MiB: suspend`, value: Math.round(saveMs), unit: 'ms' },
             { label: `${memoryMiB} MiB: state file`, value: (saved.bytes / 1024 ** 2).toFixed(1), unit: 'MiB' },
             { label: `${memoryMiB} MiB: resume`, value: Math.round(restoreMs), unit: 'ms' },
+            { label: `${memoryMiB} MiB: snapshot, disk only`, value: Math.round(diskSnapMs), unit: 'ms' },
+            { label: `${memoryMiB} MiB: snapshot with memory`, value: Math.round(memorySnapMs), unit: 'ms' },
+            { label: `${memoryMiB} MiB: its memory state`, value: (withMemory.stateBytes / 1024 ** 2).toFixed(1), unit: 'MiB' },
           );
         } finally {
           await driver.destroy(id);
