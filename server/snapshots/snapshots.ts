@@ -6,6 +6,7 @@
 // 1. Reading · 2. Requests (take, restore, delete) · 3. The ledger.
 import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import { recordAudit, type Actor } from '../audit';
+import { assertWithinBudget } from '../billing/budget-guard';
 import { resizeUsage } from '../billing/ledger';
 import type { DbOrTx, Tx } from '../db/client';
 import { violates } from '../db/pg-errors';
@@ -106,6 +107,8 @@ export async function requestRestore(db: DbOrTx, actor: Actor, tenantId: string,
     if (snap.state !== 'available') throw new DomainError('INVALID_STATE', `Snapshot “${snap.name}” is ${snap.state}: only an available one can be restored.`);
     const why = restoreWhyNot(inst.state, snap.withMemory);
     if (why) throw new DomainError('INVALID_STATE', `${inst.name} (${inst.id}): ${why}`);
+    // A memory snapshot brings a stopped instance back running: that is a start, held to the budget like one.
+    if (snap.withMemory && inst.state !== 'running') await assertWithinBudget(tx, tenantId);
     await tx.update(snapshots).set({ state: 'restoring', stateReason: null }).where(eq(snapshots.id, snap.id));
     await transition(tx, actor, inst.id, {
       from: [inst.state],
