@@ -162,7 +162,9 @@ describe('real guests through the real server', { timeout: 300_000 }, () => {
     const row = async () => (await rows()).find((r) => r.id === id)!;
     await waitFor('running', row, (r) => r.state === 'running', 60_000);
     const guestDir = path.join(dir, 'guests', id);
-    await waitFor('booted', async () => fs.readFileSync(path.join(guestDir, 'serial.log'), 'utf8'), (log) => log.includes('CIRRUS-READY'), 60_000);
+    const serialLog = path.join(guestDir, 'serial.log');
+    // Read it only once it is there: the row can say running a moment before this process sees the file.
+    await waitFor('booted', async () => (fs.existsSync(serialLog) ? fs.readFileSync(serialLog, 'utf8') : ''), (log) => log.includes('CIRRUS-READY'), 60_000);
 
     const asked = await trpc(srv.url, token, 'instances.suspend', { tenantId, instanceId: id });
     expect(asked).toMatchObject({ ok: true });
