@@ -150,6 +150,8 @@ describe('real guests through the real server', { timeout: 300_000 }, () => {
     expect(stopped.stateReason).toMatch(/killed|no longer running|crashed/);
 
     await terminateAll(second.url);
+    // Its host must not take the next test's launches (placement picks any live host with room).
+    await second.stop();
   });
 
   it('kill -9 of the server during a suspend and during a resume converges after a restart: the same guest, one saved state, a ledger without gap or overlap', async () => {
@@ -163,7 +165,7 @@ describe('real guests through the real server', { timeout: 300_000 }, () => {
     await waitFor('running', row, (r) => r.state === 'running', 60_000);
     const guestDir = path.join(dir, 'guests', id);
     const serialLog = path.join(guestDir, 'serial.log');
-    // Read it only once it is there: the row can say running a moment before this process sees the file.
+    // Read it only once QEMU has made it.
     await waitFor('booted', async () => (fs.existsSync(serialLog) ? fs.readFileSync(serialLog, 'utf8') : ''), (log) => log.includes('CIRRUS-READY'), 60_000);
 
     const asked = await trpc(srv.url, token, 'instances.suspend', { tenantId, instanceId: id });
