@@ -129,7 +129,7 @@ function PortForwardForm({ instance, nics, onDone }: { instance: Instance; nics:
   const [guestPort, setGuestPort] = useState('');
   const [hostPort, setHostPort] = useState('');
   const [chosenNic, setNic] = useState<string | null>(null);
-  const { errors, setErrors, clear, fromServer } = useFieldErrors(KEYS);
+  const { errors, setErrors, clear, fromServer, fromIssues } = useFieldErrors(KEYS);
   const [formError, setFormError] = useState<string | null>(null);
   const nic = nics.find((n) => n.id === chosenNic) ?? nics[0];
   const notAllowed = roleReason(tenant.role) ?? whyNotChangeInstanceNetwork(instance) ?? whyNotForward(nic, instance.name);
@@ -144,12 +144,7 @@ function PortForwardForm({ instance, nics, onDone }: { instance: Instance; nics:
       interfaceId: nic?.id,
     });
     if (!parsed.success) {
-      const errs: Partial<Record<(typeof KEYS)[number], string>> = {};
-      for (const issue of parsed.error.issues) {
-        const key = issue.path[0] as (typeof KEYS)[number];
-        if (KEYS.includes(key) && !errs[key]) errs[key] = issue.message;
-      }
-      setErrors(errs);
+      fromIssues(parsed.error.issues);
       return;
     }
     setErrors({});

@@ -113,7 +113,7 @@ function SnapshotForm({ instance, onDone }: { instance: Instance; onDone: (s: Sn
   const create = useMutation(trpc.snapshots.create.mutationOptions());
   const [name, setName] = useState('');
   const [withMemory, setWithMemory] = useState(false);
-  const { errors, setErrors, clear, fromServer } = useFieldErrors(KEYS);
+  const { errors, setErrors, clear, fromServer, fromIssues } = useFieldErrors(KEYS);
   const [formError, setFormError] = useState<string | null>(null);
   const notAllowed = roleReason(tenant.role) ?? snapshotWhyNot(instance.state, withMemory) ?? undefined;
 
@@ -122,12 +122,7 @@ function SnapshotForm({ instance, onDone }: { instance: Instance; onDone: (s: Sn
     setFormError(null);
     const parsed = createSnapshotInput.safeParse({ instanceId: instance.id, name, withMemory });
     if (!parsed.success) {
-      const errs: Partial<Record<(typeof KEYS)[number], string>> = {};
-      for (const issue of parsed.error.issues) {
-        const key = issue.path[0] as (typeof KEYS)[number];
-        if (KEYS.includes(key) && !errs[key]) errs[key] = issue.message;
-      }
-      setErrors(errs);
+      fromIssues(parsed.error.issues);
       return;
     }
     setErrors({});

@@ -25,7 +25,7 @@ export function NetworkForm() {
   const [name, setName] = useState('');
   // null until the user types: the field shows the proposal.
   const [typedCidr, setCidr] = useState<string | null>(null);
-  const { errors, setErrors, clear, fromServer } = useFieldErrors(KEYS);
+  const { errors, setErrors, clear, fromServer, fromIssues } = useFieldErrors(KEYS);
   const [message, setMessage] = useState<{ text: string; tone: 'error' | 'success' } | null>(null);
   const proposed = proposal.data?.cidr ?? '';
   const cidr = typedCidr ?? proposed;
@@ -36,12 +36,7 @@ export function NetworkForm() {
     setMessage(null);
     const parsed = createNetworkInput.safeParse({ name, cidr: cidr.trim() === '' ? undefined : cidr });
     if (!parsed.success) {
-      const errs: Partial<Record<(typeof KEYS)[number], string>> = {};
-      for (const issue of parsed.error.issues) {
-        const key = issue.path[0];
-        if ((key === 'name' || key === 'cidr') && !errs[key]) errs[key] = issue.message;
-      }
-      setErrors(errs);
+      fromIssues(parsed.error.issues);
       return;
     }
     setErrors({});

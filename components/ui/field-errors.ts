@@ -13,6 +13,15 @@ export function useFieldErrors<K extends string>(keys: readonly K[]) {
     errors,
     setErrors,
     clear: (key: K) => setErrors((e) => (e[key] ? { ...e, [key]: undefined } : e)),
+    /** Put a failed parse's first message per field beside this form's fields (those it has). */
+    fromIssues(issues: readonly { path: readonly PropertyKey[]; message: string }[]): void {
+      const errs: Partial<Record<K, string>> = {};
+      for (const issue of issues) {
+        const key = issue.path[0] as K;
+        if (keys.includes(key) && !errs[key]) errs[key] = issue.message;
+      }
+      setErrors(errs);
+    },
     /**
      * Put a refusal's messages beside this form's fields (a field may also be
      * named `<prefix>.<key>` by a nested input). Returns the refusal's sentence
