@@ -130,6 +130,12 @@ export interface GuestSnapshot {
   createdAt: Date;
 }
 
+export interface CloneOptions {
+  /** A snapshot of the source to clone, or null for its disk now. */
+  snapshot: string | null;
+  linked: boolean;
+}
+
 export interface StopOptions {
   /** How long to wait for the guest to power off after ACPI before forcing. */
   timeoutMs?: number;
@@ -181,7 +187,16 @@ export interface HypervisorDriver {
   /** Remove a snapshot; the snapshots and disk that build on it keep their data (merged into them). Idempotent. */
   deleteSnapshot(id: string, name: string, onProgress?: (p: StateProgress) => void): Promise<void>;
   listSnapshots(id: string): Promise<GuestSnapshot[]>;
-  /** Stop if needed, then remove every trace of the guest. Idempotent. */
+  /**
+   * Make a new stopped guest (`spec`, its own id, MACs and seed) whose disk is
+   * a copy of `sourceId`'s: of its snapshot `opts.snapshot`, or (null) of its
+   * disk now, frozen for the instant as for a disk-only snapshot. Linked: an
+   * overlay on that point, made at once, which keeps the point's files for as
+   * long as the clone lives (even past its source); full: a standalone copy.
+   * A clone boots from that disk; no memory comes with it.
+   */
+  clone(sourceId: string, spec: GuestSpec, opts: CloneOptions, onProgress?: (p: StateProgress) => void): Promise<void>;
+  /** Stop if needed, then remove every trace of the guest (but the files its linked clones read). Idempotent. */
   destroy(id: string): Promise<void>;
 
   status(id: string): Promise<GuestStatus>;

@@ -9,6 +9,7 @@ import {
   type ConsoleEndpoint,
   type GuestEvent,
   type GuestEventListener,
+  type CloneOptions,
   type GuestSnapshot,
   type GuestSpec,
   type GuestStats,
@@ -72,6 +73,22 @@ export class FakeHypervisor implements HypervisorDriver {
     const spec = validateGuestSpec(base, image);
     await this.lock(spec.id, async () => {
       if (this.guests.has(spec.id)) throw new HypervisorError('ALREADY_EXISTS', `guest ${spec.id} already exists`);
+      this.guests.set(spec.id, { spec, state: 'stopped', pid: null, serial: '', saved: null, snapshots: new Map() });
+    });
+  }
+
+  async clone(sourceId: string, raw: GuestSpec, opts: CloneOptions, onProgress?: (p: StateProgress) => void): Promise<void> {
+    const base = validateGuestSpec(raw);
+    const image = this.images[base.image];
+    if (!image) throw new HypervisorError('INVALID_SPEC', `image "${base.image}" is not in the catalog`);
+    const spec = validateGuestSpec(base, image);
+    await this.lock(sourceId, async () => {
+      const src = this.get(sourceId);
+      if (src.saved) throw new HypervisorError('INVALID_STATE', `guest ${sourceId} is suspended: resume it first, or clone one of its snapshots`);
+      if (opts.snapshot !== null && !src.snapshots.has(opts.snapshot)) throw new HypervisorError('NOT_FOUND', `guest ${sourceId} has no snapshot ${opts.snapshot}`);
+      if (this.guests.has(spec.id)) throw new HypervisorError('ALREADY_EXISTS', `guest ${spec.id} already exists`);
+      if (!opts.linked) onProgress?.({ doneBytes: 1, totalBytes: 1 });
+      await sleep(this.transitionMs);
       this.guests.set(spec.id, { spec, state: 'stopped', pid: null, serial: '', saved: null, snapshots: new Map() });
     });
   }

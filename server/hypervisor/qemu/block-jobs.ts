@@ -27,9 +27,9 @@ export const block = {
   snapshotSync: (m: QmpExecutor, file: string) =>
     m.execute<void>('blockdev-snapshot-sync', { device: ROOT_DEVICE, 'snapshot-file': file, format: 'qcow2', mode: 'absolute-paths' }),
   namedNodes: (m: QmpExecutor) => m.execute<NamedNode[]>('query-named-block-nodes', { flat: true }),
-  /** Copy into `node` the data of every file between it and `baseNode` (which becomes its backing). */
-  stream: (m: QmpExecutor, jobId: string, node: string, baseNode: string) =>
-    m.execute<void>('block-stream', { 'job-id': jobId, device: node, 'base-node': baseNode, 'auto-dismiss': false }),
+  /** Copy into `node` the data of every file between it and `baseNode` (which becomes its backing); without a base, of its whole chain (it then stands alone). */
+  stream: (m: QmpExecutor, jobId: string, node: string, baseNode: string | null) =>
+    m.execute<void>('block-stream', { 'job-id': jobId, device: node, ...(baseNode ? { 'base-node': baseNode } : {}), 'auto-dismiss': false }),
   jobs: (m: QmpExecutor) => m.execute<QmpJob[]>('query-jobs'),
   dismiss: (m: QmpExecutor, id: string) => m.execute<void>('job-dismiss', { id }),
 };

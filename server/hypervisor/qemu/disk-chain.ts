@@ -26,6 +26,11 @@ export interface DiskChain {
   /** The file the guest writes to now. */
   active: string;
   snapshots: Record<string, SnapshotRecord>;
+  /**
+   * Frozen files without a name that stay because something builds on them:
+   * points frozen for clones, and snapshots deleted while a linked clone reads them.
+   */
+  retained?: string[];
 }
 
 const CHAIN_FILE = 'disks.json';

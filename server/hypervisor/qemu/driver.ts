@@ -26,6 +26,7 @@ import {
   type GuestStatus,
   type HostInfo,
   type HypervisorDriver,
+  type CloneOptions,
   type SavedState,
   type StateProgress,
   type StopOptions,
@@ -39,7 +40,8 @@ import { guestLayout, MAX_SOCKET_PATH, type GuestLayout } from './layout';
 import { isOurProcessAlive, processUsage, readerOffset, readPidFile, spawnDaemonized } from './process';
 import { migration, restoreUri, saveUri, waitForMigration } from './migration';
 import { block, nodeOf, ROOT_DEVICE, waitForJob } from './block-jobs';
-import { allocatedBytes, childrenOf, newOverlayPath, readChain, snapshotStatePath, writeChain, type SnapshotRecord } from './disk-chain';
+import { allocatedBytes, childrenOf, newOverlayPath, readChain, snapshotStatePath, writeChain, type DiskChain, type SnapshotRecord } from './disk-chain';
+import { closureOf, collectRetainedDir, convertFlat, isRetainedDir, retainOnly } from './clones';
 import { qmp } from './qmp-commands';
 import { restoreDetachedTaps } from './retap';
 import { capSerialLog, readSerialLog, resetSerialLog } from './serial-log';
@@ -70,6 +72,8 @@ export interface QemuDriverOptions {
 interface GuestRecord {
   spec: GuestSpec;
   createdAt: string;
+  /** A linked clone's: the frozen file of its source its disk is an overlay on. */
+  linkedTo?: string | null;
 }
 
 interface Tracked {
@@ -138,6 +142,8 @@ export class QemuDriver implements HypervisorDriver {
   /** Guests this driver is starting right now: their QMP is about to be ours. */
   private readonly starting = new Set<string>();
   private readonly attaching = new Map<string, Promise<void>>();
+  /** One collection of kept files at a time. */
+  private collecting: Promise<void> = Promise.resolve();
   /** Keeps running guests' serial logs under their cap. */
   private readonly logTimer = setInterval(() => {
     for (const id of this.tracked.keys()) {
@@ -165,6 +171,7 @@ export class QemuDriver implements HypervisorDriver {
     const driver = new QemuDriver(opts);
     mkdirSync(driver.guestsDir, { recursive: true, mode: 0o700 });
     await driver.adoptAll();
+    await driver.collect();
     return driver;
   }
 
@@ -203,6 +210,44 @@ export class QemuDriver implements HypervisorDriver {
   // 3. Lifecycle ---------------------------------------------------------------
 
   async create(raw: GuestSpec): Promise<void> {
+    const { spec, image } = this.checkNewSpec(raw);
+    await this.withLock(spec.id, () =>
+      this.makeGuest(spec, image, null, (layout) => run(this.qemuImg, ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', image.diskPath, layout.disk, `${spec.diskGiB}G`])),
+    );
+  }
+
+  async clone(sourceId: string, raw: GuestSpec, opts: CloneOptions, onProgress?: (p: StateProgress) => void): Promise<void> {
+    const { spec, image } = this.checkNewSpec(raw);
+    if (spec.id === sourceId) throw new HypervisorError('INVALID_SPEC', 'a clone needs an id of its own');
+    const snapshot = opts.snapshot === null ? null : validateSnapshotName(opts.snapshot);
+    // The source's lock is held throughout: the point it is cloned from cannot go meanwhile.
+    await this.withLock(sourceId, async () => {
+      const { layout: src, record } = this.load(sourceId);
+      if (record.spec.image !== spec.image) throw new HypervisorError('INVALID_SPEC', `a clone of ${sourceId} runs its image ${record.spec.image}, not ${spec.image}`);
+      if (spec.diskGiB !== record.spec.diskGiB) throw new HypervisorError('INVALID_SPEC', `a clone of ${sourceId} has its disk size, ${record.spec.diskGiB} GiB`);
+      if (existsSync(src.stateFile)) throw new HypervisorError('INVALID_STATE', `guest ${sourceId} is suspended: resume it first, or clone one of its snapshots`);
+      const chain = readChain(src.dir, src.disk);
+      let point: string;
+      if (snapshot !== null) {
+        const snap = chain.snapshots[snapshot];
+        if (!snap) throw new HypervisorError('NOT_FOUND', `guest ${sourceId} has no snapshot ${snapshot}`);
+        point = snap.file;
+      } else {
+        point = await this.freezePoint(sourceId, src, chain);
+      }
+      await this.withLock(spec.id, () =>
+        this.makeGuest(spec, image, opts.linked ? point : null, async (layout) => {
+          if (opts.linked) await run(this.qemuImg, ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', point, layout.disk, `${spec.diskGiB}G`]);
+          else await convertFlat(this.qemuImg, point, layout.disk, onProgress);
+        }),
+      );
+    });
+    // A point frozen for a clone that did not come to be is not kept.
+    await this.collect();
+  }
+
+  /** A spec for a new guest, valid for its image and with sockets that fit. */
+  private checkNewSpec(raw: GuestSpec): { spec: GuestSpec; image: GuestImage } {
     const spec = validateGuestSpec(raw);
     const image = this.catalog.find(spec.image);
     if (!image) throw new HypervisorError('INVALID_SPEC', `image "${spec.image}" is not in the catalog`);
@@ -213,25 +258,116 @@ export class QemuDriver implements HypervisorDriver {
         throw new HypervisorError('INVALID_SPEC', `guest directory path too long for a Unix socket: ${sock}`);
       }
     }
-    await this.withLock(spec.id, async () => {
-      if (existsSync(layout.specFile)) throw new HypervisorError('ALREADY_EXISTS', `guest ${spec.id} already exists`);
-      // A directory without guest.json is a create that died half-way (we
-      // hold the guest's lock, so nobody is making it now): start over.
-      rmSync(layout.dir, { recursive: true, force: true });
-      mkdirSync(layout.dir, { mode: 0o700 });
-      try {
-        await run(this.qemuImg, ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', image.diskPath, layout.disk, `${spec.diskGiB}G`]);
-        // cloud-init images always get a seed: without one it waits for a datasource that never comes.
-        if (image.features.cloudInit) {
-          await writeSeedIso({ ...spec, cloudInit: spec.cloudInit ?? { hostname: spec.id, sshKeys: [], userData: null, addresses: [] } }, layout.seedIso, this.genisoimage);
-        }
-        const record: GuestRecord = { spec, createdAt: new Date().toISOString() };
-        writeFileSync(layout.specFile, JSON.stringify(record, null, 2) + '\n', { mode: 0o600 });
-      } catch (e) {
-        rmSync(layout.dir, { recursive: true, force: true });
-        throw new HypervisorError('BACKEND_FAILED', `creating guest ${spec.id} failed: ${errorText(e)}`);
+    return { spec, image };
+  }
+
+  /** Make a stopped guest's directory: its disk (by `writeDisk`), its seed, and guest.json last. Under the guest's lock. */
+  private async makeGuest(spec: GuestSpec, image: GuestImage, linkedTo: string | null, writeDisk: (layout: GuestLayout) => Promise<unknown>): Promise<void> {
+    const layout = this.layout(spec.id);
+    if (existsSync(layout.specFile)) throw new HypervisorError('ALREADY_EXISTS', `guest ${spec.id} already exists`);
+    // A directory without guest.json is a create that died half-way (we
+    // hold the guest's lock, so nobody is making it now): start over.
+    rmSync(layout.dir, { recursive: true, force: true });
+    mkdirSync(layout.dir, { mode: 0o700 });
+    try {
+      await writeDisk(layout);
+      // cloud-init images always get a seed: without one it waits for a datasource that never comes.
+      if (image.features.cloudInit) {
+        await writeSeedIso({ ...spec, cloudInit: spec.cloudInit ?? { hostname: spec.id, sshKeys: [], userData: null, addresses: [] } }, layout.seedIso, this.genisoimage);
       }
-    });
+      const record: GuestRecord = { spec, createdAt: new Date().toISOString(), linkedTo };
+      writeFileSync(layout.specFile, JSON.stringify(record, null, 2) + '\n', { mode: 0o600 });
+    } catch (e) {
+      rmSync(layout.dir, { recursive: true, force: true });
+      throw new HypervisorError('BACKEND_FAILED', `creating guest ${spec.id} failed: ${errorText(e)}`);
+    }
+  }
+
+  /**
+   * Freeze the guest's disk as it is now (as a disk-only snapshot would, its
+   * filesystems frozen through the agent for the instant) and return that
+   * file: kept in its chain, unnamed, for as long as anything builds on it.
+   * Under the guest's lock.
+   */
+  private async freezePoint(id: string, layout: GuestLayout, chain: DiskChain): Promise<string> {
+    const t = await this.current(id);
+    let next = newOverlayPath(layout.dir);
+    if (!t) {
+      await run(this.qemuImg, ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', chain.active, next]);
+    } else {
+      const inQemu = await activeFileOf(t.monitor);
+      if (inQemu && inQemu !== chain.active) {
+        next = inQemu; // a crash came between QEMU's switch and its record: that switch is the point
+      } else {
+        const frozen = this.hasAgent(id) && (await agent.fsFreeze(layout.qgaSocket).then(() => true, () => false));
+        try {
+          await block.snapshotSync(t.monitor, next);
+        } catch (e) {
+          throw new HypervisorError('BACKEND_FAILED', `freezing the disk of guest ${id} failed: ${errorText(e)}`);
+        } finally {
+          if (frozen) await agent.fsThaw(layout.qgaSocket).catch(() => undefined);
+        }
+      }
+    }
+    const point = chain.active;
+    chain.retained = [...(chain.retained ?? []), point];
+    chain.active = next;
+    writeChain(layout.dir, chain);
+    return point;
+  }
+
+  /**
+   * The files linked clones read, other than `except`'s own: each linked
+   * guest's frozen source file and everything under it.
+   */
+  private async neededByClones(except: string | null): Promise<Set<string>> {
+    const roots: string[] = [];
+    for (const id of this.guestIds()) {
+      if (id === except) continue;
+      try {
+        const r = JSON.parse(readFileSync(this.layout(id).specFile, 'utf8')) as GuestRecord;
+        if (r.linkedTo) roots.push(r.linkedTo);
+      } catch {
+        // Gone meanwhile.
+      }
+    }
+    return closureOf(this.qemuImg, roots);
+  }
+
+  /**
+   * Remove the kept files no guest needs any more: those a destroyed guest
+   * left for its clones, and the unnamed points in live guests' chains.
+   * Idempotent; run after anything that can free a file, and at open.
+   */
+  private async collect(): Promise<void> {
+    const run = async () => {
+      const needed = await this.neededByClones(null);
+      for (const name of readdirSync(this.guestsDir)) {
+        const dir = path.join(this.guestsDir, name);
+        if (GUEST_ID_PATTERN.test(name) && isRetainedDir(dir)) collectRetainedDir(dir, needed);
+      }
+      for (const id of this.guestIds()) {
+        const layout = this.layout(id);
+        if (!readChain(layout.dir, layout.disk).retained?.length) continue;
+        await this.withLock(id, async () => {
+          const chain = readChain(layout.dir, layout.disk);
+          const own = await closureOf(this.qemuImg, [chain.active, ...Object.values(chain.snapshots).map((s) => s.file)]);
+          const keep = (chain.retained ?? []).filter((f) => own.has(f) || needed.has(f));
+          for (const f of chain.retained ?? []) if (!keep.includes(f)) rmSync(f, { force: true });
+          chain.retained = keep;
+          writeChain(layout.dir, chain);
+        }).catch(() => undefined); // gone meanwhile: nothing of it to keep
+      }
+    };
+    const p = this.collecting.then(run, run);
+    this.collecting = p.catch(() => undefined);
+    await p;
+  }
+
+  /** Ids of the guests on this host (those with a guest.json). */
+  private guestIds(): string[] {
+    if (!existsSync(this.guestsDir)) return [];
+    return readdirSync(this.guestsDir).filter((n) => GUEST_ID_PATTERN.test(n) && existsSync(this.layout(n).specFile));
   }
 
   async start(id: string): Promise<void> {
@@ -470,34 +606,40 @@ export class QemuDriver implements HypervisorDriver {
 
   async deleteSnapshot(id: string, name: string, onProgress?: (p: StateProgress) => void): Promise<void> {
     await this.withLock(id, async () => {
-      const { layout, record } = this.load(id);
+      const { layout } = this.load(id);
       const chain = readChain(layout.dir, layout.disk);
       const snap = chain.snapshots[validateSnapshotName(name)];
       if (!snap) return;
-      const image = this.catalog.find(record.spec.image);
-      const files = [chain.active, ...Object.values(chain.snapshots).map((s) => s.file)];
+      const files = [chain.active, ...Object.values(chain.snapshots).map((s) => s.file), ...(chain.retained ?? [])];
       const backing = new Map(await Promise.all(files.map(async (f) => [f, await this.backingOf(f)] as const)));
-      const parent = backing.get(snap.file) ?? image?.diskPath;
-      if (!parent) throw new HypervisorError('BACKEND_FAILED', `the base of snapshot ${name} of guest ${id} is unknown`);
-      const t = await this.current(id);
-      // Every file built on the snapshot's takes its data in, so it can go.
-      for (const child of childrenOf(snap.file, backing)) {
-        const node = t ? await nodeOf(t.monitor, child) : null;
-        try {
-          if (t && node) {
-            const base = await nodeOf(t.monitor, parent);
-            if (!base) throw new Error(`${parent} is not in the guest's chain`);
-            const job = `merge-${name}`;
-            await block.stream(t.monitor, job, node, base);
-            await waitForJob(t.monitor, job, { onProgress, timeoutMs: SAVE_TIMEOUT_MS });
-          } else {
-            await run(this.qemuImg, ['rebase', '-q', '-U', '-f', 'qcow2', '-F', 'qcow2', '-b', parent, child]);
+      // null: the snapshot's file stands alone (a full clone's first disk), so its children will too.
+      const parent = backing.get(snap.file) ?? null;
+      const children = childrenOf(snap.file, backing);
+      const needed = await this.neededByClones(id);
+      if (needed.has(snap.file) || children.some((c) => needed.has(c))) {
+        // A linked clone reads this file (or one built on it, which a merge would rewrite): it loses its name, not its data.
+        chain.retained = [...(chain.retained ?? []), snap.file];
+      } else {
+        const t = await this.current(id);
+        // Every file built on the snapshot's takes its data in, so it can go.
+        for (const child of children) {
+          const node = t ? await nodeOf(t.monitor, child) : null;
+          try {
+            if (t && node) {
+              const base = parent === null ? null : await nodeOf(t.monitor, parent);
+              if (parent !== null && !base) throw new Error(`${parent} is not in the guest's chain`);
+              const job = `merge-${name}`;
+              await block.stream(t.monitor, job, node, base);
+              await waitForJob(t.monitor, job, { onProgress, timeoutMs: SAVE_TIMEOUT_MS });
+            } else {
+              await run(this.qemuImg, ['rebase', '-q', '-U', '-f', 'qcow2', ...(parent === null ? ['-b', ''] : ['-F', 'qcow2', '-b', parent]), child]);
+            }
+          } catch (e) {
+            throw new HypervisorError('BACKEND_FAILED', `merging snapshot ${name} of guest ${id} into ${path.basename(child)} failed: ${errorText(e)}`);
           }
-        } catch (e) {
-          throw new HypervisorError('BACKEND_FAILED', `merging snapshot ${name} of guest ${id} into ${path.basename(child)} failed: ${errorText(e)}`);
         }
+        rmSync(snap.file, { force: true });
       }
-      rmSync(snap.file, { force: true });
       if (snap.stateFile) rmSync(snap.stateFile, { force: true });
       delete chain.snapshots[name];
       writeChain(layout.dir, chain);
@@ -523,8 +665,10 @@ export class QemuDriver implements HypervisorDriver {
         process.kill(pid, 'SIGKILL');
         await waitUntil(() => !isOurProcessAlive(pid, layout.pidFile), 5_000);
       }
-      rmSync(layout.dir, { recursive: true, force: true });
+      // What its linked clones read stays (guest.json goes: it is no guest any more).
+      retainOnly(layout.dir, await this.neededByClones(id));
     });
+    await this.collect();
   }
 
   // 4. Questions -------------------------------------------------------------
@@ -547,9 +691,7 @@ export class QemuDriver implements HypervisorDriver {
   }
 
   async list(): Promise<GuestStatus[]> {
-    if (!existsSync(this.guestsDir)) return [];
-    const ids = readdirSync(this.guestsDir).filter((n) => GUEST_ID_PATTERN.test(n) && existsSync(this.layout(n).specFile));
-    return Promise.all(ids.sort().map((id) => this.status(id)));
+    return Promise.all(this.guestIds().sort().map((id) => this.status(id)));
   }
 
   /** The spec a guest was created with. */

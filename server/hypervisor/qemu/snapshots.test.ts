@@ -9,7 +9,7 @@ import { macAddress } from '../spec';
 import type { GuestSpec } from '../types';
 import { QemuDriver } from './driver';
 import { guestLayout } from './layout';
-import { eventually, SerialSession, testImagesDir } from './test-support';
+import { eventually, guestShell, SerialSession, testImagesDir } from './test-support';
 
 const BOOT_MS = 90_000;
 const spec: GuestSpec = {
@@ -24,19 +24,7 @@ const spec: GuestSpec = {
 let guestsDir: string;
 let driver: QemuDriver;
 
-/** Run a shell line in the guest over its serial console and return what it printed after a tag. */
-async function sh(line: string): Promise<string> {
-  const serial = await SerialSession.open((await driver.console(spec.id)).serialSocket);
-  try {
-    const tag = `t${Math.random().toString(36).slice(2, 8)}`;
-    serial.send('');
-    // The tag and its value meet only in the output, not in the echo of the typed line.
-    serial.send(`echo "${tag}""=$(${line})"`);
-    return (await serial.waitFor(new RegExp(`${tag}=(.*)\\r?\\n`)))[1]!.trim();
-  } finally {
-    serial.close();
-  }
-}
+const sh = (line: string) => guestShell(driver, spec.id, line);
 
 const ready = () => eventually(async () => (await driver.serialLog(spec.id, 1 << 20)).includes('CIRRUS-READY'), BOOT_MS, 'CIRRUS-READY');
 const marker = () => sh('cat /data/marker');

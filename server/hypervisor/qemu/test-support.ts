@@ -64,6 +64,20 @@ export class SerialSession {
 }
 
 /** Poll `fn` until it returns a truthy value or time runs out. */
+/** Run a shell line in a guest over its serial console (Tiny Linux's root shell) and return what it printed. */
+export async function guestShell(driver: { console(id: string): Promise<{ serialSocket: string }> }, id: string, line: string): Promise<string> {
+  const serial = await SerialSession.open((await driver.console(id)).serialSocket);
+  try {
+    const tag = `t${Math.random().toString(36).slice(2, 8)}`;
+    serial.send('');
+    // The tag and its value meet only in the output, not in the echo of the typed line.
+    serial.send(`echo "${tag}""=$(${line})"`);
+    return (await serial.waitFor(new RegExp(`${tag}=(.*)\\r?\\n`)))[1]!.trim();
+  } finally {
+    serial.close();
+  }
+}
+
 export async function eventually<T>(fn: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs: number, what: string): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
