@@ -67,10 +67,7 @@ export class FakeHypervisor implements HypervisorDriver {
   }
 
   async create(raw: GuestSpec): Promise<void> {
-    const base = validateGuestSpec(raw);
-    const image = this.images[base.image];
-    if (!image) throw new HypervisorError('INVALID_SPEC', `image "${base.image}" is not in the catalog`);
-    const spec = validateGuestSpec(base, image);
+    const spec = this.checkSpec(raw);
     await this.lock(spec.id, async () => {
       if (this.guests.has(spec.id)) throw new HypervisorError('ALREADY_EXISTS', `guest ${spec.id} already exists`);
       this.guests.set(spec.id, { spec, state: 'stopped', pid: null, serial: '', saved: null, snapshots: new Map() });
@@ -78,10 +75,7 @@ export class FakeHypervisor implements HypervisorDriver {
   }
 
   async clone(sourceId: string, raw: GuestSpec, opts: CloneOptions, onProgress?: (p: StateProgress) => void): Promise<void> {
-    const base = validateGuestSpec(raw);
-    const image = this.images[base.image];
-    if (!image) throw new HypervisorError('INVALID_SPEC', `image "${base.image}" is not in the catalog`);
-    const spec = validateGuestSpec(base, image);
+    const spec = this.checkSpec(raw);
     await this.lock(sourceId, async () => {
       const src = this.get(sourceId);
       if (src.saved) throw new HypervisorError('INVALID_STATE', `guest ${sourceId} is suspended: resume it first, or clone one of its snapshots`);
@@ -91,6 +85,13 @@ export class FakeHypervisor implements HypervisorDriver {
       await sleep(this.transitionMs);
       this.guests.set(spec.id, { spec, state: 'stopped', pid: null, serial: '', saved: null, snapshots: new Map() });
     });
+  }
+
+  private checkSpec(raw: GuestSpec): GuestSpec {
+    const base = validateGuestSpec(raw);
+    const image = this.images[base.image];
+    if (!image) throw new HypervisorError('INVALID_SPEC', `image "${base.image}" is not in the catalog`);
+    return validateGuestSpec(base, image);
   }
 
   /** The spec a guest was created with (as the QEMU driver's guest.json keeps it). */

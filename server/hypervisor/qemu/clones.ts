@@ -7,7 +7,7 @@
 // nobody needs any more are collected. What is needed is asked of the files
 // themselves (qemu-img's backing chains), not remembered.
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { StateProgress } from '../types';
@@ -84,12 +84,4 @@ export function collectRetainedDir(dir: string, needed: Set<string>): void {
     return false;
   });
   if (left.length === 0) rmSync(dir, { recursive: true, force: true });
-}
-
-export function readJson<T>(file: string): T | null {
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as T;
-  } catch {
-    return null;
-  }
 }

@@ -212,7 +212,7 @@ export class QemuDriver implements HypervisorDriver {
   async create(raw: GuestSpec): Promise<void> {
     const { spec, image } = this.checkNewSpec(raw);
     await this.withLock(spec.id, () =>
-      this.makeGuest(spec, image, null, (layout) => run(this.qemuImg, ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', image.diskPath, layout.disk, `${spec.diskGiB}G`])),
+      this.makeGuest(spec, image, null, (layout) => this.overlay(image.diskPath, layout.disk, spec.diskGiB)),
     );
   }
 
@@ -237,13 +237,32 @@ export class QemuDriver implements HypervisorDriver {
       }
       await this.withLock(spec.id, () =>
         this.makeGuest(spec, image, opts.linked ? point : null, async (layout) => {
-          if (opts.linked) await run(this.qemuImg, ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', point, layout.disk, `${spec.diskGiB}G`]);
+          if (opts.linked) await this.overlay(point, layout.disk, spec.diskGiB);
           else await convertFlat(this.qemuImg, point, layout.disk, onProgress);
         }),
       );
     });
     // A point frozen for a clone that did not come to be is not kept.
     await this.collect();
+  }
+
+  /** A new qcow2 at `file` over `backing` (of the backing's size, or `sizeGiB`). */
+  private overlay(backing: string, file: string, sizeGiB?: number): Promise<unknown> {
+    return run(this.qemuImg, ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', backing, file, ...(sizeGiB ? [`${sizeGiB}G`] : [])]);
+  }
+
+  /**
+   * Freeze the running guest's active file and go on writing to a new overlay
+   * at `next`; with `freeze`, its filesystems are flushed and frozen through
+   * the agent (where it has one) for that instant.
+   */
+  private async switchActive(id: string, layout: GuestLayout, t: Tracked, next: string, opts: { freeze: boolean }): Promise<void> {
+    const frozen = opts.freeze && this.hasAgent(id) && (await agent.fsFreeze(layout.qgaSocket).then(() => true, () => false));
+    try {
+      await block.snapshotSync(t.monitor, next);
+    } finally {
+      if (frozen) await agent.fsThaw(layout.qgaSocket).catch(() => undefined);
+    }
   }
 
   /** A spec for a new guest, valid for its image and with sockets that fit. */
@@ -293,20 +312,15 @@ export class QemuDriver implements HypervisorDriver {
     const t = await this.current(id);
     let next = newOverlayPath(layout.dir);
     if (!t) {
-      await run(this.qemuImg, ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', chain.active, next]);
+      await this.overlay(chain.active, next);
     } else {
       const inQemu = await activeFileOf(t.monitor);
       if (inQemu && inQemu !== chain.active) {
         next = inQemu; // a crash came between QEMU's switch and its record: that switch is the point
       } else {
-        const frozen = this.hasAgent(id) && (await agent.fsFreeze(layout.qgaSocket).then(() => true, () => false));
-        try {
-          await block.snapshotSync(t.monitor, next);
-        } catch (e) {
+        await this.switchActive(id, layout, t, next, { freeze: true }).catch((e: unknown) => {
           throw new HypervisorError('BACKEND_FAILED', `freezing the disk of guest ${id} failed: ${errorText(e)}`);
-        } finally {
-          if (frozen) await agent.fsThaw(layout.qgaSocket).catch(() => undefined);
-        }
+        });
       }
     }
     const point = chain.active;
@@ -340,7 +354,7 @@ export class QemuDriver implements HypervisorDriver {
    * Idempotent; run after anything that can free a file, and at open.
    */
   private async collect(): Promise<void> {
-    const run = async () => {
+    const sweep = async () => {
       const needed = await this.neededByClones(null);
       for (const name of readdirSync(this.guestsDir)) {
         const dir = path.join(this.guestsDir, name);
@@ -359,7 +373,7 @@ export class QemuDriver implements HypervisorDriver {
         }).catch(() => undefined); // gone meanwhile: nothing of it to keep
       }
     };
-    const p = this.collecting.then(run, run);
+    const p = this.collecting.then(sweep, sweep);
     this.collecting = p.catch(() => undefined);
     await p;
   }
@@ -530,7 +544,7 @@ export class QemuDriver implements HypervisorDriver {
       let next = newOverlayPath(layout.dir);
       let stateFile: string | null = null;
       if (!t) {
-        await run(this.qemuImg, ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', chain.active, next]);
+        await this.overlay(chain.active, next);
       } else {
         const inQemu = await activeFileOf(t.monitor);
         if (inQemu && inQemu !== chain.active) {
@@ -549,14 +563,11 @@ export class QemuDriver implements HypervisorDriver {
           const wasRunning = (await qmp.status(t.monitor)).running;
           // Consistent: with memory the guest is paused throughout; without, its filesystems are flushed and frozen for the instant of the switch.
           if (snap.memory && wasRunning) await qmp.stop(t.monitor);
-          const frozen = !snap.memory && this.hasAgent(id) && (await agent.fsFreeze(layout.qgaSocket).then(() => true, () => false));
           try {
-            await block.snapshotSync(t.monitor, next);
+            await this.switchActive(id, layout, t, next, { freeze: !snap.memory });
           } catch (e) {
             if (snap.memory && wasRunning) await qmp.cont(t.monitor).catch(() => undefined);
             throw new HypervisorError('BACKEND_FAILED', `snapshotting the disk of guest ${id} failed: ${errorText(e)}`);
-          } finally {
-            if (frozen) await agent.fsThaw(layout.qgaSocket).catch(() => undefined);
           }
           if (snap.memory) {
             const final = snapshotStatePath(layout.dir, name);
@@ -593,7 +604,7 @@ export class QemuDriver implements HypervisorDriver {
       // The running state is replaced by the snapshot's, so nothing of it is kept.
       if (t) await this.forceStopLocked(id, t);
       const next = newOverlayPath(layout.dir);
-      await run(this.qemuImg, ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', snap.file, next]);
+      await this.overlay(snap.file, next);
       const old = chain.active;
       chain.active = next;
       writeChain(layout.dir, chain);
