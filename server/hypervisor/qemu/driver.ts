@@ -221,7 +221,7 @@ export class QemuDriver implements HypervisorDriver {
     if (spec.id === sourceId) throw new HypervisorError('INVALID_SPEC', 'a clone needs an id of its own');
     const snapshot = opts.snapshot === null ? null : validateSnapshotName(opts.snapshot);
     // The source's lock is held throughout: the point it is cloned from cannot go meanwhile.
-    await this.withLock(sourceId, async () => {
+    const made = this.withLock(sourceId, async () => {
       const { layout: src, record } = this.load(sourceId);
       if (record.spec.image !== spec.image) throw new HypervisorError('INVALID_SPEC', `a clone of ${sourceId} runs its image ${record.spec.image}, not ${spec.image}`);
       if (spec.diskGiB !== record.spec.diskGiB) throw new HypervisorError('INVALID_SPEC', `a clone of ${sourceId} has its disk size, ${record.spec.diskGiB} GiB`);
@@ -243,7 +243,10 @@ export class QemuDriver implements HypervisorDriver {
       );
     });
     // A point frozen for a clone that did not come to be is not kept.
-    await this.collect();
+    await made.catch(async (e: unknown) => {
+      await this.collect().catch(() => undefined);
+      throw e;
+    });
   }
 
   /** A new qcow2 at `file` over `backing` (of the backing's size, or `sizeGiB`). */
