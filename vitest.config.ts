@@ -12,6 +12,7 @@ const system = [
   'server/hypervisor/qemu/driver.test.ts',
   'server/hypervisor/qemu/saved-state.test.ts',
   'server/hypervisor/qemu/snapshots.test.ts',
+  'server/hypervisor/qemu/clones.test.ts',
   'server/instances/real-guests.test.ts',
   'server/console/console.test.ts',
   'server/runtime/boot.test.ts',

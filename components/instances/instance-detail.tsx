@@ -18,6 +18,7 @@ import { PortForwards } from './port-forwards';
 import { SerialLog } from './serial-log';
 import { OperationProgress } from './operation-progress';
 import { Snapshots } from './snapshots';
+import { CloneForm } from './clone-form';
 import { StateBadge } from './state-badge';
 import { useLiveInstance } from './use-live-instance';
 
@@ -59,6 +60,19 @@ function ConsoleLinks({ base, state }: { base: string; state: Instance['state'] 
         ),
       )}
     </nav>
+  );
+}
+
+/** Where a clone came from: its source (a link) and the snapshot, linked or full. */
+function ClonedFrom({ instance: i, slug }: { instance: Instance; slug: string }) {
+  return (
+    <>
+      <Link className="font-mono text-sky-800 hover:underline" href={`/t/${slug}/instances/${i.cloneOfInstanceId}`}>
+        {i.cloneOfInstanceId}
+      </Link>
+      {i.cloneOfSnapshotId ? <>, snapshot <code className="font-mono">{i.cloneOfSnapshotId}</code></> : null}
+      {i.cloneLinked ? ' (linked)' : ' (full copy)'}
+    </>
   );
 }
 
@@ -119,6 +133,7 @@ export function InstanceDetail({ instanceId }: { instanceId: string }) {
             ['Image', image ? `${image.name} (${i.imageId})` : i.imageId],
             ['Host', i.hostName ?? '—'],
             ['Key pair', i.keyName ?? '—'],
+            ...(i.cloneOfInstanceId ? ([['Cloned from', <ClonedFrom key="cf" instance={i} slug={tenant.slug} />]] as [string, ReactNode][]) : []),
             ['Tags', tags.length ? tags.map(([k, v]) => (
               <span key={k} className="mr-1 mb-1 inline-block rounded bg-slate-100 px-1.5 py-0.5 font-mono text-xs">{v ? `${k}=${v}` : k}</span>
             )) : '—'],
@@ -143,6 +158,11 @@ export function InstanceDetail({ instanceId }: { instanceId: string }) {
       <Card title="Snapshots" description="Points in time of this instance: its disk, or its disk and memory. Restore puts it back there; each is billed by the bytes it takes.">
         <Snapshots instance={i} />
       </Card>
+      {i.state !== 'terminated' ? (
+        <Card title="Clone" description="A new instance whose disk starts as this one’s: as it is now, or as a snapshot holds it.">
+          <CloneForm instance={i} />
+        </Card>
+      ) : null}
       <Card title="Serial console" description="The guest’s serial output (the last 64 KiB).">
         <SerialLog instance={i} />
       </Card>

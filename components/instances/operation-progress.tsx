@@ -8,11 +8,13 @@ const doing: Partial<Record<Instance['state'], string>> = {
 };
 
 /**
- * How far a long operation (suspend, resume) has come, from what QEMU reports;
+ * How far a long operation (suspend, resume, restore, a full clone's copy) has come, from what QEMU reports;
  * a native progress bar, announced politely as it moves.
  */
-export function OperationProgress({ instance }: { instance: Pick<Instance, 'state' | 'progress'> }) {
-  const what = doing[instance.state];
+export function OperationProgress({ instance }: { instance: Pick<Instance, 'state' | 'progress' | 'cloneOfInstanceId'> }) {
+  // A full clone's disk is copied while it is starting: that is the long part.
+  const copying = instance.state === 'starting' && instance.cloneOfInstanceId !== null && instance.progress !== null;
+  const what = copying ? 'Copying its disk from its source' : doing[instance.state];
   if (!what) return null;
   const p = instance.progress;
   const pct = p && p.totalBytes > 0 ? Math.min(100, Math.floor((p.doneBytes / p.totalBytes) * 100)) : null;

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import {
+  type AnyPgColumn,
   bigint,
   bigserial,
   boolean,
@@ -268,8 +269,18 @@ export const instances = pgTable(
     savedStateMiB: integer('saved_state_mib'),
     /** How far the long operation it is in has come (suspend, resume): null when none runs. */
     progress: jsonb('progress').$type<{ doneBytes: number; totalBytes: number } | null>(),
+    /**
+     * A clone's origin: the instance (and its snapshot, or null for its disk
+     * at the time) it was copied from, and whether its disk reads the
+     * source's (linked) or is a copy of its own (full). Kept after it is made,
+     * for the record; null for an instance launched from an image.
+     */
+    cloneOfInstanceId: text('clone_of_instance_id').references((): AnyPgColumn => instances.id, { onDelete: 'set null' }),
+    cloneOfSnapshotId: text('clone_of_snapshot_id'),
+    cloneLinked: boolean('clone_linked'),
   },
   (t) => [
+    index('instances_clone_of_idx').on(t.cloneOfInstanceId).where(sql`${t.cloneOfInstanceId} is not null`),
     index('instances_tenant_created_idx').on(t.tenantId, t.createdAt, t.id),
     index('instances_tenant_state_idx').on(t.tenantId, t.state),
     index('instances_host_state_idx').on(t.hostId, t.state),

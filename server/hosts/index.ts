@@ -94,17 +94,29 @@ export async function reserveForResume(tx: Tx, hostId: string, request: Pick<Usa
 /**
  * Pick a host with room for `request`, inside the launch transaction. Enabled,
  * live (recent heartbeat) hosts are locked in a fixed order (by id) so concurrent placements queue
- * instead of both taking the last room; the first that fits wins.
+ * instead of both taking the last room; the first that fits wins. `onHost`:
+ * only that host will do (a clone is made where its source's files are).
  */
-export async function placeInstance(tx: Tx, request: Pick<Usage, 'vcpus' | 'memoryMiB' | 'diskGiB'>): Promise<HostRow> {
+export async function placeInstance(tx: Tx, request: Pick<Usage, 'vcpus' | 'memoryMiB' | 'diskGiB'>, onHost?: string): Promise<HostRow> {
   const candidates = await tx
     .select()
     .from(hosts)
-    .where(and(eq(hosts.state, 'enabled'), gt(hosts.heartbeatAt, sql`now() - make_interval(secs => ${HOST_STALE_AFTER_SECONDS})`)))
+    .where(
+      and(
+        eq(hosts.state, 'enabled'),
+        gt(hosts.heartbeatAt, sql`now() - make_interval(secs => ${HOST_STALE_AFTER_SECONDS})`),
+        onHost ? eq(hosts.id, onHost) : undefined,
+      ),
+    )
     .orderBy(asc(hosts.id))
     .for('update');
   if (candidates.length === 0) {
-    throw new DomainError('INSUFFICIENT_CAPACITY', 'No host is accepting new instances right now. Try again later or ask an administrator.');
+    throw new DomainError(
+      'INSUFFICIENT_CAPACITY',
+      onHost
+        ? 'Its host is not accepting new instances right now (offline or in maintenance). Try again later or ask an administrator.'
+        : 'No host is accepting new instances right now. Try again later or ask an administrator.',
+    );
   }
   let best: { free: Resources } | null = null;
   for (const host of candidates) {
@@ -117,7 +129,8 @@ export async function placeInstance(tx: Tx, request: Pick<Usage, 'vcpus' | 'memo
   const f = best!.free;
   throw new DomainError(
     'INSUFFICIENT_CAPACITY',
-    `No host has room for ${request.vcpus} vCPU, ${request.memoryMiB} MiB and ${request.diskGiB} GiB: the roomiest has ` +
-      `${Math.max(0, f.vcpus)} vCPU, ${Math.max(0, f.memoryMiB)} MiB and ${Math.max(0, f.diskGiB)} GiB free. Try a smaller size.`,
+    `${onHost ? `Its host ${candidates[0]!.name} has no` : 'No host has'} room for ${request.vcpus} vCPU, ${request.memoryMiB} MiB and ${request.diskGiB} GiB: ` +
+      `${onHost ? 'it' : 'the roomiest'} has ${Math.max(0, f.vcpus)} vCPU, ${Math.max(0, f.memoryMiB)} MiB and ${Math.max(0, f.diskGiB)} GiB free. ` +
+      (onHost ? 'Try again when it has room.' : 'Try a smaller size.'),
   );
 }

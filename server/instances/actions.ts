@@ -7,11 +7,12 @@ import { enqueueInstanceOp, type InstanceOp } from '../jobs';
 import { reserveForResume } from '../hosts';
 import { checkQuota, lockTenantQuota, tenantUsage } from '../quotas';
 import { allowedFrom, whyNot, type InstanceAction, type InstanceState } from './can';
+import { refuseWhileCloning } from './clone';
 import { getInstance, type Instance } from './queries';
 import { recordInstanceEvent, transition } from './transition';
 
-/** The actions on the instance itself (snapshots have their own requests: server/snapshots). */
-export type LifecycleAction = Exclude<InstanceAction, 'snapshot' | 'restore'>;
+/** The actions on the instance itself (snapshots have their own requests, server/snapshots, and clones theirs, ./clone). */
+export type LifecycleAction = Exclude<InstanceAction, 'snapshot' | 'restore' | 'clone'>;
 
 const plan: Record<LifecycleAction, { to: InstanceState | null; message: string }> = {
   start: { to: 'starting', message: 'Start requested.' },
@@ -44,6 +45,8 @@ export async function requestInstanceAction(
     const reason = whyNot(action, locked.state);
     if (reason && opts.onlyIfAllowed) return locked;
     if (reason) throw new DomainError('INVALID_STATE', `${locked.name} (${instanceId}): ${reason}`);
+    // A clone being made from it reads its files: it goes, or its disk moves under a state file, after.
+    if (action === 'terminate' || action === 'suspend') await refuseWhileCloning(tx, locked, `${action} it`);
     const p = plan[action];
     if (action === 'start' || action === 'resume') await assertWithinBudget(tx, tenantId);
     // Its state file can be as large as its memory until it is written.

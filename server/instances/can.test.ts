@@ -1,17 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { instanceCan, instanceStates, whyNot } from './can';
+import { cloneWhyNot, instanceCan, instanceStates, whyNot } from './can';
 import { checkQuota } from '../quotas';
 import { hostCapacity } from '../hosts';
 
 describe('instanceCan', () => {
   it('allows each action only from its states, and says why not otherwise', () => {
-    const table = Object.fromEntries(instanceStates.map((s) => [s, (['start', 'stop', 'reboot', 'suspend', 'resume', 'snapshot', 'restore', 'terminate'] as const).filter((a) => instanceCan[a]({ state: s }))]));
+    const table = Object.fromEntries(instanceStates.map((s) => [s, (['start', 'stop', 'reboot', 'suspend', 'resume', 'snapshot', 'restore', 'clone', 'terminate'] as const).filter((a) => instanceCan[a]({ state: s }))]));
     expect(table).toEqual({
       pending: ['terminate'],
       starting: ['stop', 'terminate'],
-      running: ['stop', 'reboot', 'suspend', 'snapshot', 'restore', 'terminate'],
+      running: ['stop', 'reboot', 'suspend', 'snapshot', 'restore', 'clone', 'terminate'],
       stopping: ['terminate'],
-      stopped: ['start', 'snapshot', 'restore', 'terminate'],
+      stopped: ['start', 'snapshot', 'restore', 'clone', 'terminate'],
       suspending: ['terminate'],
       suspended: ['stop', 'resume', 'terminate'],
       resuming: ['terminate'],
@@ -23,6 +23,16 @@ describe('instanceCan', () => {
     expect(whyNot('start', 'running')).toBe('A running instance cannot be started (only a stopped one can).');
     expect(whyNot('reboot', 'terminated')).toBe('This instance is terminated.');
     expect(whyNot('stop', 'running')).toBeNull();
+  });
+
+  it('clones its disk now only running or stopped, and its snapshots from any state that keeps them', () => {
+    const now = instanceStates.filter((s) => cloneWhyNot(s, false) === null);
+    const fromSnapshot = instanceStates.filter((s) => cloneWhyNot(s, true) === null);
+    expect(now).toEqual(['running', 'stopped']);
+    expect(fromSnapshot).toEqual(['running', 'stopping', 'stopped', 'suspending', 'suspended', 'resuming', 'restoring', 'error']);
+    expect(cloneWhyNot('suspended', false)).toMatch(/resume it first, or clone one of its snapshots/);
+    expect(cloneWhyNot('pending', true)).toBe('A pending instance cannot be cloned.');
+    expect(cloneWhyNot('terminated', true)).toBe('This instance is terminated.');
   });
 });
 

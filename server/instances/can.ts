@@ -17,7 +17,7 @@ export const instanceStates = [
   'error',
 ] as const;
 export type InstanceState = (typeof instanceStates)[number];
-export type InstanceAction = 'start' | 'stop' | 'reboot' | 'suspend' | 'resume' | 'snapshot' | 'restore' | 'terminate';
+export type InstanceAction = 'start' | 'stop' | 'reboot' | 'suspend' | 'resume' | 'snapshot' | 'restore' | 'clone' | 'terminate';
 
 const allowed: Record<InstanceAction, readonly InstanceState[]> = {
   start: ['stopped'],
@@ -30,6 +30,8 @@ const allowed: Record<InstanceAction, readonly InstanceState[]> = {
   snapshot: ['running', 'stopped'],
   // A running instance takes back only a snapshot with memory: restoreWhyNot says so.
   restore: ['running', 'stopped'],
+  // A clone of its disk as it is now; a clone of one of its snapshots is allowed wider (cloneWhyNot).
+  clone: ['running', 'stopped'],
   terminate: ['pending', 'starting', 'running', 'stopping', 'stopped', 'suspending', 'suspended', 'resuming', 'restoring', 'error'],
 };
 
@@ -41,6 +43,7 @@ const verbs: Record<InstanceAction, string> = {
   resume: 'resumed',
   snapshot: 'snapshotted',
   restore: 'restored to a snapshot',
+  clone: 'cloned',
   terminate: 'terminated',
 };
 
@@ -67,6 +70,7 @@ export const instanceCan = {
   resume: can('resume'),
   snapshot: can('snapshot'),
   restore: can('restore'),
+  clone: can('clone'),
   terminate: can('terminate'),
 };
 
@@ -93,3 +97,15 @@ export function snapshotWhyNot(state: InstanceState, withMemory: boolean): strin
 
 /** States whose instance holds a saved running state (billed as storage, counted in its quota). */
 export const holdsSavedState: readonly InstanceState[] = ['suspending', 'suspended', 'resuming'];
+
+/** States whose instance still has the snapshots it was given (a clone of one can be made). */
+const keepsSnapshots: readonly InstanceState[] = ['running', 'stopping', 'stopped', 'suspending', 'suspended', 'resuming', 'restoring', 'error'];
+
+/** Why a clone of this instance (of its disk now, or of one of its snapshots) cannot be made now; null when it can. */
+export function cloneWhyNot(state: InstanceState, fromSnapshot: boolean): string | null {
+  if (!fromSnapshot) {
+    if (state === 'suspended') return 'A suspended instance’s disk belongs with its saved memory: resume it first, or clone one of its snapshots.';
+    return whyNot('clone', state);
+  }
+  return keepsSnapshots.includes(state) ? null : whyNot('clone', state);
+}

@@ -2,7 +2,7 @@ import { and, eq } from 'drizzle-orm';
 import { recordAudit, type Actor } from '../audit';
 import { assertWithinBudget } from '../billing/budget-guard';
 import { meterTransition } from '../billing/ledger';
-import type { DbOrTx } from '../db/client';
+import type { DbOrTx, Tx } from '../db/client';
 import { images, instances } from '../db/schema';
 import { DomainError } from '../errors';
 import { placeInstance } from '../hosts';
@@ -11,18 +11,16 @@ import { getKeyPairForLaunch } from '../keys/key-pairs';
 import { allocateInterfaces } from '../network/interfaces';
 import { DEFAULT_RATE_MBIT, type LaunchInterface } from '../network/validation';
 import { checkQuota, lockTenantQuota, tenantUsage } from '../quotas';
+import type { QuotaLimits } from '../quotas/resources';
 import { newInstanceId } from './ids';
 import { instanceColumns, type Instance } from './queries';
 import { recordInstanceEvent } from './transition';
 import type { LaunchInput } from './validation';
 
 /**
- * Launch: one transaction that checks the image, takes the tenant's quota
- * lock, checks usage + request against every limit, places the instance on a
- * host with room (host rows locked too), inserts it as `pending` with its NICs
- * and their addresses, records the event and the audit entry, and enqueues
- * the start job. Any refusal rolls all
- * of it back; no burst of concurrent launches can pass a limit.
+ * Launch from an image: the image, its minimums and the key pair are checked,
+ * then the tenant's quota lock is taken and admitInstance does the rest, in
+ * one transaction.
  */
 export async function launchInstance(db: DbOrTx, actor: Actor, tenantId: string, input: LaunchInput): Promise<Instance> {
   return db.transaction(async (tx) => {
@@ -44,19 +42,10 @@ export async function launchInstance(db: DbOrTx, actor: Actor, tenantId: string,
     // Copied, not referenced: deleting the key pair later changes nothing for this instance.
     const key = input.keyPairId ? await getKeyPairForLaunch(tx, tenantId, input.keyPairId) : null;
 
-    await assertWithinBudget(tx, tenantId);
     const interfaces: LaunchInterface[] = input.interfaces ?? Array.from({ length: input.nics }, () => ({}));
-    const bandwidthMbit = interfaces.reduce((sum, i) => sum + (i.rateMbit ?? DEFAULT_RATE_MBIT), 0);
-    const request = { instances: 1, vcpus: input.vcpus, memoryMiB: input.memoryMiB, diskGiB: input.diskGiB, nics: input.nics, bandwidthMbit };
     const limits = await lockTenantQuota(tx, tenantId);
-    checkQuota(limits, await tenantUsage(tx, tenantId), request);
-    const host = await placeInstance(tx, request);
-
-    const [row] = await tx
-      .insert(instances)
-      .values({
-        id: newInstanceId(),
-        tenantId,
+    return admitInstance(tx, actor, tenantId, limits, {
+      values: {
         name: input.name,
         imageId: image.id,
         vcpus: input.vcpus,
@@ -67,22 +56,57 @@ export async function launchInstance(db: DbOrTx, actor: Actor, tenantId: string,
         keyName: key?.name ?? null,
         sshPublicKey: key?.publicKey ?? null,
         userData: input.userData ? input.userData : null,
-        hostId: host.id,
-        state: 'pending',
-        createdBy: actor.kind === 'user' ? actor.userId : null,
-      })
-      .returning(instanceColumns);
-    if (!row) throw new Error('instance insert returned nothing');
-    const nics = await allocateInterfaces(tx, row, interfaces, host.networkMode);
-    await meterTransition(tx, { ...row, bandwidthMbit, portForwards: 0, savedStateMiB: null }, null, 'pending');
-    await recordInstanceEvent(tx, actor, { instanceId: row.id, tenantId, action: 'launch', to: 'pending', message: `Launch requested on ${host.name}.` });
-    await recordAudit(tx, actor, {
-      action: 'instance.launch',
-      tenantId,
-      target: { type: 'instance', id: row.id },
-      detail: { ...request, imageId: image.id, host: host.name, keyName: key?.name ?? null, userDataBytes: input.userData ? Buffer.byteLength(input.userData) : 0, interfaces: nics.map((n) => ({ networkId: n.networkId, address: n.address, rateMbit: n.rateMbit })) },
+      },
+      interfaces,
+      action: 'launch',
+      detail: { keyName: key?.name ?? null, userDataBytes: input.userData ? Buffer.byteLength(input.userData) : 0 },
     });
-    await enqueueInstanceOp(tx, host.id, { instanceId: row.id, op: 'start' });
-    return { ...row, hostName: host.name };
   });
+}
+
+/** What a new instance is made of, whether launched from an image or cloned. */
+export type NewInstance = {
+  values: Omit<typeof instances.$inferInsert, 'id' | 'tenantId' | 'hostId' | 'state' | 'createdBy'>;
+  interfaces: LaunchInterface[];
+  action: 'launch' | 'clone';
+  /** Only this host will do (a clone is made where its source's files are). */
+  onHost?: string;
+  /** Said in its first event, after where it goes. */
+  message?: string;
+  detail: Record<string, unknown>;
+};
+
+/**
+ * Admit a new instance, in the caller's transaction and under the tenant's
+ * quota lock (`limits`, taken first): the budget, usage + request against
+ * every limit, a host with room (host rows locked too), the row as `pending`
+ * with its NICs and their addresses, its first ledger segments, the event
+ * and the audit entry, and the start job. Any refusal rolls all of it back,
+ * so no burst of concurrent launches or clones can pass a limit.
+ */
+export async function admitInstance(tx: Tx, actor: Actor, tenantId: string, limits: QuotaLimits, n: NewInstance): Promise<Instance> {
+  await assertWithinBudget(tx, tenantId);
+  const bandwidthMbit = n.interfaces.reduce((sum, i) => sum + (i.rateMbit ?? DEFAULT_RATE_MBIT), 0);
+  const v = n.values;
+  const request = { instances: 1, vcpus: v.vcpus, memoryMiB: v.memoryMiB, diskGiB: v.diskGiB, nics: v.nics, bandwidthMbit };
+  checkQuota(limits, await tenantUsage(tx, tenantId), request, `this ${n.action}`);
+  const host = await placeInstance(tx, request, n.onHost);
+
+  const [row] = await tx
+    .insert(instances)
+    .values({ ...v, id: newInstanceId(), tenantId, hostId: host.id, state: 'pending', createdBy: actor.kind === 'user' ? actor.userId : null })
+    .returning(instanceColumns);
+  if (!row) throw new Error('instance insert returned nothing');
+  const nics = await allocateInterfaces(tx, row, n.interfaces, host.networkMode);
+  await meterTransition(tx, { ...row, bandwidthMbit, portForwards: 0, savedStateMiB: null }, null, 'pending');
+  const verb = n.action === 'launch' ? 'Launch' : 'Clone';
+  await recordInstanceEvent(tx, actor, { instanceId: row.id, tenantId, action: n.action, to: 'pending', message: `${verb} requested on ${host.name}.${n.message ? ` ${n.message}` : ''}` });
+  await recordAudit(tx, actor, {
+    action: `instance.${n.action}`,
+    tenantId,
+    target: { type: 'instance', id: row.id },
+    detail: { ...request, imageId: v.imageId, host: host.name, ...n.detail, interfaces: nics.map((x) => ({ networkId: x.networkId, address: x.address, rateMbit: x.rateMbit })) },
+  });
+  await enqueueInstanceOp(tx, host.id, { instanceId: row.id, op: 'start' });
+  return { ...row, hostName: host.name };
 }

@@ -63,7 +63,15 @@ export async function runInstanceOp(deps: OpDeps, payload: InstanceOpPayload, at
         if (state === 'absent') {
           const nics = await guestNics(db, inst.id, inst.nics, network ? network.tag : undefined);
           const cloudInit = await cloudInitFor(db, inst);
-          await driver.create({ id: inst.id, vcpus: inst.vcpus, memoryMiB: inst.memoryMiB, diskGiB: inst.diskGiB, nics, image: inst.imageId, cloudInit });
+          const spec = { id: inst.id, vcpus: inst.vcpus, memoryMiB: inst.memoryMiB, diskGiB: inst.diskGiB, nics, image: inst.imageId, cloudInit };
+          if (inst.cloneOfInstanceId && !inst.launchedAt) {
+            // Its disk is made from its source's (snapshot ids are the driver's snapshot names).
+            const opts = { snapshot: inst.cloneOfSnapshotId, linked: inst.cloneLinked ?? true };
+            await driver.clone(inst.cloneOfInstanceId, spec, opts, opts.linked ? undefined : progressWriter(db, inst.id, 'starting'));
+            if (!opts.linked) await db.update(instances).set({ progress: null }).where(eq(instances.id, inst.id)); // copied: it boots now
+          } else {
+            await driver.create(spec);
+          }
           state = 'stopped';
         }
         // The network (bridge, router, DHCP reservation) is there before the guest

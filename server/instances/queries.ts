@@ -26,6 +26,9 @@ export const instanceColumns = {
   keyName: instances.keyName,
   savedStateMiB: instances.savedStateMiB,
   progress: instances.progress,
+  cloneOfInstanceId: instances.cloneOfInstanceId,
+  cloneOfSnapshotId: instances.cloneOfSnapshotId,
+  cloneLinked: instances.cloneLinked,
 };
 const withHost = { ...instanceColumns, hostName: hosts.name };
 

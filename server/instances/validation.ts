@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { MAX_USER_DATA_BYTES } from '../hypervisor/limits';
 import { launchInterfaceSchema, rateSchema } from '../network/validation';
 import { instanceStates } from './can';
+import { snapshotIdSchema } from '../snapshots/validation';
 
 // Shared by tRPC and the launch form. Upper bounds are per instance; quotas and
 // host capacity narrow them further at launch.
@@ -76,6 +77,17 @@ export const flavorSpecSchema = launchFields.pick({ vcpus: true, memoryMiB: true
 export type FlavorSpec = z.infer<typeof flavorSpecSchema>;
 
 export const instanceIdSchema = z.string().regex(/^i-[0-9a-f]{17}$/, 'Unknown instance id.');
+
+/** A clone of an instance: of one of its snapshots, or (no snapshot) of its disk as it is at that moment. */
+export const cloneInput = z.object({
+  instanceId: instanceIdSchema,
+  snapshotId: snapshotIdSchema.nullish(),
+  name: instanceNameSchema,
+  /** Linked: its disk is a copy-on-write overlay on the source's (made at once); full: a copy of its own. */
+  linked: z.boolean().default(true),
+  tags: tagsSchema.optional(),
+});
+export type CloneInput = z.infer<typeof cloneInput>;
 
 export const listInput = z.object({
   cursor: z.string().max(200).nullish(),

@@ -14,6 +14,7 @@ import { snapshots } from '../db/schema';
 import { DomainError } from '../errors';
 import { enqueueInstanceOp } from '../jobs';
 import { restoreWhyNot, snapshotWhyNot } from '../instances/can';
+import { refuseWhileCloning } from '../instances/clone';
 import { getInstance } from '../instances/queries';
 import { recordInstanceEvent, transition } from '../instances/transition';
 import { checkQuota, lockTenantQuota, NOT_COUNTED, tenantUsage } from '../quotas';
@@ -107,6 +108,7 @@ export async function requestRestore(db: DbOrTx, actor: Actor, tenantId: string,
     if (snap.state !== 'available') throw new DomainError('INVALID_STATE', `Snapshot “${snap.name}” is ${snap.state}: only an available one can be restored.`);
     const why = restoreWhyNot(inst.state, snap.withMemory);
     if (why) throw new DomainError('INVALID_STATE', `${inst.name} (${inst.id}): ${why}`);
+    await refuseWhileCloning(tx, inst, 'restore it');
     // A memory snapshot brings a stopped instance back running: that is a start, held to the budget like one.
     if (snap.withMemory && inst.state !== 'running') await assertWithinBudget(tx, tenantId);
     await tx.update(snapshots).set({ state: 'restoring', stateReason: null }).where(eq(snapshots.id, snap.id));
@@ -130,6 +132,7 @@ export async function requestDeleteSnapshot(db: DbOrTx, actor: Actor, tenantId: 
       throw new DomainError('INVALID_STATE', `Snapshot “${snap.name}” is ${snap.state}: wait until it is available.`);
     }
     const inst = await getInstance(tx, tenantId, snap.instanceId);
+    await refuseWhileCloning(tx, inst, `delete snapshot “${snap.name}”`, snap.id);
     await tx.update(snapshots).set({ state: 'deleting', stateReason: null }).where(eq(snapshots.id, snap.id));
     await recordInstanceEvent(tx, actor, { instanceId: inst.id, tenantId, action: 'snapshot-delete', message: `Deleting snapshot “${snap.name}” requested.` });
     await recordAudit(tx, actor, { action: 'snapshot.delete', tenantId, target: { type: 'snapshot', id: snap.id }, detail: { instanceId: inst.id } });

@@ -32,6 +32,7 @@ const matrix: Record<string, Access> = {
   'flavors.list': { tenant: 'viewer' },
   'quotas.get': { tenant: 'viewer' },
   'instances.launch': { tenant: 'member' },
+  'instances.clone': { tenant: 'member' },
   'instances.list': { tenant: 'viewer' },
   'instances.get': { tenant: 'viewer' },
   'instances.events': { tenant: 'viewer' },

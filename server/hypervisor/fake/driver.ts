@@ -78,7 +78,8 @@ export class FakeHypervisor implements HypervisorDriver {
     const spec = this.checkSpec(raw);
     await this.lock(sourceId, async () => {
       const src = this.get(sourceId);
-      if (src.saved) throw new HypervisorError('INVALID_STATE', `guest ${sourceId} is suspended: resume it first, or clone one of its snapshots`);
+      if (src.spec.image !== spec.image || src.spec.diskGiB !== spec.diskGiB) throw new HypervisorError('INVALID_SPEC', `a clone of ${sourceId} runs its image and has its disk size`);
+      if (opts.snapshot === null && src.saved) throw new HypervisorError('INVALID_STATE', `guest ${sourceId} is suspended: resume it first, or clone one of its snapshots`);
       if (opts.snapshot !== null && !src.snapshots.has(opts.snapshot)) throw new HypervisorError('NOT_FOUND', `guest ${sourceId} has no snapshot ${opts.snapshot}`);
       if (this.guests.has(spec.id)) throw new HypervisorError('ALREADY_EXISTS', `guest ${spec.id} already exists`);
       if (!opts.linked) onProgress?.({ doneBytes: 1, totalBytes: 1 });

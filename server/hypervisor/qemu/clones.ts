@@ -35,15 +35,16 @@ export async function closureOf(qemuImg: string, roots: string[]): Promise<Set<s
 
 /**
  * Copy `source` (with everything under it) into one standalone qcow2 at
- * `target`, passing on how far it is (qemu-img's own percentage).
+ * `target`, passing on how far it is: qemu-img's own percentage of the disk's
+ * `totalBytes` (its virtual size).
  */
-export function convertFlat(qemuImg: string, source: string, target: string, onProgress?: (p: StateProgress) => void): Promise<void> {
+export function convertFlat(qemuImg: string, source: string, target: string, totalBytes: number, onProgress?: (p: StateProgress) => void): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(qemuImg, ['convert', '-U', '-p', '-f', 'qcow2', '-O', 'qcow2', source, target], { stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       const pct = /\(([\d.]+)\/100%\)[^(]*$/.exec(chunk);
-      if (pct && onProgress) onProgress({ doneBytes: Math.round(Number(pct[1]) * 100), totalBytes: 10_000 });
+      if (pct && onProgress) onProgress({ doneBytes: Math.round((Number(pct[1]) / 100) * totalBytes), totalBytes });
     });
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err = (err + chunk).slice(-2000)));
     child.on('error', reject);

@@ -225,7 +225,6 @@ export class QemuDriver implements HypervisorDriver {
       const { layout: src, record } = this.load(sourceId);
       if (record.spec.image !== spec.image) throw new HypervisorError('INVALID_SPEC', `a clone of ${sourceId} runs its image ${record.spec.image}, not ${spec.image}`);
       if (spec.diskGiB !== record.spec.diskGiB) throw new HypervisorError('INVALID_SPEC', `a clone of ${sourceId} has its disk size, ${record.spec.diskGiB} GiB`);
-      if (existsSync(src.stateFile)) throw new HypervisorError('INVALID_STATE', `guest ${sourceId} is suspended: resume it first, or clone one of its snapshots`);
       const chain = readChain(src.dir, src.disk);
       let point: string;
       if (snapshot !== null) {
@@ -233,12 +232,14 @@ export class QemuDriver implements HypervisorDriver {
         if (!snap) throw new HypervisorError('NOT_FOUND', `guest ${sourceId} has no snapshot ${snapshot}`);
         point = snap.file;
       } else {
+        // Its disk now belongs with its saved memory: copying it alone would be a disk the state file does not match.
+        if (existsSync(src.stateFile)) throw new HypervisorError('INVALID_STATE', `guest ${sourceId} is suspended: resume it first, or clone one of its snapshots`);
         point = await this.freezePoint(sourceId, src, chain);
       }
       await this.withLock(spec.id, () =>
         this.makeGuest(spec, image, opts.linked ? point : null, async (layout) => {
           if (opts.linked) await this.overlay(point, layout.disk, spec.diskGiB);
-          else await convertFlat(this.qemuImg, point, layout.disk, onProgress);
+          else await convertFlat(this.qemuImg, point, layout.disk, spec.diskGiB * 1024 ** 3, onProgress);
         }),
       );
     });

@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { requestInstanceAction } from '../../instances/actions';
+import { cloneInstance } from '../../instances/clone';
 import { launchInstance } from '../../instances/launch';
 import { getInstance, listInstanceEvents, listInstances } from '../../instances/queries';
 import { guestInfoOf, serialLogOf } from '../../instances/console';
-import { instanceIdSchema, launchInput, listInput } from '../../instances/validation';
+import { cloneInput, instanceIdSchema, launchInput, listInput } from '../../instances/validation';
 import { router, tenantProcedure } from '../init';
 import { interfaceProcedures } from './networks';
 
@@ -14,6 +15,7 @@ export const instancesRouter = router({
     const { tenantId: _t, ...spec } = input;
     return launchInstance(ctx.db, ctx.actor, ctx.tenant.id, spec);
   }),
+  clone: tenantProcedure.input(cloneInput).mutation(({ ctx, input }) => cloneInstance(ctx.db, ctx.actor, ctx.tenant.id, input)),
   list: tenantProcedure.input(listInput).query(({ ctx, input }) => listInstances(ctx.db, ctx.tenant.id, input)),
   get: tenantProcedure.input(byId).query(({ ctx, input }) => getInstance(ctx.db, ctx.tenant.id, input.instanceId)),
   events: tenantProcedure.input(byId).query(({ ctx, input }) => listInstanceEvents(ctx.db, ctx.tenant.id, input.instanceId)),

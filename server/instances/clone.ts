@@ -1,0 +1,107 @@
+// Clones: a new instance whose disk starts as another's — one of its
+// snapshots, or its disk at the moment of the request — linked
+// (copy-on-write on the source's frozen file) or full (a copy of its own).
+// It is admitted exactly like a launch (quota, budget, capacity, its own NICs
+// and addresses) on its source's host, where the files it is made from are;
+// the start job makes its disk (driver.clone) before it boots, and a new
+// instance id makes cloud-init personalise it again (hostname, keys).
+import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
+import type { Actor } from '../audit';
+import type { DbOrTx } from '../db/client';
+import { instances, networkInterfaces, snapshots } from '../db/schema';
+import { DomainError } from '../errors';
+import { lockTenantQuota } from '../quotas';
+import { cloneWhyNot } from './can';
+import { admitInstance } from './launch';
+import { getInstance, type Instance } from './queries';
+import { recordInstanceEvent } from './transition';
+import type { CloneInput } from './validation';
+
+export async function cloneInstance(db: DbOrTx, actor: Actor, tenantId: string, input: CloneInput): Promise<Instance> {
+  return db.transaction(async (tx) => {
+    // The quota lock before the source's row lock, in the order every request takes them.
+    const limits = await lockTenantQuota(tx, tenantId);
+    const [source] = await tx
+      .select({ sshPublicKey: instances.sshPublicKey, userData: instances.userData })
+      .from(instances)
+      .where(and(eq(instances.id, input.instanceId), eq(instances.tenantId, tenantId)))
+      .for('update');
+    if (!source) throw new DomainError('NOT_FOUND', `Instance ${input.instanceId} was not found.`);
+    const src = await getInstance(tx, tenantId, input.instanceId);
+    let snap: { id: string; name: string } | null = null;
+    if (input.snapshotId) {
+      // Shared: a delete of this snapshot waits for the clone's admission, then sees it (cloneInTheMaking).
+      const [row] = await tx
+        .select({ id: snapshots.id, name: snapshots.name, state: snapshots.state })
+        .from(snapshots)
+        .where(and(eq(snapshots.tenantId, tenantId), eq(snapshots.instanceId, src.id), eq(snapshots.id, input.snapshotId)))
+        .for('share');
+      if (!row) throw new DomainError('NOT_FOUND', `${src.name} has no snapshot ${input.snapshotId}.`, 'snapshotId');
+      if (row.state !== 'available') throw new DomainError('INVALID_STATE', `Snapshot “${row.name}” is ${row.state}: only an available one can be cloned.`, 'snapshotId');
+      snap = row;
+    }
+    const why = cloneWhyNot(src.state, snap !== null);
+    if (why) throw new DomainError('INVALID_STATE', `${src.name} (${src.id}): ${why}`);
+    if (!src.hostId) throw new DomainError('INVALID_STATE', `${src.name} (${src.id}) has no host yet, so there is nothing to clone.`);
+
+    // Its NICs on the same networks at the same rates, with addresses (and MACs) of their own.
+    const nics = await tx
+      .select({ networkId: networkInterfaces.networkId, rateMbit: networkInterfaces.rateMbit })
+      .from(networkInterfaces)
+      .where(and(eq(networkInterfaces.instanceId, src.id), isNull(networkInterfaces.releasedAt)))
+      .orderBy(asc(networkInterfaces.position));
+    const from = snap ? `snapshot “${snap.name}” of ${src.name}` : `${src.name} as it is now`;
+    const clone = await admitInstance(tx, actor, tenantId, limits, {
+      values: {
+        name: input.name,
+        imageId: src.imageId,
+        vcpus: src.vcpus,
+        memoryMiB: src.memoryMiB,
+        diskGiB: src.diskGiB,
+        nics: nics.length,
+        tags: input.tags ?? src.tags,
+        keyName: src.keyName,
+        sshPublicKey: source.sshPublicKey,
+        userData: source.userData,
+        cloneOfInstanceId: src.id,
+        cloneOfSnapshotId: snap?.id ?? null,
+        cloneLinked: input.linked,
+      },
+      interfaces: nics,
+      action: 'clone',
+      onHost: src.hostId,
+      message: `A ${input.linked ? 'linked' : 'full'} clone of ${from}.`,
+      detail: { source: src.id, snapshotId: snap?.id ?? null, linked: input.linked },
+    });
+    await recordInstanceEvent(tx, actor, { instanceId: src.id, tenantId, action: 'clone', message: `Cloned into ${clone.name} (${clone.id})${snap ? ` from snapshot “${snap.name}”` : ''}.` });
+    return clone;
+  });
+}
+
+/**
+ * A clone of `sourceId` (of its snapshot `snapshotId`, when given) that is
+ * not made yet: while there is one, the source is not terminated, suspended
+ * or restored, and that snapshot not deleted, so what it is made from stays.
+ */
+export async function cloneInTheMaking(db: DbOrTx, sourceId: string, snapshotId?: string): Promise<{ id: string; name: string } | null> {
+  const [row] = await db
+    .select({ id: instances.id, name: instances.name })
+    .from(instances)
+    .where(
+      and(
+        eq(instances.cloneOfInstanceId, sourceId),
+        inArray(instances.state, ['pending', 'starting']),
+        snapshotId ? eq(instances.cloneOfSnapshotId, snapshotId) : undefined,
+        // A clone that booted once is made: a later start of it reads nothing of its source.
+        sql`${instances.launchedAt} is null`,
+      ),
+    )
+    .limit(1);
+  return row ?? null;
+}
+
+/** Refuse what would take away what a clone is being made from, naming the clone. */
+export async function refuseWhileCloning(db: DbOrTx, source: { id: string; name: string }, what: string, snapshotId?: string): Promise<void> {
+  const c = await cloneInTheMaking(db, source.id, snapshotId);
+  if (c) throw new DomainError('INVALID_STATE', `${source.name} (${source.id}) is being cloned into ${c.name} (${c.id}): ${what} once that clone is made.`);
+}
