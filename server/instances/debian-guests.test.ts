@@ -1,7 +1,8 @@
 // Debian 12 on real QEMU guests through the real server: key pairs (imported
 // and generated), user data and metadata through the cloud-init seed, SSH in
 // over the port forward the instance page shows, the guest agent's view,
-// persistence across reboot and stop/start, and nothing left after terminate.
+// persistence across reboot and stop/start, suspend and resume, a linked
+// clone, and nothing left after terminate.
 // Two guests boot once and are shared by the steps, in order.
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -27,7 +28,7 @@ const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cirrus-debian-'));
 fs.chmodSync(dataDir, 0o711);
 const keysDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cirrus-keys-'));
 type Guest = { id: string; port: number; host: string; key: string; address: string };
-const guests: { a?: Guest; b?: Guest } = {};
+const guests: { a?: Guest; b?: Guest; c?: Guest } = {};
 const imported = path.join(keysDir, 'laptop');
 const generated = path.join(keysDir, 'gen.pem');
 
@@ -198,12 +199,33 @@ describe('Debian guests', { timeout: 420_000 }, () => {
     expect(fs.existsSync(path.join(guestDir(g.id), 'saved.state'))).toBe(false);
   });
 
+  it('a linked clone of deb-a as it is now boots with its files, its own name, MACs and address, and sets itself up again', async () => {
+    const a = guests.a!;
+    await sshWhenUp(a, 'echo "before the clone" > ~/cloned && sync');
+    const clone = await call<{ id: string }>('instances.clone', { instanceId: a.id, name: 'deb-a-clone' });
+    guests.c = await forwardSsh(clone.id, imported);
+    expect(await waitState(clone.id, 'running')).toBe('running');
+    // Its files are there before cloud-init is done with it: wait for that (sshd is up earlier).
+    const out = (await sshWhenUp(guests.c, 'cloud-init status --wait > /dev/null; hostname; cat ~/kept ~/cloned /marker; cat /sys/class/net/eth0/address')).trim().split('\n');
+    expect(out[0]).toBe('deb-a-clone');
+    expect(out.slice(1, 3)).toEqual(['kept', 'before the clone']);
+    // A new instance id: cloud-init ran its user data again, under the clone's name.
+    expect(out[3]).toBe('written by user data on deb-a-clone');
+    const mac = (await sshWhenUp(a, 'cat /sys/class/net/eth0/address')).trim();
+    expect(out[4]).toMatch(/^02(:[0-9a-f]{2}){5}$/);
+    expect(out[4]).not.toBe(mac);
+    expect(guests.c.address).not.toBe(a.address);
+    // The source goes on, untouched by what the clone writes.
+    await sshWhenUp(guests.c, 'echo "clone only" > ~/cloned && sync');
+    expect((await sshWhenUp(a, 'cat ~/cloned')).trim()).toBe('before the clone');
+  });
+
   it('terminate removes each instance’s seed and disk', async () => {
-    for (const g of [guests.a!, guests.b!]) {
+    for (const g of [guests.a!, guests.b!, guests.c!]) {
       expect(fs.existsSync(path.join(guestDir(g.id), 'seed.iso'))).toBe(true);
       await call('instances.terminate', { instanceId: g.id });
     }
-    for (const g of [guests.a!, guests.b!]) {
+    for (const g of [guests.a!, guests.b!, guests.c!]) {
       expect(await waitState(g.id, 'terminated', 120_000)).toBe('terminated');
       expect(fs.existsSync(guestDir(g.id))).toBe(false);
       expect(qemuProcessesFor(g.id)).toEqual([]);
