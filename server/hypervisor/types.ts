@@ -136,6 +136,22 @@ export interface CloneOptions {
   linked: boolean;
 }
 
+export interface CaptureOptions {
+  /** A snapshot of the source to make the image of, or null for its disk now. */
+  snapshot: string | null;
+  /** The new image's catalog id (`IMAGE_ID_PATTERN`, not taken) and its name. */
+  imageId: string;
+  name: string;
+}
+
+export interface CapturedImage {
+  id: string;
+  /** Bytes its files take on the host. */
+  sizeBytes: number;
+  /** Its disk's virtual size: guests launched from it get no smaller a disk. */
+  virtualSizeBytes: number;
+}
+
 export interface StopOptions {
   /** How long to wait for the guest to power off after ACPI before forcing. */
   timeoutMs?: number;
@@ -196,6 +212,15 @@ export interface HypervisorDriver {
    * A clone boots from that disk; no memory comes with it.
    */
   clone(sourceId: string, spec: GuestSpec, opts: CloneOptions, onProgress?: (p: StateProgress) => void): Promise<void>;
+  /**
+   * Make a new image in the catalog from `sourceId`'s disk (its snapshot, or
+   * its disk now, frozen as for a clone): one flattened, standalone disk,
+   * booted like the source's image (its kernel, command line and features).
+   * Idempotent by image id: an image already made is returned as it is.
+   */
+  captureImage(sourceId: string, opts: CaptureOptions, onProgress?: (p: StateProgress) => void): Promise<CapturedImage>;
+  /** Remove a captured image (never a built one); refused while a guest's disk is on it. Idempotent. */
+  deleteImage(imageId: string): Promise<void>;
   /** Stop if needed, then remove every trace of the guest (but the files its linked clones read). Idempotent. */
   destroy(id: string): Promise<void>;
 

@@ -52,7 +52,7 @@ export async function startCompute(opts: { db: Db; databaseUrl: string; dataDir:
   const driver: HypervisorDriver =
     process.env.CIRRUS_HYPERVISOR === 'fake'
       ? new FakeHypervisor({ images: { 'cirrus-tiny-linux': { minMemoryMiB: 96, minDiskGiB: 1 } } })
-      : await openHypervisor({ guestsDir: path.join(dataDir, 'guests'), imagesDir: catalogDir, saveMiBps: saveMiBps() });
+      : await openHypervisor({ guestsDir: path.join(dataDir, 'guests'), imagesDir: catalogDir, capturedImagesDir: path.join(dataDir, 'captured-images'), saveMiBps: saveMiBps() });
   const info = await driver.hostInfo();
   // Tenant networks need bridges, namespaces and nftables; without them NICs fall back to user-mode.
   const tag = hostTag(hostId);

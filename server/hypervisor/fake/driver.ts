@@ -9,6 +9,8 @@ import {
   type ConsoleEndpoint,
   type GuestEvent,
   type GuestEventListener,
+  type CaptureOptions,
+  type CapturedImage,
   type CloneOptions,
   type GuestSnapshot,
   type GuestSpec,
@@ -86,6 +88,35 @@ export class FakeHypervisor implements HypervisorDriver {
       await sleep(this.transitionMs);
       this.guests.set(spec.id, { spec, state: 'stopped', pid: null, serial: '', saved: null, snapshots: new Map() });
     });
+  }
+
+  /** Captured images: they join the catalog the fake boots (8 MiB of "files" each). */
+  private readonly captured = new Map<string, { source: string; limits: ImageLimits }>();
+
+  async captureImage(sourceId: string, opts: CaptureOptions, onProgress?: (p: StateProgress) => void): Promise<CapturedImage> {
+    return this.lock(sourceId, async () => {
+      const src = this.get(sourceId);
+      const made = { id: opts.imageId, sizeBytes: 8 * 1024 * 1024, virtualSizeBytes: src.spec.diskGiB * 1024 ** 3 };
+      if (this.captured.get(opts.imageId)?.source === sourceId) return made;
+      if (this.images[opts.imageId]) throw new HypervisorError('ALREADY_EXISTS', `image ${opts.imageId} already exists`);
+      if (opts.snapshot === null && src.saved) throw new HypervisorError('INVALID_STATE', `guest ${sourceId} is suspended: resume it first, or use one of its snapshots`);
+      if (opts.snapshot !== null && !src.snapshots.has(opts.snapshot)) throw new HypervisorError('NOT_FOUND', `guest ${sourceId} has no snapshot ${opts.snapshot}`);
+      onProgress?.({ doneBytes: made.virtualSizeBytes, totalBytes: made.virtualSizeBytes });
+      await sleep(this.transitionMs);
+      const limits = { ...this.images[src.spec.image]!, minDiskGiB: src.spec.diskGiB };
+      this.images[opts.imageId] = limits;
+      this.captured.set(opts.imageId, { source: sourceId, limits });
+      return made;
+    });
+  }
+
+  async deleteImage(imageId: string): Promise<void> {
+    if (!this.images[imageId]) return;
+    if (!this.captured.has(imageId)) throw new HypervisorError('INVALID_STATE', `image ${imageId} was built, not captured: it is not deleted here`);
+    const users = [...this.guests.entries()].filter(([, g]) => g.spec.image === imageId).map(([id]) => id);
+    if (users.length) throw new HypervisorError('INVALID_STATE', `image ${imageId} is the disk of guest ${users.join(', ')}`);
+    delete this.images[imageId];
+    this.captured.delete(imageId);
   }
 
   private checkSpec(raw: GuestSpec): GuestSpec {

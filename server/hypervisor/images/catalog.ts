@@ -38,6 +38,8 @@ export interface ImageManifest {
   architecture?: string;
   minVcpus?: number;
   features?: ImageFeatures;
+  /** A tenant's image, captured from an instance's disk (server/hypervisor/qemu/captured-images.ts): where it came from. */
+  capturedFrom?: { guest: string; snapshot: string | null; image: string };
 }
 
 /** What the guest inside does with what the driver gives it. */
@@ -59,6 +61,8 @@ export interface GuestImage extends ImageManifest {
   architecture: string;
   minVcpus: number;
   features: ImageFeatures;
+  /** Captured from a guest (in the catalog's second directory), not built. */
+  captured: boolean;
   dir: string;
   kernelPath: string;
   initrdPath: string;
@@ -71,7 +75,7 @@ export function defaultImagesDir(): string {
 
 // 2. Reading the catalog ----------------------------------------------------
 
-function parseManifest(dir: string, raw: unknown): GuestImage {
+function parseManifest(dir: string, raw: unknown, captured: boolean): GuestImage {
   const m = raw as Partial<ImageManifest>;
   const str = (k: keyof ImageManifest) => {
     const v = m[k];
@@ -114,6 +118,8 @@ function parseManifest(dir: string, raw: unknown): GuestImage {
   };
   return {
     ...manifest,
+    ...(captured && m.capturedFrom ? { capturedFrom: m.capturedFrom } : {}),
+    captured,
     dir,
     kernelPath: path.join(dir, manifest.kernel),
     initrdPath: path.join(dir, manifest.initrd),
@@ -121,20 +127,29 @@ function parseManifest(dir: string, raw: unknown): GuestImage {
   };
 }
 
-/** Images available in `imagesDir` (complete ones only). */
+/**
+ * Images available in `imagesDir` (built) and `capturedDir` (captured from
+ * guests), complete ones only. An id is looked up in the built ones first.
+ */
 export class ImageCatalog {
-  constructor(readonly imagesDir: string = defaultImagesDir()) {}
+  constructor(
+    readonly imagesDir: string = defaultImagesDir(),
+    readonly capturedDir: string | null = null,
+  ) {}
 
-  /** The image, or null when it is not (completely) built. */
+  /** The image, or null when it is not (completely) there. */
   find(id: string): GuestImage | null {
     if (!IMAGE_ID_PATTERN.test(id)) return null;
-    const dir = path.join(this.imagesDir, id);
-    const manifestPath = path.join(dir, IMAGE_MANIFEST);
-    if (!existsSync(manifestPath)) return null;
-    const image = parseManifest(dir, JSON.parse(readFileSync(manifestPath, 'utf8')));
-    if (image.id !== id) return null;
-    if (![image.kernelPath, image.initrdPath, image.diskPath].every((p) => existsSync(p))) return null;
-    return image;
+    for (const [root, captured] of this.roots()) {
+      const dir = path.join(root, id);
+      const manifestPath = path.join(dir, IMAGE_MANIFEST);
+      if (!existsSync(manifestPath)) continue;
+      const image = parseManifest(dir, JSON.parse(readFileSync(manifestPath, 'utf8')), captured);
+      if (image.id !== id) return null;
+      if (![image.kernelPath, image.initrdPath, image.diskPath].every((p) => existsSync(p))) return null;
+      return image;
+    }
+    return null;
   }
 
   get(id: string): GuestImage {
@@ -144,11 +159,13 @@ export class ImageCatalog {
   }
 
   list(): GuestImage[] {
-    if (!existsSync(this.imagesDir)) return [];
-    return readdirSync(this.imagesDir)
-      .filter((name) => IMAGE_ID_PATTERN.test(name))
-      .map((name) => this.find(name))
-      .filter((img): img is GuestImage => img !== null);
+    const ids = new Set<string>();
+    for (const [root] of this.roots()) if (existsSync(root)) for (const name of readdirSync(root)) if (IMAGE_ID_PATTERN.test(name)) ids.add(name);
+    return [...ids].sort().map((id) => this.find(id)).filter((img): img is GuestImage => img !== null);
+  }
+
+  private roots(): [string, boolean][] {
+    return this.capturedDir ? [[this.imagesDir, false], [this.capturedDir, true]] : [[this.imagesDir, false]];
   }
 }
 

@@ -1,5 +1,5 @@
-// Clones against real QEMU: linked and full, from a running guest's disk now
-// and from a snapshot. Each clone boots with its source's marker and its own
+// Clones and captured images against real QEMU: linked and full, from a
+// running guest's disk now and from a snapshot. Each clone boots with its source's marker and its own
 // MACs and goes its own way; a linked clone keeps reading its source's files
 // after the snapshot it came from is deleted and after the source is
 // destroyed, and those files go with the last clone that needed them.
@@ -79,6 +79,37 @@ describe('QemuDriver: clones', () => {
     expect(await sh('clone-full', 'cat /data/marker')).toBe('one');
     await expect(driver.clone(SRC.id, specOf('clone-x'), { snapshot: 'nope', linked: true })).rejects.toThrow(/has no snapshot nope/);
     expect(existsSync(guestLayout(guestsDir, 'clone-x').dir)).toBe(false);
+  });
+
+  it('captures images from a snapshot and from the disk now: guests boot from them; one in use is not deleted', { timeout: 3 * BOOT_MS }, async () => {
+    const progress: number[] = [];
+    const fromSnap = await driver.captureImage(SRC.id, { snapshot: 's1', imageId: 'ami-snap', name: 'From s1' }, (p) => progress.push(p.doneBytes / p.totalBytes));
+    expect(fromSnap.virtualSizeBytes).toBe(1024 ** 3);
+    expect(fromSnap.sizeBytes).toBeGreaterThan(0);
+    expect(progress.at(-1)).toBe(1);
+    const image = driver.catalog.find('ami-snap')!;
+    expect(image).toMatchObject({ captured: true, name: 'From s1', minDiskGiB: 1, capturedFrom: { guest: SRC.id, snapshot: 's1', image: 'cirrus-tiny-linux' } });
+    expect(backingOf(image.diskPath)).toBeNull(); // flattened: nothing under it
+    // Again with the same id (a retried job): the same image, not a second copy.
+    expect(await driver.captureImage(SRC.id, { snapshot: 's1', imageId: 'ami-snap', name: 'From s1' })).toEqual(fromSnap);
+    await expect(driver.captureImage(SRC.id, { snapshot: null, imageId: 'cirrus-tiny-linux', name: 'x' })).rejects.toThrow(/already exists/);
+
+    await driver.captureImage(SRC.id, { snapshot: null, imageId: 'ami-now', name: 'Now' });
+    await driver.create({ ...specOf('from-snap'), image: 'ami-snap' });
+    await driver.create({ ...specOf('from-now'), image: 'ami-now' });
+    await boot('from-snap');
+    await boot('from-now');
+    expect(await sh('from-snap', 'cat /data/marker')).toBe('one');
+    expect(await sh('from-now', 'cat /data/marker')).toBe('three');
+
+    await expect(driver.deleteImage('ami-snap')).rejects.toThrow('image ami-snap is the disk of guest from-snap');
+    await expect(driver.deleteImage('cirrus-tiny-linux')).rejects.toThrow(/was built, not captured/);
+    for (const id of ['from-snap', 'from-now']) await driver.destroy(id);
+    await driver.deleteImage('ami-snap');
+    await driver.deleteImage('ami-now');
+    await driver.deleteImage('ami-now'); // idempotent
+    expect(driver.catalog.find('ami-snap')).toBeNull();
+    expect(readdirSync(driver.catalog.capturedDir!)).toEqual([]);
   });
 
   it('keeps what linked clones read past the deletion of their snapshot and the destruction of their source', { timeout: 3 * BOOT_MS }, async () => {

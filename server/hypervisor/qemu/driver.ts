@@ -26,6 +26,8 @@ import {
   type GuestStatus,
   type HostInfo,
   type HypervisorDriver,
+  type CaptureOptions,
+  type CapturedImage,
   type CloneOptions,
   type SavedState,
   type StateProgress,
@@ -41,6 +43,7 @@ import { isOurProcessAlive, processUsage, readerOffset, readPidFile, spawnDaemon
 import { migration, restoreUri, saveUri, waitForMigration } from './migration';
 import { block, nodeOf, ROOT_DEVICE, waitForJob } from './block-jobs';
 import { allocatedBytes, childrenOf, newOverlayPath, readChain, snapshotStatePath, writeChain, type DiskChain, type SnapshotRecord } from './disk-chain';
+import { capturedFootprint, sweepUnfinishedCaptures, validateImageId, writeCapturedImage } from './captured-images';
 import { closureOf, collectRetainedDir, convertFlat, isRetainedDir, retainOnly } from './clones';
 import { qmp } from './qmp-commands';
 import { restoreDetachedTaps } from './retap';
@@ -57,6 +60,8 @@ export interface QemuDriverOptions {
   guestsDir?: string;
   /** The image catalog; default `<data>/images`. */
   imagesDir?: string;
+  /** Where images captured from guests go; default `.captured-images` in `guestsDir` (no guest id starts with a dot). */
+  capturedImagesDir?: string;
   qemuBinary?: string;
   qemuImgBinary?: string;
   /** Makes cloud-init seeds (ISO 9660). */
@@ -157,7 +162,7 @@ export class QemuDriver implements HypervisorDriver {
 
   private constructor(opts: QemuDriverOptions) {
     this.guestsDir = path.resolve(opts.guestsDir ?? dataPath('guests'));
-    this.catalog = new ImageCatalog(opts.imagesDir ?? defaultImagesDir());
+    this.catalog = new ImageCatalog(opts.imagesDir ?? defaultImagesDir(), path.resolve(opts.capturedImagesDir ?? path.join(this.guestsDir, '.captured-images')));
     this.qemu = opts.qemuBinary ?? 'qemu-system-x86_64';
     this.qemuImg = opts.qemuImgBinary ?? 'qemu-img';
     this.genisoimage = opts.genisoimageBinary ?? 'genisoimage';
@@ -172,6 +177,7 @@ export class QemuDriver implements HypervisorDriver {
     mkdirSync(driver.guestsDir, { recursive: true, mode: 0o700 });
     await driver.adoptAll();
     await driver.collect();
+    sweepUnfinishedCaptures(driver.catalog.capturedDir!);
     return driver;
   }
 
@@ -225,17 +231,7 @@ export class QemuDriver implements HypervisorDriver {
       const { layout: src, record } = this.load(sourceId);
       if (record.spec.image !== spec.image) throw new HypervisorError('INVALID_SPEC', `a clone of ${sourceId} runs its image ${record.spec.image}, not ${spec.image}`);
       if (spec.diskGiB !== record.spec.diskGiB) throw new HypervisorError('INVALID_SPEC', `a clone of ${sourceId} has its disk size, ${record.spec.diskGiB} GiB`);
-      const chain = readChain(src.dir, src.disk);
-      let point: string;
-      if (snapshot !== null) {
-        const snap = chain.snapshots[snapshot];
-        if (!snap) throw new HypervisorError('NOT_FOUND', `guest ${sourceId} has no snapshot ${snapshot}`);
-        point = snap.file;
-      } else {
-        // Its disk now belongs with its saved memory: copying it alone would be a disk the state file does not match.
-        if (existsSync(src.stateFile)) throw new HypervisorError('INVALID_STATE', `guest ${sourceId} is suspended: resume it first, or clone one of its snapshots`);
-        point = await this.freezePoint(sourceId, src, chain);
-      }
+      const point = await this.pointOf(sourceId, src, snapshot);
       await this.withLock(spec.id, () =>
         this.makeGuest(spec, image, opts.linked ? point : null, async (layout) => {
           if (opts.linked) await this.overlay(point, layout.disk, spec.diskGiB);
@@ -248,6 +244,58 @@ export class QemuDriver implements HypervisorDriver {
       await this.collect().catch(() => undefined);
       throw e;
     });
+  }
+
+  async captureImage(sourceId: string, opts: CaptureOptions, onProgress?: (p: StateProgress) => void): Promise<CapturedImage> {
+    const imageId = validateImageId(opts.imageId);
+    const snapshot = opts.snapshot === null ? null : validateSnapshotName(opts.snapshot);
+    const made = this.withLock(sourceId, async () => {
+      const existing = this.catalog.find(imageId);
+      if (existing?.captured && existing.capturedFrom?.guest === sourceId) return capturedFootprint(existing); // made before a restart
+      if (existing) throw new HypervisorError('ALREADY_EXISTS', `image ${imageId} already exists`);
+      const { layout: src, record } = this.load(sourceId);
+      const base = this.catalog.find(record.spec.image);
+      if (!base) throw new HypervisorError('BACKEND_FAILED', `the image ${record.spec.image} guest ${sourceId} was made from is no longer in the catalog`);
+      const point = await this.pointOf(sourceId, src, snapshot);
+      const diskBytes = record.spec.diskGiB * 1024 ** 3;
+      await writeCapturedImage(this.qemuImg, this.catalog.capturedDir!, { id: imageId, name: opts.name, guest: sourceId, snapshot, point, base, diskBytes }, onProgress);
+      return capturedFootprint(this.catalog.get(imageId));
+    });
+    // A point frozen for an image that did not come to be is not kept.
+    return made.catch(async (e: unknown) => {
+      await this.collect().catch(() => undefined);
+      throw e;
+    });
+  }
+
+  async deleteImage(imageId: string): Promise<void> {
+    validateImageId(imageId);
+    const image = this.catalog.find(imageId);
+    if (!image) return;
+    if (!image.captured) throw new HypervisorError('INVALID_STATE', `image ${imageId} was built, not captured: it is not deleted here`);
+    // Every guest of an image has its disk at the bottom of its chain (a clone shares its source's image).
+    const users = this.guestIds().filter((id) => {
+      try {
+        return (JSON.parse(readFileSync(this.layout(id).specFile, 'utf8')) as GuestRecord).spec.image === imageId;
+      } catch {
+        return false;
+      }
+    });
+    if (users.length) throw new HypervisorError('INVALID_STATE', `image ${imageId} is the disk of guest ${users.join(', ')}`);
+    rmSync(image.dir, { recursive: true, force: true });
+  }
+
+  /** The frozen file a clone or an image is made from: a snapshot's, or the disk's now (frozen for it). Under the source's lock. */
+  private async pointOf(id: string, layout: GuestLayout, snapshot: string | null): Promise<string> {
+    const chain = readChain(layout.dir, layout.disk);
+    if (snapshot !== null) {
+      const snap = chain.snapshots[snapshot];
+      if (!snap) throw new HypervisorError('NOT_FOUND', `guest ${id} has no snapshot ${snapshot}`);
+      return snap.file;
+    }
+    // Its disk now belongs with its saved memory: copying it alone would be a disk the state file does not match.
+    if (existsSync(layout.stateFile)) throw new HypervisorError('INVALID_STATE', `guest ${id} is suspended: resume it first, or use one of its snapshots`);
+    return this.freezePoint(id, layout, chain);
   }
 
   /** A new qcow2 at `file` over `backing` (of the backing's size, or `sizeGiB`). */
