@@ -12,18 +12,21 @@ export function CostByInstance({ summary: s, slug }: { summary: BillingSummary; 
   return (
     <DataTable<InstanceCost>
       caption="Cost by instance"
-      rowKey={(r) => r.instanceId}
+      rowKey={(r) => r.instanceId ?? r.imageId!}
       rows={s.byInstance}
       columns={[
         {
           header: 'Instance',
-          cell: (r) => (
-            <Link href={`/t/${slug}/instances/${r.instanceId}`} className="font-medium text-sky-800 hover:underline">
-              {r.name}
-            </Link>
-          ),
+          cell: (r) =>
+            r.instanceId ? (
+              <Link href={`/t/${slug}/instances/${r.instanceId}`} className="font-medium text-sky-800 hover:underline">
+                {r.name}
+              </Link>
+            ) : (
+              <span className="font-medium text-slate-900">Image “{r.name}” (storage)</span>
+            ),
         },
-        { header: 'ID', cell: (r) => <code className="font-mono text-xs">{r.instanceId}</code> },
+        { header: 'ID', cell: (r) => <code className="font-mono text-xs">{r.instanceId ?? r.imageId}</code> },
         { header: 'Cost', cell: (r) => formatMoney(r.amountMicro, s.currency), className: amountClass },
       ]}
     />

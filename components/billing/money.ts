@@ -50,6 +50,7 @@ export const RESOURCE_LABELS: Record<Resource, { name: string; unit: string; rul
   port_forward: { name: 'Port forwards', unit: 'forward-hour', rule: 'while they exist' },
   saved_state_mib: { name: 'Saved state', unit: 'GiB-hour', rule: 'while suspended, by the size of its state file' },
   snapshot_mib: { name: 'Snapshots', unit: 'GiB-hour', rule: 'while they exist, by the bytes they really take' },
+  image_mib: { name: 'Images', unit: 'GiB-hour', rule: 'a tenant’s own images, while they exist, by the bytes their files take' },
 };
 
 /** A resource's name and billing rule; unknown resources show as they are. */

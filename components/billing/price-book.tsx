@@ -54,6 +54,7 @@ export function PriceBook() {
               { header: 'Forward-hour', cell: (v) => price(v.portForwardHour, v), className: amount },
               { header: 'GiB saved-state-hour', cell: (v) => price(v.savedStateGiBHour, v), className: amount },
               { header: 'GiB snapshot-hour', cell: (v) => price(v.snapshotGiBHour, v), className: amount },
+              { header: 'GiB image-hour', cell: (v) => price(v.imageGiBHour, v), className: amount },
               { header: 'Created', cell: (v) => formatDateTime(v.createdAt), className: 'whitespace-nowrap' },
             ]}
           />

@@ -20,6 +20,7 @@ const PRICES = [
   { key: 'portForwardHour', label: 'Port forward per hour', what: 'the port forward price' },
   { key: 'savedStateGiBHour', label: 'Saved state per GiB-hour', what: 'the saved state price' },
   { key: 'snapshotGiBHour', label: 'Snapshot storage per GiB-hour', what: 'the snapshot price' },
+  { key: 'imageGiBHour', label: 'Image storage per GiB-hour', what: 'the image price' },
 ] as const;
 type PriceKey = (typeof PRICES)[number]['key'];
 type Errors = Partial<Record<PriceKey | 'currency' | 'effectiveFrom', string>>;

@@ -3,7 +3,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useRouter } from 'next/navigation';
 import { useState, type FormEvent } from 'react';
-import { cloneWhyNot } from '@/server/instances/can';
+import { copyWhyNot } from '@/server/instances/can';
 import { cloneInput } from '@/server/instances/validation';
 import { useTenant } from '../shell/tenant-context';
 import { useTRPC } from '../trpc/client';
@@ -13,7 +13,40 @@ import { FormAlert, SelectField, TextField } from '../ui/field';
 import { roleReason, type Instance } from './format';
 
 const KEYS = ['name', 'snapshotId', 'linked'] as const;
-const NOW = 'now';
+/** The "Clone from" / "Make it from" value for the disk as it is now (otherwise a snapshot id). */
+export const NOW = 'now';
+
+/** Where a copy of an instance comes from: its disk now, or one of its available snapshots. */
+export function CopyFromField({
+  instance,
+  label,
+  value,
+  onChange,
+  error,
+  snapshotHint,
+}: {
+  instance: Instance;
+  label: string;
+  value: string;
+  onChange: (v: string) => void;
+  error?: string;
+  snapshotHint: string;
+}) {
+  const tenant = useTenant();
+  const trpc = useTRPC();
+  const snapshots = useQuery(trpc.snapshots.list.queryOptions({ tenantId: tenant.id, instanceId: instance.id }));
+  const available = (snapshots.data ?? []).filter((s) => s.state === 'available');
+  return (
+    <SelectField
+      label={label}
+      value={value}
+      onChange={(e) => onChange(e.target.value)}
+      error={error}
+      hint={value === NOW ? 'Its disk at this moment (filesystems frozen for that instant where the image has a guest agent).' : snapshotHint}
+      options={[{ value: NOW, label: 'Its disk now' }, ...available.map((s) => ({ value: s.id, label: `Snapshot “${s.name}”` }))]}
+    />
+  );
+}
 
 /**
  * Make a new instance from this one: from its disk now or one of its
@@ -25,15 +58,13 @@ export function CloneForm({ instance }: { instance: Instance }) {
   const trpc = useTRPC();
   const router = useRouter();
   const queryClient = useQueryClient();
-  const snapshots = useQuery(trpc.snapshots.list.queryOptions({ tenantId: tenant.id, instanceId: instance.id }));
   const clone = useMutation(trpc.instances.clone.mutationOptions());
   const [name, setName] = useState(`${instance.name}-clone`.slice(0, 63));
   const [from, setFrom] = useState(NOW);
   const [linked, setLinked] = useState(true);
   const { errors, setErrors, clear, fromServer, fromIssues } = useFieldErrors(KEYS);
   const [formError, setFormError] = useState<string | null>(null);
-  const available = (snapshots.data ?? []).filter((s) => s.state === 'available');
-  const notAllowed = roleReason(tenant.role) ?? cloneWhyNot(instance.state, from !== NOW) ?? undefined;
+  const notAllowed = roleReason(tenant.role) ?? copyWhyNot('clone', instance.state, from !== NOW) ?? undefined;
 
   async function onSubmit(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
@@ -71,17 +102,16 @@ export function CloneForm({ instance }: { instance: Instance }) {
           }}
           error={errors.name}
         />
-        <SelectField
+        <CopyFromField
+          instance={instance}
           label="Clone from"
-          name="cloneFrom"
           value={from}
-          onChange={(e) => {
+          onChange={(v) => {
             clear('snapshotId');
-            setFrom(e.target.value);
+            setFrom(v);
           }}
           error={errors.snapshotId}
-          hint={from === NOW ? 'Its disk at this moment (filesystems frozen for that instant where the image has a guest agent).' : 'The disk as this snapshot holds it (no memory comes with a clone).'}
-          options={[{ value: NOW, label: 'Its disk now' }, ...available.map((s) => ({ value: s.id, label: `Snapshot “${s.name}”` }))]}
+          snapshotHint="The disk as this snapshot holds it (no memory comes with a clone)."
         />
       </div>
       <fieldset className="space-y-1">

@@ -19,6 +19,7 @@ import { SerialLog } from './serial-log';
 import { OperationProgress } from './operation-progress';
 import { Snapshots } from './snapshots';
 import { CloneForm } from './clone-form';
+import { ImageForm } from './image-form';
 import { StateBadge } from './state-badge';
 import { useLiveInstance } from './use-live-instance';
 
@@ -161,6 +162,11 @@ export function InstanceDetail({ instanceId }: { instanceId: string }) {
       {i.state !== 'terminated' ? (
         <Card title="Clone" description="A new instance whose disk starts as this one’s: as it is now, or as a snapshot holds it.">
           <CloneForm instance={i} />
+        </Card>
+      ) : null}
+      {i.state !== 'terminated' ? (
+        <Card title="Make image" description="An image of this instance’s disk that new instances of this tenant launch from.">
+          <ImageForm instance={i} />
         </Card>
       ) : null}
       <Card title="Serial console" description="The guest’s serial output (the last 64 KiB).">

@@ -192,7 +192,7 @@ export function LaunchForm() {
                 clearError('imageId');
                 setImageId(e.target.value);
               }}
-              options={imageList.map((i) => ({ value: i.id, label: i.name }))}
+              options={imageList.map((i) => ({ value: i.id, label: i.captured ? `${i.name} (${i.ownerTenantId === tenant.id ? 'your image' : 'shared'})` : i.name }))}
               error={errors.imageId}
               hint={image ? undefined : images.isPending ? 'Loading images…' : noImage}
             />

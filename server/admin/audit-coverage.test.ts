@@ -36,7 +36,7 @@ const cases: Record<string, Case> = {
   'admin.settings.setSignupEnabled': async () => ({ input: { enabled: true }, target: 'signupEnabled' }),
   'admin.networks.setPortRange': async () => ({ input: { from: 30_000, to: 30_999 }, target: 'portForwardRange' }),
   'admin.prices.set': async () => ({
-    input: { currency: 'USD', vcpuHour: 10_000, memoryGiBHour: 5_000, diskGiBHour: 100, nicHour: 1_000, bandwidthMbitHour: 40, portForwardHour: 5_000, savedStateGiBHour: 137, snapshotGiBHour: 68 },
+    input: { currency: 'USD', vcpuHour: 10_000, memoryGiBHour: 5_000, diskGiBHour: 100, nicHour: 1_000, bandwidthMbitHour: 40, portForwardHour: 5_000, savedStateGiBHour: 137, snapshotGiBHour: 68, imageGiBHour: 68 },
     target: idOf,
   }),
   'admin.users.setAdmin': async () => {
@@ -88,6 +88,11 @@ const cases: Record<string, Case> = {
   'admin.images.setEnabled': async () => {
     await t.db.insert(images).values({ id: 'retired-image', name: 'Retired', minMemoryMiB: 64, minDiskGiB: 1 });
     return { input: { imageId: 'retired-image', enabled: false }, target: 'retired-image' };
+  },
+  'admin.images.setPublished': async () => {
+    const id = 'ami-0123456789abcdef0';
+    await t.db.insert(images).values({ id, name: 'A tenant’s', minMemoryMiB: 64, minDiskGiB: 1, captured: true });
+    return { input: { imageId: id, published: true }, target: id };
   },
 };
 

@@ -1,15 +1,19 @@
 import { and, asc, eq, ne, sql } from 'drizzle-orm';
 import { recordAudit, type Actor } from '../audit';
 import type { DbOrTx, Tx } from '../db/client';
-import { flavors, images, instances } from '../db/schema';
+import { flavors, images, instances, tenants } from '../db/schema';
 import { DomainError } from '../errors';
 import type { FlavorSpec } from '../instances/validation';
 import { outer } from '../db/outer';
-import { imageColumns } from '../catalog';
+import { imageColumns } from '../images/images';
 
 // Images ---------------------------------------------------------------------
 
-/** Every image, enabled or not, with its footprint, minimums and how many live instances use it. */
+/**
+ * Every image, enabled or not — built ones, then tenants' captured ones (but
+ * deleted ones) with their owner — with its footprint, minimums and how many
+ * live instances use it.
+ */
 export async function listImagesForAdmin(db: DbOrTx) {
   return db
     .select({
@@ -18,10 +22,15 @@ export async function listImagesForAdmin(db: DbOrTx) {
       virtualSizeBytes: images.virtualSizeBytes,
       builtAt: images.builtAt,
       enabled: images.enabled,
+      state: images.state,
+      ownerName: tenants.name,
       instances: sql<number>`(select count(*)::int from ${instances} i where i.image_id = ${outer(images.id)} and i.state <> 'terminated')`,
     })
     .from(images)
-    .orderBy(asc(images.name));
+    .leftJoin(tenants, eq(tenants.id, images.ownerTenantId))
+    .where(ne(images.state, 'deleted'))
+    .orderBy(asc(images.captured), asc(images.name), asc(images.id))
+    .limit(1000);
 }
 
 /** A disabled image is refused for new launches; instances already made from it keep running and can restart. */

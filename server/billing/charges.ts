@@ -13,9 +13,12 @@ const unitPriceSql = sql.raw(
 );
 const runMinimumSql = sql.raw(RUN_MINIMUM_RESOURCES.map((r) => `'${r}'`).join(', '));
 
+/** A line is for an instance, or for the storage of a tenant's own image (the other pair is null). */
 export type ChargeLine = {
-  instanceId: string;
-  instanceName: string;
+  instanceId: string | null;
+  instanceName: string | null;
+  imageId: string | null;
+  imageName: string | null;
   resource: BilledResource;
   /** Unit-seconds: quantity × seconds (memory in MiB-seconds). */
   unitSeconds: number;
@@ -24,7 +27,7 @@ export type ChargeLine = {
 };
 
 /**
- * Every (instance, resource) line of a tenant's charges in [from, to), in
+ * Every (instance or image, resource) line of a tenant's charges in [from, to), in
  * integer micro-units (rounded once per line). Durations come from the
  * database's own timestamps; `now()` ends open segments.
  */
@@ -69,8 +72,10 @@ async function periodLines(
   const { rows } = await db.execute<{
     tenant_id: string;
     period_start: Date;
-    instance_id: string;
-    instance_name: string;
+    instance_id: string | null;
+    instance_name: string | null;
+    image_id: string | null;
+    image_name: string | null;
     resource: ChargeLine['resource'];
     unit_seconds: string;
     seconds: string;
@@ -84,7 +89,7 @@ async function periodLines(
               from generate_series(${from}::timestamptz, ${to}::timestamptz - interval '1 microsecond', ${step}::interval) g`
     }),
     seg as (
-      select s.tenant_id, s.instance_id, s.resource, s.quantity, s.started_at as s0,
+      select s.tenant_id, s.instance_id, s.image_id, s.resource, s.quantity, s.started_at as s0,
              case when s.resource in (${runMinimumSql})
                   then greatest(coalesce(s.ended_at, now()), s.started_at + interval '60 seconds')
                   else coalesce(s.ended_at, now()) end as s1
@@ -99,7 +104,7 @@ async function periodLines(
       from price_versions p
     ),
     parts as (
-      select seg.tenant_id, periods.p0, seg.instance_id, seg.resource, seg.quantity,
+      select seg.tenant_id, periods.p0, seg.instance_id, seg.image_id, seg.resource, seg.quantity,
              extract(epoch from least(seg.s1, pv.v1, periods.p1) - greatest(seg.s0, pv.v0, periods.p0)) as secs,
              ${unitPriceSql} as unit_price_hour
       from seg
@@ -107,19 +112,23 @@ async function periodLines(
       join periods on periods.p0 < seg.s1 and periods.p1 > seg.s0
       where greatest(seg.s0, pv.v0, periods.p0) < least(seg.s1, pv.v1, periods.p1)
     )
-    select parts.tenant_id, parts.p0 as period_start, parts.instance_id, i.name as instance_name, parts.resource,
+    select parts.tenant_id, parts.p0 as period_start, parts.instance_id, i.name as instance_name, parts.image_id, m.name as image_name, parts.resource,
            sum(parts.quantity * parts.secs) as unit_seconds,
            sum(parts.secs) as seconds,
            round(sum(parts.quantity * parts.unit_price_hour * parts.secs / 3600)) as amount
-    from parts join instances i on i.id = parts.instance_id
-    group by parts.tenant_id, parts.p0, parts.instance_id, i.name, parts.resource
-    order by parts.tenant_id, parts.p0, i.name, parts.instance_id, parts.resource
+    from parts
+    left join instances i on i.id = parts.instance_id
+    left join images m on m.id = parts.image_id
+    group by parts.tenant_id, parts.p0, parts.instance_id, i.name, parts.image_id, m.name, parts.resource
+    order by parts.tenant_id, parts.p0, parts.image_id nulls first, coalesce(i.name, m.name), parts.instance_id, parts.resource
   `);
   return rows.map((r) => ({
     tenantId: r.tenant_id,
     periodStart: new Date(r.period_start),
     instanceId: r.instance_id,
     instanceName: r.instance_name,
+    imageId: r.image_id,
+    imageName: r.image_name,
     resource: r.resource,
     unitSeconds: Number(r.unit_seconds),
     seconds: Number(r.seconds),

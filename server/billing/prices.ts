@@ -20,6 +20,7 @@ export const priceInput = z.object({
   portForwardHour: microPrice('Port-forward-hour'),
   savedStateGiBHour: microPrice('GiB-saved-state-hour'),
   snapshotGiBHour: microPrice('GiB-snapshot-hour'),
+  imageGiBHour: microPrice('GiB-image-hour'),
   /** When the new prices apply; now when omitted. Never in the past: a price change does not rewrite history. */
   effectiveFrom: z.date().optional(),
 });
@@ -39,6 +40,8 @@ export const DEFAULT_PRICES = {
   savedStateGiBHour: 137,
   // About EC2's snapshot storage ($0.05 per GB-month).
   snapshotGiBHour: 68,
+  // A tenant's own images: stored like snapshots.
+  imageGiBHour: 68,
 } as const;
 
 const columns = {
@@ -53,6 +56,7 @@ const columns = {
   portForwardHour: priceVersions.portForwardHour,
   savedStateGiBHour: priceVersions.savedStateGiBHour,
   snapshotGiBHour: priceVersions.snapshotGiBHour,
+  imageGiBHour: priceVersions.imageGiBHour,
   createdAt: priceVersions.createdAt,
 };
 

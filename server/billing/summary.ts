@@ -2,7 +2,7 @@ import { and, eq, gt, isNull, lt, or, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { recordAudit, type Actor } from '../audit';
 import type { DbOrTx } from '../db/client';
-import { instances, tenantBudgets, usageSegments } from '../db/schema';
+import { images, instances, tenantBudgets, usageSegments } from '../db/schema';
 import { DomainError } from '../errors';
 import { chargeLines, dailyCharges, type ChargeLine } from './charges';
 import { currentPrices } from './prices';
@@ -78,12 +78,14 @@ export async function billingSummary(db: DbOrTx, tenantId: string) {
   const ratePerHour = await currentRate(db, tenantId);
   const forecast = Math.round(total + (ratePerHour * (monthEnd.getTime() - now.getTime())) / 3_600_000);
 
-  const byInstance = new Map<string, { instanceId: string; name: string; amountMicro: number }>();
+  // Per instance, and per image for the tenant's own images' storage.
+  const byInstance = new Map<string, { instanceId: string | null; imageId: string | null; name: string; amountMicro: number }>();
   const byResource = new Map<ChargeLine['resource'], number>();
   for (const l of lines) {
-    const e = byInstance.get(l.instanceId) ?? { instanceId: l.instanceId, name: l.instanceName, amountMicro: 0 };
+    const key = l.instanceId ?? l.imageId!;
+    const e = byInstance.get(key) ?? { instanceId: l.instanceId, imageId: l.imageId, name: l.instanceName ?? l.imageName ?? key, amountMicro: 0 };
     e.amountMicro += l.amountMicro;
-    byInstance.set(l.instanceId, e);
+    byInstance.set(key, e);
     byResource.set(l.resource, (byResource.get(l.resource) ?? 0) + l.amountMicro);
   }
   // Every day of the month so far, charged or not (the chart shows the quiet days too).
@@ -139,13 +141,16 @@ export async function ledger(db: DbOrTx, tenantId: string, from: Date, to: Date)
       id: usageSegments.id,
       instanceId: usageSegments.instanceId,
       instanceName: instances.name,
+      imageId: usageSegments.imageId,
+      imageName: images.name,
       resource: usageSegments.resource,
       quantity: usageSegments.quantity,
       startedAt: usageSegments.startedAt,
       endedAt: usageSegments.endedAt,
     })
     .from(usageSegments)
-    .innerJoin(instances, eq(instances.id, usageSegments.instanceId))
+    .leftJoin(instances, eq(instances.id, usageSegments.instanceId))
+    .leftJoin(images, eq(images.id, usageSegments.imageId))
     .where(and(eq(usageSegments.tenantId, tenantId), lt(usageSegments.startedAt, to), or(isNull(usageSegments.endedAt), gt(usageSegments.endedAt, from))))
     .orderBy(usageSegments.startedAt, usageSegments.id)
     .limit(100_000);

@@ -42,29 +42,6 @@ export async function seedFlavors(db: DbOrTx): Promise<void> {
   await db.insert(flavors).values(defaultFlavors).onConflictDoNothing();
 }
 
-/** What a tenant (and an admin) sees of an image. */
-export const imageColumns = {
-  id: images.id,
-  name: images.name,
-  description: images.description,
-  minVcpus: images.minVcpus,
-  minMemoryMiB: images.minMemoryMiB,
-  minDiskGiB: images.minDiskGiB,
-  osFamily: images.osFamily,
-  osVersion: images.osVersion,
-  loginUser: images.loginUser,
-  architecture: images.architecture,
-  features: images.features,
-};
-
-export async function listImages(db: DbOrTx) {
-  return db
-    .select(imageColumns)
-    .from(images)
-    .where(eq(images.enabled, true))
-    .orderBy(asc(images.name));
-}
-
 export async function listFlavors(db: DbOrTx) {
   return db
     .select({ id: flavors.id, name: flavors.name, vcpus: flavors.vcpus, memoryMiB: flavors.memoryMiB, diskGiB: flavors.diskGiB, nics: flavors.nics, bandwidthMbit: flavors.bandwidthMbit })

@@ -4,6 +4,7 @@ import {
   bigint,
   bigserial,
   boolean,
+  check,
   cidr,
   index,
   inet,
@@ -165,6 +166,8 @@ export const hosts = pgTable(
 );
 
 /** Images tenants may launch; the files live in the data dir's image catalog. */
+export const imageState = pgEnum('image_state', ['creating', 'available', 'deleting', 'deleted', 'error']);
+
 export const images = pgTable('images', {
   id: text('id').primaryKey(),
   name: text('name').notNull(),
@@ -186,7 +189,24 @@ export const images = pgTable('images', {
   features: jsonb('features').$type<ImageFeatures>().notNull().default({ cloudInit: false, guestAgent: false, hotplug: false }),
   enabled: boolean('enabled').notNull().default(true),
   createdAt: createdAt(),
-});
+  /**
+   * A tenant's image, captured from one of its instances (server/images):
+   * visible to that tenant, and to every tenant once an admin publishes it.
+   * Built images (captured false) are everyone's.
+   */
+  captured: boolean('captured').notNull().default(false),
+  ownerTenantId: uuid('owner_tenant_id').references(() => tenants.id, { onDelete: 'set null' }),
+  published: boolean('published').notNull().default(false),
+  state: imageState('state').notNull().default('available'),
+  stateReason: text('state_reason'),
+  progress: jsonb('progress').$type<{ doneBytes: number; totalBytes: number } | null>(),
+  /** Where it was captured from (kept for the record), and the host whose catalog holds its files. */
+  sourceInstanceId: text('source_instance_id'),
+  sourceSnapshotId: text('source_snapshot_id'),
+  hostId: uuid('host_id').references(() => hosts.id),
+  createdBy: uuid('created_by'),
+  deletedAt: timestamp('deleted_at', { withTimezone: true }),
+}, (t) => [index('images_owner_idx').on(t.ownerTenantId).where(sql`${t.ownerTenantId} is not null`)]);
 
 export interface ImageFeatures {
   cloudInit: boolean;
@@ -334,12 +354,13 @@ export const consoleTickets = pgTable(
 
 // ---------------------------------------------------------------- metering
 
-export const usageResource = pgEnum('usage_resource', ['vcpu', 'memory_mib', 'disk_gib', 'nic', 'bandwidth_mbit', 'port_forward', 'saved_state_mib', 'snapshot_mib']);
+export const usageResource = pgEnum('usage_resource', ['vcpu', 'memory_mib', 'disk_gib', 'nic', 'bandwidth_mbit', 'port_forward', 'saved_state_mib', 'snapshot_mib', 'image_mib']);
 
 /**
- * The usage ledger: one segment per (instance, resource) span of use, opened
- * and closed in the transaction of the state change that starts or stops the
- * use, on the database clock. Invoices are sums over segments, never counters.
+ * The usage ledger: one segment per (instance, resource) span of use — or,
+ * for a tenant's captured image, per (image, resource) — opened and closed in
+ * the transaction of the change that starts or stops the use, on the
+ * database clock. Invoices are sums over segments, never counters.
  */
 export const usageSegments = pgTable(
   'usage_segments',
@@ -348,9 +369,8 @@ export const usageSegments = pgTable(
     tenantId: uuid('tenant_id')
       .notNull()
       .references(() => tenants.id, { onDelete: 'cascade' }),
-    instanceId: text('instance_id')
-      .notNull()
-      .references(() => instances.id, { onDelete: 'cascade' }),
+    instanceId: text('instance_id').references(() => instances.id, { onDelete: 'cascade' }),
+    imageId: text('image_id').references(() => images.id, { onDelete: 'cascade' }),
     resource: usageResource('resource').notNull(),
     /** vCPUs, MiB of memory, GiB of disk, NICs, Mbit/s of NIC rate or port forwards held during the segment. */
     quantity: integer('quantity').notNull(),
@@ -360,8 +380,10 @@ export const usageSegments = pgTable(
   (t) => [
     index('usage_segments_tenant_time_idx').on(t.tenantId, t.startedAt),
     index('usage_segments_instance_idx').on(t.instanceId, t.resource),
-    // At most one open segment per instance and resource.
+    // At most one open segment per instance (or image) and resource.
     uniqueIndex('usage_segments_one_open_key').on(t.instanceId, t.resource).where(sql`ended_at is null`),
+    uniqueIndex('usage_segments_image_open_key').on(t.imageId, t.resource).where(sql`ended_at is null`),
+    check('usage_segments_one_subject', sql`num_nonnulls(${t.instanceId}, ${t.imageId}) = 1`),
   ],
 );
 
@@ -387,6 +409,7 @@ export const priceVersions = pgTable(
     savedStateGiBHour: bigint('saved_state_gib_hour', { mode: 'number' }).notNull().default(137),
     /** Per GiB of snapshot storage (its bytes really allocated) per hour. */
     snapshotGiBHour: bigint('snapshot_gib_hour', { mode: 'number' }).notNull().default(68),
+    imageGiBHour: bigint('image_gib_hour', { mode: 'number' }).notNull().default(68),
     createdBy: uuid('created_by'),
     createdAt: createdAt(),
   },

@@ -1,17 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { cloneWhyNot, instanceCan, instanceStates, whyNot } from './can';
+import { copyWhyNot, instanceCan, instanceStates, whyNot } from './can';
 import { checkQuota } from '../quotas';
 import { hostCapacity } from '../hosts';
 
 describe('instanceCan', () => {
   it('allows each action only from its states, and says why not otherwise', () => {
-    const table = Object.fromEntries(instanceStates.map((s) => [s, (['start', 'stop', 'reboot', 'suspend', 'resume', 'snapshot', 'restore', 'clone', 'terminate'] as const).filter((a) => instanceCan[a]({ state: s }))]));
+    const table = Object.fromEntries(instanceStates.map((s) => [s, (['start', 'stop', 'reboot', 'suspend', 'resume', 'snapshot', 'restore', 'clone', 'capture', 'terminate'] as const).filter((a) => instanceCan[a]({ state: s }))]));
     expect(table).toEqual({
       pending: ['terminate'],
       starting: ['stop', 'terminate'],
-      running: ['stop', 'reboot', 'suspend', 'snapshot', 'restore', 'clone', 'terminate'],
+      running: ['stop', 'reboot', 'suspend', 'snapshot', 'restore', 'clone', 'capture', 'terminate'],
       stopping: ['terminate'],
-      stopped: ['start', 'snapshot', 'restore', 'clone', 'terminate'],
+      stopped: ['start', 'snapshot', 'restore', 'clone', 'capture', 'terminate'],
       suspending: ['terminate'],
       suspended: ['stop', 'resume', 'terminate'],
       resuming: ['terminate'],
@@ -26,13 +26,14 @@ describe('instanceCan', () => {
   });
 
   it('clones its disk now only running or stopped, and its snapshots from any state that keeps them', () => {
-    const now = instanceStates.filter((s) => cloneWhyNot(s, false) === null);
-    const fromSnapshot = instanceStates.filter((s) => cloneWhyNot(s, true) === null);
+    const now = instanceStates.filter((s) => copyWhyNot('clone', s, false) === null);
+    const fromSnapshot = instanceStates.filter((s) => copyWhyNot('clone', s, true) === null);
     expect(now).toEqual(['running', 'stopped']);
     expect(fromSnapshot).toEqual(['running', 'stopping', 'stopped', 'suspending', 'suspended', 'resuming', 'restoring', 'error']);
-    expect(cloneWhyNot('suspended', false)).toMatch(/resume it first, or clone one of its snapshots/);
-    expect(cloneWhyNot('pending', true)).toBe('A pending instance cannot be cloned.');
-    expect(cloneWhyNot('terminated', true)).toBe('This instance is terminated.');
+    expect(copyWhyNot('clone', 'suspended', false)).toMatch(/resume it first, or use one of its snapshots/);
+    expect(copyWhyNot('capture', 'pending', false)).toBe('A pending instance cannot be made into an image.');
+    expect(copyWhyNot('clone', 'pending', true)).toBe('A pending instance cannot be cloned.');
+    expect(copyWhyNot('clone', 'terminated', true)).toBe('This instance is terminated.');
   });
 });
 

@@ -17,7 +17,7 @@ export const instanceStates = [
   'error',
 ] as const;
 export type InstanceState = (typeof instanceStates)[number];
-export type InstanceAction = 'start' | 'stop' | 'reboot' | 'suspend' | 'resume' | 'snapshot' | 'restore' | 'clone' | 'terminate';
+export type InstanceAction = 'start' | 'stop' | 'reboot' | 'suspend' | 'resume' | 'snapshot' | 'restore' | 'clone' | 'capture' | 'terminate';
 
 const allowed: Record<InstanceAction, readonly InstanceState[]> = {
   start: ['stopped'],
@@ -30,8 +30,10 @@ const allowed: Record<InstanceAction, readonly InstanceState[]> = {
   snapshot: ['running', 'stopped'],
   // A running instance takes back only a snapshot with memory: restoreWhyNot says so.
   restore: ['running', 'stopped'],
-  // A clone of its disk as it is now; a clone of one of its snapshots is allowed wider (cloneWhyNot).
+  // A clone of its disk as it is now; a clone of one of its snapshots is allowed wider (copyWhyNot).
   clone: ['running', 'stopped'],
+  // An image of its disk as it is now (of a snapshot: as for clones).
+  capture: ['running', 'stopped'],
   terminate: ['pending', 'starting', 'running', 'stopping', 'stopped', 'suspending', 'suspended', 'resuming', 'restoring', 'error'],
 };
 
@@ -44,6 +46,7 @@ const verbs: Record<InstanceAction, string> = {
   snapshot: 'snapshotted',
   restore: 'restored to a snapshot',
   clone: 'cloned',
+  capture: 'made into an image',
   terminate: 'terminated',
 };
 
@@ -71,6 +74,7 @@ export const instanceCan = {
   snapshot: can('snapshot'),
   restore: can('restore'),
   clone: can('clone'),
+  capture: can('capture'),
   terminate: can('terminate'),
 };
 
@@ -101,11 +105,14 @@ export const holdsSavedState: readonly InstanceState[] = ['suspending', 'suspend
 /** States whose instance still has the snapshots it was given (a clone of one can be made). */
 const keepsSnapshots: readonly InstanceState[] = ['running', 'stopping', 'stopped', 'suspending', 'suspended', 'resuming', 'restoring', 'error'];
 
-/** Why a clone of this instance (of its disk now, or of one of its snapshots) cannot be made now; null when it can. */
-export function cloneWhyNot(state: InstanceState, fromSnapshot: boolean): string | null {
+/**
+ * Why a clone or an image of this instance (of its disk now, or of one of its
+ * snapshots) cannot be made now; null when it can.
+ */
+export function copyWhyNot(action: 'clone' | 'capture', state: InstanceState, fromSnapshot: boolean): string | null {
   if (!fromSnapshot) {
-    if (state === 'suspended') return 'A suspended instance’s disk belongs with its saved memory: resume it first, or clone one of its snapshots.';
-    return whyNot('clone', state);
+    if (state === 'suspended') return 'A suspended instance’s disk belongs with its saved memory: resume it first, or use one of its snapshots.';
+    return whyNot(action, state);
   }
-  return keepsSnapshots.includes(state) ? null : whyNot('clone', state);
+  return keepsSnapshots.includes(state) ? null : whyNot(action, state);
 }

@@ -73,7 +73,7 @@ describe('clones', () => {
     await drain();
     await api.instances.suspend(ids);
     await drain();
-    await expect(api.instances.clone({ ...ids, name: 'now' })).rejects.toThrow(/resume it first, or clone one of its snapshots/);
+    await expect(api.instances.clone({ ...ids, name: 'now' })).rejects.toThrow(/resume it first, or use one of its snapshots/);
     const c = await api.instances.clone({ ...ids, name: 'from-golden', snapshotId: snap.id, linked: false });
     await drain();
     expect(clones.at(-1)).toMatchObject({ source: inst.id, opts: { snapshot: snap.id, linked: false } });

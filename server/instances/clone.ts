@@ -11,7 +11,7 @@ import type { DbOrTx } from '../db/client';
 import { instances, networkInterfaces, snapshots } from '../db/schema';
 import { DomainError } from '../errors';
 import { lockTenantQuota } from '../quotas';
-import { cloneWhyNot } from './can';
+import { copyWhyNot } from './can';
 import { admitInstance } from './launch';
 import { getInstance, type Instance } from './queries';
 import { recordInstanceEvent } from './transition';
@@ -40,7 +40,7 @@ export async function cloneInstance(db: DbOrTx, actor: Actor, tenantId: string, 
       if (row.state !== 'available') throw new DomainError('INVALID_STATE', `Snapshot “${row.name}” is ${row.state}: only an available one can be cloned.`, 'snapshotId');
       snap = row;
     }
-    const why = cloneWhyNot(src.state, snap !== null);
+    const why = copyWhyNot('clone', src.state, snap !== null);
     if (why) throw new DomainError('INVALID_STATE', `${src.name} (${src.id}): ${why}`);
     if (!src.hostId) throw new DomainError('INVALID_STATE', `${src.name} (${src.id}) has no host yet, so there is nothing to clone.`);
 

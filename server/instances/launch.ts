@@ -1,9 +1,9 @@
-import { and, eq } from 'drizzle-orm';
 import { recordAudit, type Actor } from '../audit';
 import { assertWithinBudget } from '../billing/budget-guard';
 import { meterTransition } from '../billing/ledger';
 import type { DbOrTx, Tx } from '../db/client';
-import { images, instances } from '../db/schema';
+import { instances } from '../db/schema';
+import { imageForLaunch } from '../images/images';
 import { DomainError } from '../errors';
 import { placeInstance } from '../hosts';
 import { enqueueInstanceOp } from '../jobs';
@@ -24,7 +24,7 @@ import type { LaunchInput } from './validation';
  */
 export async function launchInstance(db: DbOrTx, actor: Actor, tenantId: string, input: LaunchInput): Promise<Instance> {
   return db.transaction(async (tx) => {
-    const [image] = await tx.select().from(images).where(and(eq(images.id, input.imageId), eq(images.enabled, true)));
+    const image = await imageForLaunch(tx, tenantId, input.imageId);
     if (!image) throw new DomainError('INVALID_INPUT', 'That image is not available for launches. Choose another.', 'imageId');
     if (input.memoryMiB < image.minMemoryMiB) {
       throw new DomainError('INVALID_INPUT', `${image.name} needs at least ${image.minMemoryMiB} MiB of memory.`, 'memoryMiB');
@@ -59,6 +59,8 @@ export async function launchInstance(db: DbOrTx, actor: Actor, tenantId: string,
       },
       interfaces,
       action: 'launch',
+      // A tenant's own image is in its host's catalog only.
+      onHost: image.captured && image.hostId ? image.hostId : undefined,
       detail: { keyName: key?.name ?? null, userDataBytes: input.userData ? Buffer.byteLength(input.userData) : 0 },
     });
   });

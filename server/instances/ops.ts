@@ -11,6 +11,7 @@ import type { InstanceOpPayload } from '../jobs';
 import type { NetworkAgent } from '../network/agent';
 import { guestNics } from '../network/host-spec';
 import type { InstanceState } from './can';
+import { runImageCreate } from '../images/ops';
 import { runSnapshotOp } from '../snapshots/ops';
 import { cloudInitFor } from './cloud-init';
 import { transition, type Transition } from './transition';
@@ -176,6 +177,9 @@ export async function runInstanceOp(deps: OpDeps, payload: InstanceOpPayload, at
       case 'snapshot-restore':
       case 'snapshot-delete':
         await runSnapshotOp(deps, inst, payload, attempt.attempts >= attempt.maxAttempts);
+        return;
+      case 'image-create':
+        await runImageCreate(deps, inst, payload, attempt.attempts >= attempt.maxAttempts);
         return;
       case 'terminate': {
         if (inst.state !== 'terminating') return;

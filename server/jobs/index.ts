@@ -17,9 +17,10 @@ export type InstanceOp =
   | 'snapshot-create'
   | 'snapshot-restore'
   | 'snapshot-delete'
+  | 'image-create'
   | 'terminate';
-/** `snapshotId`: the snapshot a snapshot-* op is about. */
-export type InstanceOpPayload = { instanceId: string; op: InstanceOp; snapshotId?: string };
+/** `snapshotId`: the snapshot a snapshot-* op is about; `imageId`: the image image-create makes. */
+export type InstanceOpPayload = { instanceId: string; op: InstanceOp; snapshotId?: string; imageId?: string };
 
 export const MAX_ATTEMPTS = 4;
 
@@ -51,7 +52,7 @@ export async function releaseDeadWorkers(db: DbOrTx, hostId: string): Promise<nu
   const { rows } = await db.execute<{ locked_by: string }>(
     sql`select distinct j.locked_by from graphile_worker._private_jobs j
         join graphile_worker._private_tasks t on t.id = j.task_id
-        where j.locked_by is not null and t.identifier = ${instanceOpTask(hostId)}`,
+        where j.locked_by is not null and t.identifier in (${instanceOpTask(hostId)}, ${imageOpTask(hostId)})`,
   );
   const ids = rows.map((r) => r.locked_by);
   if (ids.length) {
@@ -60,6 +61,17 @@ export async function releaseDeadWorkers(db: DbOrTx, hostId: string): Promise<nu
     );
   }
   return ids.length;
+}
+
+// Captured images outlive the instance they came from: their deletion runs in
+// a queue of their own, by the server of the host whose catalog holds them.
+export const imageOpTask = (hostId: string) => `image-op:${hostId}`;
+export type ImageOpPayload = { imageId: string; op: 'image-delete' };
+
+export async function enqueueImageOp(db: DbOrTx, hostId: string, payload: ImageOpPayload): Promise<void> {
+  await db.execute(
+    sql`select graphile_worker.add_job(${imageOpTask(hostId)}, ${JSON.stringify(payload)}::json, queue_name => ${`image:${payload.imageId}`}, max_attempts => ${MAX_ATTEMPTS})`,
+  );
 }
 
 // Host networks. A change that the host's data plane must follow (a NIC

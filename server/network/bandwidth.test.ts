@@ -14,7 +14,7 @@ let t: TestDatabase;
 let driver: FakeHypervisor;
 let hostId: string;
 // Easy per-second numbers: 1 µ per Mbit/s-second and per port-forward-second.
-const P = { currency: 'USD', vcpuHour: 3_600_000, memoryGiBHour: 3_600, diskGiBHour: 7_200, nicHour: 36_000, bandwidthMbitHour: 3_600, portForwardHour: 3_600, savedStateGiBHour: 3_600, snapshotGiBHour: 3_600 };
+const P = { currency: 'USD', vcpuHour: 3_600_000, memoryGiBHour: 3_600, diskGiBHour: 7_200, nicHour: 36_000, bandwidthMbitHour: 3_600, portForwardHour: 3_600, savedStateGiBHour: 3_600, snapshotGiBHour: 3_600, imageGiBHour: 3_600 };
 beforeAll(async () => {
   t = await createTestDatabase();
   ({ driver, hostId } = await setUpCompute(t.db));

@@ -14,7 +14,8 @@ import { FakeHypervisor, ImageCatalog, openHypervisor, type HypervisorDriver } f
 import { HostNetwork, probeNetworking, type NetworkCapability } from '../hypervisor/net/host-network';
 import { hostTag } from '../hypervisor/net/names';
 import { runInstanceOp } from '../instances/ops';
-import { instanceOpTask, networkSyncTask, releaseDeadWorkers, type InstanceOpPayload } from '../jobs';
+import { imageOpTask, instanceOpTask, networkSyncTask, releaseDeadWorkers, type ImageOpPayload, type InstanceOpPayload } from '../jobs';
+import { runImageOp } from '../images/ops';
 import { NetworkAgent } from '../network/agent';
 import { Reconciler } from '../reconciler';
 import { readOrCreateSecret } from './secrets';
@@ -103,6 +104,9 @@ export async function startCompute(opts: { db: Db; databaseUrl: string; dataDir:
           attempts: helpers.job.attempts,
           maxAttempts: helpers.job.max_attempts,
         });
+      },
+      [imageOpTask(hostId)]: async (payload, helpers) => {
+        await runImageOp({ db, driver }, payload as ImageOpPayload, { attempts: helpers.job.attempts, maxAttempts: helpers.job.max_attempts });
       },
       [networkSyncTask(hostId)]: async () => {
         await network.sync();

@@ -5,7 +5,8 @@ import type { Db } from '../db/client';
 import { images, tenantQuotas } from '../db/schema';
 import { FakeHypervisor, type HypervisorDriver } from '../hypervisor';
 import { runInstanceOp } from '../instances/ops';
-import { instanceOpTask, type InstanceOpPayload } from '../jobs';
+import { imageOpTask, instanceOpTask, type ImageOpPayload, type InstanceOpPayload } from '../jobs';
+import { runImageOp } from '../images/ops';
 import type { QuotaLimits } from '../settings';
 
 export const TEST_IMAGE = 'cirrus-tiny-linux';
@@ -46,6 +47,9 @@ export async function drainJobs(db: Db, connectionString: string, hostId: string
     taskList: {
       [instanceOpTask(hostId)]: async (payload, helpers) => {
         await runInstanceOp({ db, driver }, payload as InstanceOpPayload, { attempts: helpers.job.attempts, maxAttempts: helpers.job.max_attempts });
+      },
+      [imageOpTask(hostId)]: async (payload, helpers) => {
+        await runImageOp({ db, driver }, payload as ImageOpPayload, { attempts: helpers.job.attempts, maxAttempts: helpers.job.max_attempts });
       },
     },
   });

@@ -15,7 +15,7 @@ import { featureLabels, osLabel } from '../../instances/image-facts';
 
 type Image = RouterOutputs['admin']['images']['list'][number];
 
-/** The guest images built on this host: footprint, minimums, who uses them, and whether tenants may launch them. */
+/** The guest images built on this host and tenants' own: footprint, minimums, who uses them, and whether tenants may launch them. */
 export function ImagesAdmin() {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
@@ -37,6 +37,19 @@ export function ImagesAdmin() {
       },
     }),
   );
+  const setPublished = useMutation(
+    trpc.admin.images.setPublished.mutationOptions({
+      onSuccess: async (r) => {
+        const name = list.data?.find((i) => i.id === r.id)?.name ?? r.id;
+        await queryClient.invalidateQueries({ queryKey: trpc.admin.images.list.queryKey() });
+        setNotice(r.published ? `${name} is shared: every tenant can launch it.` : `${name} is private to its tenant again; instances launched from it keep running.`);
+      },
+    }),
+  );
+  const publish = (image: Image, published: boolean) => {
+    setNotice(null);
+    setPublished.mutate({ imageId: image.id, published });
+  };
   const change = (image: Image, enabled: boolean) => {
     setNotice(null);
     setEnabled.mutate({ imageId: image.id, enabled });
@@ -47,6 +60,7 @@ export function ImagesAdmin() {
     <div className="space-y-6">
       <FormAlert tone="success" message={notice} />
       {setEnabled.error ? <FormAlert message={describeError(setEnabled.error).message} /> : null}
+      {setPublished.error ? <FormAlert message={describeError(setPublished.error).message} /> : null}
       {list.isPending ? <p role="status">Loading images…</p> : null}
       {list.error ? <FormAlert message={describeError(list.error).message} /> : null}
       {list.data && images.length === 0 ? (
@@ -68,6 +82,11 @@ export function ImagesAdmin() {
                   <span className="block font-medium">{i.name}</span>
                   <span className="block font-mono text-xs text-slate-500">{i.id}</span>
                   {i.description ? <span className="mt-1 block text-xs text-slate-600">{i.description}</span> : null}
+                  {i.captured ? (
+                    <span className="mt-1 block text-xs text-slate-700">
+                      Of tenant {i.ownerName ?? '(deleted)'} · {i.state} · {i.published ? 'shared with every tenant' : 'private to its tenant'}
+                    </span>
+                  ) : null}
                 </span>
               ),
             },
@@ -101,8 +120,27 @@ export function ImagesAdmin() {
               header: 'Actions',
               cell: (i) => {
                 const busy = setEnabled.isPending && setEnabled.variables?.imageId === i.id;
+                const publishing = setPublished.isPending && setPublished.variables?.imageId === i.id;
+                const share = i.captured ? (
+                  i.published ? (
+                    <Button variant="secondary" aria-label={`Stop sharing ${i.name}`} busy={publishing} onClick={() => publish(i, false)}>
+                      Unpublish
+                    </Button>
+                  ) : (
+                    <ConfirmButton
+                      aria-label={`Publish ${i.name}`}
+                      question={`Publish ${i.name} to every tenant? Any tenant can then launch instances from it.`}
+                      confirmLabel="Publish"
+                      disabledReason={i.state !== 'available' ? `This image is ${i.state}.` : undefined}
+                      busy={publishing}
+                      onConfirm={() => publish(i, true)}
+                    >
+                      Publish
+                    </ConfirmButton>
+                  )
+                ) : null;
                 // While the question is asked it gets room to read, instead of a column as narrow as the button.
-                return i.enabled ? (
+                const toggle = i.enabled ? (
                   <div className="has-[[role=group]]:w-56">
                     <ConfirmButton
                       aria-label={`Disable ${i.name}`}
@@ -118,6 +156,12 @@ export function ImagesAdmin() {
                   <Button variant="secondary" aria-label={`Enable ${i.name}`} busy={busy} onClick={() => change(i, true)}>
                     Enable
                   </Button>
+                );
+                return (
+                  <div className="flex flex-wrap gap-2">
+                    {toggle}
+                    {share}
+                  </div>
                 );
               },
             },

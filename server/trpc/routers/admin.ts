@@ -8,6 +8,8 @@ import { getDefaultQuotas, setDefaultQuotas, setTenantQuota } from '../../admin/
 import { createTenantForUser, getTenantForAdmin, listTenantsForAdmin, reactivateTenant, suspendTenant } from '../../admin/tenants';
 import { listUsers, setAdmin, setDisabled } from '../../admin/users';
 import { IMAGE_ID_PATTERN } from '../../hypervisor/images/catalog';
+import { setImagePublished } from '../../images/images';
+import { capturedImageIdSchema } from '../../images/validation';
 import { instanceStates } from '../../instances/can';
 import { flavorSpecSchema, instanceIdSchema } from '../../instances/validation';
 import { adminListQuotaRequests, decideQuotaRequest } from '../../quotas/requests';
@@ -123,6 +125,9 @@ const imagesRouter = router({
   setEnabled: adminProcedure
     .input(z.object({ imageId: z.string().regex(IMAGE_ID_PATTERN, 'Unknown image.'), enabled: z.boolean() }))
     .mutation(({ ctx, input }) => setImageEnabled(ctx.db, ctx.actor, input)),
+  setPublished: adminProcedure
+    .input(z.object({ imageId: capturedImageIdSchema, published: z.boolean() }))
+    .mutation(({ ctx, input }) => setImagePublished(ctx.db, ctx.actor, input)),
 });
 
 export const adminRouter = router({

@@ -1,11 +1,18 @@
-import { listFlavors, listImages } from '../../catalog';
+import { listFlavors } from '../../catalog';
+import { listLaunchableImages, listOwnImages, requestDeleteImage, requestImage } from '../../images/images';
+import { capturedImageIdSchema, createImageInput } from '../../images/validation';
 import { z } from 'zod';
 import { getQuotaSummary, quotaResources } from '../../quotas';
 import { createQuotaRequest, listQuotaRequests } from '../../quotas/requests';
 import { router, tenantProcedure } from '../init';
 
 export const imagesRouter = router({
-  list: tenantProcedure.query(({ ctx }) => listImages(ctx.db)),
+  /** What the tenant may launch: built images, its own and published ones. */
+  list: tenantProcedure.query(({ ctx }) => listLaunchableImages(ctx.db, ctx.tenant.id)),
+  /** The tenant's own captured images, in every state. */
+  own: tenantProcedure.query(({ ctx }) => listOwnImages(ctx.db, ctx.tenant.id)),
+  create: tenantProcedure.input(createImageInput).mutation(({ ctx, input }) => requestImage(ctx.db, ctx.actor, ctx.tenant.id, input)),
+  delete: tenantProcedure.input(z.object({ imageId: capturedImageIdSchema })).mutation(({ ctx, input }) => requestDeleteImage(ctx.db, ctx.actor, ctx.tenant.id, input.imageId)),
 });
 
 export const flavorsRouter = router({
