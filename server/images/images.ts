@@ -11,10 +11,9 @@ import crypto from 'node:crypto';
 import { and, asc, desc, eq, isNull, ne, or, sql, type SQL } from 'drizzle-orm';
 import { recordAudit, type Actor } from '../audit';
 import type { DbOrTx } from '../db/client';
-import { images, instances, snapshots, usageSegments } from '../db/schema';
+import { images, instances, usageSegments } from '../db/schema';
 import { DomainError } from '../errors';
-import { copyWhyNot } from '../instances/can';
-import { getInstance } from '../instances/queries';
+import { lockCopySource } from '../instances/copy-source';
 import { recordInstanceEvent } from '../instances/transition';
 import { enqueueImageOp, enqueueInstanceOp } from '../jobs';
 import type { CreateImageInput } from './validation';
@@ -91,22 +90,7 @@ export async function imageForLaunch(db: DbOrTx, tenantId: string, imageId: stri
 /** Make an image of an instance (its disk now, or a snapshot of it): checked and queued in one transaction. */
 export async function requestImage(db: DbOrTx, actor: Actor, tenantId: string, input: CreateImageInput) {
   return db.transaction(async (tx) => {
-    await tx.execute(sql`select 1 from instances where id = ${input.instanceId} and tenant_id = ${tenantId} for update`);
-    const inst = await getInstance(tx, tenantId, input.instanceId);
-    let snap: { id: string; name: string } | null = null;
-    if (input.snapshotId) {
-      const [row] = await tx
-        .select({ id: snapshots.id, name: snapshots.name, state: snapshots.state })
-        .from(snapshots)
-        .where(and(eq(snapshots.tenantId, tenantId), eq(snapshots.instanceId, inst.id), eq(snapshots.id, input.snapshotId)))
-        .for('share');
-      if (!row) throw new DomainError('NOT_FOUND', `${inst.name} has no snapshot ${input.snapshotId}.`, 'snapshotId');
-      if (row.state !== 'available') throw new DomainError('INVALID_STATE', `Snapshot “${row.name}” is ${row.state}: an image is made of an available one.`, 'snapshotId');
-      snap = row;
-    }
-    const why = copyWhyNot('capture', inst.state, snap !== null);
-    if (why) throw new DomainError('INVALID_STATE', `${inst.name} (${inst.id}): ${why}`);
-    if (!inst.hostId) throw new DomainError('INVALID_STATE', `${inst.name} (${inst.id}) has no host yet, so there is no disk to make an image of.`);
+    const { src: inst, snap } = await lockCopySource(tx, tenantId, 'capture', input.instanceId, input.snapshotId);
     const [base] = await tx.select().from(images).where(eq(images.id, inst.imageId));
     if (!base) throw new Error(`image ${inst.imageId} of ${inst.id} is gone`);
 

@@ -6,9 +6,10 @@ import { and, eq, sql } from 'drizzle-orm';
 import { systemActor } from '../audit';
 import type { Db } from '../db/client';
 import { images, type instances } from '../db/schema';
-import type { HypervisorDriver, StateProgress } from '../hypervisor';
+import type { HypervisorDriver } from '../hypervisor';
 import { recordInstanceEvent } from '../instances/transition';
 import type { ImageOpPayload, InstanceOpPayload } from '../jobs';
+import { throttledProgress } from '../jobs/progress';
 import { openImageUsage } from './images';
 
 const cirrus = systemActor('worker');
@@ -17,14 +18,8 @@ type Inst = typeof instances.$inferSelect;
 const reasonOf = (err: unknown) => (err instanceof Error ? err.message : String(err)).slice(0, 400);
 
 /** Writes the capture's progress onto the image at most twice a second, while it is being made. */
-function progressOf(db: Db, imageId: string): (p: StateProgress) => void {
-  let last = 0;
-  return (p) => {
-    if (Date.now() - last < 500 && p.doneBytes < p.totalBytes) return;
-    last = Date.now();
-    void db.update(images).set({ progress: p }).where(and(eq(images.id, imageId), eq(images.state, 'creating'))).catch(() => undefined);
-  };
-}
+const progressOf = (db: Db, imageId: string) =>
+  throttledProgress((progress) => db.update(images).set({ progress }).where(and(eq(images.id, imageId), eq(images.state, 'creating'))));
 
 export async function runImageCreate(deps: Deps, inst: Inst, payload: InstanceOpPayload, lastAttempt: boolean): Promise<void> {
   const { db, driver } = deps;

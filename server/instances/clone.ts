@@ -8,12 +8,12 @@
 import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { Actor } from '../audit';
 import type { DbOrTx } from '../db/client';
-import { instances, networkInterfaces, snapshots } from '../db/schema';
+import { instances, networkInterfaces } from '../db/schema';
 import { DomainError } from '../errors';
 import { lockTenantQuota } from '../quotas';
-import { copyWhyNot } from './can';
+import { lockCopySource } from './copy-source';
 import { admitInstance } from './launch';
-import { getInstance, type Instance } from './queries';
+import type { Instance } from './queries';
 import { recordInstanceEvent } from './transition';
 import type { CloneInput } from './validation';
 
@@ -21,28 +21,9 @@ export async function cloneInstance(db: DbOrTx, actor: Actor, tenantId: string, 
   return db.transaction(async (tx) => {
     // The quota lock before the source's row lock, in the order every request takes them.
     const limits = await lockTenantQuota(tx, tenantId);
-    const [source] = await tx
-      .select({ sshPublicKey: instances.sshPublicKey, userData: instances.userData })
-      .from(instances)
-      .where(and(eq(instances.id, input.instanceId), eq(instances.tenantId, tenantId)))
-      .for('update');
-    if (!source) throw new DomainError('NOT_FOUND', `Instance ${input.instanceId} was not found.`);
-    const src = await getInstance(tx, tenantId, input.instanceId);
-    let snap: { id: string; name: string } | null = null;
-    if (input.snapshotId) {
-      // Shared: a delete of this snapshot waits for the clone's admission, then sees it (cloneInTheMaking).
-      const [row] = await tx
-        .select({ id: snapshots.id, name: snapshots.name, state: snapshots.state })
-        .from(snapshots)
-        .where(and(eq(snapshots.tenantId, tenantId), eq(snapshots.instanceId, src.id), eq(snapshots.id, input.snapshotId)))
-        .for('share');
-      if (!row) throw new DomainError('NOT_FOUND', `${src.name} has no snapshot ${input.snapshotId}.`, 'snapshotId');
-      if (row.state !== 'available') throw new DomainError('INVALID_STATE', `Snapshot “${row.name}” is ${row.state}: only an available one can be cloned.`, 'snapshotId');
-      snap = row;
-    }
-    const why = copyWhyNot('clone', src.state, snap !== null);
-    if (why) throw new DomainError('INVALID_STATE', `${src.name} (${src.id}): ${why}`);
-    if (!src.hostId) throw new DomainError('INVALID_STATE', `${src.name} (${src.id}) has no host yet, so there is nothing to clone.`);
+    const { src, snap } = await lockCopySource(tx, tenantId, 'clone', input.instanceId, input.snapshotId);
+    const [source] = await tx.select({ sshPublicKey: instances.sshPublicKey, userData: instances.userData }).from(instances).where(eq(instances.id, src.id));
+    if (!source) throw new Error(`instance ${src.id} is gone`);
 
     // Its NICs on the same networks at the same rates, with addresses (and MACs) of their own.
     const nics = await tx

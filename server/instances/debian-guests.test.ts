@@ -2,7 +2,7 @@
 // and generated), user data and metadata through the cloud-init seed, SSH in
 // over the port forward the instance page shows, the guest agent's view,
 // persistence across reboot and stop/start, suspend and resume, a linked
-// clone, and nothing left after terminate.
+// clone and an image of an instance, and nothing left after terminate.
 // Two guests boot once and are shared by the steps, in order.
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -28,7 +28,7 @@ const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cirrus-debian-'));
 fs.chmodSync(dataDir, 0o711);
 const keysDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cirrus-keys-'));
 type Guest = { id: string; port: number; host: string; key: string; address: string };
-const guests: { a?: Guest; b?: Guest; c?: Guest } = {};
+const guests: { a?: Guest; b?: Guest; c?: Guest; d?: Guest } = {};
 const imported = path.join(keysDir, 'laptop');
 const generated = path.join(keysDir, 'gen.pem');
 
@@ -61,8 +61,8 @@ async function sshWhenUp(g: Guest, command: string, ms = 300_000, key = g.key): 
 
 const guestDir = (id: string) => path.join(dataDir, 'guests', id);
 
-async function launchDebian(name: string, size: { vcpus: number; memoryMiB: number; diskGiB: number }, keyPairId: string, userData?: string): Promise<string> {
-  const inst = await call<{ id: string }>('instances.launch', { name, imageId: DEBIAN, nics: 1, ...size, keyPairId, ...(userData ? { userData } : {}) });
+async function launchDebian(name: string, size: { vcpus: number; memoryMiB: number; diskGiB: number }, keyPairId: string, userData?: string, imageId = DEBIAN): Promise<string> {
+  const inst = await call<{ id: string }>('instances.launch', { name, imageId, nics: 1, ...size, keyPairId, ...(userData ? { userData } : {}) });
   return inst.id;
 }
 
@@ -220,12 +220,24 @@ describe('Debian guests', { timeout: 420_000 }, () => {
     expect((await sshWhenUp(a, 'cat ~/cloned')).trim()).toBe('before the clone');
   });
 
+  it('an image of deb-a launches a new instance with its files that sets itself up under its own name', async () => {
+    const a = guests.a!;
+    const image = await call<{ id: string }>('images.create', { instanceId: a.id, name: 'deb-a image' });
+    const made = await waitFor('the image', async () => (await call<{ id: string; state: string; minDiskGiB: number }[]>('images.own', {}, 'query')).find((i) => i.id === image.id), (i) => i?.state === 'available' || i?.state === 'error', 240_000);
+    expect(made).toMatchObject({ state: 'available', minDiskGiB: 4 });
+    const keys = await call<{ items: { id: string; name: string }[] }>('keyPairs.list', {}, 'query');
+    const id = await launchDebian('deb-from-image', { vcpus: 1, memoryMiB: 512, diskGiB: 4 }, keys.items.find((k) => k.name === 'laptop')!.id, undefined, image.id);
+    guests.d = await forwardSsh(id, imported);
+    expect(await waitState(id, 'running')).toBe('running');
+    expect((await sshWhenUp(guests.d, 'cloud-init status --wait > /dev/null; hostname; cat ~/kept')).trim().split('\n')).toEqual(['deb-from-image', 'kept']);
+  });
+
   it('terminate removes each instance’s seed and disk', async () => {
-    for (const g of [guests.a!, guests.b!, guests.c!]) {
+    for (const g of [guests.a!, guests.b!, guests.c!, guests.d!]) {
       expect(fs.existsSync(path.join(guestDir(g.id), 'seed.iso'))).toBe(true);
       await call('instances.terminate', { instanceId: g.id });
     }
-    for (const g of [guests.a!, guests.b!, guests.c!]) {
+    for (const g of [guests.a!, guests.b!, guests.c!, guests.d!]) {
       expect(await waitState(g.id, 'terminated', 120_000)).toBe('terminated');
       expect(fs.existsSync(guestDir(g.id))).toBe(false);
       expect(qemuProcessesFor(g.id)).toEqual([]);

@@ -6,8 +6,9 @@ import { and, eq, sql } from 'drizzle-orm';
 import { systemActor } from '../audit';
 import type { Db } from '../db/client';
 import { instances, snapshots } from '../db/schema';
-import { isHypervisorError, type HypervisorDriver, type StateProgress } from '../hypervisor';
+import { isHypervisorError, type HypervisorDriver } from '../hypervisor';
 import type { InstanceOpPayload } from '../jobs';
+import { throttledProgress } from '../jobs/progress';
 import type { NetworkAgent } from '../network/agent';
 import { guestNics } from '../network/host-spec';
 import type { InstanceState } from './can';
@@ -23,20 +24,9 @@ export type Attempt = { attempts: number; maxAttempts: number };
 const cirrus = systemActor('worker');
 const MiB = 1024 * 1024;
 
-/** Writes a long operation's progress onto the instance (at most twice a second) while it is still in `state`. */
-function progressWriter(db: Db, id: string, state: InstanceState): (p: StateProgress) => void {
-  let last = 0;
-  return (p) => {
-    const now = Date.now();
-    if (now - last < 500 && p.doneBytes < p.totalBytes) return;
-    last = now;
-    void db
-      .update(instances)
-      .set({ progress: { doneBytes: p.doneBytes, totalBytes: p.totalBytes } })
-      .where(and(eq(instances.id, id), eq(instances.state, state)))
-      .catch(() => undefined);
-  };
-}
+/** Writes a long operation's progress onto the instance while it is still in `state`. */
+const progressWriter = (db: Db, id: string, state: InstanceState) =>
+  throttledProgress((progress) => db.update(instances).set({ progress }).where(and(eq(instances.id, id), eq(instances.state, state))));
 
 /** A state change and its event, committed together. */
 const move = (db: Db, id: string, t: Transition) => db.transaction((tx) => transition(tx, cirrus, id, t));

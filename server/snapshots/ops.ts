@@ -6,8 +6,9 @@ import { and, eq } from 'drizzle-orm';
 import { systemActor } from '../audit';
 import type { Db } from '../db/client';
 import { instances, snapshots } from '../db/schema';
-import type { HypervisorDriver, StateProgress } from '../hypervisor';
+import type { HypervisorDriver } from '../hypervisor';
 import type { InstanceOpPayload } from '../jobs';
+import { throttledProgress } from '../jobs/progress';
 import type { NetworkAgent } from '../network/agent';
 import { recordInstanceEvent, transition } from '../instances/transition';
 import { meterSnapshots } from './snapshots';
@@ -17,14 +18,7 @@ type Deps = { db: Db; driver: HypervisorDriver; network?: NetworkAgent };
 type Inst = typeof instances.$inferSelect;
 
 /** Writes progress onto the snapshot row at most twice a second. */
-function progressOf(db: Db, snapshotId: string): (p: StateProgress) => void {
-  let last = 0;
-  return (p) => {
-    if (Date.now() - last < 500 && p.doneBytes < p.totalBytes) return;
-    last = Date.now();
-    void db.update(snapshots).set({ progress: p }).where(eq(snapshots.id, snapshotId)).catch(() => undefined);
-  };
-}
+const progressOf = (db: Db, snapshotId: string) => throttledProgress((progress) => db.update(snapshots).set({ progress }).where(eq(snapshots.id, snapshotId)));
 
 export async function runSnapshotOp(deps: Deps, inst: Inst, payload: InstanceOpPayload, lastAttempt: boolean): Promise<void> {
   const { db, driver, network } = deps;
