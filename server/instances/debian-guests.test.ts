@@ -232,13 +232,14 @@ describe('Debian guests', { timeout: 420_000 }, () => {
     expect((await sshWhenUp(guests.d, 'cloud-init status --wait > /dev/null; hostname; cat ~/kept')).trim().split('\n')).toEqual(['deb-from-image', 'kept']);
   });
 
-  it('terminate removes each instance’s seed and disk', async () => {
-    for (const g of [guests.a!, guests.b!, guests.c!, guests.d!]) {
+  it('terminate removes each instance’s seed and disk (and what deb-a kept for its clone, with the clone)', async () => {
+    const all = [guests.a!, guests.b!, guests.c!, guests.d!];
+    for (const g of all) {
       expect(fs.existsSync(path.join(guestDir(g.id), 'seed.iso'))).toBe(true);
       await call('instances.terminate', { instanceId: g.id });
     }
-    for (const g of [guests.a!, guests.b!, guests.c!, guests.d!]) {
-      expect(await waitState(g.id, 'terminated', 120_000)).toBe('terminated');
+    for (const g of all) expect(await waitState(g.id, 'terminated', 120_000)).toBe('terminated');
+    for (const g of all) {
       expect(fs.existsSync(guestDir(g.id))).toBe(false);
       expect(qemuProcessesFor(g.id)).toEqual([]);
     }
