@@ -11,7 +11,7 @@ export default function AdminImagesPage() {
       <AdminBreadcrumb />
       <PageHeader
         title="Images"
-        description="The guest images built on this host. A disabled image is no longer offered and new launches of it are refused; instances made from it keep running."
+        description="The guest images built on this host, and tenants’ own images (publish one to offer it to every tenant). A disabled image is no longer offered and new launches of it are refused; instances made from it keep running."
       />
       <ImagesAdmin />
     </>
