@@ -2,7 +2,7 @@
 
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import type { RouterOutputs } from '@/server/trpc/root';
 import { roleReason } from '../instances/format';
 import { useTenant } from '../shell/tenant-context';
@@ -40,6 +40,12 @@ export function ImagesPanel() {
     refetchInterval: (q) => ((q.state.data ?? []).some((i) => i.state === 'creating' || i.state === 'deleting') ? 1_000 : false),
   });
   const launchable = useQuery(trpc.images.list.queryOptions({ tenantId: tenant.id }));
+  // One of its own became launchable after the list was read (the two are read side by side): read the list again.
+  const missing = (own.data ?? []).some((i) => i.state === 'available' && i.enabled && !(launchable.data ?? []).some((l) => l.id === i.id));
+  const settled = launchable.isSuccess && !launchable.isFetching;
+  useEffect(() => {
+    if (missing && settled) void queryClient.invalidateQueries({ queryKey: trpc.images.list.queryKey({ tenantId: tenant.id }) });
+  }, [missing, settled, queryClient, trpc, tenant.id]);
   const [message, setMessage] = useState<{ text: string; tone: 'error' | 'success' } | null>(null);
   const remove = useMutation(
     trpc.images.delete.mutationOptions({

@@ -20,6 +20,7 @@ import { OperationProgress } from './operation-progress';
 import { Snapshots } from './snapshots';
 import { CloneForm } from './clone-form';
 import { ImageForm } from './image-form';
+import { ResizeForm } from './resize-form';
 import { StateBadge } from './state-badge';
 import { useLiveInstance } from './use-live-instance';
 
@@ -159,6 +160,11 @@ export function InstanceDetail({ instanceId }: { instanceId: string }) {
       <Card title="Snapshots" description="Points in time of this instance: its disk, or its disk and memory. Restore puts it back there; each is billed by the bytes it takes.">
         <Snapshots instance={i} />
       </Card>
+      {i.state !== 'terminated' ? (
+        <Card title="Resize" description="Change its vCPUs, memory and disk; billed at each size from the moment it has it.">
+          <ResizeForm key={`${i.state}:${i.vcpus}:${i.memoryMiB}:${i.diskGiB}`} instance={i} hotplug={image?.features.hotplug ?? false} />
+        </Card>
+      ) : null}
       {i.state !== 'terminated' ? (
         <Card title="Clone" description="A new instance whose disk starts as this one’s: as it is now, or as a snapshot holds it.">
           <CloneForm instance={i} />

@@ -22,7 +22,7 @@ import { TagsEditor, type TagRow } from './tags-editor';
 
 type Errors = Record<string, string[] | undefined>;
 const DEFAULT_IMAGE = 'cirrus-tiny-linux';
-const FIELDS = ['name', 'imageId', 'vcpus', 'memoryMiB', 'diskGiB', 'nics', 'bandwidthMbit', 'interfaces', 'keyPairId', 'userData'];
+const FIELDS = ['name', 'imageId', 'vcpus', 'memoryMiB', 'diskGiB', 'nics', 'bandwidthMbit', 'interfaces', 'keyPairId', 'userData', 'maxVcpus', 'maxMemoryMiB'];
 
 /** A refusal's field key as the form shows it: per-NIC keys whole ("interfaces.0.networkId"), others by the part before the dot ("tags.env" → tags). */
 function formKey(path: string): string | null {
@@ -66,6 +66,7 @@ export function LaunchForm() {
   // Until the user picks a size, the smallest preset is shown.
   const [chosenSize, setSize] = useState<SizeDraft | null>(null);
   const [tagRows, setTagRows] = useState<TagRow[]>([]);
+  const [room, setRoom] = useState({ maxVcpus: '', maxMemoryMiB: '' });
   const [access, setAccess] = useState<AccessDraft>({ keyPairId: '', userData: '' });
   const [nicDrafts, setNicDrafts] = useState<InterfaceDraft[]>([]);
   // The NIC rate of the preset last picked (untyped rates follow it); until then the first preset's.
@@ -117,6 +118,8 @@ export function LaunchForm() {
       tags,
       // Only images that run cloud-init take them (the fields are hidden for the others).
       ...(image?.features.cloudInit ? { keyPairId: access.keyPairId || undefined, userData: access.userData || undefined } : {}),
+      // Only images that online hot-added vCPUs and memory have room to grow into (the fields are hidden for the others).
+      ...(image?.features.hotplug ? { maxVcpus: toNumber(room.maxVcpus) ?? undefined, maxMemoryMiB: toNumber(room.maxMemoryMiB) ?? undefined } : {}),
     });
     setTagErrors(rowErrors);
     if (!parsed.success || Object.keys(rowErrors).length) {
@@ -206,6 +209,30 @@ export function LaunchForm() {
         <Card title="Size" description="Pick a preset, or set each number yourself.">
           {flavors.isPending ? <p role="status">Loading sizes…</p> : null}
           <SizeFields flavors={flavors.data ?? []} size={size} onChange={onSize} errors={errors} />
+          {image?.features.hotplug ? (
+            <fieldset className="mt-4 space-y-2">
+              <legend className="text-sm font-medium text-slate-800">Room to grow into while it runs (optional)</legend>
+              <p className="text-xs text-slate-600">{image.name} brings hot-added vCPUs and memory online: up to these, a resize adds them without a reboot. Only what it has is billed.</p>
+              <div className="grid gap-3 sm:grid-cols-2">
+                {(['maxVcpus', 'maxMemoryMiB'] as const).map((k) => (
+                  <TextField
+                    key={k}
+                    label={k === 'maxVcpus' ? 'Most vCPUs' : 'Most memory (MiB)'}
+                    name={k}
+                    type="number"
+                    inputMode="numeric"
+                    min={1}
+                    value={room[k]}
+                    onChange={(e) => {
+                      clearError(k);
+                      setRoom((r) => ({ ...r, [k]: e.target.value }));
+                    }}
+                    error={errors[k]}
+                  />
+                ))}
+              </div>
+            </fieldset>
+          ) : null}
         </Card>
         <Card title="Network interfaces" description="The network each interface joins and the rate it is shaped to.">
           <InterfaceFields

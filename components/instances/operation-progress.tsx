@@ -5,6 +5,7 @@ const doing: Partial<Record<Instance['state'], string>> = {
   suspending: 'Saving its memory to disk',
   resuming: 'Loading its memory from disk',
   restoring: 'Putting it back to a snapshot',
+  resizing: 'Changing its size',
 };
 
 /**

@@ -10,6 +10,7 @@ const tones: Record<InstanceState, string> = {
   suspended: 'bg-indigo-50 text-indigo-900 ring-indigo-300',
   resuming: 'bg-amber-50 text-amber-900 ring-amber-300',
   restoring: 'bg-amber-50 text-amber-900 ring-amber-300',
+  resizing: 'bg-amber-50 text-amber-900 ring-amber-300',
   terminating: 'bg-orange-50 text-orange-900 ring-orange-300',
   terminated: 'bg-slate-50 text-slate-500 ring-slate-200',
   error: 'bg-red-50 text-red-800 ring-red-300',

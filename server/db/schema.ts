@@ -135,6 +135,7 @@ export const instanceState = pgEnum('instance_state', [
   'suspended',
   'resuming',
   'restoring',
+  'resizing',
 ]);
 
 export const hostState = pgEnum('host_state', ['enabled', 'maintenance', 'offline']);
@@ -298,6 +299,15 @@ export const instances = pgTable(
     cloneOfInstanceId: text('clone_of_instance_id').references((): AnyPgColumn => instances.id, { onDelete: 'set null' }),
     cloneOfSnapshotId: text('clone_of_snapshot_id'),
     cloneLinked: boolean('clone_linked'),
+    /** How far vCPUs and memory can be hot-added while it runs (chosen at launch, changed while stopped); null: its size. */
+    maxVcpus: integer('max_vcpus'),
+    maxMemoryMiB: integer('max_memory_mib'),
+    /**
+     * While `resizing`: the state it goes back to and the size it had (its
+     * columns already hold the size asked for, so quotas count it; the ledger
+     * follows when the driver has granted it).
+     */
+    resize: jsonb('resize').$type<{ back: 'running' | 'stopped'; was: { vcpus: number; memoryMiB: number; diskGiB: number } } | null>(),
   },
   (t) => [
     index('instances_clone_of_idx').on(t.cloneOfInstanceId).where(sql`${t.cloneOfInstanceId} is not null`),

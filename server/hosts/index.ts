@@ -72,24 +72,29 @@ export async function allocatedOn(db: DbOrTx, hostId: string): Promise<Resources
 }
 
 /**
- * Take back room on a host for a suspended instance that resumes, inside its
- * transaction: the host row is locked as placement locks it, so a launch and
- * a resume cannot both take the last room.
+ * Take room on a host for an instance already placed there — a suspended one
+ * that resumes, or one that grows — inside its transaction: the host row is
+ * locked as placement locks it, so two of these (or one and a launch) cannot
+ * both take the last room. `why` ends the refusal ("resume it", …).
  */
-export async function reserveForResume(tx: Tx, hostId: string, request: Pick<Usage, 'vcpus' | 'memoryMiB'>): Promise<void> {
+export async function reserveOnHost(tx: Tx, hostId: string, request: Partial<Resources>, why: { doing: string; otherwise: string }): Promise<void> {
   const [host] = await tx.select().from(hosts).where(eq(hosts.id, hostId)).for('update');
   if (!host) throw new Error(`host ${hostId} is gone`);
   const cap = hostCapacity(host);
   const used = await allocatedOn(tx, host.id);
-  const free = { vcpus: cap.vcpus - used.vcpus, memoryMiB: cap.memoryMiB - used.memoryMiB };
-  if (free.vcpus < request.vcpus || free.memoryMiB < request.memoryMiB) {
-    throw new DomainError(
-      'INSUFFICIENT_CAPACITY',
-      `Its host ${host.name} has no room to resume it now: it needs ${request.vcpus} vCPU and ${request.memoryMiB} MiB, and ` +
-        `${Math.max(0, free.vcpus)} vCPU and ${Math.max(0, free.memoryMiB)} MiB are free. Try again later, or stop it to give up its saved state.`,
-    );
-  }
+  const want = { vcpus: request.vcpus ?? 0, memoryMiB: request.memoryMiB ?? 0, diskGiB: request.diskGiB ?? 0 };
+  const free = { vcpus: cap.vcpus - used.vcpus, memoryMiB: cap.memoryMiB - used.memoryMiB, diskGiB: cap.diskGiB - used.diskGiB };
+  const short = (['vcpus', 'memoryMiB', 'diskGiB'] as const).filter((k) => want[k] > 0 && free[k] < want[k]);
+  if (short.length === 0) return;
+  const unit = { vcpus: 'vCPU', memoryMiB: 'MiB', diskGiB: 'GiB' };
+  const needs = short.map((k) => `${want[k]} ${unit[k]}`).join(' and ');
+  const has = short.map((k) => `${Math.max(0, free[k])} ${unit[k]}`).join(' and ');
+  throw new DomainError('INSUFFICIENT_CAPACITY', `Its host ${host.name} has no room to ${why.doing} now: it needs ${needs} more, and ${has} ${short.length === 1 && free[short[0]!] === 1 ? 'is' : 'are'} free. ${why.otherwise}`);
 }
+
+/** Room for a suspended instance's vCPUs and memory again. */
+export const reserveForResume = (tx: Tx, hostId: string, request: Pick<Usage, 'vcpus' | 'memoryMiB'>) =>
+  reserveOnHost(tx, hostId, request, { doing: 'resume it', otherwise: 'Try again later, or stop it to give up its saved state.' });
 
 /**
  * Pick a host with room for `request`, inside the launch transaction. Enabled,

@@ -109,6 +109,9 @@ export function validateGuestSpec(raw: unknown, image?: ImageLimits): GuestSpec 
     nics: nicsOf(id, s.nics),
     image: typeof s.image === 'string' && GUEST_ID_PATTERN.test(s.image) ? s.image : '',
   };
+  // Room to hot-add vCPUs and memory into while it runs (none when absent).
+  if (s.maxVcpus !== undefined && s.maxVcpus !== null) spec.maxVcpus = intIn('maxVcpus', s.maxVcpus, spec.vcpus, SPEC_LIMITS.vcpus.max);
+  if (s.maxMemoryMiB !== undefined && s.maxMemoryMiB !== null) spec.maxMemoryMiB = intIn('maxMemoryMiB', s.maxMemoryMiB, spec.memoryMiB, SPEC_LIMITS.memoryMiB.max);
   const cloudInit = cloudInitOf(s.cloudInit, spec.nics.length);
   if (cloudInit) spec.cloudInit = cloudInit;
   if (!spec.image) throw new HypervisorError('INVALID_SPEC', `image must be a catalog id, got ${JSON.stringify(s.image)}`);

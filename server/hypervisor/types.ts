@@ -39,6 +39,13 @@ export interface GuestSpec {
   /** Image id from the catalog, e.g. "cirrus-tiny-linux". */
   image: string;
   /**
+   * How far vCPUs and memory can be hot-added while it runs (the machine is
+   * made with that room: `maxcpus`, memory slots and `maxmem`); absent: as
+   * many as it has. Raised only while it is stopped.
+   */
+  maxVcpus?: number;
+  maxMemoryMiB?: number;
+  /**
    * What cloud-init is told (images with cloud-init get it as a NoCloud seed;
    * others ignore it). Its instance id is the guest's id, so a clone, being a
    * new guest, personalises itself again.
@@ -152,6 +159,17 @@ export interface CapturedImage {
   virtualSizeBytes: number;
 }
 
+/** A new size; what is left out stays. */
+export interface ResizeRequest {
+  vcpus?: number;
+  memoryMiB?: number;
+  /** Grow only. */
+  diskGiB?: number;
+  /** Stopped only: the room for hot-adding later. */
+  maxVcpus?: number;
+  maxMemoryMiB?: number;
+}
+
 export interface StopOptions {
   /** How long to wait for the guest to power off after ACPI before forcing. */
   timeoutMs?: number;
@@ -221,6 +239,15 @@ export interface HypervisorDriver {
   captureImage(sourceId: string, opts: CaptureOptions, onProgress?: (p: StateProgress) => void): Promise<CapturedImage>;
   /** Remove a captured image (never a built one); refused while a guest's disk is on it. Idempotent. */
   deleteImage(imageId: string): Promise<void>;
+  /**
+   * Change its size. Stopped (no saved state): vCPUs and memory to any size,
+   * the room for hot-adding, and the disk (grown). Running: vCPUs and memory
+   * hot-added up to its room (never fewer: the guest is not asked to give them
+   * back), and the disk grown online; the guest onlines what is added where
+   * its image does. Idempotent: a size it already has is no change. Returns
+   * the spec it now has.
+   */
+  resize(id: string, to: ResizeRequest): Promise<GuestSpec>;
   /** Stop if needed, then remove every trace of the guest (but the files its linked clones read). Idempotent. */
   destroy(id: string): Promise<void>;
 

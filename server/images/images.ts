@@ -61,6 +61,7 @@ export async function listOwnImages(db: DbOrTx, tenantId: string) {
   return db
     .select({
       ...imageColumns,
+      enabled: images.enabled,
       state: images.state,
       stateReason: images.stateReason,
       progress: images.progress,

@@ -12,7 +12,7 @@ import { getInstance, type Instance } from './queries';
 import { recordInstanceEvent, transition } from './transition';
 
 /** The actions on the instance itself (snapshots have their own requests, server/snapshots, and clones theirs, ./clone). */
-export type LifecycleAction = Exclude<InstanceAction, 'snapshot' | 'restore' | 'clone' | 'capture'>;
+export type LifecycleAction = Exclude<InstanceAction, 'snapshot' | 'restore' | 'clone' | 'capture' | 'resize'>;
 
 const plan: Record<LifecycleAction, { to: InstanceState | null; message: string }> = {
   start: { to: 'starting', message: 'Start requested.' },

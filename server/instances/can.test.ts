@@ -5,17 +5,18 @@ import { hostCapacity } from '../hosts';
 
 describe('instanceCan', () => {
   it('allows each action only from its states, and says why not otherwise', () => {
-    const table = Object.fromEntries(instanceStates.map((s) => [s, (['start', 'stop', 'reboot', 'suspend', 'resume', 'snapshot', 'restore', 'clone', 'capture', 'terminate'] as const).filter((a) => instanceCan[a]({ state: s }))]));
+    const table = Object.fromEntries(instanceStates.map((s) => [s, (['start', 'stop', 'reboot', 'suspend', 'resume', 'snapshot', 'restore', 'clone', 'capture', 'resize', 'terminate'] as const).filter((a) => instanceCan[a]({ state: s }))]));
     expect(table).toEqual({
       pending: ['terminate'],
       starting: ['stop', 'terminate'],
-      running: ['stop', 'reboot', 'suspend', 'snapshot', 'restore', 'clone', 'capture', 'terminate'],
+      running: ['stop', 'reboot', 'suspend', 'snapshot', 'restore', 'clone', 'capture', 'resize', 'terminate'],
       stopping: ['terminate'],
-      stopped: ['start', 'snapshot', 'restore', 'clone', 'capture', 'terminate'],
+      stopped: ['start', 'snapshot', 'restore', 'clone', 'capture', 'resize', 'terminate'],
       suspending: ['terminate'],
       suspended: ['stop', 'resume', 'terminate'],
       resuming: ['terminate'],
       restoring: ['terminate'],
+      resizing: ['terminate'],
       terminating: [],
       terminated: [],
       error: ['terminate'],
@@ -29,7 +30,7 @@ describe('instanceCan', () => {
     const now = instanceStates.filter((s) => copyWhyNot('clone', s, false) === null);
     const fromSnapshot = instanceStates.filter((s) => copyWhyNot('clone', s, true) === null);
     expect(now).toEqual(['running', 'stopped']);
-    expect(fromSnapshot).toEqual(['running', 'stopping', 'stopped', 'suspending', 'suspended', 'resuming', 'restoring', 'error']);
+    expect(fromSnapshot).toEqual(['running', 'stopping', 'stopped', 'suspending', 'suspended', 'resuming', 'restoring', 'resizing', 'error']);
     expect(copyWhyNot('clone', 'suspended', false)).toMatch(/resume it first, or use one of its snapshots/);
     expect(copyWhyNot('capture', 'pending', false)).toBe('A pending instance cannot be made into an image.');
     expect(copyWhyNot('clone', 'pending', true)).toBe('A pending instance cannot be cloned.');

@@ -12,12 +12,13 @@ export const instanceStates = [
   'suspended',
   'resuming',
   'restoring',
+  'resizing',
   'terminating',
   'terminated',
   'error',
 ] as const;
 export type InstanceState = (typeof instanceStates)[number];
-export type InstanceAction = 'start' | 'stop' | 'reboot' | 'suspend' | 'resume' | 'snapshot' | 'restore' | 'clone' | 'capture' | 'terminate';
+export type InstanceAction = 'start' | 'stop' | 'reboot' | 'suspend' | 'resume' | 'snapshot' | 'restore' | 'clone' | 'capture' | 'resize' | 'terminate';
 
 const allowed: Record<InstanceAction, readonly InstanceState[]> = {
   start: ['stopped'],
@@ -34,7 +35,9 @@ const allowed: Record<InstanceAction, readonly InstanceState[]> = {
   clone: ['running', 'stopped'],
   // An image of its disk as it is now (of a snapshot: as for clones).
   capture: ['running', 'stopped'],
-  terminate: ['pending', 'starting', 'running', 'stopping', 'stopped', 'suspending', 'suspended', 'resuming', 'restoring', 'error'],
+  // Running: hot-added (never smaller) up to the room it was started with; stopped: any size (resizeWhyNot says the rest).
+  resize: ['running', 'stopped'],
+  terminate: ['pending', 'starting', 'running', 'stopping', 'stopped', 'suspending', 'suspended', 'resuming', 'restoring', 'resizing', 'error'],
 };
 
 const verbs: Record<InstanceAction, string> = {
@@ -47,6 +50,7 @@ const verbs: Record<InstanceAction, string> = {
   restore: 'restored to a snapshot',
   clone: 'cloned',
   capture: 'made into an image',
+  resize: 'resized',
   terminate: 'terminated',
 };
 
@@ -75,13 +79,14 @@ export const instanceCan = {
   restore: can('restore'),
   clone: can('clone'),
   capture: can('capture'),
+  resize: can('resize'),
   terminate: can('terminate'),
 };
 
 export const allowedFrom = (action: InstanceAction) => allowed[action];
 
 /** States that are on their way somewhere: the UI polls while any is shown. */
-export const transitional: readonly InstanceState[] = ['pending', 'starting', 'stopping', 'suspending', 'resuming', 'restoring', 'terminating'];
+export const transitional: readonly InstanceState[] = ['pending', 'starting', 'stopping', 'suspending', 'resuming', 'restoring', 'resizing', 'terminating'];
 
 /** Why this instance cannot be put back to a snapshot (with memory or not) now; null when it can. */
 export function restoreWhyNot(state: InstanceState, withMemory: boolean): string | null {
@@ -103,7 +108,7 @@ export function snapshotWhyNot(state: InstanceState, withMemory: boolean): strin
 export const holdsSavedState: readonly InstanceState[] = ['suspending', 'suspended', 'resuming'];
 
 /** States whose instance still has the snapshots it was given (a clone of one can be made). */
-const keepsSnapshots: readonly InstanceState[] = ['running', 'stopping', 'stopped', 'suspending', 'suspended', 'resuming', 'restoring', 'error'];
+const keepsSnapshots: readonly InstanceState[] = ['running', 'stopping', 'stopped', 'suspending', 'suspended', 'resuming', 'restoring', 'resizing', 'error'];
 
 /**
  * Why a clone or an image of this instance (of its disk now, or of one of its
@@ -115,4 +120,35 @@ export function copyWhyNot(action: 'clone' | 'capture', state: InstanceState, fr
     return whyNot(action, state);
   }
   return keepsSnapshots.includes(state) ? null : whyNot(action, state);
+}
+
+/** Memory is hot-added in whole Linux memory blocks (as the driver plugs it). */
+export const HOT_MEMORY_STEP_MIB = 128;
+
+export type Size = { vcpus: number; memoryMiB: number; diskGiB: number };
+
+/**
+ * Why this instance cannot take the size `to` now; null when it can. Running:
+ * only more, within the room it was started with (`max`), memory in whole
+ * steps, and only where its image brings hot-added CPUs and memory online.
+ * A disk only grows.
+ */
+export function resizeWhyNot(
+  i: { state: InstanceState } & Size & { maxVcpus: number | null; maxMemoryMiB: number | null },
+  to: Size,
+  hotplug: boolean,
+): string | null {
+  const base = whyNot('resize', i.state);
+  if (base) return base;
+  if (to.diskGiB < i.diskGiB) return `A disk only grows: it has ${i.diskGiB} GiB.`;
+  if (to.vcpus === i.vcpus && to.memoryMiB === i.memoryMiB && to.diskGiB === i.diskGiB) return 'That is the size it has.';
+  if (i.state !== 'running') return null;
+  if (to.vcpus < i.vcpus || to.memoryMiB < i.memoryMiB) return 'A running instance is not made smaller: stop it first.';
+  if (!hotplug && (to.vcpus > i.vcpus || to.memoryMiB > i.memoryMiB)) return 'Its image does not bring hot-added vCPUs and memory online: stop it to change them.';
+  const maxV = i.maxVcpus ?? i.vcpus;
+  const maxM = i.maxMemoryMiB ?? i.memoryMiB;
+  if (to.vcpus > maxV) return `It was started with room for ${maxV} vCPU${maxV === 1 ? '' : 's'}: stop it to go beyond.`;
+  if (to.memoryMiB > maxM) return `It was started with room for ${maxM} MiB: stop it to go beyond.`;
+  if ((to.memoryMiB - i.memoryMiB) % HOT_MEMORY_STEP_MIB !== 0) return `Memory is added to a running instance in steps of ${HOT_MEMORY_STEP_MIB} MiB.`;
+  return null;
 }

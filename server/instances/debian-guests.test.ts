@@ -1,8 +1,9 @@
 // Debian 12 on real QEMU guests through the real server: key pairs (imported
 // and generated), user data and metadata through the cloud-init seed, SSH in
 // over the port forward the instance page shows, the guest agent's view,
-// persistence across reboot and stop/start, suspend and resume, a linked
-// clone and an image of an instance, and nothing left after terminate.
+// persistence across reboot and stop/start, suspend and resume, growing
+// while it runs, a linked clone and an image of an instance, and nothing
+// left after terminate.
 // Two guests boot once and are shared by the steps, in order.
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -61,7 +62,7 @@ async function sshWhenUp(g: Guest, command: string, ms = 300_000, key = g.key): 
 
 const guestDir = (id: string) => path.join(dataDir, 'guests', id);
 
-async function launchDebian(name: string, size: { vcpus: number; memoryMiB: number; diskGiB: number }, keyPairId: string, userData?: string, imageId = DEBIAN): Promise<string> {
+async function launchDebian(name: string, size: { vcpus: number; memoryMiB: number; diskGiB: number; maxVcpus?: number; maxMemoryMiB?: number }, keyPairId: string, userData?: string, imageId = DEBIAN): Promise<string> {
   const inst = await call<{ id: string }>('instances.launch', { name, imageId, nics: 1, ...size, keyPairId, ...(userData ? { userData } : {}) });
   return inst.id;
 }
@@ -106,7 +107,8 @@ describe('Debian guests', { timeout: 420_000 }, () => {
 
     // Both boot at once (TCG is slow; the steps share them).
     const a = await launchDebian('deb-a', { vcpus: 2, memoryMiB: 1024, diskGiB: 4 }, laptop.id, '#!/bin/sh\necho "written by user data on $(hostname)" > /marker\n');
-    const b = await launchDebian('deb-b', { vcpus: 1, memoryMiB: 512, diskGiB: 2 }, gen.keyPair.id);
+    // deb-b has room to grow into while it runs (a later step hot-adds into it).
+    const b = await launchDebian('deb-b', { vcpus: 1, memoryMiB: 512, diskGiB: 2, maxVcpus: 3, maxMemoryMiB: 1024 }, gen.keyPair.id);
     guests.a = await forwardSsh(a, imported);
     guests.b = await forwardSsh(b, generated);
     expect(await waitState(a, 'running')).toBe('running');
@@ -197,6 +199,29 @@ describe('Debian guests', { timeout: 420_000 }, () => {
     expect(after[1]).toBe(bootId);
     expect(Number(after[2])).toBeGreaterThan(Number(uptime));
     expect(fs.existsSync(path.join(guestDir(g.id), 'saved.state'))).toBe(false);
+  });
+
+  it('deb-b grows while it runs, 1 → 3 vCPUs, 512 → 1024 MiB, a 2 → 4 GiB disk: the guest sees them without a reboot', async () => {
+    const g = guests.b!;
+    const bootId = (await sshWhenUp(g, 'cat /proc/sys/kernel/random/boot_id')).trim();
+    await call('instances.resize', { instanceId: g.id, vcpus: 3, memoryMiB: 1024, diskGiB: 4 });
+    expect(await waitState(g.id, 'running', 120_000)).toBe('running');
+    expect(await call('instances.get', { instanceId: g.id }, 'query')).toMatchObject({ vcpus: 3, memoryMiB: 1024, diskGiB: 4, stateReason: null });
+    // Debian's udev rules bring the hot-added CPUs and memory online by themselves.
+    const seen = await waitFor(
+      'the guest onlines what was added',
+      () => ssh(g, "nproc; awk '/MemTotal/ {print $2}' /proc/meminfo; lsblk -b -dn -o SIZE /dev/vda; cat /proc/sys/kernel/random/boot_id"),
+      (r) => r.ok && r.out.trim().split('\n')[0] === '3' && Number(r.out.trim().split('\n')[1]) > 900 * 1024,
+      60_000,
+    );
+    const [cpus, memKb, disk, boot] = seen.out.trim().split('\n');
+    expect(cpus).toBe('3');
+    expect(Number(memKb)).toBeGreaterThan(900 * 1024);
+    expect(Number(disk)).toBe(4 * GiB);
+    expect(boot).toBe(bootId);
+    // Beyond the room it was launched with, or smaller while it runs: refused, saying why.
+    const more = await trpc(server.url, tenant.token, 'instances.resize', { tenantId: tenant.id, instanceId: g.id, vcpus: 4 }, 'mutation');
+    expect(more).toMatchObject({ ok: false, message: expect.stringContaining('room for 3 vCPUs') });
   });
 
   it('a linked clone of deb-a as it is now boots with its files, its own name, MACs and address, and sets itself up again', async () => {

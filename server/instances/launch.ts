@@ -35,6 +35,9 @@ export async function launchInstance(db: DbOrTx, actor: Actor, tenantId: string,
     if (input.vcpus < image.minVcpus) {
       throw new DomainError('INVALID_INPUT', `${image.name} needs at least ${image.minVcpus} vCPUs.`, 'vcpus');
     }
+    if (!image.features.hotplug && (input.maxVcpus !== undefined || input.maxMemoryMiB !== undefined)) {
+      throw new DomainError('INVALID_INPUT', `${image.name} does not bring hot-added vCPUs and memory online, so it has no room to grow into while it runs.`, input.maxVcpus !== undefined ? 'maxVcpus' : 'maxMemoryMiB');
+    }
     if (!image.features.cloudInit) {
       const field = input.keyPairId ? 'keyPairId' : input.userData ? 'userData' : null;
       if (field) throw new DomainError('INVALID_INPUT', `${image.name} does not run cloud-init, so it cannot take a key pair or user data. Choose an image that does, or leave them out.`, field);
@@ -56,6 +59,8 @@ export async function launchInstance(db: DbOrTx, actor: Actor, tenantId: string,
         keyName: key?.name ?? null,
         sshPublicKey: key?.publicKey ?? null,
         userData: input.userData ? input.userData : null,
+        maxVcpus: input.maxVcpus && input.maxVcpus > input.vcpus ? input.maxVcpus : null,
+        maxMemoryMiB: input.maxMemoryMiB && input.maxMemoryMiB > input.memoryMiB ? input.maxMemoryMiB : null,
       },
       interfaces,
       action: 'launch',

@@ -15,6 +15,7 @@ import type { InstanceState } from './can';
 import { runImageCreate } from '../images/ops';
 import { runSnapshotOp } from '../snapshots/ops';
 import { cloudInitFor } from './cloud-init';
+import { runResize } from './resize';
 import { transition, type Transition } from './transition';
 
 /** `network`: the host's network agent (absent in tests of code above the network: NICs are user-mode). */
@@ -54,7 +55,8 @@ export async function runInstanceOp(deps: OpDeps, payload: InstanceOpPayload, at
         if (state === 'absent') {
           const nics = await guestNics(db, inst.id, inst.nics, network ? network.tag : undefined);
           const cloudInit = await cloudInitFor(db, inst);
-          const spec = { id: inst.id, vcpus: inst.vcpus, memoryMiB: inst.memoryMiB, diskGiB: inst.diskGiB, nics, image: inst.imageId, cloudInit };
+          const room = { ...(inst.maxVcpus ? { maxVcpus: inst.maxVcpus } : {}), ...(inst.maxMemoryMiB ? { maxMemoryMiB: inst.maxMemoryMiB } : {}) };
+          const spec = { id: inst.id, vcpus: inst.vcpus, memoryMiB: inst.memoryMiB, diskGiB: inst.diskGiB, nics, image: inst.imageId, cloudInit, ...room };
           if (inst.cloneOfInstanceId && !inst.launchedAt) {
             // Its disk is made from its source's (snapshot ids are the driver's snapshot names).
             const opts = { snapshot: inst.cloneOfSnapshotId, linked: inst.cloneLinked ?? true };
@@ -170,6 +172,9 @@ export async function runInstanceOp(deps: OpDeps, payload: InstanceOpPayload, at
         return;
       case 'image-create':
         await runImageCreate(deps, inst, payload, attempt.attempts >= attempt.maxAttempts);
+        return;
+      case 'resize':
+        await runResize(deps, inst, attempt.attempts >= attempt.maxAttempts);
         return;
       case 'terminate': {
         if (inst.state !== 'terminating') return;

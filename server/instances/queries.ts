@@ -29,6 +29,8 @@ export const instanceColumns = {
   cloneOfInstanceId: instances.cloneOfInstanceId,
   cloneOfSnapshotId: instances.cloneOfSnapshotId,
   cloneLinked: instances.cloneLinked,
+  maxVcpus: instances.maxVcpus,
+  maxMemoryMiB: instances.maxMemoryMiB,
 };
 const withHost = { ...instanceColumns, hostName: hosts.name };
 

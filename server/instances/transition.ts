@@ -17,6 +17,8 @@ export type Transition = {
   /** Written to the instance's state_reason (cleared when omitted). */
   reason?: string | null;
   extra?: Partial<{ launchedAt: ReturnType<typeof sql>; terminatedAt: ReturnType<typeof sql>; savedStateMiB: number | null }>;
+  /** false: the ledger is the caller's (a resize keeps a running instance billed as running throughout). */
+  meter?: boolean;
 };
 
 /**
@@ -48,7 +50,9 @@ export async function transition(db: DbOrTx, actor: Actor, instanceId: string, t
     .update(instances)
     .set({ state: t.to, stateReason: t.reason ?? null, stateChangedAt: sql`now()`, progress: null, ...t.extra })
     .where(eq(instances.id, instanceId));
-  await meterTransition(db, { ...old, savedStateMiB: t.extra?.savedStateMiB !== undefined ? t.extra.savedStateMiB : old.savedStateMiB }, old.state, t.to);
+  if (t.meter !== false) {
+    await meterTransition(db, { ...old, savedStateMiB: t.extra?.savedStateMiB !== undefined ? t.extra.savedStateMiB : old.savedStateMiB }, old.state, t.to);
+  }
   // Terminate accepted: addresses go back to their networks and port forwards close now, with the quota.
   if (!GONE.includes(old.state) && GONE.includes(t.to)) {
     await releaseInterfaces(db, instanceId);

@@ -55,12 +55,26 @@ const launchFields = z.object({
   /** A key pair of the tenant's: its public key goes on the image's login user. */
   keyPairId: z.string().uuid('Choose one of your key pairs.').optional(),
   userData: userDataSchema.optional(),
+  /** Room to hot-add vCPUs and memory into while it runs (images that online them); omitted: none. */
+  maxVcpus: intIn('Most vCPUs', LIMITS.vcpus).optional(),
+  maxMemoryMiB: intIn('Most memory', LIMITS.memoryMiB, ' MiB').optional(),
 });
 
-export const launchInput = launchFields.refine((l) => !l.interfaces || l.interfaces.length === l.nics, {
-  message: 'Give each network interface its network and rate (one entry per interface).',
-  path: ['interfaces'],
-});
+/** The room to grow into is no smaller than the size. */
+const roomFits = <S extends z.ZodType<{ vcpus?: number; memoryMiB?: number; maxVcpus?: number; maxMemoryMiB?: number }>>(schema: S): S =>
+  schema
+    .refine((l) => l.maxVcpus === undefined || l.vcpus === undefined || l.maxVcpus >= l.vcpus, { message: 'The most vCPUs it can grow to is at least the vCPUs it has.', path: ['maxVcpus'] })
+    .refine((l) => l.maxMemoryMiB === undefined || l.memoryMiB === undefined || l.maxMemoryMiB >= l.memoryMiB, {
+      message: 'The most memory it can grow to is at least the memory it has.',
+      path: ['maxMemoryMiB'],
+    });
+
+export const launchInput = roomFits(
+  launchFields.refine((l) => !l.interfaces || l.interfaces.length === l.nics, {
+    message: 'Give each network interface its network and rate (one entry per interface).',
+    path: ['interfaces'],
+  }),
+);
 export type LaunchInput = z.infer<typeof launchInput>;
 
 /** A flavor is a launch size: the same bounds as a launch, under a short name. */
@@ -88,6 +102,19 @@ export const cloneInput = z.object({
   tags: tagsSchema.optional(),
 });
 export type CloneInput = z.infer<typeof cloneInput>;
+
+/** A new size for an instance; what is left out stays. */
+export const resizeInput = roomFits(
+  z.object({
+    instanceId: instanceIdSchema,
+    vcpus: intIn('vCPUs', LIMITS.vcpus).optional(),
+    memoryMiB: intIn('Memory', LIMITS.memoryMiB, ' MiB').optional(),
+    diskGiB: intIn('Disk', LIMITS.diskGiB, ' GiB').optional(),
+    maxVcpus: intIn('Most vCPUs', LIMITS.vcpus).optional(),
+    maxMemoryMiB: intIn('Most memory', LIMITS.memoryMiB, ' MiB').optional(),
+  }),
+);
+export type ResizeInput = z.infer<typeof resizeInput>;
 
 export const listInput = z.object({
   cursor: z.string().max(200).nullish(),

@@ -18,6 +18,7 @@ export type InstanceOp =
   | 'snapshot-restore'
   | 'snapshot-delete'
   | 'image-create'
+  | 'resize'
   | 'terminate';
 /** `snapshotId`: the snapshot a snapshot-* op is about; `imageId`: the image image-create makes. */
 export type InstanceOpPayload = { instanceId: string; op: InstanceOp; snapshotId?: string; imageId?: string };

@@ -38,6 +38,7 @@ const retryOp: Partial<Record<InstanceState, InstanceOp>> = {
   stopping: 'stop',
   suspending: 'suspend',
   resuming: 'resume',
+  resizing: 'resize',
   terminating: 'terminate',
 };
 

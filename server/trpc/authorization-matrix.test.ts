@@ -36,6 +36,7 @@ const matrix: Record<string, Access> = {
   'quotas.get': { tenant: 'viewer' },
   'instances.launch': { tenant: 'member' },
   'instances.clone': { tenant: 'member' },
+  'instances.resize': { tenant: 'member' },
   'instances.list': { tenant: 'viewer' },
   'instances.get': { tenant: 'viewer' },
   'instances.events': { tenant: 'viewer' },

@@ -4,6 +4,7 @@
 // simulates a guest dying outside Cirrus.
 import { DEFAULT_IMAGE_ID } from '../images/catalog';
 import { validateGuestId, validateGuestSpec, type ImageLimits } from '../spec';
+import { coldShape, hotAddWhyNot } from '../qemu/hotplug';
 import {
   HypervisorError,
   type ConsoleEndpoint,
@@ -18,6 +19,7 @@ import {
   type GuestStatus,
   type HostInfo,
   type HypervisorDriver,
+  type ResizeRequest,
   type SavedState,
   type StateProgress,
   type StopOptions,
@@ -87,6 +89,25 @@ export class FakeHypervisor implements HypervisorDriver {
       if (!opts.linked) onProgress?.({ doneBytes: 1, totalBytes: 1 });
       await sleep(this.transitionMs);
       this.guests.set(spec.id, { spec, state: 'stopped', pid: null, serial: '', saved: null, snapshots: new Map() });
+    });
+  }
+
+  async resize(id: string, to: ResizeRequest): Promise<GuestSpec> {
+    return this.lock(id, async () => {
+      const g = this.get(id);
+      const want = { vcpus: to.vcpus ?? g.spec.vcpus, memoryMiB: to.memoryMiB ?? g.spec.memoryMiB, diskGiB: to.diskGiB ?? g.spec.diskGiB };
+      if (want.diskGiB < g.spec.diskGiB) throw new HypervisorError('INVALID_SPEC', `a disk only grows: guest ${id} has ${g.spec.diskGiB} GiB`);
+      if (g.saved) throw new HypervisorError('INVALID_STATE', `guest ${id} is suspended: resume it, or stop it, to resize it`);
+      if (g.state === 'stopped') {
+        const max = { maxVcpus: Math.max(want.vcpus, to.maxVcpus ?? g.spec.maxVcpus ?? want.vcpus), maxMemoryMiB: Math.max(want.memoryMiB, to.maxMemoryMiB ?? g.spec.maxMemoryMiB ?? want.memoryMiB) };
+        g.spec = validateGuestSpec({ ...g.spec, ...want, ...max }, this.images[g.spec.image]);
+        return g.spec;
+      }
+      const why = hotAddWhyNot(coldShape(g.spec), want);
+      if (why) throw new HypervisorError('INVALID_STATE', `guest ${id}: ${why}`);
+      await sleep(this.transitionMs);
+      g.spec = { ...g.spec, ...want };
+      return g.spec;
     });
   }
 

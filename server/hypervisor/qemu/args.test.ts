@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildQemuArgs, macAddress } from './args';
 import { guestLayout } from './layout';
+import { hotAddWhyNot, shapeTotals, validateShape } from './hotplug';
 
 const image = { kernelPath: '/img/vmlinuz', initrdPath: '/img/initrd.img', cmdline: 'console=tty0 console=ttyS0 quiet' };
 
@@ -40,6 +41,39 @@ describe('buildQemuArgs', () => {
       '-daemonize',
       '-sandbox', 'on,obsolete=deny,resourcecontrol=deny',
     ]);
+  });
+
+  it('makes room to hot-add into, and re-plugs what was hot-added into the machine a saved state comes from', () => {
+    const layout = guestLayout('/data/guests', 'big');
+    const spec = { id: 'big', vcpus: 3, memoryMiB: 768, diskGiB: 2, nics: [], image: 'x', maxVcpus: 4, maxMemoryMiB: 2048 };
+    const cold = buildQemuArgs({ spec, image, layout, accel: 'tcg' });
+    expect(cold.slice(cold.indexOf('-smp'), cold.indexOf('-smp') + 4)).toEqual(['-smp', '3,maxcpus=4', '-m', 'size=768M,slots=8,maxmem=2048M']);
+    expect(cold.join(' ')).not.toMatch(/pc-dimm|x86_64-cpu/);
+    const machine = validateShape({
+      vcpus: 1,
+      maxVcpus: 4,
+      memoryMiB: 512,
+      maxMemoryMiB: 2048,
+      cpus: [1, 2].map((i) => ({ id: `cpu${i}`, driver: 'max-x86_64-cpu', props: { 'socket-id': i, 'core-id': 0, 'thread-id': 0 } })),
+      dimms: [{ id: 'dimm0', sizeMiB: 256 }],
+    });
+    expect(shapeTotals(machine)).toEqual({ vcpus: 3, memoryMiB: 768 });
+    const saved = buildQemuArgs({ spec, image, layout, accel: 'tcg', incoming: true, machine });
+    const at = saved.indexOf('virtio-blk-pci,drive=disk0,id=vda') + 1;
+    expect(saved.slice(saved.indexOf('-smp'), saved.indexOf('-smp') + 4)).toEqual(['-smp', '1,maxcpus=4', '-m', 'size=512M,slots=8,maxmem=2048M']);
+    expect(saved.slice(at, at + 8)).toEqual([
+      '-device', 'max-x86_64-cpu,id=cpu1,socket-id=1,core-id=0,thread-id=0',
+      '-device', 'max-x86_64-cpu,id=cpu2,socket-id=2,core-id=0,thread-id=0',
+      '-object', 'memory-backend-ram,id=mem-dimm0,size=256M',
+      '-device', 'pc-dimm,id=dimm0,memdev=mem-dimm0',
+    ]);
+    // A recorded shape is checked before any of it reaches the argv.
+    expect(() => validateShape({ ...machine, cpus: [{ id: 'cpu1,x=1', driver: 'max-x86_64-cpu', props: { 'socket-id': 1, 'core-id': 0, 'thread-id': 0 } }] })).toThrow(/a CPU/);
+    expect(() => validateShape({ ...machine, dimms: [{ id: 'dimm0', sizeMiB: 4096 }] })).toThrow(/more plugged than it has room for/);
+    expect(hotAddWhyNot(machine, { vcpus: 2, memoryMiB: 768 })).toMatch(/is not made smaller/);
+    expect(hotAddWhyNot(machine, { vcpus: 5, memoryMiB: 768 })).toMatch(/room for 4 vCPU at most/);
+    expect(hotAddWhyNot(machine, { vcpus: 4, memoryMiB: 800 })).toMatch(/in steps of 128 MiB/);
+    expect(hotAddWhyNot(machine, { vcpus: 4, memoryMiB: 1024 })).toBeNull();
   });
 
   it('uses the host CPU under KVM, no NIC devices for zero NICs, and escapes commas in paths', () => {

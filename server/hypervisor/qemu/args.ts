@@ -1,5 +1,6 @@
 import type { Acceleration, GuestSpec } from '../types';
 import type { GuestLayout } from './layout';
+import { coldShape, MEMORY_SLOTS, type MachineShape } from './hotplug';
 
 export interface QemuBootImage {
   kernelPath: string;
@@ -20,6 +21,8 @@ export interface QemuArgsInput {
   incoming?: boolean;
   /** The disk file the guest writes to, when snapshots moved it off layout.disk. */
   diskPath?: string;
+  /** The machine to make (a saved state's, with what was hot-added into it); default: a cold boot of `spec`. */
+  machine?: MachineShape;
 }
 
 export { macAddress } from '../spec';
@@ -33,7 +36,8 @@ function opt(value: string): string {
  * The exact argv (after the binary) that runs a guest: pure, so tests can
  * compare it with golden output. Inputs must already be validated.
  */
-export function buildQemuArgs({ spec, image, layout, accel, seed = false, guestAgent = false, incoming = false, diskPath }: QemuArgsInput): string[] {
+export function buildQemuArgs({ spec, image, layout, accel, seed = false, guestAgent = false, incoming = false, diskPath, machine = coldShape(spec) }: QemuArgsInput): string[] {
+  const m = machine;
   const args = [
     '-name', `guest=${spec.id},debug-threads=on`,
     '-nodefaults',
@@ -41,14 +45,20 @@ export function buildQemuArgs({ spec, image, layout, accel, seed = false, guestA
     '-machine', 'pc',
     '-accel', accel,
     '-cpu', accel === 'kvm' ? 'host' : 'max',
-    '-smp', String(spec.vcpus),
-    '-m', String(spec.memoryMiB),
+    // Room to hot-add into is part of the machine: CPU slots, memory slots and a ceiling.
+    '-smp', m.maxVcpus > m.vcpus ? `${m.vcpus},maxcpus=${m.maxVcpus}` : String(m.vcpus),
+    '-m', m.maxMemoryMiB > m.memoryMiB ? `size=${m.memoryMiB}M,slots=${MEMORY_SLOTS},maxmem=${m.maxMemoryMiB}M` : String(m.memoryMiB),
     '-kernel', image.kernelPath,
     '-initrd', image.initrdPath,
     '-append', image.cmdline,
     '-drive', `file=${opt(diskPath ?? layout.disk)},if=none,id=disk0,format=qcow2`,
     '-device', 'virtio-blk-pci,drive=disk0,id=vda',
   ];
+  // What was hot-added into the machine a saved state comes from, under the same ids.
+  for (const c of m.cpus) {
+    args.push('-device', `${c.driver},id=${c.id},socket-id=${c.props['socket-id']},core-id=${c.props['core-id']},thread-id=${c.props['thread-id']}`);
+  }
+  for (const d of m.dimms) args.push('-object', `memory-backend-ram,id=mem-${d.id},size=${d.sizeMiB}M`, '-device', `pc-dimm,id=${d.id},memdev=mem-${d.id}`);
   if (seed) {
     args.push('-drive', `file=${opt(layout.seedIso)},if=none,id=seed0,format=raw,readonly=on`, '-device', 'virtio-blk-pci,drive=seed0,id=vdb');
   }

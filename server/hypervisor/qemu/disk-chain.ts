@@ -13,6 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type { MachineShape } from './hotplug';
 
 export interface SnapshotRecord {
   /** The frozen qcow2 file holding the disk as it was (its backing is its parent's file, or the base image). */
@@ -20,6 +21,8 @@ export interface SnapshotRecord {
   /** The guest's saved running state taken with it (memory snapshots), or null. */
   stateFile: string | null;
   createdAt: string;
+  /** With memory: the machine the state loads into (hotplug.ts). */
+  machine?: MachineShape;
 }
 
 export interface DiskChain {

@@ -3,7 +3,7 @@
 // not remembered: the pid file and QMP say what runs; the only memory here is
 // the open monitors and why a guest is being stopped.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { readFile, unlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,6 +26,7 @@ import {
   type GuestStatus,
   type HostInfo,
   type HypervisorDriver,
+  type ResizeRequest,
   type CaptureOptions,
   type CapturedImage,
   type CloneOptions,
@@ -35,6 +36,8 @@ import {
 } from '../types';
 import { probeAcceleration, type AccelProbeResult } from './accel';
 import { buildQemuArgs } from './args';
+import * as hot from './hotplug';
+import { coldShape, hotAddWhyNot, shapeTotals, validateShape, type MachineShape } from './hotplug';
 import { agent, GuestAgentError } from './guest-agent';
 import { errorText, guestEventOf, settlesWithin, shutdownOf, stopReasonOf, waitUntil, waitUntilAsync } from './events';
 import { withGuestFileLock } from './guest-lock';
@@ -79,6 +82,8 @@ interface GuestRecord {
   createdAt: string;
   /** A linked clone's: the frozen file of its source its disk is an overlay on. */
   linkedTo?: string | null;
+  /** The machine its QEMU process (or its saved state) is, with what was hot-added into it (hotplug.ts). */
+  machine?: MachineShape | null;
 }
 
 interface Tracked {
@@ -283,6 +288,59 @@ export class QemuDriver implements HypervisorDriver {
     });
     if (users.length) throw new HypervisorError('INVALID_STATE', `image ${imageId} is the disk of guest ${users.join(', ')}`);
     rmSync(image.dir, { recursive: true, force: true });
+  }
+
+  async resize(id: string, to: ResizeRequest): Promise<GuestSpec> {
+    return this.withLock(id, async () => {
+      const { layout, record } = this.load(id);
+      const spec = record.spec;
+      const want = { vcpus: to.vcpus ?? spec.vcpus, memoryMiB: to.memoryMiB ?? spec.memoryMiB, diskGiB: to.diskGiB ?? spec.diskGiB };
+      if (want.diskGiB < spec.diskGiB) throw new HypervisorError('INVALID_SPEC', `a disk only grows: guest ${id} has ${spec.diskGiB} GiB`);
+      if (existsSync(layout.stateFile)) throw new HypervisorError('INVALID_STATE', `guest ${id} is suspended: resume it, or stop it, to resize it`);
+      const t = await this.current(id);
+      const diskPath = readChain(layout.dir, layout.disk).active;
+      if (!t) {
+        const next = validateGuestSpec(
+          { ...spec, ...want, maxVcpus: Math.max(want.vcpus, to.maxVcpus ?? spec.maxVcpus ?? want.vcpus), maxMemoryMiB: Math.max(want.memoryMiB, to.maxMemoryMiB ?? spec.maxMemoryMiB ?? want.memoryMiB) },
+          this.catalog.find(spec.image) ?? undefined,
+        );
+        if (want.diskGiB > spec.diskGiB) await run(this.qemuImg, ['resize', '-q', '-f', 'qcow2', diskPath, `${want.diskGiB}G`]);
+        this.saveRecord(layout, { ...record, spec: next, machine: null });
+        return next;
+      }
+      // Running: the room it was started with is its room until it stops.
+      const shape = this.liveShape(id);
+      if ((to.maxVcpus !== undefined && to.maxVcpus !== shape.maxVcpus) || (to.maxMemoryMiB !== undefined && to.maxMemoryMiB !== shape.maxMemoryMiB)) {
+        throw new HypervisorError('INVALID_STATE', `guest ${id} is running: the room for hot-adding is set while it is stopped`);
+      }
+      const why = hotAddWhyNot(shape, want);
+      if (why) throw new HypervisorError('INVALID_STATE', `guest ${id}: ${why}`);
+      // Each device is recorded as soon as it is in, so a failure half-way leaves a true record.
+      const commit = () => {
+        const now = shapeTotals(shape);
+        record.spec = { ...record.spec, vcpus: now.vcpus, memoryMiB: now.memoryMiB };
+        this.saveRecord(layout, { ...record, machine: shape });
+      };
+      const missing = want.vcpus - shapeTotals(shape).vcpus;
+      if (missing > 0) {
+        for (const cpu of (await hot.freeCpuSlots(t.monitor, shape.vcpus + shape.cpus.length)).slice(0, missing)) {
+          await hot.plugCpu(t.monitor, cpu);
+          shape.cpus.push(cpu);
+          commit();
+        }
+      }
+      const more = want.memoryMiB - shapeTotals(shape).memoryMiB;
+      if (more > 0) {
+        shape.dimms.push(await hot.plugMemory(t.monitor, shape, more));
+        commit();
+      }
+      if (want.diskGiB > record.spec.diskGiB) {
+        await hot.growRootDisk(t.monitor, want.diskGiB);
+        record.spec = { ...record.spec, diskGiB: want.diskGiB };
+        this.saveRecord(layout, { ...record, machine: shape });
+      }
+      return record.spec;
+    });
   }
 
   /** The frozen file a clone or an image is made from: a snapshot's, or the disk's now (frozen for it). Under the source's lock. */
@@ -560,7 +618,7 @@ export class QemuDriver implements HypervisorDriver {
       const t = await this.current(id);
       if (!t) {
         if (!existsSync(layout.stateFile)) throw new HypervisorError('INVALID_STATE', `guest ${id} has no saved state`);
-        await this.loadState(id, layout, layout.stateFile, onProgress);
+        await this.loadState(id, layout, layout.stateFile, this.liveShape(id), onProgress);
       } else {
         const s = await qmp.status(t.monitor);
         if (s.status === 'inmigrate') throw new HypervisorError('BACKEND_FAILED', `guest ${id} is still loading its state`);
@@ -637,7 +695,8 @@ export class QemuDriver implements HypervisorDriver {
           }
         }
       }
-      chain.snapshots[name] = { file: chain.active, stateFile, createdAt: new Date().toISOString() };
+      // A memory snapshot loads into the machine it was taken of (with what was hot-added into it).
+      chain.snapshots[name] = { file: chain.active, stateFile, createdAt: new Date().toISOString(), ...(stateFile ? { machine: this.liveShape(id) } : {}) };
       chain.active = next;
       writeChain(layout.dir, chain);
       return snapshotInfo(name, chain.snapshots[name]);
@@ -646,23 +705,34 @@ export class QemuDriver implements HypervisorDriver {
 
   async restoreSnapshot(id: string, name: string, onProgress?: (p: StateProgress) => void): Promise<'running' | 'stopped'> {
     return this.withLock(id, async () => {
-      const { layout } = this.load(id);
+      const { layout, record } = this.load(id);
       const chain = readChain(layout.dir, layout.disk);
       const snap = chain.snapshots[validateSnapshotName(name)];
       if (!snap) throw new HypervisorError('NOT_FOUND', `guest ${id} has no snapshot ${name}`);
       if (existsSync(layout.stateFile)) throw new HypervisorError('INVALID_STATE', `guest ${id} is suspended: resume it or discard its saved state first`);
       const t = await this.current(id);
       if (t && !snap.stateFile) throw new HypervisorError('INVALID_STATE', `guest ${id} is running: a snapshot without memory is restored into a stopped guest`);
+      const machine = snap.stateFile ? (snap.machine ? validateShape(snap.machine) : coldShape(record.spec)) : null;
+      if (machine) {
+        const was = shapeTotals(machine);
+        if (was.vcpus !== record.spec.vcpus || was.memoryMiB !== record.spec.memoryMiB) {
+          throw new HypervisorError(
+            'INVALID_STATE',
+            `snapshot ${name} of guest ${id} holds the memory of ${was.vcpus} vCPU and ${was.memoryMiB} MiB; the guest now has ${record.spec.vcpus} vCPU and ${record.spec.memoryMiB} MiB: resize it back first`,
+          );
+        }
+      }
       // The running state is replaced by the snapshot's, so nothing of it is kept.
       if (t) await this.forceStopLocked(id, t);
       const next = newOverlayPath(layout.dir);
-      await this.overlay(snap.file, next);
+      // At the disk's size now: a disk grown since does not shrink back under the guest.
+      await this.overlay(snap.file, next, record.spec.diskGiB);
       const old = chain.active;
       chain.active = next;
       writeChain(layout.dir, chain);
       rmSync(old, { force: true }); // the disk as it was since: no snapshot's file (those are frozen), so nothing else needs it
-      if (!snap.stateFile) return 'stopped';
-      await this.loadState(id, layout, snap.stateFile, onProgress);
+      if (!snap.stateFile || !machine) return 'stopped';
+      await this.loadState(id, layout, snap.stateFile, machine, onProgress);
       return 'running';
     });
   }
@@ -901,9 +971,9 @@ export class QemuDriver implements HypervisorDriver {
     return info['full-backing-filename'] ?? info['backing-filename'] ?? null;
   }
 
-  /** Start QEMU for the guest waiting for a state, load `stateFile` into it and let it run. Under the guest's lock. */
-  private async loadState(id: string, layout: GuestLayout, stateFile: string, onProgress?: (p: StateProgress) => void): Promise<void> {
-    await this.spawnGuest(id, { incoming: true });
+  /** Start QEMU for the guest as `machine`, waiting for a state, load `stateFile` into it and let it run. Under the guest's lock. */
+  private async loadState(id: string, layout: GuestLayout, stateFile: string, machine: MachineShape, onProgress?: (p: StateProgress) => void): Promise<void> {
+    await this.spawnGuest(id, { incoming: true, machine });
     const t = this.tracked.get(id)!;
     const size = statSync(stateFile).size;
     try {
@@ -926,11 +996,14 @@ export class QemuDriver implements HypervisorDriver {
   }
 
   /** Run QEMU for a guest (booting, or waiting for its saved state) and attach QMP; undo everything on failure. Under the guest's lock. */
-  private async spawnGuest(id: string, opts: { incoming: boolean }): Promise<void> {
+  private async spawnGuest(id: string, opts: { incoming: boolean; machine?: MachineShape }): Promise<void> {
     const { layout, record } = this.load(id);
     const image = this.catalog.find(record.spec.image);
     if (!image) throw new HypervisorError('BACKEND_FAILED', `image "${record.spec.image}" of guest ${id} is gone from the catalog`);
     const { accel } = await this.acceleration();
+    // A boot folds whatever was hot-added into the spec's numbers; a saved state loads into the machine it was saved from.
+    const machine = opts.machine ?? coldShape(record.spec);
+    this.saveRecord(layout, { ...record, machine });
     const args = buildQemuArgs({
       spec: record.spec,
       image,
@@ -940,6 +1013,7 @@ export class QemuDriver implements HypervisorDriver {
       guestAgent: image.features.guestAgent,
       incoming: opts.incoming,
       diskPath: readChain(layout.dir, layout.disk).active,
+      machine,
     });
     this.removeRuntimeFiles(layout);
     this.starting.add(id);
@@ -963,6 +1037,18 @@ export class QemuDriver implements HypervisorDriver {
     } finally {
       this.starting.delete(id);
     }
+  }
+
+  /** The guest's record, replaced whole (a crash leaves the old one or the new one). */
+  private saveRecord(layout: GuestLayout, record: GuestRecord): void {
+    writeFileSync(`${layout.specFile}.tmp`, JSON.stringify(record, null, 2) + '\n', { mode: 0o600 });
+    renameSync(`${layout.specFile}.tmp`, layout.specFile);
+  }
+
+  /** The machine its process (or its saved state) is: as recorded, or (guests from before hotplug) a cold boot of its spec. */
+  private liveShape(id: string): MachineShape {
+    const { record } = this.load(id);
+    return record.machine ? validateShape(record.machine) : coldShape(record.spec);
   }
 
   private load(id: string): { layout: GuestLayout; record: GuestRecord } {

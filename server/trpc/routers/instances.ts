@@ -4,7 +4,8 @@ import { cloneInstance } from '../../instances/clone';
 import { launchInstance } from '../../instances/launch';
 import { getInstance, listInstanceEvents, listInstances } from '../../instances/queries';
 import { guestInfoOf, serialLogOf } from '../../instances/console';
-import { cloneInput, instanceIdSchema, launchInput, listInput } from '../../instances/validation';
+import { cloneInput, instanceIdSchema, launchInput, listInput, resizeInput } from '../../instances/validation';
+import { requestResize } from '../../instances/resize';
 import { router, tenantProcedure } from '../init';
 import { interfaceProcedures } from './networks';
 
@@ -16,6 +17,7 @@ export const instancesRouter = router({
     return launchInstance(ctx.db, ctx.actor, ctx.tenant.id, spec);
   }),
   clone: tenantProcedure.input(cloneInput).mutation(({ ctx, input }) => cloneInstance(ctx.db, ctx.actor, ctx.tenant.id, input)),
+  resize: tenantProcedure.input(resizeInput).mutation(({ ctx, input }) => requestResize(ctx.db, ctx.actor, ctx.tenant.id, input)),
   list: tenantProcedure.input(listInput).query(({ ctx, input }) => listInstances(ctx.db, ctx.tenant.id, input)),
   get: tenantProcedure.input(byId).query(({ ctx, input }) => getInstance(ctx.db, ctx.tenant.id, input.instanceId)),
   events: tenantProcedure.input(byId).query(({ ctx, input }) => listInstanceEvents(ctx.db, ctx.tenant.id, input.instanceId)),
