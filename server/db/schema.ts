@@ -625,6 +625,9 @@ export const snapshots = pgTable(
       .references(() => instances.id, { onDelete: 'cascade' }),
     name: text('name').notNull(),
     withMemory: boolean('with_memory').notNull(),
+    /** The instance's vCPUs and memory when it was taken: a memory snapshot loads only into that size. */
+    vcpus: integer('vcpus'),
+    memoryMiB: integer('memory_mib'),
     state: snapshotState('state').notNull().default('creating'),
     stateReason: text('state_reason'),
     /** Bytes its files really take on the host (disk and memory state), once taken. */

@@ -114,6 +114,25 @@ describe('resize', () => {
     expect((await plain.get()).state).toBe('stopped');
   });
 
+  it('a memory snapshot is restored only at the size it was taken at', async () => {
+    const { api, ids, tenant } = await launched({ vcpus: 2 });
+    const snap = await api.snapshots.create({ ...ids, name: 'at two', withMemory: true });
+    await drain();
+    expect((await api.snapshots.list(ids))[0]).toMatchObject({ vcpus: 2, memoryMiB: 256 });
+    await api.instances.stop(ids);
+    await drain();
+    await api.instances.resize({ ...ids, vcpus: 1 });
+    await drain();
+    await expect(api.snapshots.restore({ tenantId: tenant.id, snapshotId: snap.id })).rejects.toThrow(
+      'Snapshot “at two” holds the memory of vm at 2 vCPU and 256 MiB; it has 1 vCPU and 256 MiB now. Resize it back (stopped) to restore it.',
+    );
+    await api.instances.resize({ ...ids, vcpus: 2 });
+    await drain();
+    expect((await api.snapshots.restore({ tenantId: tenant.id, snapshotId: snap.id })).state).toBe('restoring');
+    await drain();
+    expect((await api.instances.get(ids)).state).toBe('running');
+  });
+
   it('a resize that keeps failing goes back with the reason and the size the guest really has', async () => {
     const { api, ids, inst, get } = await launched({ imageId: HOT, maxVcpus: 4 });
     await api.instances.resize({ ...ids, vcpus: 3 });

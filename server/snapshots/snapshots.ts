@@ -30,6 +30,8 @@ export const snapshotColumns = {
   instanceId: snapshots.instanceId,
   name: snapshots.name,
   withMemory: snapshots.withMemory,
+  vcpus: snapshots.vcpus,
+  memoryMiB: snapshots.memoryMiB,
   state: snapshots.state,
   stateReason: snapshots.stateReason,
   diskBytes: snapshots.diskBytes,
@@ -84,6 +86,8 @@ export async function requestSnapshot(db: DbOrTx, actor: Actor, tenantId: string
         instanceId: inst.id,
         name: input.name,
         withMemory: input.withMemory,
+        vcpus: inst.vcpus,
+        memoryMiB: inst.memoryMiB,
         createdBy: actor.kind === 'user' ? actor.userId : null,
       });
     } catch (err) {
@@ -108,6 +112,13 @@ export async function requestRestore(db: DbOrTx, actor: Actor, tenantId: string,
     if (snap.state !== 'available') throw new DomainError('INVALID_STATE', `Snapshot “${snap.name}” is ${snap.state}: only an available one can be restored.`);
     const why = restoreWhyNot(inst.state, snap.withMemory);
     if (why) throw new DomainError('INVALID_STATE', `${inst.name} (${inst.id}): ${why}`);
+    // Its memory is of a machine of that size: it loads into no other.
+    if (snap.withMemory && snap.vcpus !== null && (snap.vcpus !== inst.vcpus || snap.memoryMiB !== inst.memoryMiB)) {
+      throw new DomainError(
+        'INVALID_STATE',
+        `Snapshot “${snap.name}” holds the memory of ${inst.name} at ${snap.vcpus} vCPU and ${snap.memoryMiB} MiB; it has ${inst.vcpus} vCPU and ${inst.memoryMiB} MiB now. Resize it back (stopped) to restore it.`,
+      );
+    }
     await refuseWhileCloning(tx, inst, 'restore it');
     // A memory snapshot brings a stopped instance back running: that is a start, held to the budget like one.
     if (snap.withMemory && inst.state !== 'running') await assertWithinBudget(tx, tenantId);

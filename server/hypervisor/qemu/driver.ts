@@ -240,7 +240,11 @@ export class QemuDriver implements HypervisorDriver {
       await this.withLock(spec.id, () =>
         this.makeGuest(spec, image, opts.linked ? point : null, async (layout) => {
           if (opts.linked) await this.overlay(point, layout.disk, spec.diskGiB);
-          else await convertFlat(this.qemuImg, point, layout.disk, spec.diskGiB * 1024 ** 3, onProgress);
+          else {
+            await convertFlat(this.qemuImg, point, layout.disk, spec.diskGiB * 1024 ** 3, onProgress);
+            // A snapshot taken before its source's disk grew is smaller than the disk the clone has.
+            await run(this.qemuImg, ['resize', '-q', '-f', 'qcow2', layout.disk, `${spec.diskGiB}G`]);
+          }
         }),
       );
     });

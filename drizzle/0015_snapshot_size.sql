@@ -1,0 +1,2 @@
+ALTER TABLE "snapshots" ADD COLUMN "vcpus" integer;--> statement-breakpoint
+ALTER TABLE "snapshots" ADD COLUMN "memory_mib" integer;
