@@ -1,7 +1,7 @@
 import { expect, test } from '@playwright/test';
 import { launchTiny, newAccount, signUp, STATE_CHANGE } from './helpers';
 
-test('resize from the instance page: the disk grows while it runs, vCPUs and memory change while it is stopped, each refusal says why', async ({ page }) => {
+test('resize from the instance page: the disk grows while it runs, vCPUs, memory and NICs change while it is stopped, each refusal says why', async ({ page }) => {
   test.setTimeout(300_000);
   const slug = await signUp(page, newAccount('resize'));
   const name = `e2e-resize-${Date.now().toString(36)}`;
@@ -37,13 +37,14 @@ test('resize from the instance page: the disk grows while it runs, vCPUs and mem
   await expect(form.getByText('Enter a whole number for Memory.')).toBeVisible();
   await form.getByRole('spinbutton', { name: 'vCPUs' }).fill('2');
   await form.getByRole('spinbutton', { name: 'Memory (MiB)' }).fill('384');
+  await form.getByRole('spinbutton', { name: 'Network interfaces' }).fill('2');
   await submit.click();
-  await expect(page.getByRole('table', { name: `Events of ${name}` })).toContainText('It has 2 vCPU, 384 MiB, 2 GiB now.', STATE_CHANGE);
+  await expect(page.getByRole('table', { name: `Events of ${name}` })).toContainText('It has 2 vCPU, 384 MiB, 2 GiB and 2 network interfaces now.', STATE_CHANGE);
   await expect(state).toHaveText('stopped');
   await expect(details).toContainText('2 vCPU');
   await page.getByRole('button', { name: 'Start', exact: true }).click();
   await expect(state).toHaveText('running', STATE_CHANGE);
   await expect(page.getByRole('log', { name: 'Serial log' })).toContainText('CIRRUS-READY', STATE_CHANGE);
   // The guest itself reports its new size.
-  await expect(page.getByRole('log', { name: 'Serial log' })).toContainText(/CIRRUS-HW vcpus=2 mem_kb=\d+ disk_bytes=2147483648 /, STATE_CHANGE);
+  await expect(page.getByRole('log', { name: 'Serial log' })).toContainText(/CIRRUS-HW vcpus=2 mem_kb=\d+ disk_bytes=2147483648 nics=2 /, STATE_CHANGE);
 });

@@ -162,7 +162,7 @@ export function InstanceDetail({ instanceId }: { instanceId: string }) {
       </Card>
       {i.state !== 'terminated' ? (
         <Card title="Resize" description="Change its vCPUs, memory and disk; billed at each size from the moment it has it.">
-          <ResizeForm key={`${i.state}:${i.vcpus}:${i.memoryMiB}:${i.diskGiB}`} instance={i} hotplug={image?.features.hotplug ?? false} />
+          <ResizeForm key={`${i.state}:${i.vcpus}:${i.memoryMiB}:${i.diskGiB}:${i.nics}`} instance={i} hotplug={image?.features.hotplug ?? false} />
         </Card>
       ) : null}
       {i.state !== 'terminated' ? (

@@ -13,9 +13,9 @@ import { useFieldErrors } from '../ui/field-errors';
 import { FormAlert, TextField } from '../ui/field';
 import { roleReason, type Instance } from './format';
 
-const KEYS = ['vcpus', 'memoryMiB', 'diskGiB', 'maxVcpus', 'maxMemoryMiB'] as const;
+const KEYS = ['vcpus', 'memoryMiB', 'diskGiB', 'nics', 'maxVcpus', 'maxMemoryMiB'] as const;
 type Key = (typeof KEYS)[number];
-const RESOURCES = ['vcpus', 'memoryMiB', 'diskGiB'];
+const RESOURCES = ['vcpus', 'memoryMiB', 'diskGiB', 'nics'];
 
 /**
  * A new size for the instance: stopped, any size (and the room to grow into
@@ -33,6 +33,7 @@ export function ResizeForm({ instance: i, hotplug }: { instance: Instance; hotpl
     vcpus: String(i.vcpus),
     memoryMiB: String(i.memoryMiB),
     diskGiB: String(i.diskGiB),
+    nics: String(i.nics),
     maxVcpus: String(i.maxVcpus ?? i.vcpus),
     maxMemoryMiB: String(i.maxMemoryMiB ?? i.memoryMiB),
   });
@@ -46,17 +47,25 @@ export function ResizeForm({ instance: i, hotplug }: { instance: Instance; hotpl
   const roomShown = hotplug && stopped;
   const room = roomShown ? { maxVcpus: num('maxVcpus'), maxMemoryMiB: num('maxMemoryMiB') } : {};
   const roomChanges = roomShown && (room.maxVcpus !== (i.maxVcpus ?? i.vcpus) || room.maxMemoryMiB !== (i.maxMemoryMiB ?? i.memoryMiB));
+  // NICs come and go while it is stopped (new ones join the network of its first, at the default rate).
+  const nics = stopped ? num('nics') : i.nics;
+  const nicsChange = nics !== i.nics;
   const valid = Object.values(to).every((n) => Number.isInteger(n) && n > 0);
   // A size that is not a number yet is for the fields to explain (on submit), not the button.
   const why = valid ? resizeWhyNot(i, to, hotplug) : null;
-  const notAllowed = roleReason(tenant.role) ?? (why === 'That is the size it has.' && roomChanges ? null : why) ?? undefined;
-  const more = { vcpus: Math.max(0, to.vcpus - i.vcpus) || 0, memoryMiB: Math.max(0, to.memoryMiB - i.memoryMiB) || 0, diskGiB: Math.max(0, to.diskGiB - i.diskGiB) || 0 };
+  const notAllowed = roleReason(tenant.role) ?? (why === 'That is the size it has.' && (roomChanges || nicsChange) ? null : why) ?? undefined;
+  const more = {
+    vcpus: Math.max(0, to.vcpus - i.vcpus) || 0,
+    memoryMiB: Math.max(0, to.memoryMiB - i.memoryMiB) || 0,
+    diskGiB: Math.max(0, to.diskGiB - i.diskGiB) || 0,
+    nics: Math.max(0, nics - i.nics) || 0,
+  };
 
   async function onSubmit(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
     setFormError(null);
     setNotice(null);
-    const parsed = resizeInput.safeParse({ instanceId: i.id, ...to, ...room });
+    const parsed = resizeInput.safeParse({ instanceId: i.id, ...to, ...room, ...(stopped ? { nics } : {}) });
     if (!parsed.success) {
       fromIssues(parsed.error.issues);
       return;
@@ -94,16 +103,17 @@ export function ResizeForm({ instance: i, hotplug }: { instance: Instance; hotpl
       ? hotplug
         ? `Added while it runs: up to ${i.maxVcpus ?? i.vcpus} vCPU and ${i.maxMemoryMiB ?? i.memoryMiB} MiB (memory in steps of ${HOT_MEMORY_STEP_MIB} MiB); stop it to go beyond or to make it smaller.`
         : 'Its image does not bring hot-added vCPUs and memory online: stop it to change them. Its disk grows while it runs.'
-      : 'Stopped, it takes any size; its disk only grows.';
+      : 'Stopped, it takes any size and any number of network interfaces; its disk only grows.';
   return (
     <form onSubmit={onSubmit} noValidate aria-label="Resize instance" className="space-y-4">
       <FormAlert message={formError} />
       <FormAlert tone="success" message={notice} />
       <p className="text-xs text-slate-600">{runningHint}</p>
-      <div className="grid gap-3 sm:grid-cols-3">
+      <div className="grid gap-3 sm:grid-cols-4">
         {field('vcpus', 'vCPUs')}
         {field('memoryMiB', 'Memory (MiB)')}
         {field('diskGiB', 'Disk (GiB)')}
+        {stopped ? field('nics', 'Network interfaces', 'New ones join the network of its first, at 100 Mbit/s.') : null}
       </div>
       {roomShown ? (
         <fieldset className="space-y-2">
@@ -121,7 +131,7 @@ export function ResizeForm({ instance: i, hotplug }: { instance: Instance; hotpl
         </div>
         <div>
           <h3 className="mb-2 text-sm font-semibold text-slate-900">Cost at the new size</h3>
-          <LaunchEstimate tenantId={tenant.id} size={valid ? { ...to, nics: i.nics } : { vcpus: 0, memoryMiB: 0, diskGiB: 0, nics: 0 }} />
+          <LaunchEstimate tenantId={tenant.id} size={valid && nics > 0 ? { ...to, nics } : { vcpus: 0, memoryMiB: 0, diskGiB: 0, nics: 0 }} />
         </div>
       </div>
       <Button type="submit" disabledReason={notAllowed} busy={resize.isPending}>

@@ -307,7 +307,7 @@ export const instances = pgTable(
      * columns already hold the size asked for, so quotas count it; the ledger
      * follows when the driver has granted it).
      */
-    resize: jsonb('resize').$type<{ back: 'running' | 'stopped'; was: { vcpus: number; memoryMiB: number; diskGiB: number } } | null>(),
+    resize: jsonb('resize').$type<{ back: 'running' | 'stopped'; was: { vcpus: number; memoryMiB: number; diskGiB: number; nics?: number } } | null>(),
   },
   (t) => [
     index('instances_clone_of_idx').on(t.cloneOfInstanceId).where(sql`${t.cloneOfInstanceId} is not null`),

@@ -168,6 +168,8 @@ export interface ResizeRequest {
   /** Stopped only: the room for hot-adding later. */
   maxVcpus?: number;
   maxMemoryMiB?: number;
+  /** Stopped only: its NICs from now on (those it keeps first, in order). */
+  nics?: NicSpec[];
 }
 
 export interface StopOptions {

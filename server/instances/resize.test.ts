@@ -35,7 +35,7 @@ async function launched(launch: Record<string, unknown> = {}) {
   return { tenant, api, inst, ids, get: () => api.instances.get(ids) };
 }
 
-const segments = (instanceId: string, resource: 'vcpu' | 'memory_mib' | 'disk_gib') =>
+const segments = (instanceId: string, resource: 'vcpu' | 'memory_mib' | 'disk_gib' | 'nic') =>
   t.db
     .select({ quantity: usageSegments.quantity, open: usageSegments.endedAt })
     .from(usageSegments)
@@ -112,6 +112,31 @@ describe('resize', () => {
       await t.db.update(hosts).set({ diskGiB: host!.diskGiB }).where(eq(hosts.id, hostId));
     }
     expect((await plain.get()).state).toBe('stopped');
+  });
+
+  it('a stopped instance gets and gives up network interfaces; a running one keeps its own', async () => {
+    const { api, ids, tenant, inst, get } = await launched();
+    await expect(api.instances.resize({ ...ids, nics: 2 })).rejects.toThrow('Network interfaces are added or taken away while it is stopped.');
+    await api.instances.stop(ids);
+    await drain();
+    await api.instances.resize({ ...ids, nics: 3 });
+    expect(await tenantUsage(t.db, tenant.id)).toMatchObject({ nics: 3, bandwidthMbit: 300 });
+    await drain();
+    expect(await get()).toMatchObject({ state: 'stopped', nics: 3 });
+    const three = await api.instances.interfaces(ids);
+    expect(three.map((n) => [n.position, n.networkName, n.address])).toEqual([
+      [0, 'default', '10.0.0.2'],
+      [1, 'default', '10.0.0.3'],
+      [2, 'default', '10.0.0.4'],
+    ]);
+    expect(driver.spec(inst.id).nics.map((n) => n.mac)).toEqual(three.map((n) => n.mac));
+    expect((await api.instances.events(ids)).map((e) => e.message)).toContain('It has 1 vCPU, 256 MiB, 1 GiB and 3 network interfaces now.');
+    await api.instances.resize({ ...ids, nics: 1 });
+    await drain();
+    expect((await api.instances.interfaces(ids)).map((n) => n.address)).toEqual(['10.0.0.2']);
+    expect(driver.spec(inst.id).nics).toHaveLength(1);
+    expect((await segments(inst.id, 'nic')).map((s) => s.quantity)).toEqual([1, 3, 1]);
+    expect(await tenantUsage(t.db, tenant.id)).toMatchObject({ nics: 1 });
   });
 
   it('a memory snapshot is restored only at the size it was taken at', async () => {

@@ -110,6 +110,8 @@ export const resizeInput = roomFits(
     vcpus: intIn('vCPUs', LIMITS.vcpus).optional(),
     memoryMiB: intIn('Memory', LIMITS.memoryMiB, ' MiB').optional(),
     diskGiB: intIn('Disk', LIMITS.diskGiB, ' GiB').optional(),
+    /** Stopped only; new NICs join the network of its first NIC at the default rate. */
+    nics: intIn('Network interfaces', LIMITS.nics).optional(),
     maxVcpus: intIn('Most vCPUs', LIMITS.vcpus).optional(),
     maxMemoryMiB: intIn('Most memory', LIMITS.memoryMiB, ' MiB').optional(),
   }),

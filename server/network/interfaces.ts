@@ -3,7 +3,7 @@
 // is what guarantees no two live NICs share an address, whatever runs
 // concurrently; the tenant's quota lock, which every launch holds, only keeps
 // the losers of that race from being told "try again".
-import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { and, asc, eq, gte, inArray, isNull, sql } from 'drizzle-orm';
 import type { DbOrTx, Tx } from '../db/client';
 import { outer } from '../db/outer';
 import { hosts, instances, networkInterfaces, networks, portForwards } from '../db/schema';
@@ -40,6 +40,8 @@ export async function allocateInterfaces(
   inst: { id: string; tenantId: string },
   requests: LaunchInterface[],
   mode: NicMode,
+  /** The position of the first new NIC (an instance that grows keeps the ones it has). */
+  firstPosition = 0,
 ): Promise<{ id: string; position: number; networkId: string; address: string; rateMbit: number }[]> {
   const wanted = requests.some((r) => !r.networkId) ? await ensureDefaultNetwork(tx, inst.tenantId) : null;
   const ids = [...new Set(requests.map((r) => r.networkId ?? wanted!))].sort();
@@ -52,7 +54,8 @@ export async function allocateInterfaces(
     .for('share');
   const byId = new Map(nets.map((n) => [n.id, n]));
   const out = [];
-  for (const [position, r] of requests.entries()) {
+  for (const [i, r] of requests.entries()) {
+    const position = firstPosition + i;
     const net = byId.get(r.networkId ?? wanted!);
     if (!net) throw new DomainError('NOT_FOUND', 'That network was not found; choose one of the tenant’s networks.', `interfaces.${position}.networkId`);
     const rateMbit = r.rateMbit ?? DEFAULT_RATE_MBIT;
@@ -82,6 +85,13 @@ export async function allocateInterfaces(
     out.push({ id: row.id, position, networkId: net.id, address: row.address, rateMbit });
   }
   return out;
+}
+
+/** A stopped instance gives up its NICs from `fromPosition` on: they go, with their port forwards (same transaction). */
+export async function removeInterfacesFrom(tx: DbOrTx, instanceId: string, fromPosition: number): Promise<void> {
+  const gone = and(eq(networkInterfaces.instanceId, instanceId), gte(networkInterfaces.position, fromPosition));
+  await tx.delete(portForwards).where(inArray(portForwards.interfaceId, tx.select({ id: networkInterfaces.id }).from(networkInterfaces).where(gone)));
+  await tx.delete(networkInterfaces).where(gone);
 }
 
 /** The instance's NICs give their addresses back and its port forwards close (terminate accepted; same transaction). */

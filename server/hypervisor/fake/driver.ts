@@ -100,9 +100,10 @@ export class FakeHypervisor implements HypervisorDriver {
       if (g.saved) throw new HypervisorError('INVALID_STATE', `guest ${id} is suspended: resume it, or stop it, to resize it`);
       if (g.state === 'stopped') {
         const max = { maxVcpus: Math.max(want.vcpus, to.maxVcpus ?? g.spec.maxVcpus ?? want.vcpus), maxMemoryMiB: Math.max(want.memoryMiB, to.maxMemoryMiB ?? g.spec.maxMemoryMiB ?? want.memoryMiB) };
-        g.spec = validateGuestSpec({ ...g.spec, ...want, ...max }, this.images[g.spec.image]);
+        g.spec = validateGuestSpec({ ...g.spec, ...want, ...max, nics: to.nics ?? g.spec.nics }, this.images[g.spec.image]);
         return g.spec;
       }
+      if (to.nics && JSON.stringify(to.nics) !== JSON.stringify(g.spec.nics)) throw new HypervisorError('INVALID_STATE', `guest ${id} is running: its NICs change while it is stopped`);
       const why = hotAddWhyNot(coldShape(g.spec), want);
       if (why) throw new HypervisorError('INVALID_STATE', `guest ${id}: ${why}`);
       await sleep(this.transitionMs);

@@ -305,7 +305,7 @@ export class QemuDriver implements HypervisorDriver {
       const diskPath = readChain(layout.dir, layout.disk).active;
       if (!t) {
         const next = validateGuestSpec(
-          { ...spec, ...want, maxVcpus: Math.max(want.vcpus, to.maxVcpus ?? spec.maxVcpus ?? want.vcpus), maxMemoryMiB: Math.max(want.memoryMiB, to.maxMemoryMiB ?? spec.maxMemoryMiB ?? want.memoryMiB) },
+          { ...spec, ...want, nics: to.nics ?? spec.nics, maxVcpus: Math.max(want.vcpus, to.maxVcpus ?? spec.maxVcpus ?? want.vcpus), maxMemoryMiB: Math.max(want.memoryMiB, to.maxMemoryMiB ?? spec.maxMemoryMiB ?? want.memoryMiB) },
           this.catalog.find(spec.image) ?? undefined,
         );
         if (want.diskGiB > spec.diskGiB) await run(this.qemuImg, ['resize', '-q', '-f', 'qcow2', diskPath, `${want.diskGiB}G`]);
@@ -317,6 +317,7 @@ export class QemuDriver implements HypervisorDriver {
       if ((to.maxVcpus !== undefined && to.maxVcpus !== shape.maxVcpus) || (to.maxMemoryMiB !== undefined && to.maxMemoryMiB !== shape.maxMemoryMiB)) {
         throw new HypervisorError('INVALID_STATE', `guest ${id} is running: the room for hot-adding is set while it is stopped`);
       }
+      if (to.nics && JSON.stringify(to.nics) !== JSON.stringify(spec.nics)) throw new HypervisorError('INVALID_STATE', `guest ${id} is running: its NICs change while it is stopped`);
       const why = hotAddWhyNot(shape, want);
       if (why) throw new HypervisorError('INVALID_STATE', `guest ${id}: ${why}`);
       // Each device is recorded as soon as it is in, so a failure half-way leaves a true record.
