@@ -4,7 +4,7 @@
 // simulates a guest dying outside Cirrus.
 import { DEFAULT_IMAGE_ID } from '../images/catalog';
 import { validateGuestId, validateGuestSpec, type ImageLimits } from '../spec';
-import { coldShape, hotAddWhyNot } from '../qemu/hotplug';
+import { coldShape, hotAddWhyNot } from '../machine';
 import {
   HypervisorError,
   type ConsoleEndpoint,
