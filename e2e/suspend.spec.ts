@@ -30,6 +30,7 @@ test('suspend a running guest to disk from its page with progress shown, resume 
     'A suspended instance is resumed, not started (or stop it to boot from its disk).',
   );
   await expect(page.getByRole('button', { name: 'Reboot', exact: true })).toBeDisabled();
+  await expect(page.getByRole('button', { name: 'Open console' })).toHaveAttribute('title', 'A suspended instance has no screen or console: resume it first.');
 
   // ── Resume: the same guest goes on, no second boot ─────────────────────────
   await resume.click();

@@ -43,7 +43,14 @@ function Facts({ items }: { items: [string, ReactNode][] }) {
 
 /** The interactive screen and serial terminal pages; not for an instance that has no guest (yet, or any more). */
 function ConsoleLinks({ base, state }: { base: string; state: Instance['state'] }) {
-  const why = state === 'terminated' ? 'This instance is terminated.' : state === 'pending' ? 'The guest has not been created yet.' : null;
+  const why =
+    state === 'terminated'
+      ? 'This instance is terminated.'
+      : state === 'pending'
+        ? 'The guest has not been created yet.'
+        : state === 'suspended'
+          ? 'A suspended instance has no screen or console: resume it first.'
+          : null;
   const links = [
     { path: 'console', label: 'Open console' },
     { path: 'serial', label: 'Open serial console' },
