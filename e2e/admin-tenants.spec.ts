@@ -1,5 +1,5 @@
 import { expect, test, type Page, type WebSocket } from '@playwright/test';
-import { admin, adminTenantRow, launchTiny, newAccount, openLaunchForm, signIn, signUp, STATE_CHANGE } from './helpers';
+import { admin, adminSetsQuotas, adminTenantRow, launchTiny, newAccount, openLaunchForm, signIn, signUp, STATE_CHANGE } from './helpers';
 
 
 async function terminate(page: Page, url: string, name: string) {
@@ -19,15 +19,7 @@ test('an admin lowers a tenant’s vCPU quota, approves its request for more, th
   const firstUrl = await launchTiny(page, slug, first);
 
   // ── The admin lowers the vCPU quota to what is in use ────────────────────
-  const adminContext = await browser.newContext();
-  const adminPage = await adminContext.newPage();
-  await signIn(adminPage, admin.email, admin.password);
-  const row = await adminTenantRow(adminPage, tenantName);
-  await row.getByRole('button', { name: `Manage ${tenantName}` }).click();
-  const quotas = adminPage.getByRole('form', { name: `Quotas of ${tenantName}` });
-  await quotas.getByRole('spinbutton', { name: 'vCPUs' }).fill('1');
-  await quotas.getByRole('button', { name: 'Save quotas' }).click();
-  await expect(adminPage.getByText(`The quotas of ${tenantName} were saved.`)).toBeVisible();
+  const { adminContext, adminPage, row } = await adminSetsQuotas(browser, tenantName, { vCPUs: '1' });
   await expect(row).toContainText('vCPUs: 1 of 1');
 
   // ── The tenant sees why another launch won't fit ─────────────────────────

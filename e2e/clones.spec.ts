@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { admin, adminTenantRow, launchTiny, newAccount, signIn, signUp, STATE_CHANGE } from './helpers';
+import { adminSetsQuotas, launchTiny, newAccount, signUp, STATE_CHANGE } from './helpers';
 
 test('clone an instance from its disk now (linked) and from a snapshot (full), and be told why a clone over quota is refused', async ({ page, browser }) => {
   test.setTimeout(360_000);
@@ -50,15 +50,7 @@ test('clone an instance from its disk now (linked) and from a snapshot (full), a
   await expect(page.getByRole('link', { name: /^i-[0-9a-f]{17}$/ })).toHaveAttribute('href', sourceUrl);
 
   // ── Over quota: the admin caps instances at the three it has; the refusal says so ──
-  const adminContext = await browser.newContext();
-  const adminPage = await adminContext.newPage();
-  await signIn(adminPage, admin.email, admin.password);
-  const row = await adminTenantRow(adminPage, tenantName);
-  await row.getByRole('button', { name: `Manage ${tenantName}` }).click();
-  const quotas = adminPage.getByRole('form', { name: `Quotas of ${tenantName}` });
-  await quotas.getByRole('spinbutton', { name: 'Instances' }).fill('3');
-  await quotas.getByRole('button', { name: 'Save quotas' }).click();
-  await expect(adminPage.getByText(`The quotas of ${tenantName} were saved.`)).toBeVisible();
+  const { adminContext } = await adminSetsQuotas(browser, tenantName, { Instances: '3' });
   await adminContext.close();
 
   await page.goto(sourceUrl);

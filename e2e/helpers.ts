@@ -78,6 +78,23 @@ export async function adminTenantRow(page: Page, tenantName: string) {
   return row;
 }
 
+/**
+ * An admin (in a context of its own) sets some of a tenant's quotas from the
+ * tenant's row in /admin/tenants; returns the admin's page and the row, still open.
+ */
+export async function adminSetsQuotas(browser: Browser, tenantName: string, limits: Record<string, string>) {
+  const adminContext = await browser.newContext();
+  const adminPage = await adminContext.newPage();
+  await signIn(adminPage, admin.email, admin.password);
+  const row = await adminTenantRow(adminPage, tenantName);
+  await row.getByRole('button', { name: `Manage ${tenantName}` }).click();
+  const quotas = adminPage.getByRole('form', { name: `Quotas of ${tenantName}` });
+  for (const [label, value] of Object.entries(limits)) await quotas.getByRole('spinbutton', { name: label }).fill(value);
+  await quotas.getByRole('button', { name: 'Save quotas' }).click();
+  await expect(adminPage.getByText(`The quotas of ${tenantName} were saved.`)).toBeVisible();
+  return { adminContext, adminPage, row };
+}
+
 /** How long a real (TCG) guest may take to change state. */
 export const STATE_CHANGE = { timeout: 60_000 };
 
