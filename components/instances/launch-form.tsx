@@ -217,7 +217,7 @@ export function LaunchForm() {
                 {(['maxVcpus', 'maxMemoryMiB'] as const).map((k) => (
                   <TextField
                     key={k}
-                    label={k === 'maxVcpus' ? 'Most vCPUs' : 'Most memory (MiB)'}
+                    label={k === 'maxVcpus' ? 'vCPU ceiling while running' : 'Memory ceiling while running, MiB'}
                     name={k}
                     type="number"
                     inputMode="numeric"

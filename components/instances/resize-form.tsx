@@ -119,8 +119,8 @@ export function ResizeForm({ instance: i, hotplug }: { instance: Instance; hotpl
         <fieldset className="space-y-2">
           <legend className="text-sm font-medium text-slate-800">Room to grow into while it runs</legend>
           <div className="grid gap-3 sm:grid-cols-2">
-            {field('maxVcpus', 'Most vCPUs')}
-            {field('maxMemoryMiB', 'Most memory (MiB)')}
+            {field('maxVcpus', 'vCPU ceiling while running')}
+            {field('maxMemoryMiB', 'Memory ceiling while running, MiB')}
           </div>
         </fieldset>
       ) : null}

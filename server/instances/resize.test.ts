@@ -91,7 +91,7 @@ describe('resize', () => {
     await refuse({ diskGiB: 1, vcpus: 2 }, 'A disk only grows: it has 2 GiB.');
     await refuse({ maxVcpus: 8 }, /The room to grow into while it runs is set while it is stopped\./);
     await refuse({ vcpus: 1 }, /That is the size it has\./);
-    await expect(hot.api.instances.resize({ ...hot.ids, vcpus: 1, maxVcpus: 0 })).rejects.toThrow(/Most vCPUs must be at least 1/);
+    await expect(hot.api.instances.resize({ ...hot.ids, vcpus: 1, maxVcpus: 0 })).rejects.toThrow(/The vCPU ceiling must be at least 1/);
 
     // An image that does not online hot-added vCPUs: only while stopped.
     const plain = await launched();

@@ -56,8 +56,8 @@ const launchFields = z.object({
   keyPairId: z.string().uuid('Choose one of your key pairs.').optional(),
   userData: userDataSchema.optional(),
   /** Room to hot-add vCPUs and memory into while it runs (images that online them); omitted: none. */
-  maxVcpus: intIn('Most vCPUs', LIMITS.vcpus).optional(),
-  maxMemoryMiB: intIn('Most memory', LIMITS.memoryMiB, ' MiB').optional(),
+  maxVcpus: intIn('The vCPU ceiling', LIMITS.vcpus).optional(),
+  maxMemoryMiB: intIn('The memory ceiling', LIMITS.memoryMiB, ' MiB').optional(),
 });
 
 /** The room to grow into is no smaller than the size. */
@@ -112,8 +112,8 @@ export const resizeInput = roomFits(
     diskGiB: intIn('Disk', LIMITS.diskGiB, ' GiB').optional(),
     /** Stopped only; new NICs join the network of its first NIC at the default rate. */
     nics: intIn('Network interfaces', LIMITS.nics).optional(),
-    maxVcpus: intIn('Most vCPUs', LIMITS.vcpus).optional(),
-    maxMemoryMiB: intIn('Most memory', LIMITS.memoryMiB, ' MiB').optional(),
+    maxVcpus: intIn('The vCPU ceiling', LIMITS.vcpus).optional(),
+    maxMemoryMiB: intIn('The memory ceiling', LIMITS.memoryMiB, ' MiB').optional(),
   }),
 );
 export type ResizeInput = z.infer<typeof resizeInput>;
