@@ -2,7 +2,7 @@
 
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
-import { restoreWhyNot, snapshotWhyNot } from '@/server/instances/can';
+import { restoreWhyNot, snapshotSizeWhyNot, snapshotWhyNot } from '@/server/instances/can';
 import { createSnapshotInput } from '@/server/snapshots/validation';
 import type { RouterOutputs } from '@/server/trpc/root';
 import { useTenant } from '../shell/tenant-context';
@@ -54,11 +54,6 @@ export function Snapshots({ instance }: { instance: Instance }) {
   const remove = useMutation(trpc.snapshots.delete.mutationOptions(options));
   const roleNo = roleReason(tenant.role);
   const rows = list.data ?? [];
-  // A memory snapshot loads only into the size it was taken at.
-  const sizeNo = (s: Snapshot) =>
-    s.withMemory && s.vcpus !== null && (s.vcpus !== instance.vcpus || s.memoryMiB !== instance.memoryMiB)
-      ? `It holds the memory of ${s.vcpus} vCPU and ${s.memoryMiB} MiB; the instance has ${instance.vcpus} vCPU and ${instance.memoryMiB} MiB now: resize it back to restore it.`
-      : null;
   return (
     <div className="space-y-4">
       <FormAlert tone="success" message={notice} />
@@ -85,7 +80,7 @@ export function Snapshots({ instance }: { instance: Instance }) {
                     aria-label={`Restore snapshot ${s.name}`}
                     question={`Put ${instance.name} back to “${s.name}”? What it wrote since is lost${s.withMemory ? '; it comes back running where the snapshot was taken' : ''}.`}
                     confirmLabel="Restore"
-                    disabledReason={roleNo ?? (s.state !== 'available' ? `This snapshot is ${s.state}.` : undefined) ?? restoreWhyNot(instance.state, s.withMemory) ?? sizeNo(s) ?? undefined}
+                    disabledReason={roleNo ?? (s.state !== 'available' ? `This snapshot is ${s.state}.` : undefined) ?? restoreWhyNot(instance.state, s.withMemory) ?? snapshotSizeWhyNot(s, instance) ?? undefined}
                     busy={restore.isPending && restore.variables?.snapshotId === s.id}
                     onConfirm={() => restore.mutate({ tenantId: tenant.id, snapshotId: s.id })}
                   >

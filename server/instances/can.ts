@@ -152,3 +152,12 @@ export function resizeWhyNot(
   if ((to.memoryMiB - i.memoryMiB) % HOT_MEMORY_STEP_MIB !== 0) return `Memory is added to a running instance in steps of ${HOT_MEMORY_STEP_MIB} MiB.`;
   return null;
 }
+
+/** Why a snapshot's memory cannot be loaded into the instance at the size it has now (it loads only at the size it was taken at); null when it can. */
+export function snapshotSizeWhyNot(
+  snap: { name: string; withMemory: boolean; vcpus: number | null; memoryMiB: number | null },
+  inst: { name: string; vcpus: number; memoryMiB: number },
+): string | null {
+  if (!snap.withMemory || snap.vcpus === null || (snap.vcpus === inst.vcpus && snap.memoryMiB === inst.memoryMiB)) return null;
+  return `Snapshot “${snap.name}” holds the memory of ${inst.name} at ${snap.vcpus} vCPU and ${snap.memoryMiB} MiB; it has ${inst.vcpus} vCPU and ${inst.memoryMiB} MiB now. Resize it back (stopped) to restore it.`;
+}

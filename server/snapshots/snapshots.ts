@@ -13,7 +13,7 @@ import { violates } from '../db/pg-errors';
 import { snapshots } from '../db/schema';
 import { DomainError } from '../errors';
 import { enqueueInstanceOp } from '../jobs';
-import { restoreWhyNot, snapshotWhyNot } from '../instances/can';
+import { restoreWhyNot, snapshotSizeWhyNot, snapshotWhyNot } from '../instances/can';
 import { refuseWhileCloning } from '../instances/clone';
 import { getInstance } from '../instances/queries';
 import { recordInstanceEvent, transition } from '../instances/transition';
@@ -113,12 +113,8 @@ export async function requestRestore(db: DbOrTx, actor: Actor, tenantId: string,
     const why = restoreWhyNot(inst.state, snap.withMemory);
     if (why) throw new DomainError('INVALID_STATE', `${inst.name} (${inst.id}): ${why}`);
     // Its memory is of a machine of that size: it loads into no other.
-    if (snap.withMemory && snap.vcpus !== null && (snap.vcpus !== inst.vcpus || snap.memoryMiB !== inst.memoryMiB)) {
-      throw new DomainError(
-        'INVALID_STATE',
-        `Snapshot “${snap.name}” holds the memory of ${inst.name} at ${snap.vcpus} vCPU and ${snap.memoryMiB} MiB; it has ${inst.vcpus} vCPU and ${inst.memoryMiB} MiB now. Resize it back (stopped) to restore it.`,
-      );
-    }
+    const size = snapshotSizeWhyNot(snap, inst);
+    if (size) throw new DomainError('INVALID_STATE', size);
     await refuseWhileCloning(tx, inst, 'restore it');
     // A memory snapshot brings a stopped instance back running: that is a start, held to the budget like one.
     if (snap.withMemory && inst.state !== 'running') await assertWithinBudget(tx, tenantId);
