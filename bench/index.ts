@@ -8,9 +8,10 @@ import invoiceBench from './invoice';
 import launchLatency from './launch-latency';
 import networkBench from './network';
 import suspendBench from './suspend';
+import volumesBench from './volumes';
 import type { BenchModule } from './types';
 
-const modules: BenchModule[] = [launchLatency, instancesBench, consoleOverhead, invoiceBench, networkBench, imagesBench, suspendBench];
+const modules: BenchModule[] = [launchLatency, instancesBench, consoleOverhead, invoiceBench, networkBench, imagesBench, suspendBench, volumesBench];
 
 async function main(): Promise<number> {
   const only = process.argv.slice(2).filter((a) => !a.startsWith('-'));

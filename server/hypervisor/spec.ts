@@ -3,6 +3,7 @@ import { MAX_USER_DATA_BYTES } from './limits';
 import { formatIp4, ip4 } from './net/ipv4';
 import { DNS_LABEL_PATTERN } from './net/spec';
 import { HypervisorError, type CloudInitSpec, type GuestSpec, type NicSpec } from './types';
+import { validateVolumes } from './volumes';
 
 export const GUEST_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
 export const MAC_PATTERN = /^[0-9a-f][26ae](:[0-9a-f]{2}){5}$/;
@@ -114,6 +115,8 @@ export function validateGuestSpec(raw: unknown, image?: ImageLimits): GuestSpec 
   if (s.maxMemoryMiB !== undefined && s.maxMemoryMiB !== null) spec.maxMemoryMiB = intIn('maxMemoryMiB', s.maxMemoryMiB, spec.memoryMiB, SPEC_LIMITS.memoryMiB.max);
   const cloudInit = cloudInitOf(s.cloudInit, spec.nics.length);
   if (cloudInit) spec.cloudInit = cloudInit;
+  const volumes = validateVolumes(s.volumes);
+  if (volumes.length) spec.volumes = volumes;
   if (!spec.image) throw new HypervisorError('INVALID_SPEC', `image must be a catalog id, got ${JSON.stringify(s.image)}`);
   if (image && spec.memoryMiB < image.minMemoryMiB) {
     throw new HypervisorError('INVALID_SPEC', `image ${spec.image} needs at least ${image.minMemoryMiB} MiB of memory, got ${spec.memoryMiB}`);

@@ -51,6 +51,33 @@ export interface GuestSpec {
    * new guest, personalises itself again.
    */
   cloudInit?: CloudInitSpec | null;
+  /**
+   * Block volumes from a storage pool, in the order they were attached
+   * (attachVolume/detachVolume keep this; a cold boot and a saved state's
+   * machine plug them the same way). create and clone ignore it: a new guest
+   * has none until they are attached.
+   */
+  volumes?: VolumeAttachment[];
+}
+
+/** How QEMU opens a block device a storage pool holds (a directory pool's are qcow2 files). */
+export type BlockSource = { kind: 'file'; path: string; format: 'qcow2' | 'raw' };
+
+/** A volume's I/O ceiling (QEMU throttling of the device): operations and bytes per second, reads and writes together; 0: no ceiling on that. */
+export interface VolumeLimits {
+  iops: number;
+  bytesPerSecond: number;
+}
+
+/** A volume as a guest has it: a virtio disk on its own PCI slot. */
+export interface VolumeAttachment {
+  /** `VOLUME_ID_PATTERN` (`vol-` and 17 hex digits); the guest sees it as serial `vol<17 hex>` (/dev/disk/by-id/virtio-vol…). */
+  id: string;
+  source: BlockSource;
+  /** null: not throttled. */
+  limits: VolumeLimits | null;
+  /** The PCI slot it is on, 0x18–0x1f (chosen by the driver at attach, lowest free; kept so a saved state's machine matches). Ignored in a request. */
+  slot?: number;
 }
 
 export interface CloudInitSpec {
@@ -211,13 +238,16 @@ export interface HypervisorDriver {
    * guest agent's filesystem freeze where the image has one), or with
    * `memory` its running state too (the guest is paused while it is taken).
    * Idempotent by name. A memory snapshot cut short by a crash comes back as
-   * a disk-only one (memory false), never as a half one.
+   * a disk-only one (memory false), never as a half one. Only the root disk
+   * is in a snapshot, never a volume: one with memory is refused
+   * (INVALID_STATE) while the guest has volumes attached.
    */
   createSnapshot(id: string, snap: { name: string; memory: boolean }, onProgress?: (p: StateProgress) => void): Promise<GuestSnapshot>;
   /**
    * Put the guest back to a snapshot: a disk-only one into a stopped guest; a
    * memory one comes back running exactly where it was taken (a running guest
-   * is replaced). Returns what the guest is now.
+   * is replaced; refused while it has volumes attached). Returns what the
+   * guest is now.
    */
   restoreSnapshot(id: string, name: string, onProgress?: (p: StateProgress) => void): Promise<'running' | 'stopped'>;
   /** Remove a snapshot; the snapshots and disk that build on it keep their data (merged into them). Idempotent. */
@@ -250,6 +280,36 @@ export interface HypervisorDriver {
    * the spec it now has.
    */
   resize(id: string, to: ResizeRequest): Promise<GuestSpec>;
+  /**
+   * Attach a volume: hot-plugged into a running guest (a virtio disk appears
+   * in it; no reboot), or recorded for the next boot of a stopped one.
+   * Refused (INVALID_STATE) while the guest has a saved state or when it has
+   * MAX_VOLUMES already; a source another guest of this host has attached is
+   * refused too, and (INVALID_SPEC) a source that is missing or not in its
+   * format. Idempotent by volume id (limits are then set as given).
+   */
+  attachVolume(id: string, volume: VolumeAttachment): Promise<void>;
+  /**
+   * Detach: a running guest is asked to let go of the device (ACPI unplug)
+   * and waited for up to `timeoutMs`, default 30 s (INVALID_STATE, still
+   * attached, when it does not: the request stands, and a later detach
+   * finishes once it has); a stopped one's record forgets it. Refused
+   * (INVALID_STATE) while paused or suspended (its saved machine has the
+   * device). Idempotent.
+   */
+  detachVolume(id: string, volumeId: string, opts?: { timeoutMs?: number }): Promise<void>;
+  /** Change an attached volume's I/O ceiling (live while it runs; a suspended guest resumes with it). NOT_FOUND when not attached. */
+  setVolumeLimits(id: string, volumeId: string, limits: VolumeLimits | null): Promise<void>;
+  /** The volumes the guest has attached. */
+  listVolumes(id: string): Promise<VolumeAttachment[]>;
+  /**
+   * Write a standalone copy (flattened, of the guest's virtual disk size) of
+   * the guest's snapshot `snapshot`, or (null) of its disk now frozen as for a
+   * clone, to `target` (overwritten once the copy is complete): the contents
+   * of a volume made from it (grow it with the pool afterwards for a larger
+   * volume). qcow2 targets only; one a guest has attached is refused.
+   */
+  exportDisk(sourceId: string, snapshot: string | null, target: BlockSource, onProgress?: (p: StateProgress) => void): Promise<void>;
   /** Stop if needed, then remove every trace of the guest (but the files its linked clones read). Idempotent. */
   destroy(id: string): Promise<void>;
 

@@ -1,10 +1,13 @@
 // An in-memory HypervisorDriver with timed transitions, for tests of code
 // above the hypervisor (instances, jobs, the reconciler) that should not boot
 // real guests. Same validation and errors as the real drivers; `crash()`
-// simulates a guest dying outside Cirrus.
+// simulates a guest dying outside Cirrus; `holdVolumes()` a guest that does
+// not let go of its volumes. Volumes live in the records only: a source is
+// not opened, and exportDisk writes nothing (`exported()` says what it would).
 import { DEFAULT_IMAGE_ID } from '../images/catalog';
 import { validateGuestId, validateGuestSpec, type ImageLimits } from '../spec';
 import { coldShape, hotAddWhyNot } from '../machine';
+import { planAttach, sharesVolume, validateBlockSource, validateVolumeAttachment, validateVolumeId, validateVolumeLimits, volumesWhyNot } from '../volumes';
 import {
   HypervisorError,
   type ConsoleEndpoint,
@@ -24,6 +27,9 @@ import {
   type StateProgress,
   type StopOptions,
   type StopReason,
+  type BlockSource,
+  type VolumeAttachment,
+  type VolumeLimits,
 } from '../types';
 
 export interface FakeDriverOptions {
@@ -41,6 +47,8 @@ interface FakeGuest {
   /** Its saved state: the RAM size stands in for the file. */
   saved: SavedState | null;
   snapshots: Map<string, GuestSnapshot>;
+  /** Set by holdVolumes(): its OS does not let go of a volume. */
+  holdsVolumes?: boolean;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -54,6 +62,7 @@ export class FakeHypervisor implements HypervisorDriver {
   private readonly transitionMs: number;
   private readonly images: Record<string, ImageLimits>;
   private readonly host: HostInfo;
+  private readonly exports = new Map<string, { sourceId: string; snapshot: string | null; virtualSizeBytes: number }>();
 
   constructor(opts: FakeDriverOptions = {}) {
     this.transitionMs = opts.transitionMs ?? 20;
@@ -145,7 +154,9 @@ export class FakeHypervisor implements HypervisorDriver {
     const base = validateGuestSpec(raw);
     const image = this.images[base.image];
     if (!image) throw new HypervisorError('INVALID_SPEC', `image "${base.image}" is not in the catalog`);
-    return validateGuestSpec(base, image);
+    const spec = validateGuestSpec(base, image);
+    delete spec.volumes; // a new guest (a clone too) has none: they are attached to it
+    return spec;
   }
 
   /** The spec a guest was created with (as the QEMU driver's guest.json keeps it). */
@@ -252,6 +263,8 @@ export class FakeHypervisor implements HypervisorDriver {
       const g = this.get(id);
       const known = g.snapshots.get(snap.name);
       if (known) return known;
+      const withVolumes = snap.memory ? volumesWhyNot(id, g.spec.volumes, 'take a snapshot with memory') : null;
+      if (withVolumes) throw withVolumes;
       if (snap.memory && g.state === 'stopped') throw new HypervisorError('INVALID_STATE', `guest ${id} is not running: a snapshot with memory needs a running guest`);
       const stateBytes = snap.memory ? g.spec.memoryMiB * 1024 * 1024 : 0;
       onProgress?.({ doneBytes: stateBytes, totalBytes: stateBytes });
@@ -267,6 +280,8 @@ export class FakeHypervisor implements HypervisorDriver {
       const g = this.get(id);
       const s = g.snapshots.get(name);
       if (!s) throw new HypervisorError('NOT_FOUND', `guest ${id} has no snapshot ${name}`);
+      const withVolumes = s.memory ? volumesWhyNot(id, g.spec.volumes, `restore snapshot ${name}, which has memory`) : null;
+      if (withVolumes) throw withVolumes;
       if (g.saved) throw new HypervisorError('INVALID_STATE', `guest ${id} is suspended: resume it or discard its saved state first`);
       if (g.state !== 'stopped' && !s.memory) throw new HypervisorError('INVALID_STATE', `guest ${id} is running: a snapshot without memory is restored into a stopped guest`);
       await sleep(this.transitionMs);
@@ -285,6 +300,85 @@ export class FakeHypervisor implements HypervisorDriver {
 
   async listSnapshots(id: string): Promise<GuestSnapshot[]> {
     return [...this.get(id).snapshots.values()];
+  }
+
+  async attachVolume(id: string, raw: VolumeAttachment): Promise<void> {
+    const want = validateVolumeAttachment(raw);
+    await this.lock(id, async () => {
+      const g = this.get(id);
+      if (g.saved) throw new HypervisorError('INVALID_STATE', `guest ${id} is suspended: resume it, or discard its saved state, to attach a volume`);
+      const plan = planAttach(id, g.spec.volumes ?? [], want, this.volumeHolder(id, want.id, want.source));
+      if (plan.kind === 'new' && g.state !== 'stopped') await sleep(this.transitionMs);
+      g.spec = { ...g.spec, volumes: plan.volumes };
+    });
+  }
+
+  async detachVolume(id: string, volumeId: string, opts: { timeoutMs?: number } = {}): Promise<void> {
+    validateVolumeId(volumeId);
+    await this.lock(id, async () => {
+      const g = this.get(id);
+      const volumes = g.spec.volumes ?? [];
+      if (!volumes.some((v) => v.id === volumeId)) return;
+      if (g.saved) throw new HypervisorError('INVALID_STATE', `guest ${id} is suspended with volume ${volumeId} in it: resume it to detach it, or discard its saved state`);
+      if (g.state === 'paused') throw new HypervisorError('INVALID_STATE', `guest ${id} is paused: it lets go of volume ${volumeId} only while it runs`);
+      if (g.state === 'running') {
+        // The wait for the guest is simulated: transitionMs stands for it, whatever the timeout.
+        await sleep(this.transitionMs);
+        if (g.holdsVolumes) {
+          const s = Math.round((opts.timeoutMs ?? 30_000) / 1000);
+          throw new HypervisorError('INVALID_STATE', `guest ${id} did not let go of volume ${volumeId} within ${s} s (its OS must release the disk): it is still attached; detaching again finishes once it has`);
+        }
+      }
+      g.spec = { ...g.spec, volumes: volumes.filter((v) => v.id !== volumeId) };
+    });
+  }
+
+  async setVolumeLimits(id: string, volumeId: string, raw: VolumeLimits | null): Promise<void> {
+    validateVolumeId(volumeId);
+    const limits = validateVolumeLimits(raw);
+    await this.lock(id, async () => {
+      const g = this.get(id);
+      const volumes = g.spec.volumes ?? [];
+      if (!volumes.some((v) => v.id === volumeId)) throw new HypervisorError('NOT_FOUND', `guest ${id} has no volume ${volumeId} attached`);
+      g.spec = { ...g.spec, volumes: volumes.map((v) => (v.id === volumeId ? { ...v, limits } : v)) };
+    });
+  }
+
+  async listVolumes(id: string): Promise<VolumeAttachment[]> {
+    return this.get(id).spec.volumes ?? [];
+  }
+
+  async exportDisk(sourceId: string, snapshot: string | null, rawTarget: BlockSource, onProgress?: (p: StateProgress) => void): Promise<void> {
+    const target = validateBlockSource(rawTarget);
+    if (target.format !== 'qcow2') throw new HypervisorError('INVALID_SPEC', `a disk is exported as qcow2, not ${target.format}`);
+    await this.lock(sourceId, async () => {
+      const src = this.get(sourceId);
+      if (snapshot === null && src.saved) throw new HypervisorError('INVALID_STATE', `guest ${sourceId} is suspended: resume it first, or use one of its snapshots`);
+      if (snapshot !== null && !src.snapshots.has(snapshot)) throw new HypervisorError('NOT_FOUND', `guest ${sourceId} has no snapshot ${snapshot}`);
+      const holder = this.volumeHolder(null, null, target);
+      if (holder) throw new HypervisorError('INVALID_STATE', `${target.path} is attached to guest ${holder}: detach it before writing over it`);
+      const bytes = src.spec.diskGiB * 1024 ** 3;
+      onProgress?.({ doneBytes: 0, totalBytes: bytes });
+      await sleep(this.transitionMs);
+      onProgress?.({ doneBytes: bytes, totalBytes: bytes });
+      this.exports.set(target.path, { sourceId, snapshot, virtualSizeBytes: bytes });
+    });
+  }
+
+  /** What exportDisk "wrote" to `path` (nothing real: this is the record of it). */
+  exported(path: string): { sourceId: string; snapshot: string | null; virtualSizeBytes: number } | null {
+    return this.exports.get(path) ?? null;
+  }
+
+  /** Simulate a guest whose OS does not let go of its volumes (detaching it times out), or (false) one that does again. */
+  holdVolumes(id: string, hold = true): void {
+    this.get(id).holdsVolumes = hold;
+  }
+
+  /** The guest (other than `except`) that has the volume or its source attached, if any. */
+  private volumeHolder(except: string | null, volumeId: string | null, source: BlockSource): string | null {
+    for (const [other, g] of this.guests) if (other !== except && (g.spec.volumes ?? []).some((v) => sharesVolume(v, volumeId, source.path))) return other;
+    return null;
   }
 
   async destroy(id: string): Promise<void> {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildQemuArgs, macAddress } from './args';
 import { guestLayout } from './layout';
 import { hotAddWhyNot, shapeTotals, validateShape } from './hotplug';
+import { validateGuestSpec } from '../spec';
 
 const image = { kernelPath: '/img/vmlinuz', initrdPath: '/img/initrd.img', cmdline: 'console=tty0 console=ttyS0 quiet' };
 
@@ -113,6 +114,54 @@ describe('buildQemuArgs', () => {
     const restore = buildQemuArgs({ spec, image, layout, accel: 'tcg', seed: true, guestAgent: true, incoming: true });
     expect(restore.filter((a, i) => !(a === '-incoming' || restore[i - 1] === '-incoming'))).toEqual(boot);
     expect(restore.slice(restore.indexOf('-incoming'), restore.indexOf('-incoming') + 2)).toEqual(['-incoming', 'defer']);
+  });
+});
+
+describe('buildQemuArgs: volumes', () => {
+  const layout = guestLayout('/data/guests', 'db');
+  const base = { id: 'db', vcpus: 1, memoryMiB: 256, diskGiB: 2, nics: [{ mac: '02:00:00:00:00:01', tap: null }], image: 'x' };
+  const a = { id: 'vol-0123456789abcdef0', source: { kind: 'file' as const, path: '/pools/fast,1/vol-0123456789abcdef0.qcow2', format: 'qcow2' as const }, limits: { iops: 500, bytesPerSecond: 0 }, slot: 0x19 };
+  const b = { id: 'vol-00000000000000abc', source: { kind: 'file' as const, path: '/pools/raw/vol-00000000000000abc.img', format: 'raw' as const }, limits: null };
+
+  it('plugs each volume as a throttle group, one blockdev chain and a virtio disk on its own slot', () => {
+    const args = buildQemuArgs({ spec: { ...base, volumes: [a, b] }, image, layout, accel: 'tcg' });
+    const at = args.indexOf('chardev=qmp,mode=control') + 1;
+    expect(args.slice(at, args.indexOf('-pidfile'))).toEqual([
+      '-object', '{"qom-type":"throttle-group","id":"tg-vol-0123456789abcdef0","limits":{"iops-total":500,"bps-total":0}}',
+      '-blockdev',
+      '{"driver":"throttle","node-name":"vol-0123456789abcdef0-thr","throttle-group":"tg-vol-0123456789abcdef0","file":{"driver":"qcow2","node-name":"vol-0123456789abcdef0-fmt","discard":"unmap","file":{"driver":"file","node-name":"vol-0123456789abcdef0-file","filename":"/pools/fast,1/vol-0123456789abcdef0.qcow2","discard":"unmap"}}}',
+      '-device', 'virtio-blk-pci,id=vol-0123456789abcdef0,drive=vol-0123456789abcdef0-thr,serial=vol0123456789abcdef0,bus=pci.0,addr=0x19',
+      // A record without a slot gets the lowest free one.
+      '-object', '{"qom-type":"throttle-group","id":"tg-vol-00000000000000abc","limits":{"iops-total":0,"bps-total":0}}',
+      '-blockdev',
+      '{"driver":"throttle","node-name":"vol-00000000000000abc-thr","throttle-group":"tg-vol-00000000000000abc","file":{"driver":"raw","node-name":"vol-00000000000000abc-fmt","discard":"unmap","file":{"driver":"file","node-name":"vol-00000000000000abc-file","filename":"/pools/raw/vol-00000000000000abc.img","discard":"unmap"}}}',
+      '-device', 'virtio-blk-pci,id=vol-00000000000000abc,drive=vol-00000000000000abc-thr,serial=vol00000000000000abc,bus=pci.0,addr=0x18',
+    ]);
+    // The serial is what virtio-blk keeps: 20 characters.
+    expect('vol0123456789abcdef0').toHaveLength(20);
+  });
+
+  it('leaves every other device where it was: a machine with volumes is the machine without them, plus them', () => {
+    const without = buildQemuArgs({ spec: base, image, layout, accel: 'tcg', seed: true, guestAgent: true, incoming: true });
+    const withVolumes = buildQemuArgs({ spec: { ...base, volumes: [a] }, image, layout, accel: 'tcg', seed: true, guestAgent: true, incoming: true });
+    const extra = withVolumes.slice(without.indexOf('-incoming'), withVolumes.indexOf('-incoming'));
+    expect(extra.filter((_, i) => i % 2 === 0)).toEqual(['-object', '-blockdev', '-device']);
+    expect([...withVolumes.slice(0, without.indexOf('-incoming')), ...withVolumes.slice(withVolumes.indexOf('-incoming'))]).toEqual(without);
+    // Nothing placed automatically has an addr: the volumes' slots are theirs alone.
+    expect(without.filter((x) => x.includes('addr='))).toEqual([]);
+    expect(buildQemuArgs({ spec: base, image, layout, accel: 'tcg' }).join(' ')).not.toMatch(/throttle|vol-/);
+  });
+
+  it('refuses a spec whose volumes could break out of an argument', () => {
+    const bad = (v: unknown) => () => validateGuestSpec({ ...base, volumes: [v] });
+    expect(bad({ ...a, id: 'vol-1,x=y' })).toThrow(/volume id must match/);
+    expect(bad({ ...a, source: { ...a.source, path: 'relative/file' } })).toThrow(/absolute, normalised/);
+    expect(bad({ ...a, source: { ...a.source, path: '/pools/a\nb' } })).toThrow(/absolute, normalised/);
+    expect(bad({ ...a, source: { ...a.source, format: 'vmdk' } })).toThrow(/qcow2 or raw/);
+    expect(bad({ ...a, slot: 0x05 })).toThrow(/slot must be one of 0x18–0x1f/);
+    expect(() => validateGuestSpec({ ...base, volumes: [a, { ...b, source: a.source }] })).toThrow(/attached once/);
+    expect(validateGuestSpec({ ...base, volumes: [a] }).volumes).toEqual([a]);
+    expect(validateGuestSpec({ ...base, volumes: [] }).volumes).toBeUndefined();
   });
 });
 

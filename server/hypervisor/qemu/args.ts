@@ -1,6 +1,7 @@
 import type { Acceleration, GuestSpec } from '../types';
 import type { GuestLayout } from './layout';
 import { coldShape, MEMORY_SLOTS, type MachineShape } from './hotplug';
+import { volumeArgs } from './volumes';
 
 export interface QemuBootImage {
   kernelPath: string;
@@ -84,6 +85,9 @@ export function buildQemuArgs({ spec, image, layout, accel, seed = false, guestA
       '-device', 'virtserialport,bus=vser0.0,chardev=qga0,name=org.qemu.guest_agent.0',
     );
   }
+  // Volumes last, each on its own slot (outside the range the devices above are given automatically),
+  // so a machine they were hot-plugged into and one built with them for its saved state are the same.
+  args.push(...volumeArgs(spec.volumes ?? []));
   // Everything above is the machine, and must be identical when a saved state is loaded into it.
   if (incoming) args.push('-incoming', 'defer');
   args.push(

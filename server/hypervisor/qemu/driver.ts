@@ -33,7 +33,11 @@ import {
   type SavedState,
   type StateProgress,
   type StopOptions,
+  type BlockSource,
+  type VolumeAttachment,
+  type VolumeLimits,
 } from '../types';
+import { planAttach, sharesVolume, validateBlockSource, validateVolumeAttachment, validateVolumeId, validateVolumeLimits, volumesWhyNot } from '../volumes';
 import { probeAcceleration, type AccelProbeResult } from './accel';
 import { buildQemuArgs } from './args';
 import * as hot from './hotplug';
@@ -52,6 +56,8 @@ import { qmp } from './qmp-commands';
 import { restoreDetachedTaps } from './retap';
 import { capSerialLog, readSerialLog, resetSerialLog } from './serial-log';
 import { QmpMonitor } from './qmp-monitor';
+import { checkVolumeSource, DEFAULT_QEMU_IMG, writeFlatCopy } from './qemu-img';
+import { liveVolumeLimits, plugVolume, setLiveVolumeLimits, unplugVolume } from './volumes';
 import type { QmpEventMessage } from './qmp-wire';
 
 const run = promisify(execFile);
@@ -107,6 +113,8 @@ const AGENT_SHUTDOWN_AFTER_MS = 6_000;
 const ADOPT_CONNECT_MS = 2_000;
 const SAVE_TIMEOUT_MS = 10 * 60_000;
 const RESTORE_TIMEOUT_MS = 10 * 60_000;
+/** How long a detach waits for the guest to let go of the device. */
+const DETACH_TIMEOUT_MS = 30_000;
 
 function validateSnapshotName(name: string): string {
   if (!GUEST_ID_PATTERN.test(name)) throw new HypervisorError('INVALID_SPEC', `snapshot name must match ${GUEST_ID_PATTERN.source}, got ${JSON.stringify(name)}`);
@@ -148,6 +156,8 @@ export class QemuDriver implements HypervisorDriver {
   private readonly tracked = new Map<string, Tracked>();
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly listeners = new Set<GuestEventListener>();
+  /** Who is listening to a guest's QMP events for a while (a volume's unplug). */
+  private readonly qmpListeners = new Map<string, Set<(e: QmpEventMessage) => void>>();
   private closed = false;
   /** Guests this driver is starting right now: their QMP is about to be ours. */
   private readonly starting = new Set<string>();
@@ -169,7 +179,7 @@ export class QemuDriver implements HypervisorDriver {
     this.guestsDir = path.resolve(opts.guestsDir ?? dataPath('guests'));
     this.catalog = new ImageCatalog(opts.imagesDir ?? defaultImagesDir(), path.resolve(opts.capturedImagesDir ?? path.join(this.guestsDir, '.captured-images')));
     this.qemu = opts.qemuBinary ?? 'qemu-system-x86_64';
-    this.qemuImg = opts.qemuImgBinary ?? 'qemu-img';
+    this.qemuImg = opts.qemuImgBinary ?? DEFAULT_QEMU_IMG;
     this.genisoimage = opts.genisoimageBinary ?? 'genisoimage';
     this.stopTimeoutMs = opts.stopTimeoutMs ?? 30_000;
     this.accelOption = opts.accel ?? 'auto';
@@ -383,6 +393,7 @@ export class QemuDriver implements HypervisorDriver {
   /** A spec for a new guest, valid for its image and with sockets that fit. */
   private checkNewSpec(raw: GuestSpec): { spec: GuestSpec; image: GuestImage } {
     const spec = validateGuestSpec(raw);
+    delete spec.volumes; // a new guest (a clone too) has none: they are attached to it
     const image = this.catalog.find(spec.image);
     if (!image) throw new HypervisorError('INVALID_SPEC', `image "${spec.image}" is not in the catalog`);
     validateGuestSpec(spec, image);
@@ -651,9 +662,11 @@ export class QemuDriver implements HypervisorDriver {
   async createSnapshot(id: string, snap: { name: string; memory: boolean }, onProgress?: (p: StateProgress) => void): Promise<GuestSnapshot> {
     const name = validateSnapshotName(snap.name);
     return this.withLock(id, async () => {
-      const { layout } = this.load(id);
+      const { layout, record } = this.load(id);
       const chain = readChain(layout.dir, layout.disk);
       if (chain.snapshots[name]) return snapshotInfo(name, chain.snapshots[name]);
+      const withVolumes = snap.memory ? volumesWhyNot(id, record.spec.volumes, 'take a snapshot with memory') : null;
+      if (withVolumes) throw withVolumes;
       const t = await this.current(id);
       if (snap.memory && !t) throw new HypervisorError('INVALID_STATE', `guest ${id} is not running: a snapshot with memory needs a running guest`);
       let next = newOverlayPath(layout.dir);
@@ -714,6 +727,8 @@ export class QemuDriver implements HypervisorDriver {
       const chain = readChain(layout.dir, layout.disk);
       const snap = chain.snapshots[validateSnapshotName(name)];
       if (!snap) throw new HypervisorError('NOT_FOUND', `guest ${id} has no snapshot ${name}`);
+      const withVolumes = snap.stateFile ? volumesWhyNot(id, record.spec.volumes, `restore snapshot ${name}, which has memory`) : null;
+      if (withVolumes) throw withVolumes;
       if (existsSync(layout.stateFile)) throw new HypervisorError('INVALID_STATE', `guest ${id} is suspended: resume it or discard its saved state first`);
       const t = await this.current(id);
       if (t && !snap.stateFile) throw new HypervisorError('INVALID_STATE', `guest ${id} is running: a snapshot without memory is restored into a stopped guest`);
@@ -790,6 +805,106 @@ export class QemuDriver implements HypervisorDriver {
     return Object.entries(chain.snapshots)
       .map(([name, s]) => snapshotInfo(name, s))
       .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
+  }
+
+  // Volumes (a storage pool's block devices, plugged by volumes.ts) ----------------
+
+  async attachVolume(id: string, raw: VolumeAttachment): Promise<void> {
+    const want = validateVolumeAttachment(raw);
+    await this.withLock(id, async () => {
+      const { layout, record } = this.load(id);
+      if (existsSync(layout.stateFile)) throw new HypervisorError('INVALID_STATE', `guest ${id} is suspended: resume it, or discard its saved state, to attach a volume`);
+      const plan = planAttach(id, record.spec.volumes ?? [], want, this.volumeHolder(id, want.id, want.source));
+      if (plan.kind === 'new') await checkVolumeSource(this.qemuImg, want);
+      const t = await this.current(id);
+      if (t) {
+        plan.volume.slot = await plugVolume(t.monitor, plan.volume).catch((e: unknown) => {
+          throw new HypervisorError('BACKEND_FAILED', `attaching volume ${want.id} to guest ${id} failed: ${errorText(e)}`);
+        });
+      }
+      const volumes = plan.volumes.map((v) => (v.id === want.id ? plan.volume : v));
+      this.saveRecord(layout, { ...record, spec: { ...record.spec, volumes } });
+    });
+  }
+
+  async detachVolume(id: string, volumeId: string, opts: { timeoutMs?: number } = {}): Promise<void> {
+    validateVolumeId(volumeId);
+    await this.withLock(id, async () => {
+      const { layout, record } = this.load(id);
+      const volumes = record.spec.volumes ?? [];
+      if (!volumes.some((v) => v.id === volumeId)) return;
+      // The saved machine has the device: without it in the record, the state would not load.
+      if (existsSync(layout.stateFile)) throw new HypervisorError('INVALID_STATE', `guest ${id} is suspended with volume ${volumeId} in it: resume it to detach it, or discard its saved state`);
+      const t = await this.current(id);
+      if (t) {
+        if (!(await qmp.status(t.monitor)).running) throw new HypervisorError('INVALID_STATE', `guest ${id} is paused: it lets go of volume ${volumeId} only while it runs`);
+        const timeoutMs = opts.timeoutMs ?? DETACH_TIMEOUT_MS;
+        const gone = await unplugVolume(t.monitor, volumeId, { timeoutMs, events: (l) => this.tapQmpEvents(id, l) }).catch((e: unknown) => {
+          throw new HypervisorError('BACKEND_FAILED', `detaching volume ${volumeId} from guest ${id} failed: ${errorText(e)}`);
+        });
+        if (!gone) throw new HypervisorError('INVALID_STATE', `guest ${id} did not let go of volume ${volumeId} within ${Math.round(timeoutMs / 1000)} s (its OS must release the disk): it is still attached; detaching again finishes once it has`);
+      }
+      this.saveRecord(layout, { ...record, spec: { ...record.spec, volumes: volumes.filter((v) => v.id !== volumeId) } });
+    });
+  }
+
+  async setVolumeLimits(id: string, volumeId: string, raw: VolumeLimits | null): Promise<void> {
+    validateVolumeId(volumeId);
+    const limits = validateVolumeLimits(raw);
+    await this.withLock(id, async () => {
+      const { layout, record } = this.load(id);
+      const volumes = record.spec.volumes ?? [];
+      if (!volumes.some((v) => v.id === volumeId)) throw new HypervisorError('NOT_FOUND', `guest ${id} has no volume ${volumeId} attached`);
+      const t = await this.current(id);
+      if (t) await setLiveVolumeLimits(t.monitor, volumeId, limits);
+      this.saveRecord(layout, { ...record, spec: { ...record.spec, volumes: volumes.map((v) => (v.id === volumeId ? { ...v, limits } : v)) } });
+    });
+  }
+
+  async listVolumes(id: string): Promise<VolumeAttachment[]> {
+    return this.load(id).record.spec.volumes ?? [];
+  }
+
+  async exportDisk(sourceId: string, snapshot: string | null, rawTarget: BlockSource, onProgress?: (p: StateProgress) => void): Promise<void> {
+    const target = validateBlockSource(rawTarget);
+    if (target.format !== 'qcow2') throw new HypervisorError('INVALID_SPEC', `a disk is exported as qcow2, not ${target.format}`);
+    if (target.path.startsWith(this.guestsDir + path.sep)) throw new HypervisorError('INVALID_SPEC', `${target.path} is in the guests' directory: a disk is exported into a storage pool`);
+    const point = snapshot === null ? null : validateSnapshotName(snapshot);
+    const made = this.withLock(sourceId, async () => {
+      const { layout, record } = this.load(sourceId);
+      const holder = this.volumeHolder(null, null, target);
+      if (holder) throw new HypervisorError('INVALID_STATE', `${target.path} is attached to guest ${holder}: detach it before writing over it`);
+      const from = await this.pointOf(sourceId, layout, point);
+      await writeFlatCopy(this.qemuImg, from, target.path, record.spec.diskGiB * 1024 ** 3, onProgress).catch((e: unknown) => {
+        throw new HypervisorError('BACKEND_FAILED', `exporting the disk of guest ${sourceId} failed: ${errorText(e)}`);
+      });
+    });
+    // A point frozen for an export that did not come to be is not kept.
+    await made.catch(async (e: unknown) => {
+      await this.collect().catch(() => undefined);
+      throw e;
+    });
+  }
+
+  /** The I/O limits QEMU applies to an attached volume of a running guest now (its throttle group's). */
+  async liveVolumeLimits(id: string, volumeId: string): Promise<{ 'iops-total': number; 'bps-total': number }> {
+    validateVolumeId(volumeId);
+    return this.withLock(id, async () => liveVolumeLimits((await this.requireRunning(id)).monitor, volumeId));
+  }
+
+  /** The guest (other than `except`) whose record has the volume or its source attached, if any. */
+  private volumeHolder(except: string | null, volumeId: string | null, source: BlockSource): string | null {
+    return (
+      this.guestIds().find((other) => {
+        if (other === except) return false;
+        try {
+          const r = JSON.parse(readFileSync(this.layout(other).specFile, 'utf8')) as GuestRecord;
+          return (r.spec.volumes ?? []).some((v) => sharesVolume(v, volumeId, source.path));
+        } catch {
+          return false; // gone meanwhile
+        }
+      }) ?? null
+    );
   }
 
   async destroy(id: string): Promise<void> {
@@ -1154,6 +1269,17 @@ export class QemuDriver implements HypervisorDriver {
     if (e.event === 'SHUTDOWN' && t) t.shutdown = shutdownOf(e);
     const event = guestEventOf(id, e, Boolean(t?.shutdown));
     if (event) this.emit(event);
+    for (const l of this.qmpListeners.get(id) ?? []) l(e);
+  }
+
+  /** Hear a guest's QMP events until the returned function is called. */
+  private tapQmpEvents(id: string, listener: (e: QmpEventMessage) => void): () => void {
+    const set = this.qmpListeners.get(id) ?? new Set();
+    this.qmpListeners.set(id, set.add(listener));
+    return () => {
+      set.delete(listener);
+      if (set.size === 0 && this.qmpListeners.get(id) === set) this.qmpListeners.delete(id);
+    };
   }
 
   private onGone(id: string, t: Tracked): void {
