@@ -12,7 +12,7 @@ export function CostByInstance({ summary: s, slug }: { summary: BillingSummary; 
   return (
     <DataTable<InstanceCost>
       caption="Cost by instance"
-      rowKey={(r) => r.instanceId ?? r.imageId!}
+      rowKey={(r) => r.instanceId ?? r.imageId ?? r.volumeId!}
       rows={s.byInstance}
       columns={[
         {
@@ -22,11 +22,15 @@ export function CostByInstance({ summary: s, slug }: { summary: BillingSummary; 
               <Link href={`/t/${slug}/instances/${r.instanceId}`} className="font-medium text-sky-800 hover:underline">
                 {r.name}
               </Link>
+            ) : r.volumeId ? (
+              <Link href={`/t/${slug}/volumes`} className="font-medium text-sky-800 hover:underline">
+                Volume “{r.name}”
+              </Link>
             ) : (
               <span className="font-medium text-slate-900">Image “{r.name}” (storage)</span>
             ),
         },
-        { header: 'ID', cell: (r) => <code className="font-mono text-xs">{r.instanceId ?? r.imageId}</code> },
+        { header: 'ID', cell: (r) => <code className="font-mono text-xs">{r.instanceId ?? r.imageId ?? r.volumeId}</code> },
         { header: 'Cost', cell: (r) => formatMoney(r.amountMicro, s.currency), className: amountClass },
       ]}
     />

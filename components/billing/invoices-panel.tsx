@@ -69,10 +69,10 @@ function InvoiceLines({ tenantId, month }: { tenantId: string; month: string }) 
     <div className="space-y-2">
       <DataTable<Line>
         caption={`Invoice lines, ${name}`}
-        rowKey={(l) => `${l.instanceId ?? l.imageId}:${l.resource}`}
+        rowKey={(l) => `${l.instanceId ?? l.imageId ?? l.volumeId}:${l.resource}`}
         rows={lines}
         columns={[
-          { header: 'Instance', cell: (l) => l.instanceName ?? `Image “${l.imageName}”` },
+          { header: 'Instance', cell: (l) => l.instanceName ?? (l.imageId ? `Image “${l.imageName}”` : `Volume “${l.volumeName}”`) },
           { header: 'Resource', cell: (l) => resourceInfo(l.resource).name },
           { header: 'Seconds', cell: (l) => Math.round(l.seconds).toLocaleString(), className: amount },
           { header: 'Unit-seconds', cell: (l) => Math.round(l.unitSeconds).toLocaleString(), className: amount },

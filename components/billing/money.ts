@@ -51,6 +51,9 @@ export const RESOURCE_LABELS: Record<Resource, { name: string; unit: string; rul
   saved_state_mib: { name: 'Saved state', unit: 'GiB-hour', rule: 'while suspended, by the size of its state file' },
   snapshot_mib: { name: 'Snapshots', unit: 'GiB-hour', rule: 'while they exist, by the bytes they really take' },
   image_mib: { name: 'Images', unit: 'GiB-hour', rule: 'a tenant’s own images, while they exist, by the bytes their files take' },
+  volume_gib: { name: 'Volumes', unit: 'GiB-hour', rule: 'while they exist, by the size they were made with' },
+  volume_iops: { name: 'Volume IOPS', unit: 'IOPS-hour', rule: 'while a volume exists, for the IOPS provisioned above its baseline' },
+  volume_mbps: { name: 'Volume throughput', unit: 'MB/s-hour', rule: 'while a volume exists, for the MB/s provisioned above its baseline' },
 };
 
 /** A resource's name and billing rule; unknown resources show as they are. */

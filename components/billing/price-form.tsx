@@ -21,6 +21,9 @@ const PRICES = [
   { key: 'savedStateGiBHour', label: 'Saved state per GiB-hour', what: 'the saved state price' },
   { key: 'snapshotGiBHour', label: 'Snapshot storage per GiB-hour', what: 'the snapshot price' },
   { key: 'imageGiBHour', label: 'Image storage per GiB-hour', what: 'the image price' },
+  { key: 'volumeGiBHour', label: 'Volume storage per GiB-hour', what: 'the volume price' },
+  { key: 'volumeIopsHour', label: 'Provisioned IOPS per IOPS-hour', what: 'the IOPS price' },
+  { key: 'volumeMbpsHour', label: 'Provisioned throughput per MB/s-hour', what: 'the throughput price' },
 ] as const;
 type PriceKey = (typeof PRICES)[number]['key'];
 type Errors = Partial<Record<PriceKey | 'currency' | 'effectiveFrom', string>>;

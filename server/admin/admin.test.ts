@@ -89,7 +89,7 @@ describe('admin: quotas and hosts', () => {
 
   it('new tenants start with the default quotas an admin set', async () => {
     const admin = await makeUser(t.db, { isAdmin: true });
-    const defaults = { instances: 3, vcpus: 6, memoryMiB: 4096, diskGiB: 50, nics: 6, networks: 2, bandwidthMbit: 300, portForwards: 1, savedStateMiB: 2048, snapshots: 4, snapshotGiB: 20 };
+    const defaults = { instances: 3, vcpus: 6, memoryMiB: 4096, diskGiB: 50, nics: 6, networks: 2, bandwidthMbit: 300, portForwards: 1, savedStateMiB: 2048, snapshots: 4, snapshotGiB: 20, volumes: 3, volumeGiB: 30 };
     await callerAs(t.db, admin).admin.quotas.setDefaults(defaults);
     expect(await callerAs(t.db, admin).admin.quotas.getDefaults()).toEqual(defaults);
     const owner = await makeUser(t.db);

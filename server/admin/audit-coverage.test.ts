@@ -36,7 +36,7 @@ const cases: Record<string, Case> = {
   'admin.settings.setSignupEnabled': async () => ({ input: { enabled: true }, target: 'signupEnabled' }),
   'admin.networks.setPortRange': async () => ({ input: { from: 30_000, to: 30_999 }, target: 'portForwardRange' }),
   'admin.prices.set': async () => ({
-    input: { currency: 'USD', vcpuHour: 10_000, memoryGiBHour: 5_000, diskGiBHour: 100, nicHour: 1_000, bandwidthMbitHour: 40, portForwardHour: 5_000, savedStateGiBHour: 137, snapshotGiBHour: 68, imageGiBHour: 68 },
+    input: { currency: 'USD', vcpuHour: 10_000, memoryGiBHour: 5_000, diskGiBHour: 100, nicHour: 1_000, bandwidthMbitHour: 40, portForwardHour: 5_000, savedStateGiBHour: 137, snapshotGiBHour: 68, imageGiBHour: 68, volumeGiBHour: 110, volumeIopsHour: 7, volumeMbpsHour: 55 },
     target: idOf,
   }),
   'admin.users.setAdmin': async () => {
@@ -48,7 +48,7 @@ const cases: Record<string, Case> = {
     return { input: { userId: u.id }, target: u.id };
   },
   'admin.hosts.update': async () => ({ input: { hostId: compute.hostId, cpuRatioPct: 200 }, target: compute.hostId }),
-  'admin.quotas.setDefaults': async () => ({ input: { instances: 5, vcpus: 8, memoryMiB: 8192, diskGiB: 100, nics: 10, networks: 3, bandwidthMbit: 500, portForwards: 2, savedStateMiB: 4096, snapshots: 5, snapshotGiB: 50 }, target: 'defaultQuotas' }),
+  'admin.quotas.setDefaults': async () => ({ input: { instances: 5, vcpus: 8, memoryMiB: 8192, diskGiB: 100, nics: 10, networks: 3, bandwidthMbit: 500, portForwards: 2, savedStateMiB: 4096, snapshots: 5, snapshotGiB: 50, volumes: 4, volumeGiB: 40 }, target: 'defaultQuotas' }),
   'admin.quotas.set': async () => {
     const tenantId = await tenantOf('Quota');
     return { input: { tenantId, limits: { vcpus: 3 } }, target: tenantId };

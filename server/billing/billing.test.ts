@@ -43,14 +43,14 @@ describe('billing', () => {
     const s = await api.billing.summary({ tenantId: tenant.id });
     expect(s.totalMicro).toBeGreaterThan(0); // at least the 60-second minimum of compute
     expect(s.forecastMicro).toBeGreaterThanOrEqual(s.totalMicro);
-    expect(s.byInstance).toEqual([{ instanceId: inst.id, imageId: null, name: 'costly', amountMicro: s.totalMicro }]);
+    expect(s.byInstance).toEqual([{ instanceId: inst.id, imageId: null, volumeId: null, name: 'costly', amountMicro: s.totalMicro }]);
     expect(s.byResource.reduce((a, r) => a + r.amountMicro, 0)).toBe(s.totalMicro);
     expect(s.daily.reduce((a, d) => a + d.amountMicro, 0)).toBeGreaterThanOrEqual(s.totalMicro - 5); // per-day rounding
     const inv = await api.billing.invoice({ tenantId: tenant.id, month: s.month });
     expect(inv.final).toBe(false);
     expect(inv.lines.map((l) => l.resource).sort()).toEqual(['bandwidth_mbit', 'disk_gib', 'memory_mib', 'nic', 'vcpu']);
     const csv = invoiceCsv(inv);
-    expect(csv.split('\r\n')[0]).toBe('month,instance_id,instance_name,resource,seconds,unit_seconds,amount_usd,amount_micro,image_id,image_name');
+    expect(csv.split('\r\n')[0]).toBe('month,instance_id,instance_name,resource,seconds,unit_seconds,amount_usd,amount_micro,image_id,image_name,volume_id,volume_name');
     expect(csv).toContain(`${s.month},${inst.id},costly,vcpu,`);
     await expect(api.billing.invoice({ tenantId: tenant.id, month: '2999-01' })).rejects.toThrow(/has not started yet/);
   });

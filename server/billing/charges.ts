@@ -13,12 +13,14 @@ const unitPriceSql = sql.raw(
 );
 const runMinimumSql = sql.raw(RUN_MINIMUM_RESOURCES.map((r) => `'${r}'`).join(', '));
 
-/** A line is for an instance, or for the storage of a tenant's own image (the other pair is null). */
+/** A line is for an instance, for the storage of a tenant's own image, or for a volume (the other pairs are null). */
 export type ChargeLine = {
   instanceId: string | null;
   instanceName: string | null;
   imageId: string | null;
   imageName: string | null;
+  volumeId: string | null;
+  volumeName: string | null;
   resource: BilledResource;
   /** Unit-seconds: quantity × seconds (memory in MiB-seconds). */
   unitSeconds: number;
@@ -76,6 +78,8 @@ async function periodLines(
     instance_name: string | null;
     image_id: string | null;
     image_name: string | null;
+    volume_id: string | null;
+    volume_name: string | null;
     resource: ChargeLine['resource'];
     unit_seconds: string;
     seconds: string;
@@ -89,7 +93,7 @@ async function periodLines(
               from generate_series(${from}::timestamptz, ${to}::timestamptz - interval '1 microsecond', ${step}::interval) g`
     }),
     seg as (
-      select s.tenant_id, s.instance_id, s.image_id, s.resource, s.quantity, s.started_at as s0,
+      select s.tenant_id, s.instance_id, s.image_id, s.volume_id, s.resource, s.quantity, s.started_at as s0,
              case when s.resource in (${runMinimumSql})
                   then greatest(coalesce(s.ended_at, now()), s.started_at + interval '60 seconds')
                   else coalesce(s.ended_at, now()) end as s1
@@ -104,7 +108,7 @@ async function periodLines(
       from price_versions p
     ),
     parts as (
-      select seg.tenant_id, periods.p0, seg.instance_id, seg.image_id, seg.resource, seg.quantity,
+      select seg.tenant_id, periods.p0, seg.instance_id, seg.image_id, seg.volume_id, seg.resource, seg.quantity,
              extract(epoch from least(seg.s1, pv.v1, periods.p1) - greatest(seg.s0, pv.v0, periods.p0)) as secs,
              ${unitPriceSql} as unit_price_hour
       from seg
@@ -112,15 +116,16 @@ async function periodLines(
       join periods on periods.p0 < seg.s1 and periods.p1 > seg.s0
       where greatest(seg.s0, pv.v0, periods.p0) < least(seg.s1, pv.v1, periods.p1)
     )
-    select parts.tenant_id, parts.p0 as period_start, parts.instance_id, i.name as instance_name, parts.image_id, m.name as image_name, parts.resource,
+    select parts.tenant_id, parts.p0 as period_start, parts.instance_id, i.name as instance_name, parts.image_id, m.name as image_name, parts.volume_id, v.name as volume_name, parts.resource,
            sum(parts.quantity * parts.secs) as unit_seconds,
            sum(parts.secs) as seconds,
            round(sum(parts.quantity * parts.unit_price_hour * parts.secs / 3600)) as amount
     from parts
     left join instances i on i.id = parts.instance_id
     left join images m on m.id = parts.image_id
-    group by parts.tenant_id, parts.p0, parts.instance_id, i.name, parts.image_id, m.name, parts.resource
-    order by parts.tenant_id, parts.p0, parts.image_id nulls first, coalesce(i.name, m.name), parts.instance_id, parts.resource
+    left join volumes v on v.id = parts.volume_id
+    group by parts.tenant_id, parts.p0, parts.instance_id, i.name, parts.image_id, m.name, parts.volume_id, v.name, parts.resource
+    order by parts.tenant_id, parts.p0, parts.image_id nulls first, parts.volume_id nulls first, coalesce(i.name, m.name, v.name), parts.instance_id, parts.image_id, parts.volume_id, parts.resource
   `);
   return rows.map((r) => ({
     tenantId: r.tenant_id,
@@ -129,6 +134,8 @@ async function periodLines(
     instanceName: r.instance_name,
     imageId: r.image_id,
     imageName: r.image_name,
+    volumeId: r.volume_id,
+    volumeName: r.volume_name,
     resource: r.resource,
     unitSeconds: Number(r.unit_seconds),
     seconds: Number(r.seconds),

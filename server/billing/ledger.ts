@@ -31,7 +31,7 @@ const SAVED_IN: readonly (InstanceState | null)[] = ['suspended', 'resuming'];
 const GONE: readonly (InstanceState | null)[] = ['terminating', 'terminated'];
 
 const quantity = (i: MeteredInstance, r: Resource) =>
-  ({ vcpu: i.vcpus, memory_mib: i.memoryMiB, disk_gib: i.diskGiB, nic: i.nics, bandwidth_mbit: i.bandwidthMbit, port_forward: i.portForwards, saved_state_mib: i.savedStateMiB ?? 0, snapshot_mib: 0, image_mib: 0 })[r]; // snapshots (and images, not an instance's) are sized by their own changes (resizeUsage)
+  ({ vcpu: i.vcpus, memory_mib: i.memoryMiB, disk_gib: i.diskGiB, nic: i.nics, bandwidth_mbit: i.bandwidthMbit, port_forward: i.portForwards, saved_state_mib: i.savedStateMiB ?? 0, snapshot_mib: 0, image_mib: 0, volume_gib: 0, volume_iops: 0, volume_mbps: 0 })[r]; // snapshots (and images and volumes, not an instance's) are sized by their own changes (resizeUsage)
 
 async function open(db: DbOrTx, inst: MeteredInstance, resources: Resource[]) {
   const rows = resources

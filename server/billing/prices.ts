@@ -21,6 +21,9 @@ export const priceInput = z.object({
   savedStateGiBHour: microPrice('GiB-saved-state-hour'),
   snapshotGiBHour: microPrice('GiB-snapshot-hour'),
   imageGiBHour: microPrice('GiB-image-hour'),
+  volumeGiBHour: microPrice('GiB-volume-hour'),
+  volumeIopsHour: microPrice('IOPS-hour'),
+  volumeMbpsHour: microPrice('MB/s-hour'),
   /** When the new prices apply; now when omitted. Never in the past: a price change does not rewrite history. */
   effectiveFrom: z.date().optional(),
 });
@@ -42,6 +45,10 @@ export const DEFAULT_PRICES = {
   snapshotGiBHour: 68,
   // A tenant's own images: stored like snapshots.
   imageGiBHour: 68,
+  // Volumes about EC2 gp3's: $0.08 per GB-month, $0.005 per provisioned IOPS-month and $0.04 per MB/s-month above the baseline.
+  volumeGiBHour: 110,
+  volumeIopsHour: 7,
+  volumeMbpsHour: 55,
 } as const;
 
 const columns = {
@@ -57,6 +64,9 @@ const columns = {
   savedStateGiBHour: priceVersions.savedStateGiBHour,
   snapshotGiBHour: priceVersions.snapshotGiBHour,
   imageGiBHour: priceVersions.imageGiBHour,
+  volumeGiBHour: priceVersions.volumeGiBHour,
+  volumeIopsHour: priceVersions.volumeIopsHour,
+  volumeMbpsHour: priceVersions.volumeMbpsHour,
   createdAt: priceVersions.createdAt,
 };
 

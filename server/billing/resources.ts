@@ -2,10 +2,10 @@
 // invoice SQL, the running rate and the estimates cannot disagree on a price.
 // (No server imports: the billing pages share the names.)
 
-export const billedResources = ['vcpu', 'memory_mib', 'disk_gib', 'nic', 'bandwidth_mbit', 'port_forward', 'saved_state_mib', 'snapshot_mib', 'image_mib'] as const;
+export const billedResources = ['vcpu', 'memory_mib', 'disk_gib', 'nic', 'bandwidth_mbit', 'port_forward', 'saved_state_mib', 'snapshot_mib', 'image_mib', 'volume_gib', 'volume_iops', 'volume_mbps'] as const;
 export type BilledResource = (typeof billedResources)[number];
 
-export type PriceKey = 'vcpuHour' | 'memoryGiBHour' | 'diskGiBHour' | 'nicHour' | 'bandwidthMbitHour' | 'portForwardHour' | 'savedStateGiBHour' | 'snapshotGiBHour' | 'imageGiBHour';
+export type PriceKey = 'vcpuHour' | 'memoryGiBHour' | 'diskGiBHour' | 'nicHour' | 'bandwidthMbitHour' | 'portForwardHour' | 'savedStateGiBHour' | 'snapshotGiBHour' | 'imageGiBHour' | 'volumeGiBHour' | 'volumeIopsHour' | 'volumeMbpsHour';
 
 /**
  * Each resource's price: the price-book column (per unit-hour) and how many
@@ -21,6 +21,9 @@ export const priceOf: Record<BilledResource, { key: PriceKey; column: string; pe
   saved_state_mib: { key: 'savedStateGiBHour', column: 'saved_state_gib_hour', per: 1024 },
   snapshot_mib: { key: 'snapshotGiBHour', column: 'snapshot_gib_hour', per: 1024 },
   image_mib: { key: 'imageGiBHour', column: 'image_gib_hour', per: 1024 },
+  volume_gib: { key: 'volumeGiBHour', column: 'volume_gib_hour', per: 1 },
+  volume_iops: { key: 'volumeIopsHour', column: 'volume_iops_hour', per: 1 },
+  volume_mbps: { key: 'volumeMbpsHour', column: 'volume_mbps_hour', per: 1 },
 };
 
 /** Compute is used while the instance runs (at least 60 s per run); the rest while it holds it. */

@@ -2,7 +2,7 @@ import { and, eq, gt, isNull, lt, or, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { recordAudit, type Actor } from '../audit';
 import type { DbOrTx } from '../db/client';
-import { images, instances, tenantBudgets, usageSegments } from '../db/schema';
+import { images, instances, tenantBudgets, usageSegments, volumes } from '../db/schema';
 import { DomainError } from '../errors';
 import { chargeLines, dailyCharges, type ChargeLine } from './charges';
 import { currentPrices } from './prices';
@@ -78,12 +78,12 @@ export async function billingSummary(db: DbOrTx, tenantId: string) {
   const ratePerHour = await currentRate(db, tenantId);
   const forecast = Math.round(total + (ratePerHour * (monthEnd.getTime() - now.getTime())) / 3_600_000);
 
-  // Per instance, and per image for the tenant's own images' storage.
-  const byInstance = new Map<string, { instanceId: string | null; imageId: string | null; name: string; amountMicro: number }>();
+  // Per instance, per image for the tenant's own images' storage, and per volume.
+  const byInstance = new Map<string, { instanceId: string | null; imageId: string | null; volumeId: string | null; name: string; amountMicro: number }>();
   const byResource = new Map<ChargeLine['resource'], number>();
   for (const l of lines) {
-    const key = l.instanceId ?? l.imageId!;
-    const e = byInstance.get(key) ?? { instanceId: l.instanceId, imageId: l.imageId, name: l.instanceName ?? l.imageName ?? key, amountMicro: 0 };
+    const key = l.instanceId ?? l.imageId ?? l.volumeId!;
+    const e = byInstance.get(key) ?? { instanceId: l.instanceId, imageId: l.imageId, volumeId: l.volumeId, name: l.instanceName ?? l.imageName ?? l.volumeName ?? key, amountMicro: 0 };
     e.amountMicro += l.amountMicro;
     byInstance.set(key, e);
     byResource.set(l.resource, (byResource.get(l.resource) ?? 0) + l.amountMicro);
@@ -143,6 +143,8 @@ export async function ledger(db: DbOrTx, tenantId: string, from: Date, to: Date)
       instanceName: instances.name,
       imageId: usageSegments.imageId,
       imageName: images.name,
+      volumeId: usageSegments.volumeId,
+      volumeName: volumes.name,
       resource: usageSegments.resource,
       quantity: usageSegments.quantity,
       startedAt: usageSegments.startedAt,
@@ -151,6 +153,7 @@ export async function ledger(db: DbOrTx, tenantId: string, from: Date, to: Date)
     .from(usageSegments)
     .leftJoin(instances, eq(instances.id, usageSegments.instanceId))
     .leftJoin(images, eq(images.id, usageSegments.imageId))
+    .leftJoin(volumes, eq(volumes.id, usageSegments.volumeId))
     .where(and(eq(usageSegments.tenantId, tenantId), lt(usageSegments.startedAt, to), or(isNull(usageSegments.endedAt), gt(usageSegments.endedAt, from))))
     .orderBy(usageSegments.startedAt, usageSegments.id)
     .limit(100_000);

@@ -249,6 +249,8 @@ export const tenantQuotas = pgTable('tenant_quotas', {
   savedStateMiB: integer('saved_state_mib').notNull().default(16_384),
   snapshots: integer('snapshots').notNull().default(20),
   snapshotGiB: integer('snapshot_gib').notNull().default(100),
+  volumes: integer('volumes').notNull().default(20),
+  volumeGiB: integer('volume_gib').notNull().default(500),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });
 
@@ -364,7 +366,7 @@ export const consoleTickets = pgTable(
 
 // ---------------------------------------------------------------- metering
 
-export const usageResource = pgEnum('usage_resource', ['vcpu', 'memory_mib', 'disk_gib', 'nic', 'bandwidth_mbit', 'port_forward', 'saved_state_mib', 'snapshot_mib', 'image_mib']);
+export const usageResource = pgEnum('usage_resource', ['vcpu', 'memory_mib', 'disk_gib', 'nic', 'bandwidth_mbit', 'port_forward', 'saved_state_mib', 'snapshot_mib', 'image_mib', 'volume_gib', 'volume_iops', 'volume_mbps']);
 
 /**
  * The usage ledger: one segment per (instance, resource) span of use — or,
@@ -381,6 +383,7 @@ export const usageSegments = pgTable(
       .references(() => tenants.id, { onDelete: 'cascade' }),
     instanceId: text('instance_id').references(() => instances.id, { onDelete: 'cascade' }),
     imageId: text('image_id').references(() => images.id, { onDelete: 'cascade' }),
+    volumeId: text('volume_id').references(() => volumes.id, { onDelete: 'cascade' }),
     resource: usageResource('resource').notNull(),
     /** vCPUs, MiB of memory, GiB of disk, NICs, Mbit/s of NIC rate or port forwards held during the segment. */
     quantity: integer('quantity').notNull(),
@@ -393,7 +396,8 @@ export const usageSegments = pgTable(
     // At most one open segment per instance (or image) and resource.
     uniqueIndex('usage_segments_one_open_key').on(t.instanceId, t.resource).where(sql`ended_at is null`),
     uniqueIndex('usage_segments_image_open_key').on(t.imageId, t.resource).where(sql`ended_at is null`),
-    check('usage_segments_one_subject', sql`num_nonnulls(${t.instanceId}, ${t.imageId}) = 1`),
+    uniqueIndex('usage_segments_volume_open_key').on(t.volumeId, t.resource).where(sql`ended_at is null`),
+    check('usage_segments_one_subject', sql`num_nonnulls(${t.instanceId}, ${t.imageId}, ${t.volumeId}) = 1`),
   ],
 );
 
@@ -420,6 +424,10 @@ export const priceVersions = pgTable(
     /** Per GiB of snapshot storage (its bytes really allocated) per hour. */
     snapshotGiBHour: bigint('snapshot_gib_hour', { mode: 'number' }).notNull().default(68),
     imageGiBHour: bigint('image_gib_hour', { mode: 'number' }).notNull().default(68),
+    /** Per GiB of volume (its provisioned size) per hour, and per IOPS and MB/s provisioned above the baseline every volume has. */
+    volumeGiBHour: bigint('volume_gib_hour', { mode: 'number' }).notNull().default(110),
+    volumeIopsHour: bigint('volume_iops_hour', { mode: 'number' }).notNull().default(7),
+    volumeMbpsHour: bigint('volume_mbps_hour', { mode: 'number' }).notNull().default(55),
     createdBy: uuid('created_by'),
     createdAt: createdAt(),
   },
@@ -446,7 +454,7 @@ export const quotaRequests = pgTable(
     tenantId: uuid('tenant_id')
       .notNull()
       .references(() => tenants.id, { onDelete: 'cascade' }),
-    resource: text('resource', { enum: ['instances', 'vcpus', 'memoryMiB', 'diskGiB', 'nics', 'networks', 'bandwidthMbit', 'portForwards', 'savedStateMiB', 'snapshots', 'snapshotGiB'] }).notNull(),
+    resource: text('resource', { enum: ['instances', 'vcpus', 'memoryMiB', 'diskGiB', 'nics', 'networks', 'bandwidthMbit', 'portForwards', 'savedStateMiB', 'snapshots', 'snapshotGiB', 'volumes', 'volumeGiB'] }).notNull(),
     requestedLimit: integer('requested_limit').notNull(),
     limitAtRequest: integer('limit_at_request').notNull(),
     reason: text('reason').notNull(),
@@ -642,5 +650,73 @@ export const snapshots = pgTable(
     index('snapshots_instance_created_idx').on(t.instanceId, t.createdAt, t.id),
     index('snapshots_tenant_idx').on(t.tenantId),
     uniqueIndex('snapshots_instance_name_key').on(t.instanceId, sql`lower(${t.name})`),
+  ],
+);
+
+// ---------------------------------------------------------------- storage
+
+/**
+ * Where a host keeps volumes. `kind` picks the backend
+ * (server/hypervisor/storage); a directory pool's `path` is its directory.
+ * `capacityBytes` is what may be handed out (sizes as provisioned); every
+ * allocation checks it under this row's lock.
+ */
+export const storagePools = pgTable(
+  'storage_pools',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    name: text('name').notNull(),
+    kind: text('kind', { enum: ['directory'] }).notNull(),
+    hostId: uuid('host_id')
+      .notNull()
+      .references(() => hosts.id),
+    path: text('path').notNull(),
+    capacityBytes: bigint('capacity_bytes', { mode: 'number' }).notNull(),
+    enabled: boolean('enabled').notNull().default(true),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('storage_pools_name_key').on(t.name), uniqueIndex('storage_pools_host_path_key').on(t.hostId, t.path)],
+);
+
+export const volumeState = pgEnum('volume_state', ['creating', 'available', 'attaching', 'in-use', 'detaching', 'deleting', 'deleted', 'error']);
+
+/**
+ * A tenant's block volume (EBS-like): made in a pool, attached to at most
+ * one instance at a time (`instanceId` while attaching, in use and
+ * detaching), outliving it. Its I/O ceiling is `iops` and `mbps`.
+ */
+export const volumes = pgTable(
+  'volumes',
+  {
+    /** EC2-style: `vol-` and 17 hex digits; also the pool's name for it. */
+    id: text('id').primaryKey(),
+    tenantId: uuid('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    sizeGiB: integer('size_gib').notNull(),
+    iops: integer('iops').notNull(),
+    mbps: integer('mbps').notNull(),
+    poolId: uuid('pool_id')
+      .notNull()
+      .references(() => storagePools.id),
+    state: volumeState('state').notNull().default('creating'),
+    stateReason: text('state_reason'),
+    progress: jsonb('progress').$type<{ doneBytes: number; totalBytes: number } | null>(),
+    instanceId: text('instance_id').references(() => instances.id, { onDelete: 'set null' }),
+    /** The snapshot (and its instance) it was made from; null: blank. */
+    sourceSnapshotId: text('source_snapshot_id'),
+    sourceInstanceId: text('source_instance_id'),
+    allocatedBytes: bigint('allocated_bytes', { mode: 'number' }).notNull().default(0),
+    createdBy: uuid('created_by'),
+    createdAt: createdAt(),
+    attachedAt: timestamp('attached_at', { withTimezone: true }),
+    deletedAt: timestamp('deleted_at', { withTimezone: true }),
+  },
+  (t) => [
+    index('volumes_tenant_created_idx').on(t.tenantId, t.createdAt, t.id),
+    index('volumes_instance_idx').on(t.instanceId),
+    index('volumes_pool_idx').on(t.poolId),
+    uniqueIndex('volumes_tenant_name_key').on(t.tenantId, sql`lower(${t.name})`).where(sql`state <> 'deleted'`),
   ],
 );

@@ -39,8 +39,8 @@ describe('instanceCan', () => {
 });
 
 describe('quota and capacity arithmetic', () => {
-  const limits = { instances: 5, vcpus: 8, memoryMiB: 1024, diskGiB: 10, nics: 4, networks: 2, bandwidthMbit: 100, portForwards: 1, savedStateMiB: 512, snapshots: 2, snapshotGiB: 10 };
-  const none = { instances: 0, vcpus: 0, memoryMiB: 0, diskGiB: 0, nics: 0, networks: 0, bandwidthMbit: 0, portForwards: 0, savedStateMiB: 0, snapshots: 0, snapshotGiB: 0 };
+  const limits = { instances: 5, vcpus: 8, memoryMiB: 1024, diskGiB: 10, nics: 4, networks: 2, bandwidthMbit: 100, portForwards: 1, savedStateMiB: 512, snapshots: 2, snapshotGiB: 10, volumes: 2, volumeGiB: 10 };
+  const none = { instances: 0, vcpus: 0, memoryMiB: 0, diskGiB: 0, nics: 0, networks: 0, bandwidthMbit: 0, portForwards: 0, savedStateMiB: 0, snapshots: 0, snapshotGiB: 0, volumes: 0, volumeGiB: 0 };
   it('accepts up to the limit exactly, refuses one past it with units', () => {
     expect(() => checkQuota(limits, { ...none, memoryMiB: 512 }, { ...none, memoryMiB: 512 })).not.toThrow();
     expect(() => checkQuota(limits, { ...none, memoryMiB: 600 }, { ...none, memoryMiB: 512 })).toThrow(

@@ -93,6 +93,8 @@ describe('instances', () => {
       savedStateMiB: 0,
       snapshots: 0,
       snapshotGiB: 0,
+      volumes: 0,
+      volumeGiB: 0,
     });
   });
 

@@ -1,6 +1,6 @@
 import { and, eq, inArray, notInArray, sql } from 'drizzle-orm';
 import type { DbOrTx, Tx } from '../db/client';
-import { instances, networkInterfaces, networks, portForwards, snapshots, tenantQuotas } from '../db/schema';
+import { instances, networkInterfaces, networks, portForwards, snapshots, tenantQuotas, volumes } from '../db/schema';
 import { DomainError } from '../errors';
 import { getSetting } from '../settings';
 import { headroom, quotaResources, resourceLabels, type QuotaLimits, type QuotaResource } from './resources';
@@ -21,7 +21,7 @@ const usageColumns = {
   savedStateMiB: sql<number>`coalesce(sum(coalesce(${instances.savedStateMiB}, ${instances.memoryMiB})) filter (where ${instances.state} in ('suspending', 'suspended', 'resuming')), 0)::int`,
 };
 
-const noUsage: Usage = { instances: 0, vcpus: 0, memoryMiB: 0, diskGiB: 0, nics: 0, networks: 0, bandwidthMbit: 0, portForwards: 0, savedStateMiB: 0, snapshots: 0, snapshotGiB: 0 };
+const noUsage: Usage = { instances: 0, vcpus: 0, memoryMiB: 0, diskGiB: 0, nics: 0, networks: 0, bandwidthMbit: 0, portForwards: 0, savedStateMiB: 0, snapshots: 0, snapshotGiB: 0, volumes: 0, volumeGiB: 0 };
 
 // What a tenant holds of the network resources, per tenant (live NICs: released at terminate).
 const networkUsage = (tenantIds: string[]) => ({
@@ -31,20 +31,23 @@ const networkUsage = (tenantIds: string[]) => ({
   // Snapshots of live instances: their number, and their files' bytes in GiB rounded up.
   snapshots: sql<number>`(select count(*)::int from ${snapshots} s join ${instances} i on i.id = s.instance_id where s.tenant_id = t.id and i.state not in ('terminating', 'terminated'))`,
   snapshotGiB: sql<number>`(select ceil(coalesce(sum(s.disk_bytes + s.state_bytes), 0) / 1073741824.0)::int from ${snapshots} s join ${instances} i on i.id = s.instance_id where s.tenant_id = t.id and i.state not in ('terminating', 'terminated'))`,
+  // Volumes from the request that makes them until their deletion is accepted, at their provisioned size.
+  volumes: sql<number>`(select count(*)::int from ${volumes} v where v.tenant_id = t.id and v.state not in ('deleting', 'deleted'))`,
+  volumeGiB: sql<number>`(select coalesce(sum(v.size_gib), 0)::int from ${volumes} v where v.tenant_id = t.id and v.state not in ('deleting', 'deleted'))`,
   ids: sql.param(tenantIds),
 });
 
 async function networkUsageOf(db: DbOrTx, tenantIds: string[]) {
   const u = networkUsage(tenantIds);
-  const { rows } = await db.execute<{ tenant_id: string; networks: number; bandwidth_mbit: number; port_forwards: number; snapshots: number; snapshot_gib: number }>(
+  const { rows } = await db.execute<{ tenant_id: string; networks: number; bandwidth_mbit: number; port_forwards: number; snapshots: number; snapshot_gib: number; volumes: number; volume_gib: number }>(
     sql`select t.id as tenant_id, ${u.networks} as networks, ${u.bandwidthMbit} as bandwidth_mbit, ${u.portForwards} as port_forwards,
-          ${u.snapshots} as snapshots, ${u.snapshotGiB} as snapshot_gib
+          ${u.snapshots} as snapshots, ${u.snapshotGiB} as snapshot_gib, ${u.volumes} as volumes, ${u.volumeGiB} as volume_gib
         from unnest(${u.ids}::uuid[]) as t(id)`,
   );
   return new Map(
     rows.map((r) => [
       r.tenant_id,
-      { networks: r.networks, bandwidthMbit: r.bandwidth_mbit, portForwards: r.port_forwards, snapshots: r.snapshots, snapshotGiB: r.snapshot_gib },
+      { networks: r.networks, bandwidthMbit: r.bandwidth_mbit, portForwards: r.port_forwards, snapshots: r.snapshots, snapshotGiB: r.snapshot_gib, volumes: r.volumes, volumeGiB: r.volume_gib },
     ]),
   );
 }
@@ -73,6 +76,8 @@ const limitColumns = {
   savedStateMiB: tenantQuotas.savedStateMiB,
   snapshots: tenantQuotas.snapshots,
   snapshotGiB: tenantQuotas.snapshotGiB,
+  volumes: tenantQuotas.volumes,
+  volumeGiB: tenantQuotas.volumeGiB,
 };
 
 /** A tenant's limits; the platform defaults when none were ever set. */

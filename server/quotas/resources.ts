@@ -2,7 +2,7 @@
 // schema, shared by the server and the forms in the browser.
 import { z } from 'zod';
 
-export const quotaResources = ['instances', 'vcpus', 'memoryMiB', 'diskGiB', 'nics', 'networks', 'bandwidthMbit', 'portForwards', 'savedStateMiB', 'snapshots', 'snapshotGiB'] as const;
+export const quotaResources = ['instances', 'vcpus', 'memoryMiB', 'diskGiB', 'nics', 'networks', 'bandwidthMbit', 'portForwards', 'savedStateMiB', 'snapshots', 'snapshotGiB', 'volumes', 'volumeGiB'] as const;
 export type QuotaResource = (typeof quotaResources)[number];
 
 export const resourceLabels: Record<QuotaResource, { name: string; unit: string }> = {
@@ -17,6 +17,8 @@ export const resourceLabels: Record<QuotaResource, { name: string; unit: string 
   savedStateMiB: { name: 'Saved state', unit: 'MiB' },
   snapshots: { name: 'Snapshots', unit: '' },
   snapshotGiB: { name: 'Snapshot storage', unit: 'GiB' },
+  volumes: { name: 'Volumes', unit: '' },
+  volumeGiB: { name: 'Volume storage', unit: 'GiB' },
 };
 
 /** The largest limit an admin may set for each resource. */
@@ -32,6 +34,8 @@ export const quotaMax: Record<QuotaResource, number> = {
   savedStateMiB: 1_000_000_000,
   snapshots: 100_000,
   snapshotGiB: 1_000_000_000,
+  volumes: 100_000,
+  volumeGiB: 1_000_000_000,
 };
 
 export const quotaLimitsSchema = z.object({
@@ -46,17 +50,21 @@ export const quotaLimitsSchema = z.object({
   savedStateMiB: z.int().min(0).max(quotaMax.savedStateMiB),
   snapshots: z.int().min(0).max(quotaMax.snapshots),
   snapshotGiB: z.int().min(0).max(quotaMax.snapshotGiB),
+  volumes: z.int().min(0).max(quotaMax.volumes),
+  volumeGiB: z.int().min(0).max(quotaMax.volumeGiB),
 });
 export type QuotaLimits = z.infer<typeof quotaLimitsSchema>;
 
 /** Limits for resources that came after a stored set of limits was saved. */
-export const newerQuotaDefaults: Pick<QuotaLimits, 'networks' | 'bandwidthMbit' | 'portForwards' | 'savedStateMiB' | 'snapshots' | 'snapshotGiB'> = {
+export const newerQuotaDefaults: Pick<QuotaLimits, 'networks' | 'bandwidthMbit' | 'portForwards' | 'savedStateMiB' | 'snapshots' | 'snapshotGiB' | 'volumes' | 'volumeGiB'> = {
   networks: 5,
   bandwidthMbit: 2_000,
   portForwards: 10,
   savedStateMiB: 16_384,
   snapshots: 20,
   snapshotGiB: 100,
+  volumes: 20,
+  volumeGiB: 500,
 };
 
 /** What adding `request` to `used` does against `limit`: the rule launches are held to, and the forms preview. */

@@ -68,6 +68,8 @@ export async function setQuota(db: Db, tenantId: string, limits: Partial<QuotaLi
     savedStateMiB: 1_000_000,
     snapshots: 1000,
     snapshotGiB: 100_000,
+    volumes: 1000,
+    volumeGiB: 100_000,
     ...limits,
   };
   await db.insert(tenantQuotas).values({ tenantId, ...full }).onConflictDoUpdate({ target: tenantQuotas.tenantId, set: full });
