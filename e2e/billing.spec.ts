@@ -94,7 +94,7 @@ test('a tiny instance’s cost shows on the billing page, in the invoice and led
   expect(invoice.status()).toBe(200);
   expect(invoice.headers()['content-type']).toContain('text/csv');
   const rows = csvRows(await invoice.text());
-  expect(rows[0]).toEqual(['month', 'instance_id', 'instance_name', 'resource', 'seconds', 'unit_seconds', 'amount_usd', 'amount_micro', 'image_id', 'image_name']);
+  expect(rows[0]).toEqual(['month', 'instance_id', 'instance_name', 'resource', 'seconds', 'unit_seconds', 'amount_usd', 'amount_micro', 'image_id', 'image_name', 'volume_id', 'volume_name']);
   const lines = rows.filter((r) => r[1] === instanceId);
   expect(lines.map((r) => r[3]).sort()).toEqual([...RESOURCES].sort());
   expect(lines.every((r) => r[2] === name)).toBe(true);
@@ -109,7 +109,7 @@ test('a tiny instance’s cost shows on the billing page, in the invoice and led
   const ledger = await page.request.get(ledgerHref);
   expect(ledger.status()).toBe(200);
   const segments = csvRows(await ledger.text());
-  expect(segments[0]).toEqual(['segment_id', 'instance_id', 'instance_name', 'resource', 'quantity', 'started_at', 'ended_at', 'image_id', 'image_name']);
+  expect(segments[0]).toEqual(['segment_id', 'instance_id', 'instance_name', 'resource', 'quantity', 'started_at', 'ended_at', 'image_id', 'image_name', 'volume_id', 'volume_name']);
   const mine = segments.filter((r) => r[1] === instanceId);
   expect([...new Set(mine.map((r) => r[3]))].sort()).toEqual([...RESOURCES].sort());
   expect(mine.every((r) => r[6] !== '')).toBe(true);
