@@ -14,12 +14,18 @@ import { guestNics } from '../network/host-spec';
 import type { InstanceState } from './can';
 import { runImageCreate } from '../images/ops';
 import { runSnapshotOp } from '../snapshots/ops';
+import { releaseVolumes, runVolumeInstanceOp } from '../storage/ops';
+import type { PoolOpener } from '../storage/pools';
 import { cloudInitFor } from './cloud-init';
 import { runResize } from './resize';
 import { transition, type Transition } from './transition';
 
-/** `network`: the host's network agent (absent in tests of code above the network: NICs are user-mode). */
-export type OpDeps = { db: Db; driver: HypervisorDriver; network?: NetworkAgent };
+/**
+ * `network`: the host's network agent (absent in tests of code above the
+ * network: NICs are user-mode); `pools`: opens this host's storage pools
+ * (absent where no volume op runs).
+ */
+export type OpDeps = { db: Db; driver: HypervisorDriver; network?: NetworkAgent; pools?: PoolOpener };
 export type Attempt = { attempts: number; maxAttempts: number };
 
 const cirrus = systemActor('worker');
@@ -176,16 +182,27 @@ export async function runInstanceOp(deps: OpDeps, payload: InstanceOpPayload, at
       case 'resize':
         await runResize(deps, inst, attempt.attempts >= attempt.maxAttempts);
         return;
+      case 'volume-attach':
+      case 'volume-detach':
+      case 'volume-create': {
+        if (!deps.pools) throw new Error('this worker opens no storage pools');
+        await runVolumeInstanceOp({ db, driver, pools: deps.pools }, inst, payload, attempt.attempts >= attempt.maxAttempts);
+        return;
+      }
       case 'terminate': {
         if (inst.state !== 'terminating') return;
         await driver.destroy(inst.id);
         // Its snapshots were files of its own: gone with it (their usage closed when terminate was accepted).
         await db.delete(snapshots).where(eq(snapshots.instanceId, inst.id));
+        // Its volumes outlive it: unplugged with the guest, their data kept.
+        await releaseVolumes(db, inst.id);
         await move(db, inst.id, { from: ['terminating'], to: 'terminated', action: 'terminated', message: 'The guest and its disk are gone.' });
         return;
       }
     }
   } catch (err) {
+    // A volume op says why on its volume; the instance itself is unharmed.
+    if (payload.op.startsWith('volume-')) throw err;
     const message = err instanceof Error ? err.message : String(err);
     if (attempt.attempts >= attempt.maxAttempts && (payload.op === 'suspend' || payload.op === 'resume')) {
       // Nothing is lost: a suspend that failed leaves the guest running, a resume that failed keeps its state file.

@@ -19,9 +19,16 @@ export type InstanceOp =
   | 'snapshot-delete'
   | 'image-create'
   | 'resize'
+  | 'volume-attach'
+  | 'volume-detach'
+  | 'volume-create'
   | 'terminate';
-/** `snapshotId`: the snapshot a snapshot-* op is about; `imageId`: the image image-create makes. */
-export type InstanceOpPayload = { instanceId: string; op: InstanceOp; snapshotId?: string; imageId?: string };
+/**
+ * `snapshotId`: the snapshot a snapshot-* op is about; `imageId`: the image
+ * image-create makes; `volumeId`: the volume a volume-* op plugs, unplugs or
+ * (volume-create, in its source instance's queue) fills from a snapshot.
+ */
+export type InstanceOpPayload = { instanceId: string; op: InstanceOp; snapshotId?: string; imageId?: string; volumeId?: string };
 
 export const MAX_ATTEMPTS = 4;
 
@@ -53,7 +60,7 @@ export async function releaseDeadWorkers(db: DbOrTx, hostId: string): Promise<nu
   const { rows } = await db.execute<{ locked_by: string }>(
     sql`select distinct j.locked_by from graphile_worker._private_jobs j
         join graphile_worker._private_tasks t on t.id = j.task_id
-        where j.locked_by is not null and t.identifier in (${instanceOpTask(hostId)}, ${imageOpTask(hostId)})`,
+        where j.locked_by is not null and t.identifier in (${instanceOpTask(hostId)}, ${imageOpTask(hostId)}, ${volumeOpTask(hostId)})`,
   );
   const ids = rows.map((r) => r.locked_by);
   if (ids.length) {
@@ -72,6 +79,17 @@ export type ImageOpPayload = { imageId: string; op: 'image-delete' };
 export async function enqueueImageOp(db: DbOrTx, hostId: string, payload: ImageOpPayload): Promise<void> {
   await db.execute(
     sql`select graphile_worker.add_job(${imageOpTask(hostId)}, ${JSON.stringify(payload)}::json, queue_name => ${`image:${payload.imageId}`}, max_attempts => ${MAX_ATTEMPTS})`,
+  );
+}
+
+// Volumes outlive instances: a blank one is made, and any is deleted, in a
+// queue of its own, by the server of the host whose pool holds it.
+export const volumeOpTask = (hostId: string) => `volume-op:${hostId}`;
+export type VolumeOpPayload = { volumeId: string; op: 'volume-create' | 'volume-delete' };
+
+export async function enqueueVolumeOp(db: DbOrTx, hostId: string, payload: VolumeOpPayload): Promise<void> {
+  await db.execute(
+    sql`select graphile_worker.add_job(${volumeOpTask(hostId)}, ${JSON.stringify(payload)}::json, queue_name => ${`volume:${payload.volumeId}`}, max_attempts => ${MAX_ATTEMPTS})`,
   );
 }
 

@@ -9,6 +9,7 @@ import type { GuestEvent, GuestStatus, HypervisorDriver, StopReason } from '../h
 import type { InstanceState } from '../instances/can';
 import { transition } from '../instances/transition';
 import { enqueueInstanceOp, hasPendingJob, type InstanceOp } from '../jobs';
+import { reconcileVolumes } from '../storage/ops';
 
 export type ReconcilerOptions = {
   db: Db;
@@ -141,6 +142,9 @@ export class Reconciler {
       }
     }
     for (const id of this.orphanSeen.keys()) if (!guests.has(id)) this.orphanSeen.delete(id);
+
+    // Volumes: what the guests have attached and what the database says agree.
+    await reconcileVolumes(db, driver, hostId, this.opts.log);
   }
 
   private async unstick(id: string, state: InstanceState, ageMs: number): Promise<void> {

@@ -14,7 +14,11 @@ import { FakeHypervisor, ImageCatalog, openHypervisor, type HypervisorDriver } f
 import { HostNetwork, probeNetworking, type NetworkCapability } from '../hypervisor/net/host-network';
 import { hostTag } from '../hypervisor/net/names';
 import { runInstanceOp } from '../instances/ops';
-import { imageOpTask, instanceOpTask, networkSyncTask, releaseDeadWorkers, type ImageOpPayload, type InstanceOpPayload } from '../jobs';
+import { imageOpTask, instanceOpTask, networkSyncTask, releaseDeadWorkers, volumeOpTask, type ImageOpPayload, type InstanceOpPayload, type VolumeOpPayload } from '../jobs';
+import { MemoryPool } from '../hypervisor/fake/pool';
+import { openStoragePool, type StoragePoolBackend } from '../hypervisor/storage';
+import { runVolumeOp } from '../storage/ops';
+import { ensureHostPool, type PoolOpener } from '../storage/pools';
 import { runImageOp } from '../images/ops';
 import { NetworkAgent } from '../network/agent';
 import { Reconciler } from '../reconciler';
@@ -75,6 +79,16 @@ export async function startCompute(opts: { db: Db; databaseUrl: string; dataDir:
   const networkNote = capability.mode === 'user' ? `NICs use QEMU user-mode networking: ${capability.reason}.` : null;
   await registerHost(db, { id: hostId, name: hostName, driver: driver.name, info, network: { mode: capability.mode, note: networkNote } });
   const network = new NetworkAgent({ db, hostId, driver, hostNetwork, log });
+  // Volumes: this host's default pool, a directory of qcow2 files in the data dir (in memory with the fake driver).
+  const fake = driver instanceof FakeHypervisor ? driver : null;
+  const defaultPool: StoragePoolBackend = fake
+    ? new MemoryPool(path.join(dataDir, 'volumes'), 1024 ** 4, (p) => fake.exported(p)?.virtualSizeBytes ?? null)
+    : openStoragePool({ kind: 'directory', path: path.join(dataDir, 'volumes') });
+  const poolRow = await ensureHostPool(db, { id: hostId, name: hostName }, defaultPool);
+  const pools: PoolOpener = (row) => {
+    if (row.hostId !== hostId) throw new Error(`storage pool ${row.id} belongs to another host`);
+    return row.id === poolRow.id ? defaultPool : openStoragePool({ kind: row.kind, path: row.path });
+  };
   const images = new ImageCatalog(catalogDir).list();
   await syncImages(db, images);
   await seedFlavors(db);
@@ -100,13 +114,16 @@ export async function startCompute(opts: { db: Db; databaseUrl: string; dataDir:
     }),
     taskList: {
       [instanceOpTask(hostId)]: async (payload, helpers) => {
-        await runInstanceOp({ db, driver, network }, payload as InstanceOpPayload, {
+        await runInstanceOp({ db, driver, network, pools }, payload as InstanceOpPayload, {
           attempts: helpers.job.attempts,
           maxAttempts: helpers.job.max_attempts,
         });
       },
       [imageOpTask(hostId)]: async (payload, helpers) => {
         await runImageOp({ db, driver }, payload as ImageOpPayload, { attempts: helpers.job.attempts, maxAttempts: helpers.job.max_attempts });
+      },
+      [volumeOpTask(hostId)]: async (payload, helpers) => {
+        await runVolumeOp({ db, driver, pools }, payload as VolumeOpPayload, { attempts: helpers.job.attempts, maxAttempts: helpers.job.max_attempts });
       },
       [networkSyncTask(hostId)]: async () => {
         await network.sync();

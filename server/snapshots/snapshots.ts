@@ -10,7 +10,7 @@ import { assertWithinBudget } from '../billing/budget-guard';
 import { resizeUsage } from '../billing/ledger';
 import type { DbOrTx, Tx } from '../db/client';
 import { violates } from '../db/pg-errors';
-import { snapshots } from '../db/schema';
+import { snapshots, volumes } from '../db/schema';
 import { DomainError } from '../errors';
 import { enqueueInstanceOp } from '../jobs';
 import { restoreWhyNot, snapshotSizeWhyNot, snapshotWhyNot } from '../instances/can';
@@ -64,6 +64,21 @@ async function lockedSnapshot(tx: Tx, tenantId: string, snapshotId: string) {
 
 // ---------------------------------------------------------------- 2. requests
 
+/**
+ * A memory snapshot holds the root disk and the running state, not the
+ * volumes a guest has attached: brought back, the guest's idea of those disks
+ * and their contents would disagree. Refused while any is attached.
+ */
+async function refuseWithVolumes(tx: Tx, inst: { id: string; name: string }, what: string) {
+  const [row] = await tx
+    .select({ n: sql<number>`count(*)::int` })
+    .from(volumes)
+    .where(and(eq(volumes.instanceId, inst.id), inArray(volumes.state, ['attaching', 'in-use', 'detaching'])));
+  if (row && row.n > 0) {
+    throw new DomainError('INVALID_STATE', `${inst.name} has ${row.n === 1 ? 'a volume' : `${row.n} volumes`} attached: detach ${row.n === 1 ? 'it' : 'them'} to ${what} (a memory snapshot holds the root disk only, and the guest's state would not match the volumes).`, 'withMemory');
+  }
+}
+
 /** Take a snapshot: checked (state, name, quota) and queued in one transaction. */
 export async function requestSnapshot(db: DbOrTx, actor: Actor, tenantId: string, input: CreateSnapshotInput) {
   return db.transaction(async (tx) => {
@@ -72,6 +87,7 @@ export async function requestSnapshot(db: DbOrTx, actor: Actor, tenantId: string
     const inst = await getInstance(tx, tenantId, input.instanceId);
     const why = snapshotWhyNot(inst.state, input.withMemory);
     if (why) throw new DomainError('INVALID_STATE', `${inst.name} (${inst.id}): ${why}`, input.withMemory ? 'withMemory' : undefined);
+    if (input.withMemory) await refuseWithVolumes(tx, inst, 'take a snapshot with memory');
     const usage = await tenantUsage(tx, tenantId);
     // Its size is known once taken: with memory it can be as large as the guest's RAM.
     checkQuota(limits, usage, { snapshots: 1, snapshotGiB: input.withMemory ? Math.ceil(inst.memoryMiB / 1024) : 0 }, 'this snapshot', { snapshots: 'name' });
@@ -115,6 +131,7 @@ export async function requestRestore(db: DbOrTx, actor: Actor, tenantId: string,
     // Its memory is of a machine of that size: it loads into no other.
     const size = snapshotSizeWhyNot(snap, inst);
     if (size) throw new DomainError('INVALID_STATE', size);
+    if (snap.withMemory) await refuseWithVolumes(tx, inst, 'restore a snapshot with memory');
     await refuseWhileCloning(tx, inst, 'restore it');
     // A memory snapshot brings a stopped instance back running: that is a start, held to the budget like one.
     if (snap.withMemory && inst.state !== 'running') await assertWithinBudget(tx, tenantId);

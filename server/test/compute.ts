@@ -5,8 +5,11 @@ import type { Db } from '../db/client';
 import { images, tenantQuotas } from '../db/schema';
 import { FakeHypervisor, type HypervisorDriver } from '../hypervisor';
 import { runInstanceOp } from '../instances/ops';
-import { imageOpTask, instanceOpTask, type ImageOpPayload, type InstanceOpPayload } from '../jobs';
+import { imageOpTask, instanceOpTask, volumeOpTask, type ImageOpPayload, type InstanceOpPayload, type VolumeOpPayload } from '../jobs';
 import { runImageOp } from '../images/ops';
+import { MemoryPool } from '../hypervisor/fake/pool';
+import { runVolumeOp } from '../storage/ops';
+import { ensureHostPool, GiB, type PoolOpener } from '../storage/pools';
 import type { QuotaLimits } from '../settings';
 
 export const TEST_IMAGE = 'cirrus-tiny-linux';
@@ -15,7 +18,8 @@ export const TEST_IMAGE = 'cirrus-tiny-linux';
 export async function setUpCompute(
   db: Db,
   /** `bridged`: the host builds tenant networks (its NICs are on them: shaped, forwarded, their rates billed). */
-  host: { cpus?: number; memoryMiB?: number; diskGiB?: number; bridged?: boolean } = {},
+  /** `poolGiB`: the capacity of its storage pool (in memory). */
+  host: { cpus?: number; memoryMiB?: number; diskGiB?: number; bridged?: boolean; poolGiB?: number } = {},
   /** More images the driver can boot (their rows are the caller's to insert). */
   moreImages: Record<string, { minMemoryMiB: number; minDiskGiB: number }> = {},
 ) {
@@ -34,22 +38,36 @@ export async function setUpCompute(
     .insert(images)
     .values({ id: TEST_IMAGE, name: 'Cirrus Tiny Linux', minMemoryMiB: 96, minDiskGiB: 1 })
     .onConflictDoNothing();
-  return { driver, hostId };
+  // Its storage pool keeps volumes' sizes in memory; what the driver exports into it counts as there.
+  const pool = new MemoryPool(`/pools/${hostId}`, (host.poolGiB ?? 100_000) * GiB, (p) => driver.exported(p)?.virtualSizeBytes ?? null);
+  const poolRow = await ensureHostPool(db, { id: hostId, name: `test-${hostId.slice(0, 8)}` }, pool);
+  poolsOf.set(hostId, (row) => {
+    if (row.id !== poolRow.id) throw new Error(`pool ${row.id} is not this test host's`);
+    return pool;
+  });
+  return { driver, hostId, pool, poolId: poolRow.id };
 }
+
+const poolsOf = new Map<string, PoolOpener>();
 
 const silent = new Logger(() => () => undefined);
 
 /** Run every queued job for this host through the real worker code, until none is left. */
 export async function drainJobs(db: Db, connectionString: string, hostId: string, driver: HypervisorDriver): Promise<void> {
+  const pools = poolsOf.get(hostId);
   await runOnce({
     connectionString,
     logger: silent,
     taskList: {
       [instanceOpTask(hostId)]: async (payload, helpers) => {
-        await runInstanceOp({ db, driver }, payload as InstanceOpPayload, { attempts: helpers.job.attempts, maxAttempts: helpers.job.max_attempts });
+        await runInstanceOp({ db, driver, pools }, payload as InstanceOpPayload, { attempts: helpers.job.attempts, maxAttempts: helpers.job.max_attempts });
       },
       [imageOpTask(hostId)]: async (payload, helpers) => {
         await runImageOp({ db, driver }, payload as ImageOpPayload, { attempts: helpers.job.attempts, maxAttempts: helpers.job.max_attempts });
+      },
+      [volumeOpTask(hostId)]: async (payload, helpers) => {
+        if (!pools) throw new Error(`host ${hostId} was not set up by setUpCompute`);
+        await runVolumeOp({ db, driver, pools }, payload as VolumeOpPayload, { attempts: helpers.job.attempts, maxAttempts: helpers.job.max_attempts });
       },
     },
   });

@@ -12,6 +12,7 @@ import { meRouter } from './routers/me';
 import { networksRouter, portForwardsRouter } from './routers/networks';
 import { tenantsRouter } from './routers/tenants';
 import { tokensRouter } from './routers/tokens';
+import { volumesRouter } from './routers/volumes';
 
 /** The whole API. Every procedure here must appear in server/trpc/authorization-matrix.test.ts. */
 export const appRouter = router({
@@ -28,6 +29,7 @@ export const appRouter = router({
   portForwards: portForwardsRouter,
   keyPairs: keyPairsRouter,
   snapshots: snapshotsRouter,
+  volumes: volumesRouter,
   console: consoleRouter,
   billing: billingRouter,
   quotaRequests: quotaRequestsRouter,

@@ -14,6 +14,7 @@ import { instanceStates } from '../../instances/can';
 import { flavorSpecSchema, instanceIdSchema } from '../../instances/validation';
 import { adminListQuotaRequests, decideQuotaRequest } from '../../quotas/requests';
 import { getSettings, portRangeSchema, quotaLimitsSchema, setSetting } from '../../settings';
+import { listPoolsForAdmin, updatePool, updatePoolInput } from '../../storage/pools';
 import { tenantNameSchema } from '../../tenants/tenants';
 import { adminProcedure, router } from '../init';
 import { adminAuditRouter } from './admin-audit';
@@ -130,7 +131,13 @@ const imagesRouter = router({
     .mutation(({ ctx, input }) => setImagePublished(ctx.db, ctx.actor, input)),
 });
 
+const storageRouter = router({
+  list: adminProcedure.query(({ ctx }) => listPoolsForAdmin(ctx.db)),
+  update: adminProcedure.input(updatePoolInput).mutation(({ ctx, input }) => updatePool(ctx.db, ctx.actor, input)),
+});
+
 export const adminRouter = router({
+  storage: storageRouter,
   flavors: flavorsRouter,
   images: imagesRouter,
   audit: adminAuditRouter,
