@@ -2,8 +2,8 @@
 // and generated), user data and metadata through the cloud-init seed, SSH in
 // over the port forward the instance page shows, the guest agent's view,
 // persistence across reboot and stop/start, suspend and resume, growing
-// while it runs, a linked clone and an image of an instance, and nothing
-// left after terminate.
+// while it runs, a volume moved from one to the other, a linked clone and an
+// image of an instance, and nothing left after terminate.
 // Two guests boot once and are shared by the steps, in order.
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -222,6 +222,33 @@ describe('Debian guests', { timeout: 420_000 }, () => {
     // Beyond the room it was launched with, or smaller while it runs: refused, saying why.
     const more = await trpc(server.url, tenant.token, 'instances.resize', { tenantId: tenant.id, instanceId: g.id, vcpus: 4 }, 'mutation');
     expect(more).toMatchObject({ ok: false, message: expect.stringContaining('room for 3 vCPUs') });
+  });
+
+  it('a 2 GiB volume hot-plugged into running deb-b is a 2 GiB disk there; a file written on it is there after detaching it and attaching it to deb-a', async () => {
+    const [a, b] = [guests.a!, guests.b!];
+    type Vol = { id: string; state: string; stateReason: string | null };
+    const volume = (id: string) => call<Vol>('volumes.get', { volumeId: id }, 'query');
+    const settled = (id: string, state: string) => waitFor(`volume ${id} ${state}`, () => volume(id), (v) => v.state === state || v.state === 'error' || (v.stateReason !== null && v.state !== 'creating'), 120_000);
+    const vol = await call<Vol>('volumes.create', { name: 'shared data', sizeGiB: 2 });
+    expect(await settled(vol.id, 'available')).toMatchObject({ state: 'available' });
+    await call('volumes.attach', { volumeId: vol.id, instanceId: b.id });
+    expect(await settled(vol.id, 'in-use')).toMatchObject({ state: 'in-use', stateReason: null });
+    // The guest sees it by its serial, without a reboot.
+    const dev = `/dev/disk/by-id/virtio-${vol.id.replace('-', '')}`;
+    const wait = `for i in $(seq 30); do [ -e ${dev} ] && break; sleep 1; done`;
+    expect(Number((await sshWhenUp(b, `${wait}; lsblk -b -dn -o SIZE $(readlink -f ${dev})`)).trim())).toBe(2 * GiB);
+    await sshWhenUp(b, `sudo mkfs.ext4 -q ${dev} && sudo mkdir -p /mnt/v && sudo mount ${dev} /mnt/v && echo "written on deb-b" | sudo tee /mnt/v/note >/dev/null && sudo umount /mnt/v && sync`);
+    await call('volumes.detach', { volumeId: vol.id });
+    expect(await settled(vol.id, 'available')).toMatchObject({ state: 'available', stateReason: null });
+    expect((await sshWhenUp(b, `test -e ${dev} && echo still || echo gone`)).trim()).toBe('gone');
+    await call('volumes.attach', { volumeId: vol.id, instanceId: a.id });
+    expect(await settled(vol.id, 'in-use')).toMatchObject({ state: 'in-use' });
+    expect((await sshWhenUp(a, `${wait}; sudo mkdir -p /mnt/v && sudo mount ${dev} /mnt/v && cat /mnt/v/note && sudo umount /mnt/v`)).trim()).toBe('written on deb-b');
+    await call('volumes.detach', { volumeId: vol.id });
+    expect(await settled(vol.id, 'available')).toMatchObject({ state: 'available' });
+    await call('volumes.delete', { volumeId: vol.id });
+    const file = path.join(dataDir, 'volumes', `${vol.id}.qcow2`);
+    await waitFor('its file to go', async () => fs.existsSync(file), (there) => !there, 60_000);
   });
 
   it('a linked clone of deb-a as it is now boots with its files, its own name, MACs and address, and sets itself up again', async () => {

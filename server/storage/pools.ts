@@ -18,8 +18,8 @@ export type PoolRow = typeof storagePools.$inferSelect;
 export type PoolOpener = (pool: Pick<PoolRow, 'id' | 'kind' | 'path' | 'hostId'>) => StoragePoolBackend;
 
 /** What volumes (but deleted ones) are promised from a pool, GiB: deleting ones hold their room until their files are gone. */
-const allocatedGiB = sql<number>`(select coalesce(sum(v.size_gib), 0)::int from ${volumes} v where v.pool_id = ${storagePools.id} and v.state <> 'deleted')`;
-const volumeCount = sql<number>`(select count(*)::int from ${volumes} v where v.pool_id = ${storagePools.id} and v.state <> 'deleted')`;
+const allocatedGiB = sql<number>`(select coalesce(sum(v.size_gib), 0)::int from ${volumes} v where v.pool_id = storage_pools.id and v.state <> 'deleted')`;
+const volumeCount = sql<number>`(select count(*)::int from ${volumes} v where v.pool_id = storage_pools.id and v.state <> 'deleted')`;
 
 /** The host's default pool: made at its first start (capacity: the backing store's size), kept as the admin set it afterwards. */
 export async function ensureHostPool(db: DbOrTx, host: { id: string; name: string }, backend: StoragePoolBackend): Promise<PoolRow> {
@@ -40,13 +40,15 @@ export async function ensureHostPool(db: DbOrTx, host: { id: string; name: strin
  * of deadlocking; none with room → a refusal saying how much there is.
  */
 export async function allocateInPool(tx: Tx, sizeGiB: number, hostId?: string): Promise<PoolRow> {
+  const where = and(eq(storagePools.enabled, true), hostId ? eq(storagePools.hostId, hostId) : undefined);
+  await tx.select({ id: storagePools.id }).from(storagePools).where(where).orderBy(asc(storagePools.id)).for('update');
+  // Read after the locks, in a statement of its own: its snapshot sees what the allocations we waited for committed.
   const rows = await tx
     .select({ pool: storagePools, allocatedGiB, hostState: hosts.state })
     .from(storagePools)
     .innerJoin(hosts, eq(hosts.id, storagePools.hostId))
-    .where(and(eq(storagePools.enabled, true), hostId ? eq(storagePools.hostId, hostId) : undefined))
-    .orderBy(asc(storagePools.id))
-    .for('update', { of: storagePools });
+    .where(where)
+    .orderBy(asc(storagePools.id));
   const usable = rows.filter((r) => r.hostState === 'enabled');
   if (usable.length === 0) {
     throw new DomainError('INSUFFICIENT_CAPACITY', hostId ? 'The host of that instance has no storage pool in service.' : 'No storage pool is in service: ask an administrator.');
@@ -76,7 +78,7 @@ export async function listPoolsForAdmin(db: DbOrTx) {
       enabled: storagePools.enabled,
       allocatedGiB,
       volumes: volumeCount,
-      usedBytes: sql<number>`(select coalesce(sum(v.allocated_bytes), 0)::float8 from ${volumes} v where v.pool_id = ${storagePools.id} and v.state <> 'deleted')`,
+      usedBytes: sql<number>`(select coalesce(sum(v.allocated_bytes), 0)::float8 from ${volumes} v where v.pool_id = storage_pools.id and v.state <> 'deleted')`,
       createdAt: storagePools.createdAt,
     })
     .from(storagePools)
@@ -94,7 +96,8 @@ export const updatePoolInput = z
 
 export async function updatePool(db: DbOrTx, actor: Actor, input: z.infer<typeof updatePoolInput>) {
   return db.transaction(async (tx) => {
-    const [row] = await tx.select({ pool: storagePools, allocatedGiB }).from(storagePools).where(eq(storagePools.id, input.poolId)).for('update');
+    await tx.select({ id: storagePools.id }).from(storagePools).where(eq(storagePools.id, input.poolId)).for('update');
+    const [row] = await tx.select({ pool: storagePools, allocatedGiB }).from(storagePools).where(eq(storagePools.id, input.poolId));
     if (!row) throw new DomainError('NOT_FOUND', 'That storage pool was not found.');
     if (input.capacityGiB !== undefined && input.capacityGiB < row.allocatedGiB) {
       throw new DomainError('CONFLICT', `Its volumes already take ${row.allocatedGiB} GiB: the capacity cannot be less.`, 'capacityGiB');
