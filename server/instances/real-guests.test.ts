@@ -1,11 +1,12 @@
 // The whole server, real QEMU guests: quotas across two server processes over
-// HTTP, a kill -9 of the server mid-launch, and a kill -9 of a guest.
+// HTTP, a kill -9 of the server mid-launch, mid-suspend, mid-snapshot,
+// mid-attach and mid-resize, and a kill -9 of a guest.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { instances, snapshots, usageSegments } from '../db/schema';
+import { instances, snapshots, usageSegments, volumes } from '../db/schema';
 import { createToken } from '../tokens';
 import { setQuota } from '../test/compute';
 import { makeTenant, makeUser } from '../test/factories';
@@ -229,6 +230,59 @@ describe('real guests through the real server', { timeout: 300_000 }, () => {
     expect(qemuProcessesFor(id)).toHaveLength(1);
 
     await terminateAll(srv.url);
+    await srv.stop();
+  });
+
+  it('kill -9 of the server during a volume attach and during a resize converges: the volume is in use and QEMU has its file open, the disk is its new size, the ledger splits once', async () => {
+    await setQuota(t.db, tenantId, {});
+    const dir = dataDir();
+    let srv = await server(dir);
+    const call = async <T>(p: string, input: Record<string, unknown>) => {
+      const r = await trpc<T>(srv.url, token, p, { tenantId, ...input });
+      if (!r.ok) throw new Error(`${p}: ${r.message}`);
+      return r.data;
+    };
+    const { id } = await call<{ id: string }>('instances.launch', { ...spec, name: 'holder' });
+    const row = async () => (await rows()).find((r) => r.id === id)!;
+    await waitFor('running', row, (r) => r.state === 'running', 60_000);
+    const vol = await call<{ id: string }>('volumes.create', { name: 'crash-attach', sizeGiB: 1 });
+    const volRow = async () => (await t.db.select().from(volumes).where(eq(volumes.id, vol.id)))[0]!;
+    await waitFor('the volume made', volRow, (v) => v.state === 'available', 30_000);
+    const file = path.join(dir, 'volumes', `${vol.id}.qcow2`);
+    // Which files the guest's QEMU has open: what it really has attached.
+    const qemuOpens = (f: string) =>
+      qemuProcessesFor(id).some((pid) => fs.readdirSync(`/proc/${pid}/fd`).some((fd) => {
+        try {
+          return fs.readlinkSync(`/proc/${pid}/fd/${fd}`) === f;
+        } catch {
+          return false;
+        }
+      }));
+
+    await call('volumes.attach', { volumeId: vol.id, instanceId: id });
+    await srv.kill9();
+    srv = await server(dir);
+    expect(await waitFor('in use after the restart', volRow, (v) => v.state === 'in-use' || v.state === 'available', 60_000)).toMatchObject({ state: 'in-use', instanceId: id });
+    expect(await waitFor('QEMU has it open', () => qemuOpens(file), Boolean, 30_000)).toBe(true);
+
+    await call('instances.resize', { instanceId: id, diskGiB: 2 });
+    await srv.kill9();
+    srv = await server(dir);
+    expect(await waitFor('resized after the restart', row, (r) => r.state === 'running' && r.diskGiB === 2, 60_000)).toMatchObject({ diskGiB: 2, stateReason: null });
+    expect(qemuProcessesFor(id)).toHaveLength(1);
+    const disk = (await t.db.select().from(usageSegments).where(eq(usageSegments.instanceId, id)))
+      .filter((s) => s.resource === 'disk_gib')
+      .sort((a, b) => a.startedAt.getTime() - b.startedAt.getTime());
+    expect(disk.map((s) => [s.quantity, s.endedAt === null])).toEqual([[1, false], [2, true]]);
+    expect(disk[0]!.endedAt!.getTime()).toBe(disk[1]!.startedAt.getTime());
+    // Still attached through it all; detached, QEMU lets go of the file.
+    expect(qemuOpens(file)).toBe(true);
+    await call('volumes.detach', { volumeId: vol.id });
+    await waitFor('detached', volRow, (v) => v.state === 'available', 60_000);
+    expect(qemuOpens(file)).toBe(false);
+    await terminateAll(srv.url);
+    await call('volumes.delete', { volumeId: vol.id });
+    await waitFor('its file gone', async () => fs.existsSync(file), (there) => !there, 30_000);
     await srv.stop();
   });
 });

@@ -3,11 +3,11 @@
 // volumes may be promised from it (checked, under the pool's row lock, in the
 // transaction of every allocation); admins may lower or raise it and take a
 // pool out of service, never move it.
-import { and, asc, eq, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, ne, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import { recordAudit, type Actor } from '../audit';
 import type { DbOrTx, Tx } from '../db/client';
-import { hosts, storagePools, volumes } from '../db/schema';
+import { hosts, instances, storagePools, tenants, volumes } from '../db/schema';
 import { DomainError } from '../errors';
 import type { StoragePoolBackend } from '../hypervisor/storage';
 
@@ -84,6 +84,41 @@ export async function listPoolsForAdmin(db: DbOrTx) {
     .from(storagePools)
     .innerJoin(hosts, eq(hosts.id, storagePools.hostId))
     .orderBy(asc(hosts.name), asc(storagePools.name));
+}
+
+export const poolVolumesInput = z.object({
+  poolId: z.uuid('That is not a storage pool id.'),
+  cursor: z.string().regex(/^vol-[0-9a-f]{17}$/, 'That page cursor is not valid.').nullish(),
+  limit: z.int().min(1).max(100).default(50),
+});
+
+/** A pool's volumes (but deleted ones), newest first, a page at a time, with their tenants and instances. */
+export async function listPoolVolumesForAdmin(db: DbOrTx, input: z.infer<typeof poolVolumesInput>) {
+  const after: SQL | undefined = input.cursor
+    ? sql`(${volumes.createdAt}, ${volumes.id}) < (select v.created_at, v.id from volumes v where v.id = ${input.cursor})`
+    : undefined;
+  const rows = await db
+    .select({
+      id: volumes.id,
+      name: volumes.name,
+      tenantId: volumes.tenantId,
+      tenantName: tenants.name,
+      sizeGiB: volumes.sizeGiB,
+      allocatedBytes: volumes.allocatedBytes,
+      iops: volumes.iops,
+      mbps: volumes.mbps,
+      state: volumes.state,
+      instanceId: volumes.instanceId,
+      instanceName: instances.name,
+      createdAt: volumes.createdAt,
+    })
+    .from(volumes)
+    .innerJoin(tenants, eq(tenants.id, volumes.tenantId))
+    .leftJoin(instances, eq(instances.id, volumes.instanceId))
+    .where(and(eq(volumes.poolId, input.poolId), ne(volumes.state, 'deleted'), after))
+    .orderBy(desc(volumes.createdAt), desc(volumes.id))
+    .limit(input.limit + 1);
+  return { items: rows.slice(0, input.limit), nextCursor: rows.length > input.limit ? rows[input.limit - 1]!.id : null };
 }
 
 export const updatePoolInput = z

@@ -136,7 +136,7 @@ describe('volumes', () => {
     expect(String((gib.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason)).toMatch(/Volume storage quota exceeded/);
 
     // The pool: room for exactly what is promised already plus 10 GiB; two tenants race for it.
-    const [{ promised }] = (await t.db.execute<{ promised: number }>(sql`select coalesce(sum(size_gib), 0)::int as promised from volumes where pool_id = ${poolId} and state <> 'deleted'`)).rows;
+    const promised = (await t.db.execute<{ promised: number }>(sql`select coalesce(sum(size_gib), 0)::int as promised from volumes where pool_id = ${poolId} and state <> 'deleted'`)).rows[0]!.promised;
     await t.db.update(storagePools).set({ capacityBytes: (promised + 10) * GiB }).where(eq(storagePools.id, poolId));
     const c = await tenantWithInstance();
     const d = await tenantWithInstance();
@@ -148,6 +148,13 @@ describe('volumes', () => {
     const admin = callerAs(t.db, await makeUser(t.db, { isAdmin: true }));
     const row = (await admin.admin.storage.list()).find((p) => p.id === poolId)!;
     expect(row.allocatedGiB).toBe(promised + 9);
+    // Admins see each volume of the pool, whoever's it is, a page at a time.
+    const page = await admin.admin.storage.volumes({ poolId, limit: 2 });
+    expect(page.items).toHaveLength(2);
+    const next = await admin.admin.storage.volumes({ poolId, cursor: page.nextCursor, limit: 100 });
+    expect([...page.items, ...next.items].filter((v) => v.name.startsWith('cap')).map((v) => v.tenantName).sort()).toEqual(
+      race.flatMap((r, i) => (r.status === 'fulfilled' ? [[c, d][i % 2]!.tenant.name] : [])).sort(),
+    );
     await expect(admin.admin.storage.update({ poolId, capacityGiB: promised + 8 })).rejects.toThrow(`Its volumes already take ${promised + 9} GiB: the capacity cannot be less.`);
     await admin.admin.storage.update({ poolId, capacityGiB: 100_000 });
   });

@@ -92,6 +92,7 @@ const matrix: Record<string, Access> = {
   'admin.hosts.list': 'admin',
   'admin.hosts.update': 'admin',
   'admin.storage.list': 'admin',
+  'admin.storage.volumes': 'admin',
   'admin.storage.update': 'admin',
   'admin.quotas.getDefaults': 'admin',
   'admin.quotas.setDefaults': 'admin',

@@ -14,7 +14,7 @@ import { instanceStates } from '../../instances/can';
 import { flavorSpecSchema, instanceIdSchema } from '../../instances/validation';
 import { adminListQuotaRequests, decideQuotaRequest } from '../../quotas/requests';
 import { getSettings, portRangeSchema, quotaLimitsSchema, setSetting } from '../../settings';
-import { listPoolsForAdmin, updatePool, updatePoolInput } from '../../storage/pools';
+import { listPoolsForAdmin, listPoolVolumesForAdmin, poolVolumesInput, updatePool, updatePoolInput } from '../../storage/pools';
 import { tenantNameSchema } from '../../tenants/tenants';
 import { adminProcedure, router } from '../init';
 import { adminAuditRouter } from './admin-audit';
@@ -133,6 +133,7 @@ const imagesRouter = router({
 
 const storageRouter = router({
   list: adminProcedure.query(({ ctx }) => listPoolsForAdmin(ctx.db)),
+  volumes: adminProcedure.input(poolVolumesInput).query(({ ctx, input }) => listPoolVolumesForAdmin(ctx.db, input)),
   update: adminProcedure.input(updatePoolInput).mutation(({ ctx, input }) => updatePool(ctx.db, ctx.actor, input)),
 });
 
