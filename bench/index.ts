@@ -2,6 +2,7 @@
 // its figures. Add a module by writing bench/<name>.ts exporting a
 // BenchModule and listing it below.
 import consoleOverhead from './console-overhead';
+import hotplugBench from './hotplug';
 import imagesBench from './images';
 import instancesBench from './instances';
 import invoiceBench from './invoice';
@@ -11,7 +12,7 @@ import suspendBench from './suspend';
 import volumesBench from './volumes';
 import type { BenchModule } from './types';
 
-const modules: BenchModule[] = [launchLatency, instancesBench, consoleOverhead, invoiceBench, networkBench, imagesBench, suspendBench, volumesBench];
+const modules: BenchModule[] = [launchLatency, instancesBench, consoleOverhead, invoiceBench, networkBench, imagesBench, suspendBench, volumesBench, hotplugBench];
 
 async function main(): Promise<number> {
   const only = process.argv.slice(2).filter((a) => !a.startsWith('-'));
