@@ -19,6 +19,7 @@ export default function AdminPage() {
             ['/admin/quota-requests', 'Quota requests'],
             ['/admin/instances', 'All instances'],
             ['/admin/hosts', 'Hosts'],
+            ['/admin/storage', 'Storage'],
             ['/admin/networks', 'Networks'],
             ['/admin/flavors', 'Flavors'],
             ['/admin/images', 'Images'],

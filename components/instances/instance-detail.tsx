@@ -18,6 +18,7 @@ import { PortForwards } from './port-forwards';
 import { SerialLog } from './serial-log';
 import { OperationProgress } from './operation-progress';
 import { Snapshots } from './snapshots';
+import { InstanceVolumes } from './instance-volumes';
 import { CloneForm } from './clone-form';
 import { ImageForm } from './image-form';
 import { ResizeForm } from './resize-form';
@@ -166,6 +167,9 @@ export function InstanceDetail({ instanceId }: { instanceId: string }) {
       </Card>
       <Card title="Snapshots" description="Points in time of this instance: its disk, or its disk and memory. Restore puts it back there; each is billed by the bytes it takes.">
         <Snapshots instance={i} />
+      </Card>
+      <Card title="Volumes" description="Disks of their own attached to this instance: hot-plugged while it runs, and kept with their data when it is gone.">
+        <InstanceVolumes instance={i} />
       </Card>
       {i.state !== 'terminated' ? (
         <Card title="Resize" description="Change its vCPUs, memory and disk; billed at each size from the moment it has it.">

@@ -22,6 +22,7 @@ export function AppShell({
   const links = current
     ? [
         { href: `/t/${current.slug}/instances`, label: 'Instances' },
+        { href: `/t/${current.slug}/volumes`, label: 'Volumes' },
         { href: `/t/${current.slug}/images`, label: 'Images' },
         { href: `/t/${current.slug}/networks`, label: 'Networks' },
         { href: `/t/${current.slug}/key-pairs`, label: 'Key pairs' },

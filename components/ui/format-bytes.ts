@@ -1,3 +1,5 @@
+export const GiB = 1024 ** 3;
+
 const UNITS = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'] as const;
 
 /**
