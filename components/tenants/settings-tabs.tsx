@@ -10,6 +10,7 @@ export function SettingsTabs() {
   const tabs = [
     { href: `/t/${tenant.slug}/settings`, label: 'Members' },
     { href: `/t/${tenant.slug}/settings/tokens`, label: 'API tokens' },
+    { href: `/t/${tenant.slug}/settings/access-keys`, label: 'Access keys' },
   ];
   return (
     <nav aria-label="Settings" className="mb-6 flex gap-2">

@@ -720,3 +720,35 @@ export const volumes = pgTable(
     uniqueIndex('volumes_tenant_name_key').on(t.tenantId, sql`lower(${t.name})`).where(sql`state <> 'deleted'`),
   ],
 );
+
+// ---------------------------------------------------------------- access keys (the EC2 API)
+
+/**
+ * An AWS-style access key a user made for one tenant: the EC2 Query API
+ * (server/ec2) verifies Signature Version 4 with it, which needs the secret
+ * itself, so the secret is kept sealed (AES-256-GCM under a key in the data
+ * dir's secrets), never in the clear, and shown to the user once.
+ * A request made with it acts as the user, with their role in the tenant at
+ * the time of the request.
+ */
+export const accessKeys = pgTable(
+  'access_keys',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    /** `AKCR` and 16 characters of base32: what a client sends in its Credential. */
+    accessKeyId: text('access_key_id').notNull(),
+    tenantId: uuid('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    /** base64url of iv (12) ‖ tag (16) ‖ ciphertext. */
+    sealedSecret: text('sealed_secret').notNull(),
+    createdAt: createdAt(),
+    lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+  },
+  (t) => [uniqueIndex('access_keys_key_id_key').on(t.accessKeyId), index('access_keys_tenant_user_idx').on(t.tenantId, t.userId, t.createdAt)],
+);

@@ -1,5 +1,6 @@
 import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 import { createCallerFactory, router } from './init';
+import { accessKeysRouter } from './routers/access-keys';
 import { adminRouter } from './routers/admin';
 import { authRouter } from './routers/auth';
 import { billingRouter } from './routers/billing';
@@ -20,6 +21,7 @@ export const appRouter = router({
   me: meRouter,
   tenants: tenantsRouter,
   tokens: tokensRouter,
+  accessKeys: accessKeysRouter,
   admin: adminRouter,
   images: imagesRouter,
   flavors: flavorsRouter,
