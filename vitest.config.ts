@@ -21,6 +21,7 @@ const system = [
   'server/network/real-network.test.ts',
   'server/network/user-mode.test.ts',
   'server/instances/debian-guests.test.ts',
+  'server/ec2/aws-tools.test.ts',
 ];
 
 export default defineConfig({

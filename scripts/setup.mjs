@@ -82,6 +82,21 @@ export function ensureGuestTools({ required }) {
   if (!ok) console.error('[cirrus] warning: without genisoimage, images that run cloud-init cannot launch.');
 }
 
+/**
+ * Debian's AWS CLI and boto3: the tests drive Cirrus's EC2 API with them, as
+ * its users do. Cirrus itself runs without them.
+ */
+export function ensureAwsTools({ required }) {
+  const ok = ensureSystemPackages(
+    [
+      { pkg: 'awscli', check: ['/usr/bin/aws'] },
+      { pkg: 'python3-boto3', check: ['/usr/lib/python3/dist-packages/boto3'] },
+    ],
+    'The EC2 API tests (they run the AWS CLI and boto3 against Cirrus)',
+  );
+  if (!ok && required) process.exit(1);
+}
+
 /** Guest images are built by scripts/images.ts (a no-op when they exist). */
 export function ensureImages({ required }) {
   if (!fs.existsSync(path.join(root, 'scripts', 'images.ts'))) return;

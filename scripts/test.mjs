@@ -1,11 +1,11 @@
-// `npm test`: set up what is missing (npm ci, Chromium, QEMU and guest images),
+// `npm test`: set up what is missing (npm ci, Chromium, QEMU, guest images, awscli and boto3),
 // then lint, typecheck, unit + integration tests (Vitest, real PostgreSQL and
 // QEMU), the production build and the end-to-end tests (Playwright in Debian's
 // Chromium), and close with one summary line: "Summary: N passed, N failed".
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { checkNode, ensureBrowser, ensureBuild, ensureDependencies, ensureGuestTools, ensureImages, ensureNetworkPackages } from './setup.mjs';
+import { checkNode, ensureAwsTools, ensureBrowser, ensureBuild, ensureDependencies, ensureGuestTools, ensureImages, ensureNetworkPackages } from './setup.mjs';
 import { bin, log, run } from './lib/steps.mjs';
 
 checkNode();
@@ -14,6 +14,7 @@ ensureBrowser();
 // The network tests need them (they are real: bridges, nftables, dnsmasq).
 ensureNetworkPackages({ required: true });
 ensureGuestTools({ required: true });
+ensureAwsTools({ required: true });
 ensureImages({ required: true });
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cirrus-test-'));

@@ -21,7 +21,10 @@ let driver: QemuDriver;
 const sh = (line: string) => guestShell(driver, SPEC.id, line);
 const boot = async () => {
   await driver.start(SPEC.id);
-  await eventually(async () => (await driver.serialLog(SPEC.id, 1 << 20)).includes('CIRRUS-READY'), BOOT_MS, 'CIRRUS-READY');
+  await eventually(async () => (await driver.serialLog(SPEC.id, 1 << 20)).includes('CIRRUS-READY'), BOOT_MS, 'CIRRUS-READY').catch(async (err: Error) => {
+    // Say where the boot stopped (it once timed out on a loaded machine).
+    throw new Error(`${err.message}; the serial console ends:\n${(await driver.serialLog(SPEC.id, 4096).catch(() => '(unreadable)')).slice(-2000)}`);
+  });
 };
 /** What Debian's udev rules do for hot-added CPUs and memory. */
 const online = () =>

@@ -1,0 +1,239 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- EC2's XML read back as loose objects */
+// The EC2 Query API above the driver (the in-memory hypervisor): requests
+// signed as an AWS SDK signs them, answered in EC2's XML. With awscli and
+// boto3 against a real server and real guests: server/ec2/aws-tools.test.ts.
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SessionUser } from '../accounts/users';
+import { accessKeys, auditLog, flavors } from '../db/schema';
+import type { FakeHypervisor } from '../hypervisor';
+import { drainJobs, setQuota, setUpCompute } from '../test/compute';
+import { readEc2, signedEc2Request, type Key } from '../test/ec2';
+import { addRole, callerAs, makeTenant, makeUser, refusal } from '../test/factories';
+import { createTestDatabase, type TestDatabase } from '../test/db';
+import type { TenantSummary } from '../tenants/tenants';
+import { handleEc2 } from './handler';
+
+let t: TestDatabase;
+let driver: FakeHypervisor;
+let hostId: string;
+let owner: SessionUser;
+let tenant: TenantSummary;
+let key: Key;
+const ORIGIN = 'http://cirrus.test:3000';
+
+const drain = () => drainJobs(t.db, t.url, hostId, driver);
+async function ec2(params: Record<string, string>, opts: Parameters<typeof signedEc2Request>[3] & { as?: Key } = {}) {
+  return readEc2(await handleEc2(await signedEc2Request(ORIGIN, opts.as ?? key, params, opts), t.db));
+}
+const errorOf = (r: { status: number; body: Record<string, any> }) => ({ status: r.status, code: r.body.Response?.Errors?.Error?.Code as string | undefined });
+const instancesOf = (r: { body: Record<string, any> }) =>
+  ((r.body.DescribeInstancesResponse?.reservationSet?.item ?? []) as any[]).flatMap((res) => res.instancesSet.item as any[]);
+
+async function newKey(user: SessionUser, t2: TenantSummary): Promise<Key> {
+  const made = await callerAs(t.db, user).accessKeys.create({ tenantId: t2.id, name: 'k' });
+  return { accessKeyId: made.accessKeyId, secret: made.secret };
+}
+
+beforeAll(async () => {
+  t = await createTestDatabase();
+  ({ driver, hostId } = await setUpCompute(t.db));
+  await t.db.insert(flavors).values({ name: 'c1.micro', vcpus: 1, memoryMiB: 128, diskGiB: 1, nics: 1 }).onConflictDoNothing();
+  owner = await makeUser(t.db);
+  tenant = await makeTenant(t.db, owner, 'EC2 tenant');
+  key = await newKey(owner, tenant);
+});
+afterAll(() => t.close());
+
+describe('access keys', () => {
+  it('shows the secret once, keeps it sealed, lists without it, and stops working when revoked', async () => {
+    const api = callerAs(t.db, owner);
+    const made = await api.accessKeys.create({ tenantId: tenant.id, name: 'ci' });
+    expect(made.accessKeyId).toMatch(/^AKCR[A-Z2-7]{16}$/);
+    expect(made.secret).toHaveLength(40);
+    const listed = await api.accessKeys.list({ tenantId: tenant.id });
+    expect(listed.find((k) => k.id === made.id)).toEqual(expect.not.objectContaining({ secret: expect.anything() }));
+    const [row] = await t.db.select().from(accessKeys).where(eq(accessKeys.id, made.id));
+    expect(row!.sealedSecret).not.toContain(made.secret);
+    expect(Buffer.from(row!.sealedSecret, 'base64url').toString('latin1')).not.toContain(made.secret);
+
+    const mine = { accessKeyId: made.accessKeyId, secret: made.secret };
+    expect((await ec2({ Action: 'DescribeRegions' }, { as: mine })).status).toBe(200);
+    await api.accessKeys.revoke({ tenantId: tenant.id, id: made.id });
+    expect(errorOf(await ec2({ Action: 'DescribeRegions' }, { as: mine }))).toEqual({ status: 401, code: 'AuthFailure' });
+    expect((await api.accessKeys.list({ tenantId: tenant.id })).find((k) => k.id === made.id)?.revokedAt).toBeInstanceOf(Date);
+  });
+
+  it("keeps each user's keys their own, and a key stops working when its user leaves the tenant", async () => {
+    const member = await makeUser(t.db);
+    await addRole(t.db, tenant, member, 'member');
+    const theirs = await newKey(member, tenant);
+    const [row] = await t.db.select().from(accessKeys).where(eq(accessKeys.accessKeyId, theirs.accessKeyId));
+    expect(await refusal(callerAs(t.db, owner).accessKeys.revoke({ tenantId: tenant.id, id: row!.id }))).toMatchObject({ code: 'NOT_FOUND' });
+    expect((await callerAs(t.db, owner).accessKeys.list({ tenantId: tenant.id })).map((k) => k.accessKeyId)).not.toContain(theirs.accessKeyId);
+    expect((await ec2({ Action: 'DescribeInstances' }, { as: theirs })).status).toBe(200);
+    await callerAs(t.db, owner).tenants.members.remove({ tenantId: tenant.id, userId: member.id });
+    expect(errorOf(await ec2({ Action: 'DescribeInstances' }, { as: theirs }))).toEqual({ status: 401, code: 'AuthFailure' });
+  });
+
+  it('refuses what is not signed right: no signature, a wrong secret, an old or future date, another region, a changed body', async () => {
+    const unsigned = await handleEc2(new Request(`${ORIGIN}/api/ec2`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'Action=DescribeRegions' }), t.db);
+    expect(errorOf(await readEc2(unsigned))).toEqual({ status: 401, code: 'AuthFailure' });
+    expect(errorOf(await ec2({ Action: 'DescribeRegions' }, { secret: 'x'.repeat(40) }))).toEqual({ status: 401, code: 'AuthFailure' });
+    expect(errorOf(await ec2({ Action: 'DescribeRegions' }, { at: new Date(Date.now() - 16 * 60_000) }))).toEqual({ status: 400, code: 'RequestExpired' });
+    expect(errorOf(await ec2({ Action: 'DescribeRegions' }, { at: new Date(Date.now() + 16 * 60_000) }))).toEqual({ status: 400, code: 'RequestExpired' });
+    // Fourteen minutes off is still within the window.
+    expect((await ec2({ Action: 'DescribeRegions' }, { at: new Date(Date.now() - 14 * 60_000) })).status).toBe(200);
+    expect(errorOf(await ec2({ Action: 'DescribeRegions' }, { region: 'us-east-1' }))).toEqual({ status: 401, code: 'AuthFailure' });
+    expect(errorOf(await ec2({ Action: 'DescribeRegions' }, { body: 'Action=TerminateInstances&InstanceId.1=i-00000000000000000' }))).toEqual({ status: 401, code: 'AuthFailure' });
+    expect(errorOf(await ec2({ Action: 'LaunchRockets' }))).toEqual({ status: 400, code: 'InvalidAction' });
+  });
+});
+
+describe('instances', () => {
+  it('runs tagged instances, finds them by tag, stops, starts and terminates them, each state as EC2 names it', async () => {
+    const run = await ec2({
+      Action: 'RunInstances',
+      ImageId: 'cirrus-tiny-linux',
+      InstanceType: 'c1.micro',
+      MinCount: '1',
+      MaxCount: '2',
+      'TagSpecification.1.ResourceType': 'instance',
+      'TagSpecification.1.Tag.1.Key': 'Name',
+      'TagSpecification.1.Tag.1.Value': 'web',
+      'TagSpecification.1.Tag.2.Key': 'env',
+      'TagSpecification.1.Tag.2.Value': 'prod',
+    });
+    expect(run.status).toBe(200);
+    const launched = run.body.RunInstancesResponse.instancesSet.item as any[];
+    expect(launched).toHaveLength(2);
+    expect(launched[0]).toMatchObject({ instanceType: 'c1.micro', instanceState: { code: 0, name: 'pending' }, imageId: 'cirrus-tiny-linux', cpuOptions: { coreCount: 1 } });
+    const ids = launched.map((i) => i.instanceId as string);
+    // Launched as the key's user, audited like a launch from the console.
+    const audited = await t.db.select().from(auditLog).where(eq(auditLog.targetId, ids[0]!));
+    expect(audited).toEqual(expect.arrayContaining([expect.objectContaining({ action: 'instance.launch', actorUserId: owner.id, tenantId: tenant.id })]));
+
+    await drain();
+    const byTag = await ec2({ Action: 'DescribeInstances', 'Filter.1.Name': 'tag:env', 'Filter.1.Value.1': 'prod', 'Filter.2.Name': 'instance-state-name', 'Filter.2.Value.1': 'running' });
+    expect(instancesOf(byTag).map((i) => i.instanceId).sort()).toEqual([...ids].sort());
+    expect(instancesOf(byTag)[0].tagSet.item).toEqual(expect.arrayContaining([{ key: 'env', value: 'prod' }, { key: 'Name', value: 'web' }]));
+    expect(instancesOf(await ec2({ Action: 'DescribeInstances', 'Filter.1.Name': 'tag:env', 'Filter.1.Value.1': 'dev' }))).toEqual([]);
+    expect(instancesOf(await ec2({ Action: 'DescribeInstances', 'Filter.1.Name': 'tag:env', 'Filter.1.Value.1': 'pr*' }))).toHaveLength(2);
+    expect(instancesOf(await ec2({ Action: 'DescribeInstances', 'Filter.1.Name': 'tag-key', 'Filter.1.Value.1': 'Name' }))).toHaveLength(2);
+
+    const stop = await ec2({ Action: 'StopInstances', 'InstanceId.1': ids[0]! });
+    expect(stop.body.StopInstancesResponse.instancesSet.item[0]).toMatchObject({ instanceId: ids[0], previousState: { name: 'running' }, currentState: { code: 64, name: 'stopping' } });
+    await drain();
+    // Stopping a stopped instance changes nothing, and says so.
+    const again = await ec2({ Action: 'StopInstances', 'InstanceId.1': ids[0]! });
+    expect(again.body.StopInstancesResponse.instancesSet.item[0]).toMatchObject({ previousState: { name: 'stopped' }, currentState: { code: 80, name: 'stopped' } });
+    const start = await ec2({ Action: 'StartInstances', 'InstanceId.1': ids[0]! });
+    expect(start.body.StartInstancesResponse.instancesSet.item[0]).toMatchObject({ currentState: { name: 'pending' } });
+    await drain();
+    expect(instancesOf(await ec2({ Action: 'DescribeInstances', 'InstanceId.1': ids[0]! }))[0].instanceState).toEqual({ code: 16, name: 'running' });
+
+    const term = await ec2({ Action: 'TerminateInstances', 'InstanceId.1': ids[0]!, 'InstanceId.2': ids[1]! });
+    expect((term.body.TerminateInstancesResponse.instancesSet.item as any[]).map((i) => i.currentState.name)).toEqual(['shutting-down', 'shutting-down']);
+    await drain();
+    // Terminated instances are still described for an hour, as in EC2.
+    expect(instancesOf(await ec2({ Action: 'DescribeInstances', 'InstanceId.1': ids[0]! }))[0].instanceState).toEqual({ code: 48, name: 'terminated' });
+    expect(errorOf(await ec2({ Action: 'StartInstances', 'InstanceId.1': ids[0]! }))).toEqual({ status: 400, code: 'IncorrectInstanceState' });
+  });
+
+  it("calls another tenant's instance not found, a bad id malformed, and a launch past the quota InstanceLimitExceeded", async () => {
+    const other = await makeUser(t.db);
+    const otherTenant = await makeTenant(t.db, other, 'Other');
+    const theirs = await callerAs(t.db, other).instances.launch({ tenantId: otherTenant.id, name: 'theirs', imageId: 'cirrus-tiny-linux', vcpus: 1, memoryMiB: 128, diskGiB: 1, nics: 1 });
+    for (const Action of ['DescribeInstances', 'StopInstances', 'TerminateInstances', 'StartInstances', 'RebootInstances']) {
+      expect(errorOf(await ec2({ Action, 'InstanceId.1': theirs.id }))).toEqual({ status: 400, code: 'InvalidInstanceID.NotFound' });
+    }
+    expect(errorOf(await ec2({ Action: 'CreateTags', 'ResourceId.1': theirs.id, 'Tag.1.Key': 'x', 'Tag.1.Value': 'y' }))).toEqual({ status: 400, code: 'InvalidInstanceID.NotFound' });
+    expect(errorOf(await ec2({ Action: 'DescribeInstances', 'InstanceId.1': 'i-nope' }))).toEqual({ status: 400, code: 'InvalidInstanceID.Malformed' });
+
+    const small = await makeTenant(t.db, owner, 'Small');
+    await setQuota(t.db, small.id, { instances: 2 });
+    const smallKey = await newKey(owner, small);
+    const base = { Action: 'RunInstances', ImageId: 'cirrus-tiny-linux', InstanceType: 'c1.micro' };
+    const over = await ec2({ ...base, MinCount: '3', MaxCount: '3' }, { as: smallKey });
+    expect(errorOf(over)).toEqual({ status: 400, code: 'InstanceLimitExceeded' });
+    expect(over.body.Response.Errors.Error.Message).toMatch(/instances/i);
+    // None of the three was kept.
+    expect(instancesOf(await ec2({ Action: 'DescribeInstances' }, { as: smallKey }))).toEqual([]);
+    // As many as fit when MinCount allows fewer.
+    const some = await ec2({ ...base, MinCount: '1', MaxCount: '5' }, { as: smallKey });
+    expect(some.body.RunInstancesResponse.instancesSet.item).toHaveLength(2);
+    expect(errorOf(await ec2({ ...base, InstanceType: 'huge.metal' }, { as: smallKey }))).toEqual({ status: 400, code: 'InvalidParameterValue' });
+    expect(errorOf(await ec2({ ...base, MinCount: '0' }, { as: smallKey }))).toEqual({ status: 400, code: 'InvalidParameterValue' });
+    expect(errorOf(await ec2({ Action: 'RunInstances', InstanceType: 'c1.micro' }, { as: smallKey }))).toEqual({ status: 400, code: 'MissingParameter' });
+  });
+
+  it('lets a viewer describe but not change, and pages with MaxResults and NextToken', async () => {
+    const paged = await makeTenant(t.db, owner, 'Paged');
+    const ownerKey = await newKey(owner, paged);
+    const viewer = await makeUser(t.db);
+    await addRole(t.db, paged, viewer, 'viewer');
+    const viewerKey = await newKey(viewer, paged);
+    const run = await ec2({ Action: 'RunInstances', ImageId: 'cirrus-tiny-linux', InstanceType: 'c1.micro', MinCount: '7', MaxCount: '7' }, { as: ownerKey });
+    const ids = (run.body.RunInstancesResponse.instancesSet.item as any[]).map((i) => i.instanceId as string);
+    expect(errorOf(await ec2({ Action: 'TerminateInstances', 'InstanceId.1': ids[0]! }, { as: viewerKey }))).toEqual({ status: 403, code: 'UnauthorizedOperation' });
+
+    const first = await ec2({ Action: 'DescribeInstances', MaxResults: '5' }, { as: viewerKey });
+    const token = first.body.DescribeInstancesResponse.nextToken as string;
+    expect(token).toBeTruthy();
+    const second = await ec2({ Action: 'DescribeInstances', MaxResults: '5', NextToken: token }, { as: viewerKey });
+    expect(second.body.DescribeInstancesResponse.nextToken).toBeUndefined();
+    // Every one once: launched in one transaction, they share a creation time and are paged by id after it.
+    const seen = [...instancesOf(first), ...instancesOf(second)].map((i) => i.instanceId as string);
+    expect(instancesOf(first)).toHaveLength(5);
+    expect(seen.sort()).toEqual([...ids].sort());
+    expect(errorOf(await ec2({ Action: 'DescribeInstances', MaxResults: '4' }, { as: viewerKey }))).toEqual({ status: 400, code: 'InvalidParameterValue' });
+    expect(errorOf(await ec2({ Action: 'DescribeInstances', NextToken: 'garbage!' }, { as: viewerKey }))).toEqual({ status: 400, code: 'InvalidParameterValue' });
+    expect(errorOf(await ec2({ Action: 'DescribeInstances', 'Filter.1.Name': 'flavor', 'Filter.1.Value.1': 'x' }, { as: viewerKey }))).toEqual({ status: 400, code: 'InvalidParameterValue' });
+    // DryRun says whether it would be allowed, and changes nothing.
+    expect(errorOf(await ec2({ Action: 'TerminateInstances', 'InstanceId.1': ids[0]!, DryRun: 'true' }, { as: ownerKey }))).toEqual({ status: 412, code: 'DryRunOperation' });
+    expect(errorOf(await ec2({ Action: 'TerminateInstances', 'InstanceId.1': ids[0]!, DryRun: 'true' }, { as: viewerKey }))).toEqual({ status: 403, code: 'UnauthorizedOperation' });
+  });
+
+  it('creates, describes and deletes tags', async () => {
+    const run = await ec2({ Action: 'RunInstances', ImageId: 'cirrus-tiny-linux', InstanceType: 'c1.micro' });
+    const id = run.body.RunInstancesResponse.instancesSet.item[0].instanceId as string;
+    expect((await ec2({ Action: 'CreateTags', 'ResourceId.1': id, 'Tag.1.Key': 'team', 'Tag.1.Value': 'infra', 'Tag.2.Key': 'cost', 'Tag.2.Value': '42' })).status).toBe(200);
+    const tags = await ec2({ Action: 'DescribeTags', 'Filter.1.Name': 'resource-id', 'Filter.1.Value.1': id });
+    expect(tags.body.DescribeTagsResponse.tagSet.item).toEqual([
+      { resourceId: id, resourceType: 'instance', key: 'cost', value: 42 },
+      { resourceId: id, resourceType: 'instance', key: 'team', value: 'infra' },
+    ]);
+    await ec2({ Action: 'DeleteTags', 'ResourceId.1': id, 'Tag.1.Key': 'cost' });
+    expect(instancesOf(await ec2({ Action: 'DescribeInstances', 'InstanceId.1': id }))[0].tagSet.item).toEqual([{ key: 'team', value: 'infra' }]);
+    expect(errorOf(await ec2({ Action: 'CreateTags', 'ResourceId.1': id, 'Tag.1.Key': 'bad key!', 'Tag.1.Value': 'x' }))).toEqual({ status: 400, code: 'InvalidParameterValue' });
+    expect(errorOf(await ec2({ Action: 'CreateTags', 'ResourceId.1': 'vpc-1', 'Tag.1.Key': 'a' }))).toEqual({ status: 400, code: 'InvalidID' });
+  });
+});
+
+describe('catalog and key pairs', () => {
+  it('describes the region, its zone, images and instance types', async () => {
+    expect((await ec2({ Action: 'DescribeRegions' })).body.DescribeRegionsResponse.regionInfo.item[0].regionName).toBe('cirrus-1');
+    expect((await ec2({ Action: 'DescribeAvailabilityZones' })).body.DescribeAvailabilityZonesResponse.availabilityZoneInfo.item[0]).toMatchObject({ zoneName: 'cirrus-1a', zoneState: 'available' });
+    const images = (await ec2({ Action: 'DescribeImages' })).body.DescribeImagesResponse.imagesSet.item as any[];
+    expect(images.map((i) => i.imageId)).toContain('cirrus-tiny-linux');
+    expect(errorOf(await ec2({ Action: 'DescribeImages', 'ImageId.1': 'ami-00000000000000000' }))).toEqual({ status: 400, code: 'InvalidAMIID.NotFound' });
+    const types = (await ec2({ Action: 'DescribeInstanceTypes', 'InstanceType.1': 'c1.micro' })).body.DescribeInstanceTypesResponse.instanceTypeSet.item as any[];
+    expect(types).toEqual([expect.objectContaining({ instanceType: 'c1.micro', vCpuInfo: expect.objectContaining({ defaultVCpus: 1 }), memoryInfo: { sizeInMiB: 128 } })]);
+  });
+
+  it('imports, creates, describes and deletes key pairs', async () => {
+    const pub = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl test@example';
+    const imported = await ec2({ Action: 'ImportKeyPair', KeyName: 'laptop', PublicKeyMaterial: Buffer.from(pub).toString('base64') });
+    expect(imported.body.ImportKeyPairResponse).toMatchObject({ keyName: 'laptop', keyFingerprint: expect.stringMatching(/^SHA256:/) });
+    expect(errorOf(await ec2({ Action: 'ImportKeyPair', KeyName: 'laptop', PublicKeyMaterial: Buffer.from(pub).toString('base64') }))).toEqual({ status: 400, code: 'InvalidKeyPair.Duplicate' });
+    expect(errorOf(await ec2({ Action: 'ImportKeyPair', KeyName: 'junk', PublicKeyMaterial: Buffer.from('not a key').toString('base64') }))).toEqual({ status: 400, code: 'InvalidParameterValue' });
+    const made = await ec2({ Action: 'CreateKeyPair', KeyName: 'made' });
+    expect(made.body.CreateKeyPairResponse.keyMaterial).toMatch(/BEGIN OPENSSH PRIVATE KEY/);
+    const listed = (await ec2({ Action: 'DescribeKeyPairs' })).body.DescribeKeyPairsResponse.keySet.item as any[];
+    expect(listed.map((k) => k.keyName)).toEqual(['laptop', 'made']);
+    expect(errorOf(await ec2({ Action: 'DescribeKeyPairs', 'KeyName.1': 'nope' }))).toEqual({ status: 400, code: 'InvalidKeyPair.NotFound' });
+    expect(errorOf(await ec2({ Action: 'RunInstances', ImageId: 'cirrus-tiny-linux', KeyName: 'nope' }))).toEqual({ status: 400, code: 'InvalidKeyPair.NotFound' });
+    await ec2({ Action: 'DeleteKeyPair', KeyName: 'made' });
+    expect(((await ec2({ Action: 'DescribeKeyPairs' })).body.DescribeKeyPairsResponse.keySet.item as any[]).map((k) => k.keyName)).toEqual(['laptop']);
+  });
+});
