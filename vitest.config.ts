@@ -22,6 +22,8 @@ const system = [
   'server/network/user-mode.test.ts',
   'server/instances/debian-guests.test.ts',
   'server/ec2/aws-tools.test.ts',
+  'cli/cli.test.ts',
+  'server/metrics/monitoring-real.test.ts',
 ];
 
 export default defineConfig({
