@@ -60,7 +60,7 @@ beforeAll(async () => {
   t = await createTestDatabase();
   const owner = await makeUser(t.db);
   tenantId = (await makeTenant(t.db, owner, 'AWS tools')).id;
-  await setQuota(t.db, tenantId, { instances: 2 });
+  await setQuota(t.db, tenantId, { instances: 2, volumes: 2 });
   const other = await makeUser(t.db);
   otherTenantId = (await makeTenant(t.db, other, 'Someone else')).id;
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cirrus-aws-'));
@@ -129,6 +129,19 @@ describe('awscli and boto3 against a real Cirrus', () => {
     const theirs = await aws(['describe-instances', '--instance-ids', otherInstance]);
     expect(theirs.err).toMatch(/InvalidInstanceID\.NotFound/);
     expect((await aws(['terminate-instances', '--instance-ids', otherInstance])).err).toMatch(/InvalidInstanceID\.NotFound/);
+
+    // A volume: created, hot-plugged into the running guest, unplugged and deleted, with awscli's own waiters.
+    const vol = await json(['create-volume', '--size', '1', '--availability-zone', 'cirrus-1a', '--tag-specifications', 'ResourceType=volume,Tags=[{Key=Name,Value=scratch}]']);
+    expect(vol).toMatchObject({ Size: 1, State: 'creating', VolumeType: 'gp3' });
+    expect((await aws(['wait', 'volume-available', '--volume-ids', vol.VolumeId])).code).toBe(0);
+    await json(['attach-volume', '--volume-id', vol.VolumeId, '--instance-id', id, '--device', '/dev/sdf']);
+    expect((await aws(['wait', 'volume-in-use', '--volume-ids', vol.VolumeId])).code).toBe(0);
+    const attached = await json(['describe-volumes', '--volume-ids', vol.VolumeId]);
+    expect(attached.Volumes[0].Attachments).toEqual([expect.objectContaining({ InstanceId: id, State: 'attached' })]);
+    expect((await aws(['delete-volume', '--volume-id', vol.VolumeId])).err).toMatch(/IncorrectState/);
+    await json(['detach-volume', '--volume-id', vol.VolumeId]);
+    expect((await aws(['wait', 'volume-available', '--volume-ids', vol.VolumeId])).code).toBe(0);
+    expect((await aws(['delete-volume', '--volume-id', vol.VolumeId])).code).toBe(0);
 
     const gone = await json(['terminate-instances', '--instance-ids', id]);
     expect(gone.TerminatingInstances[0]).toMatchObject({ InstanceId: id, CurrentState: { Name: 'shutting-down' } });

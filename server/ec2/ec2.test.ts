@@ -237,3 +237,72 @@ describe('catalog and key pairs', () => {
     expect(((await ec2({ Action: 'DescribeKeyPairs' })).body.DescribeKeyPairsResponse.keySet.item as any[]).map((k) => k.keyName)).toEqual(['laptop']);
   });
 });
+
+describe('volumes, snapshots and networks', () => {
+  it('creates a volume, attaches it to a running instance, refuses to delete it attached, detaches and deletes it', async () => {
+    const vt = await makeTenant(t.db, owner, 'Volumes');
+    const k = await newKey(owner, vt);
+    const vm = (await ec2({ Action: 'RunInstances', ImageId: 'cirrus-tiny-linux', InstanceType: 'c1.micro' }, { as: k })).body.RunInstancesResponse.instancesSet.item[0].instanceId as string;
+    const made = await ec2({ Action: 'CreateVolume', Size: '2', AvailabilityZone: 'cirrus-1a', Iops: '4000', 'TagSpecification.1.ResourceType': 'volume', 'TagSpecification.1.Tag.1.Key': 'Name', 'TagSpecification.1.Tag.1.Value': 'data' }, { as: k });
+    expect(made.body.CreateVolumeResponse).toMatchObject({ size: 2, status: 'creating', iops: 4000, throughput: 125, volumeType: 'gp3' });
+    const volumeId = made.body.CreateVolumeResponse.volumeId as string;
+    await drain();
+    const described = async () => (await ec2({ Action: 'DescribeVolumes', 'VolumeId.1': volumeId }, { as: k })).body.DescribeVolumesResponse.volumeSet.item[0];
+    expect(await described()).toMatchObject({ status: 'available', tagSet: { item: [{ key: 'Name', value: 'data' }] } });
+
+    const attach = await ec2({ Action: 'AttachVolume', VolumeId: volumeId, InstanceId: vm, Device: '/dev/sdf' }, { as: k });
+    expect(attach.body.AttachVolumeResponse).toMatchObject({ volumeId, instanceId: vm, status: 'attaching' });
+    await drain();
+    expect(await described()).toMatchObject({ status: 'in-use', attachmentSet: { item: [{ instanceId: vm, status: 'attached', device: `/dev/disk/by-id/virtio-${volumeId.replace('-', '')}` }] } });
+    const byInstance = await ec2({ Action: 'DescribeVolumes', 'Filter.1.Name': 'attachment.instance-id', 'Filter.1.Value.1': vm }, { as: k });
+    expect(byInstance.body.DescribeVolumesResponse.volumeSet.item.map((v: any) => v.volumeId)).toEqual([volumeId]);
+    expect(errorOf(await ec2({ Action: 'DeleteVolume', VolumeId: volumeId }, { as: k }))).toEqual({ status: 400, code: 'IncorrectState' });
+
+    expect((await ec2({ Action: 'DetachVolume', VolumeId: volumeId }, { as: k })).body.DetachVolumeResponse).toMatchObject({ volumeId, instanceId: vm, status: 'detaching' });
+    await drain();
+    expect(await described()).toMatchObject({ status: 'available', attachmentSet: '' });
+    expect((await ec2({ Action: 'DeleteVolume', VolumeId: volumeId }, { as: k })).status).toBe(200);
+    await drain();
+    expect(errorOf(await ec2({ Action: 'DescribeVolumes', 'VolumeId.1': volumeId }, { as: k }))).toEqual({ status: 400, code: 'InvalidVolume.NotFound' });
+  });
+
+  it('refuses bad volume input, another tenant’s volume and a volume past the quota in EC2 words', async () => {
+    const vt = await makeTenant(t.db, owner, 'Volume refusals');
+    const k = await newKey(owner, vt);
+    await setQuota(t.db, vt.id, { volumes: 1 });
+    expect(errorOf(await ec2({ Action: 'CreateVolume', Size: '0' }, { as: k }))).toEqual({ status: 400, code: 'InvalidParameterValue' });
+    expect(errorOf(await ec2({ Action: 'CreateVolume', Size: '1', VolumeType: 'io2' }, { as: k }))).toEqual({ status: 400, code: 'InvalidParameterValue' });
+    expect(errorOf(await ec2({ Action: 'CreateVolume', Size: '1', Iops: '50' }, { as: k }))).toEqual({ status: 400, code: 'InvalidParameterValue' });
+    expect((await ec2({ Action: 'CreateVolume', Size: '1' }, { as: k })).status).toBe(200);
+    expect(errorOf(await ec2({ Action: 'CreateVolume', Size: '1' }, { as: k }))).toEqual({ status: 400, code: 'VolumeLimitExceeded' });
+    const mine = (await ec2({ Action: 'DescribeVolumes' }, { as: k })).body.DescribeVolumesResponse.volumeSet.item[0].volumeId as string;
+    expect(errorOf(await ec2({ Action: 'DescribeVolumes', 'VolumeId.1': mine }))).toEqual({ status: 400, code: 'InvalidVolume.NotFound' });
+    expect(errorOf(await ec2({ Action: 'DeleteVolume', VolumeId: mine }))).toEqual({ status: 400, code: 'InvalidVolume.NotFound' });
+    expect(errorOf(await ec2({ Action: 'DeleteVolume', VolumeId: 'vol-1' }))).toEqual({ status: 400, code: 'InvalidVolumeID.Malformed' });
+  });
+
+  it('snapshots an instance’s disk, makes a volume of the snapshot, deletes the snapshot; describes the networks as VPCs', async () => {
+    const st = await makeTenant(t.db, owner, 'Snapshots');
+    const k = await newKey(owner, st);
+    const vm = (await ec2({ Action: 'RunInstances', ImageId: 'cirrus-tiny-linux', InstanceType: 'c1.micro' }, { as: k })).body.RunInstancesResponse.instancesSet.item[0].instanceId as string;
+    await drain();
+    const snap = await ec2({ Action: 'CreateSnapshots', 'InstanceSpecification.InstanceId': vm, Description: 'before upgrade' }, { as: k });
+    const snapshotId = snap.body.CreateSnapshotsResponse.snapshotSet.item[0].snapshotId as string;
+    expect(snapshotId).toMatch(/^snap-[0-9a-f]{17}$/);
+    await drain();
+    const listed = (await ec2({ Action: 'DescribeSnapshots', 'SnapshotId.1': snapshotId }, { as: k })).body.DescribeSnapshotsResponse.snapshotSet.item[0];
+    expect(listed).toMatchObject({ snapshotId, status: 'completed', volumeSize: 1, progress: '100%' });
+    const fromSnap = await ec2({ Action: 'CreateVolume', SnapshotId: snapshotId }, { as: k });
+    expect(fromSnap.body.CreateVolumeResponse).toMatchObject({ snapshotId, size: 1 });
+    await drain();
+    expect((await ec2({ Action: 'DeleteSnapshot', SnapshotId: snapshotId }, { as: k })).status).toBe(200);
+    expect(errorOf(await ec2({ Action: 'DescribeSnapshots', 'SnapshotId.1': snapshotId }))).toEqual({ status: 400, code: 'InvalidSnapshot.NotFound' });
+    expect(errorOf(await ec2({ Action: 'CreateSnapshots', 'InstanceSpecification.InstanceId': vm }))).toEqual({ status: 400, code: 'InvalidInstanceID.NotFound' });
+
+    const vpcs = (await ec2({ Action: 'DescribeVpcs' }, { as: k })).body.DescribeVpcsResponse.vpcSet.item as any[];
+    expect(vpcs).toEqual([expect.objectContaining({ isDefault: true, state: 'available', cidrBlock: expect.stringMatching(/^\d+\.\d+\.\d+\.\d+\/\d+$/) })]);
+    const subnets = (await ec2({ Action: 'DescribeSubnets' }, { as: k })).body.DescribeSubnetsResponse.subnetSet.item as any[];
+    expect(subnets[0]).toMatchObject({ vpcId: vpcs[0].vpcId, cidrBlock: vpcs[0].cidrBlock, availabilityZone: 'cirrus-1a' });
+    expect(errorOf(await ec2({ Action: 'DescribeVpcs', 'VpcId.1': 'vpc-00000000000000000' }, { as: k }))).toEqual({ status: 400, code: 'InvalidVpcID.NotFound' });
+  });
+});

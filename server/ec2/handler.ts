@@ -12,6 +12,7 @@ import * as catalog from './catalog';
 import { Ec2Error, fromDomain } from './errors';
 import * as instanceActions from './instances';
 import { Params } from './params';
+import * as storage from './volumes';
 import { parseAuthorization, signatureMatches, signingTime, type ReceivedRequest } from './sigv4';
 import { errorResponse, response } from './xml';
 
@@ -36,6 +37,16 @@ export const actions: Record<string, Action> = {
   CreateTags: instanceActions.CreateTags,
   DeleteTags: instanceActions.DeleteTags,
   DescribeTags: instanceActions.DescribeTags,
+  DescribeVolumes: storage.DescribeVolumes,
+  CreateVolume: storage.CreateVolume,
+  AttachVolume: storage.AttachVolume,
+  DetachVolume: storage.DetachVolume,
+  DeleteVolume: storage.DeleteVolume,
+  DescribeSnapshots: storage.DescribeSnapshots,
+  CreateSnapshots: storage.CreateSnapshots,
+  DeleteSnapshot: storage.DeleteSnapshot,
+  DescribeVpcs: storage.DescribeVpcs,
+  DescribeSubnets: storage.DescribeSubnets,
 };
 
 const xml = (status: number, body: string) => new Response(body, { status, headers: { 'content-type': 'text/xml; charset=UTF-8' } });
