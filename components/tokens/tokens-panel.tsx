@@ -73,7 +73,11 @@ export function TokensPanel() {
         description={
           <>
             Scripts and the CLI send it as <code>Authorization: Bearer &lt;token&gt;</code> and act as you in every tenant you
-            belong to.
+            belong to. The REST API it opens is described in the{' '}
+            <a className="underline" href="/docs/api">
+              API reference
+            </a>
+            .
           </>
         }
       >
