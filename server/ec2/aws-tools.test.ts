@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { eq } from 'drizzle-orm';
+import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { instances } from '../db/schema';
 import { setQuota } from '../test/compute';
@@ -26,6 +27,7 @@ let tenantId: string;
 let otherTenantId: string;
 let key: { accessKeyId: string; secret: string };
 let otherInstance: string;
+let apiToken: string;
 
 /** awscli with this tenant's key and nothing from the machine's own AWS configuration. */
 async function aws(args: string[], opts: { secret?: string } = {}): Promise<{ code: number; out: string; err: string }> {
@@ -69,6 +71,7 @@ beforeAll(async () => {
   server = await startServer({ databaseUrl: t.url, dataDir: dir });
   // The key is made by the server, sealed with its data dir's key, as Settings → Access keys makes it.
   const token = (await createToken(t.db, { kind: 'user', userId: owner.id, email: owner.email, isAdmin: false, requestId: 't' }, { name: 't' })).secret;
+  apiToken = token;
   const made = await trpc<{ accessKeyId: string; secret: string }>(server.url, token, 'accessKeys.create', { tenantId, name: 'aws tools' });
   if (!made.ok) throw new Error(made.message);
   key = made.data;
@@ -170,5 +173,24 @@ describe('awscli and boto3 against a real Cirrus', () => {
     expect(seen.paged).toContain(launched);
     const [row] = await t.db.select().from(instances).where(eq(instances.id, launched));
     expect(row).toMatchObject({ tenantId, name: 'boto', state: 'terminated', tags: { Name: 'boto', 'made-by': 'boto3' } });
+  });
+
+  it('REST: the served OpenAPI document validates, a call built from it works with a token, none without, and the reference page lists it', async () => {
+    const doc = await (await fetch(`${server.url}/api/openapi.json`)).json();
+    expect((await new Validator().validate(doc)).valid).toBe(true);
+    expect(doc.servers[0].url).toBe(server.url);
+    const list = doc.paths['/api/v1/instances/list'].get;
+    const url = new URL(`${doc.servers[0].url}/api/v1/instances/list`);
+    url.searchParams.set('tenantId', tenantId);
+    url.searchParams.set('includeTerminated', 'true');
+    expect(list.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['tenantId', 'includeTerminated']));
+    const res = await fetch(url, { headers: { authorization: `Bearer ${apiToken}` } });
+    expect(res.status).toBe(200);
+    expect(((await res.json()).items as { name: string }[]).map((i) => i.name)).toContain('from-awscli');
+    const anon = await fetch(url);
+    expect([anon.status, (await anon.json()).error.code]).toEqual([401, 'UNAUTHORIZED']);
+    const page = await fetch(`${server.url}/docs/api`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('/api/v1/instances/launch');
   });
 });

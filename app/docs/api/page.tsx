@@ -2,13 +2,12 @@ import type { Metadata } from 'next';
 import { headers } from 'next/headers';
 import { ApiReference } from '@/components/docs/api-reference';
 import { openApiDocument } from '@/server/openapi/document';
+import { publicOrigin } from '@/server/openapi/origin';
 
 export const metadata: Metadata = { title: 'API reference' };
 export const dynamic = 'force-dynamic';
 
 export default async function ApiDocsPage() {
   const h = await headers();
-  const configured = process.env.CIRRUS_PUBLIC_URL;
-  const origin = configured ? new URL(configured).origin : `${h.get('x-forwarded-proto') ?? 'http'}://${h.get('host') ?? 'localhost'}`;
-  return <ApiReference doc={openApiDocument(origin)} />;
+  return <ApiReference doc={openApiDocument(publicOrigin(new Request('http://localhost/docs/api', { headers: h })))} />;
 }
