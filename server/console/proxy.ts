@@ -8,6 +8,7 @@ import type { Duplex } from 'node:stream';
 import { createWebSocketStream, WebSocketServer, type WebSocket } from 'ws';
 import type { Db } from '../db/client';
 import type { HypervisorDriver } from '../hypervisor';
+import { countConsoleSession } from '../metrics/registry';
 import { ALL_TENANTS } from './access-notify';
 import { auditConsole, redeemTicket, stillAllowed, type RedeemedTicket } from './tickets';
 
@@ -132,14 +133,17 @@ export class ConsoleProxy {
   private pipe(ws: WebSocket, guest: net.Socket, ticket: RedeemedTicket) {
     const id = crypto.randomUUID();
     let closed = false;
+    // Every way a session ends comes through here once (the guard): the open-sessions gauge goes down once.
     const close = (code: number, reason: string) => {
       if (closed) return;
       closed = true;
       this.sessions.delete(id);
+      countConsoleSession(ticket.kind, -1);
       guest.destroy();
       if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(code, closeReason(reason));
     };
     this.sessions.set(id, { id, ticket, ws, close });
+    countConsoleSession(ticket.kind, 1);
     (ws as WebSocket & { cirrusAlive?: boolean }).cirrusAlive = true;
     ws.on('pong', () => ((ws as WebSocket & { cirrusAlive?: boolean }).cirrusAlive = true));
     const session = this.sessions.get(id)!;

@@ -1,6 +1,7 @@
 // The hypervisor is the truth about what runs. The reconciler compares what
 // the driver reports with the database and repairs the database: at start,
-// on every driver event (prompt) and on a periodic sweep (certain).
+// on every driver event (prompt) and on a periodic sweep (certain). Each
+// repair is counted for /metrics (cirrus_reconciler_repairs_total by kind).
 import { and, eq, inArray, ne, sql } from 'drizzle-orm';
 import { systemActor } from '../audit';
 import type { Db } from '../db/client';
@@ -9,6 +10,7 @@ import type { GuestEvent, GuestStatus, HypervisorDriver, StopReason } from '../h
 import type { InstanceState } from '../instances/can';
 import { transition } from '../instances/transition';
 import { enqueueInstanceOp, hasPendingJob, type InstanceOp } from '../jobs';
+import { countRepair } from '../metrics/registry';
 import { reconcileVolumes } from '../storage/ops';
 
 export type ReconcilerOptions = {
@@ -83,16 +85,18 @@ export class Reconciler {
   private async onEvent(e: GuestEvent): Promise<void> {
     if (e.type !== 'stopped') return;
     try {
-      await this.markStopped(e.id, e.reason);
+      if (await this.markStopped(e.id, e.reason)) countRepair('guest-stopped');
     } catch (err) {
       this.opts.log(`[reconciler] event for ${e.id}: ${err instanceof Error ? err.message : err}`);
     }
   }
 
-  private async markStopped(id: string, reason: StopReason | 'vanished'): Promise<void> {
-    await this.opts.db.transaction((tx) =>
+  /** Whether it moved (false: it was no longer running — someone else moved it first). */
+  private async markStopped(id: string, reason: StopReason | 'vanished'): Promise<boolean> {
+    const from = await this.opts.db.transaction((tx) =>
       transition(tx, cirrus, id, { from: ['running'], to: 'stopped', action: 'stopped', reason: stopMessages[reason] }),
     );
+    return from !== null;
   }
 
   /** One full comparison of driver and database (serialised: never two at once). */
@@ -116,13 +120,15 @@ export class Reconciler {
       const guest = guests.get(row.id);
       const up = guest?.state === 'running' || guest?.state === 'paused';
       if (row.state === 'running' && !up) {
-        await this.markStopped(row.id, 'vanished');
+        if (await this.markStopped(row.id, 'vanished')) countRepair('guest-vanished');
       } else if (row.state === 'stopped' && up) {
-        await db.transaction((tx) =>
+        const from = await db.transaction((tx) =>
           transition(tx, cirrus, row.id, { from: ['stopped'], to: 'running', action: 'found-running', message: 'The guest was found running on its host.' }),
         );
+        if (from) countRepair('found-running');
       } else if (retryOp[row.state] && row.age > this.opts.stuckAfterMs && !(await hasPendingJob(db, row.id))) {
-        await this.unstick(row.id, row.state, row.age);
+        const repaired = await this.unstick(row.id, row.state, row.age);
+        if (repaired) countRepair(repaired);
       }
     }
 
@@ -139,28 +145,33 @@ export class Reconciler {
         this.opts.log(`[reconciler] destroying orphan guest ${id} (no live instance)`);
         await driver.destroy(id);
         this.orphanSeen.delete(id);
+        countRepair('orphan-destroyed');
       }
     }
     for (const id of this.orphanSeen.keys()) if (!guests.has(id)) this.orphanSeen.delete(id);
 
     // Volumes: what the guests have attached and what the database says agree.
+    // (Not counted: reconcileVolumes reports no repairs, it logs them.)
     await reconcileVolumes(db, driver, hostId, this.opts.log);
   }
 
-  private async unstick(id: string, state: InstanceState, ageMs: number): Promise<void> {
+  /** The repair made, if any (the instance may have moved on meanwhile). */
+  private async unstick(id: string, state: InstanceState, ageMs: number): Promise<'stuck-error' | 'job-requeued' | null> {
     const { db, hostId } = this.opts;
-    await db.transaction(async (tx) => {
+    return db.transaction(async (tx) => {
       if (ageMs > 4 * this.opts.stuckAfterMs) {
-        await transition(tx, cirrus, id, {
+        const from = await transition(tx, cirrus, id, {
           from: [state],
           to: 'error',
           action: 'stuck',
           reason: `Stuck in ${state} for ${Math.round(ageMs / 1000)} s; terminate it or ask an administrator.`,
         });
-        return;
+        return from ? 'stuck-error' : null;
       }
       const [still] = await tx.select({ id: instances.id }).from(instances).where(and(eq(instances.id, id), inArray(instances.state, [state])));
-      if (still) await enqueueInstanceOp(tx, hostId, { instanceId: id, op: retryOp[state]! });
+      if (!still) return null;
+      await enqueueInstanceOp(tx, hostId, { instanceId: id, op: retryOp[state]! });
+      return 'job-requeued';
     });
   }
 }

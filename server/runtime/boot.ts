@@ -9,6 +9,7 @@ import { runMigrations } from '../db/migrate';
 import { seedIfEmpty, type SeededCredentials } from '../seed';
 import { seedPrices } from '../billing/prices';
 import { lockDataDir } from './data-lock';
+import { scrapeToken } from '../metrics/handler';
 import { readOrCreateSecret } from './secrets';
 
 export type Runtime = {
@@ -60,6 +61,8 @@ export async function boot(opts: { port: number; log?: (m: string) => void }): P
     process.env.NEXTAUTH_SECRET ??= readOrCreateSecret(dataDir, 'nextauth-secret', () =>
       crypto.randomBytes(32).toString('base64url'),
     );
+    // The token Prometheus scrapes /metrics with (server/metrics), there before the first scrape.
+    scrapeToken(dataDir);
     process.env.NEXTAUTH_URL ??= process.env.CIRRUS_PUBLIC_URL ?? `http://localhost:${opts.port}`;
 
     // 5. Seed.

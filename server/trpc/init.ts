@@ -1,8 +1,9 @@
-// 1. Context and error shape · 2. Audit of refusals · 3. Procedure builders.
+// 1. Context and error shape · 2. Audit of refusals and latency · 3. Procedure builders.
 import { initTRPC, TRPCError } from '@trpc/server';
 import superjson from 'superjson';
 import { z } from 'zod';
 import { recordAudit, type Actor } from '../audit';
+import { processMetrics } from '../metrics/registry';
 import { roleAtLeast, type Role } from '../tenants/roles';
 import { findMembership } from '../tenants/tenants';
 import type { Context } from './context';
@@ -35,7 +36,7 @@ export function actorOf(ctx: Context): Actor {
     : { kind: 'system', requestId: ctx.requestId };
 }
 
-// ---------------------------------------------------------------- 2. errors and audit of failures
+// ---------------------------------------------------------------- 2. errors, audit of failures, latency
 /**
  * Domain errors become tRPC errors here. A refused or failed mutation is
  * audited (the successful ones are audited by their domain function, inside
@@ -59,7 +60,19 @@ const errorsAndAudit = t.middleware(async ({ ctx, next, type, path, getRawInput 
   return { ...result, error: trpcError };
 });
 
-const base = t.procedure.use(errorsAndAudit);
+/**
+ * Every call's duration, by procedure and outcome (ok or the tRPC code the
+ * client sees). Outermost, so it times the whole call and reads the mapped
+ * error; only router procedures get here, so the labels are bounded by them.
+ */
+const timed = t.middleware(async ({ path, next }) => {
+  const started = performance.now();
+  const result = await next();
+  processMetrics().trpcRequestDuration.observe({ procedure: path, outcome: result.ok ? 'ok' : result.error.code }, (performance.now() - started) / 1000);
+  return result;
+});
+
+const base = t.procedure.use(timed).use(errorsAndAudit);
 
 // ---------------------------------------------------------------- 3. procedure builders
 export const publicProcedure = base;
