@@ -14,6 +14,7 @@ import { InstanceActions } from './instance-actions';
 import { InstanceEvents } from './instance-events';
 import { GuestAccess } from './guest-access';
 import { InstanceInterfaces } from './instance-interfaces';
+import { InstanceMonitoring } from './instance-monitoring';
 import { PortForwards } from './port-forwards';
 import { SerialLog } from './serial-log';
 import { OperationProgress } from './operation-progress';
@@ -153,6 +154,9 @@ export function InstanceDetail({ instanceId }: { instanceId: string }) {
             ['Terminated', <When key="t" at={i.terminatedAt} />],
           ]}
         />
+      </Card>
+      <Card title="Monitoring" description="CPU, memory, disk and network of the guest, sampled on its host while it runs.">
+        <InstanceMonitoring instance={i} />
       </Card>
       <Card title="Network interfaces" description="Each interface’s network, address and rate, and the traffic it has carried.">
         <InstanceInterfaces instance={i} />

@@ -6,6 +6,7 @@ import {
   boolean,
   check,
   cidr,
+  doublePrecision,
   index,
   inet,
   integer,
@@ -751,4 +752,53 @@ export const accessKeys = pgTable(
     revokedAt: timestamp('revoked_at', { withTimezone: true }),
   },
   (t) => [uniqueIndex('access_keys_key_id_key').on(t.accessKeyId), index('access_keys_tenant_user_idx').on(t.tenantId, t.userId, t.createdAt)],
+);
+
+// ---------------------------------------------------------------- monitoring (server/metrics/monitoring*)
+
+/**
+ * How fine a guest monitoring sample is: `raw` as the sampler read it (every
+ * CIRRUS_SAMPLE_SECONDS), `1m` and `15m` averages of it (server/metrics/monitoring-tiers.ts
+ * says how long each is kept and which chart range reads which).
+ */
+export const sampleTier = pgEnum('sample_tier', ['raw', '1m', '15m']);
+
+/**
+ * What a guest used, per instance and tier: rates from the driver's cumulative
+ * counters between two readings, stamped with the database clock. A rolled-up
+ * row stands for `samples` raw ones (its averages are weighted by it, so a
+ * coarser tier made of a finer one is exactly the average of the raw rows).
+ * Kept after the instance is terminated, until its tier's retention.
+ */
+export const instanceSamples = pgTable(
+  'instance_samples',
+  {
+    instanceId: text('instance_id')
+      .notNull()
+      .references(() => instances.id, { onDelete: 'cascade' }),
+    tenantId: uuid('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    tier: sampleTier('tier').notNull(),
+    /** Raw: when it was written; rolled up: the start of its bucket. */
+    at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+    samples: integer('samples').notNull().default(1),
+    /** Of the instance's vCPUs (100: all of them busy); the mean, and the highest raw sample. */
+    cpuPct: doublePrecision('cpu_pct').notNull(),
+    cpuPctMax: doublePrecision('cpu_pct_max').notNull(),
+    /** Memory given to the guest, and what its host process holds (resident). */
+    memoryTotalBytes: doublePrecision('memory_total_bytes').notNull(),
+    memoryResidentBytes: doublePrecision('memory_resident_bytes').notNull(),
+    diskReadBps: doublePrecision('disk_read_bps').notNull(),
+    diskWriteBps: doublePrecision('disk_write_bps').notNull(),
+    /** Bytes per second in the guest's terms (rx: what it received); null where the host cannot see its NICs (user-mode). */
+    netRxBps: doublePrecision('net_rx_bps'),
+    netTxBps: doublePrecision('net_tx_bps'),
+  },
+  (t) => [
+    // One instance, one tier, a time range: the charts' read, and the rollups' upsert target.
+    primaryKey({ columns: [t.instanceId, t.tier, t.at] }),
+    // Retention deletes the oldest rows of a tier across instances.
+    index('instance_samples_tier_at_idx').on(t.tier, t.at),
+  ],
 );

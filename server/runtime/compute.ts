@@ -1,6 +1,6 @@
 // Compute on this host: the hypervisor driver, the host's registration, the
-// image catalog in the database, the job worker and the reconciler.
-// 1. Identity · 2. Driver and registration · 3. Worker · 4. Reconciler · 5. Access
+// image catalog in the database, the job worker, the reconciler and the guest sampler.
+// 1. Identity · 2. Driver and registration · 3. Worker · 4. Reconciler and sampler · 5. Access
 import crypto from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,6 +21,7 @@ import { runVolumeOp } from '../storage/ops';
 import { ensureHostPool, type PoolOpener } from '../storage/pools';
 import { runImageOp } from '../images/ops';
 import { NetworkAgent } from '../network/agent';
+import { Sampler, sampleSeconds } from '../metrics/monitoring';
 import { Reconciler } from '../reconciler';
 import { readOrCreateSecret } from './secrets';
 
@@ -51,6 +52,8 @@ export async function startCompute(opts: { db: Db; databaseUrl: string; dataDir:
   // 1. This data directory is one host; its id survives restarts.
   const hostId = readOrCreateSecret(dataDir, 'host-id', () => crypto.randomUUID());
   const hostName = `${os.hostname()}-${hostId.slice(0, 8)}`;
+  // Checked before anything starts: a bad CIRRUS_SAMPLE_SECONDS stops the server here, not half-way.
+  const sampleEvery = sampleSeconds();
 
   // 2. The driver re-adopts guests that kept running while we were down.
   const catalogDir = imagesDir(dataDir);
@@ -134,6 +137,9 @@ export async function startCompute(opts: { db: Db; databaseUrl: string; dataDir:
   // 4. Reconciler: at start (first sweep now), on driver events, and every few seconds.
   const reconciler = new Reconciler({ db, driver, hostId, log });
   reconciler.start();
+  // Guest monitoring: this host's running guests, sampled every CIRRUS_SAMPLE_SECONDS.
+  const sampler = new Sampler({ db, driver, hostId, everySeconds: sampleEvery, log });
+  sampler.start();
   // The host's network: restored now (after a crash or a host restart), then kept in step.
   network.start();
   // Hard-capped budgets: stop what runs once a tenant's month is spent.
@@ -158,6 +164,7 @@ export async function startCompute(opts: { db: Db; databaseUrl: string; dataDir:
       clearInterval(beat);
       await markHostOffline(db, hostId).catch(() => undefined);
       await reconciler.stop();
+      await sampler.stop();
       await network.stop();
       await runner.stop();
       await pgPool.end().catch(() => undefined);

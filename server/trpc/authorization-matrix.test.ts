@@ -45,6 +45,7 @@ const matrix: Record<string, Access> = {
   'instances.events': { tenant: 'viewer' },
   'instances.serialLog': { tenant: 'viewer' },
   'instances.guestInfo': { tenant: 'viewer' },
+  'instances.metrics': { tenant: 'viewer' },
   'instances.start': { tenant: 'member' },
   'instances.stop': { tenant: 'member' },
   'instances.reboot': { tenant: 'member' },

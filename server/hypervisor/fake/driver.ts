@@ -2,7 +2,7 @@
 // above the hypervisor (instances, jobs, the reconciler) that should not boot
 // real guests. Same validation and errors as the real drivers; `crash()`
 // simulates a guest dying outside Cirrus; `holdVolumes()` a guest that does
-// not let go of its volumes. Volumes live in the records only: a source is
+// not let go of its volumes; `setStats()` what its counters say. Volumes live in the records only: a source is
 // not opened, and exportDisk writes nothing (`exported()` says what it would).
 import { DEFAULT_IMAGE_ID } from '../images/catalog';
 import { validateGuestId, validateGuestSpec, type ImageLimits } from '../spec';
@@ -49,6 +49,8 @@ interface FakeGuest {
   snapshots: Map<string, GuestSnapshot>;
   /** Set by holdVolumes(): its OS does not let go of a volume. */
   holdsVolumes?: boolean;
+  /** Set by setStats(): what stats() reports until its process ends (a new one counts from zero). */
+  stats?: Partial<GuestStats>;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -172,6 +174,7 @@ export class FakeHypervisor implements HypervisorDriver {
       await sleep(this.transitionMs);
       g.state = 'running';
       g.pid = this.nextPid++;
+      delete g.stats;
       const macs = g.spec.nics.map((n) => n.mac).join(',');
       g.serial = `CIRRUS-HW vcpus=${g.spec.vcpus} mem_kb=${g.spec.memoryMiB * 1024 - 56 * 1024} disk_bytes=${g.spec.diskGiB * 1024 ** 3} nics=${g.spec.nics.length} macs=${macs}\nCIRRUS-READY\n`;
       this.emit({ type: 'started', id, at: new Date() });
@@ -241,6 +244,7 @@ export class FakeHypervisor implements HypervisorDriver {
       onProgress?.({ doneBytes: g.saved.bytes, totalBytes: g.saved.bytes });
       g.state = 'running';
       g.pid = this.nextPid++;
+      delete g.stats;
       g.saved = null;
       this.emit({ type: 'started', id, at: new Date() });
     });
@@ -419,7 +423,12 @@ export class FakeHypervisor implements HypervisorDriver {
 
   async stats(id: string): Promise<GuestStats> {
     const g = this.running(id);
-    return { cpuTimeMs: 0, memoryMiB: g.spec.memoryMiB, residentMiB: 0, disks: [], nics: [] };
+    return { cpuTimeMs: 0, memoryMiB: g.spec.memoryMiB, residentMiB: 0, disks: [], nics: [], ...g.stats };
+  }
+
+  /** Set what a running guest's stats() say (cumulative counters, as a real guest's grow) until it next starts. */
+  setStats(id: string, stats: Partial<GuestStats>): void {
+    this.running(id).stats = structuredClone(stats);
   }
 
   async close(): Promise<void> {

@@ -6,6 +6,7 @@ import { getInstance, listInstanceEvents, listInstances } from '../../instances/
 import { guestInfoOf, serialLogOf } from '../../instances/console';
 import { cloneInput, instanceIdSchema, launchInput, listInput, resizeInput } from '../../instances/validation';
 import { requestResize } from '../../instances/resize';
+import { instanceMetrics, metricsInput } from '../../metrics/monitoring';
 import { router, tenantProcedure } from '../init';
 import { interfaceProcedures } from './networks';
 
@@ -23,6 +24,7 @@ export const instancesRouter = router({
   events: tenantProcedure.input(byId).query(({ ctx, input }) => listInstanceEvents(ctx.db, ctx.tenant.id, input.instanceId)),
   serialLog: tenantProcedure.input(byId).query(({ ctx, input }) => serialLogOf(ctx.db, ctx.tenant.id, input.instanceId)),
   guestInfo: tenantProcedure.input(byId).query(({ ctx, input }) => guestInfoOf(ctx.db, ctx.tenant.id, input.instanceId)),
+  metrics: tenantProcedure.input(metricsInput).query(({ ctx, input }) => instanceMetrics(ctx.db, ctx.tenant.id, input)),
   start: tenantProcedure.input(byId).mutation(({ ctx, input }) => requestInstanceAction(ctx.db, ctx.actor, ctx.tenant.id, input.instanceId, 'start')),
   stop: tenantProcedure
     .input(byId.extend({ force: z.boolean().default(false) }))
