@@ -304,5 +304,15 @@ describe('volumes, snapshots and networks', () => {
     const subnets = (await ec2({ Action: 'DescribeSubnets' }, { as: k })).body.DescribeSubnetsResponse.subnetSet.item as any[];
     expect(subnets[0]).toMatchObject({ vpcId: vpcs[0].vpcId, cidrBlock: vpcs[0].cidrBlock, availabilityZone: 'cirrus-1a' });
     expect(errorOf(await ec2({ Action: 'DescribeVpcs', 'VpcId.1': 'vpc-00000000000000000' }, { as: k }))).toEqual({ status: 400, code: 'InvalidVpcID.NotFound' });
+
+    // A VPC of its own: a tenant network with the range asked for; refused while an instance uses it.
+    const made = await ec2({ Action: 'CreateVpc', CidrBlock: '10.77.0.0/24', 'TagSpecification.1.ResourceType': 'vpc', 'TagSpecification.1.Tag.1.Key': 'Name', 'TagSpecification.1.Tag.1.Value': 'backend' }, { as: k });
+    expect(made.body.CreateVpcResponse.vpc).toMatchObject({ cidrBlock: '10.77.0.0/24', isDefault: false, tagSet: { item: [{ key: 'Name', value: 'backend' }] } });
+    expect(errorOf(await ec2({ Action: 'CreateVpc', CidrBlock: '10.77.0.0/24' }, { as: k }))).toEqual({ status: 400, code: 'InvalidParameterValue' });
+    expect(errorOf(await ec2({ Action: 'CreateVpc', CidrBlock: 'not-a-range' }, { as: k }))).toEqual({ status: 400, code: 'InvalidParameterValue' });
+    expect(((await ec2({ Action: 'DescribeVpcs' }, { as: k })).body.DescribeVpcsResponse.vpcSet.item as any[]).map((v) => v.cidrBlock)).toContain('10.77.0.0/24');
+    expect((await ec2({ Action: 'DeleteVpc', VpcId: made.body.CreateVpcResponse.vpc.vpcId }, { as: k })).status).toBe(200);
+    expect(errorOf(await ec2({ Action: 'DeleteVpc', VpcId: made.body.CreateVpcResponse.vpc.vpcId }, { as: k }))).toEqual({ status: 400, code: 'InvalidVpcID.NotFound' });
+    expect(errorOf(await ec2({ Action: 'DeleteVpc', VpcId: vpcs[0].vpcId }, { as: k }))).toEqual({ status: 400, code: 'DependencyViolation' });
   });
 });

@@ -47,6 +47,8 @@ export const actions: Record<string, Action> = {
   DeleteSnapshot: storage.DeleteSnapshot,
   DescribeVpcs: storage.DescribeVpcs,
   DescribeSubnets: storage.DescribeSubnets,
+  CreateVpc: storage.CreateVpc,
+  DeleteVpc: storage.DeleteVpc,
 };
 
 const xml = (status: number, body: string) => new Response(body, { status, headers: { 'content-type': 'text/xml; charset=UTF-8' } });

@@ -6,7 +6,8 @@ import crypto from 'node:crypto';
 import { and, asc, eq, inArray, ne, sql, type SQL } from 'drizzle-orm';
 import { instances, snapshots, volumes } from '../db/schema';
 import { volumeSerial } from '../hypervisor/volumes';
-import { listNetworks } from '../network/networks';
+import { createNetwork, deleteNetwork, listNetworks } from '../network/networks';
+import { createNetworkInput, networkNameSchema } from '../network/validation';
 import { requestDeleteSnapshot, requestSnapshot } from '../snapshots/snapshots';
 import { SNAPSHOT_ID_PATTERN, snapshotNameSchema } from '../snapshots/validation';
 import { getVolume, requestAttach, requestCreateVolume, requestDeleteVolume, requestDetach, volumeColumns, type Volume } from '../storage/volumes';
@@ -352,5 +353,33 @@ export const DescribeSubnets: Action = {
           })),
       ),
     };
+  },
+};
+
+/** A VPC is a tenant network: created with its range (or the first free /24) and named by its Name tag. */
+export const CreateVpc: Action = {
+  minRole: 'member',
+  async run(call) {
+    const name = nameFrom(call.params, 'vpc', (s) => networkNameSchema.safeParse(s).success, 'vpc');
+    const input = createNetworkInput.safeParse({ name, cidr: call.params.string('CidrBlock') });
+    if (!input.success) throw new Ec2Error('InvalidParameterValue', input.error.issues[0]?.message ?? 'The VPC parameters are not valid.');
+    const net = await createNetwork(call.db, call.actor, call.tenant.id, input.data).catch((err) => {
+      throw fromDomain(err, { limit: 'VpcLimitExceeded' });
+    });
+    return { vpc: { vpcId: vpcId(net.id), state: 'available', cidrBlock: net.cidr, isDefault: false, ownerId: call.tenant.id, instanceTenancy: 'default', tagSet: set([{ key: 'Name', value: net.name }]) } };
+  },
+};
+
+export const DeleteVpc: Action = {
+  minRole: 'member',
+  async run(call) {
+    const wanted = call.params.required('VpcId');
+    const net = (await listNetworks(call.db, call.tenant.id)).find((n) => vpcId(n.id) === wanted);
+    if (!net) throw new Ec2Error('InvalidVpcID.NotFound', `The vpc ID '${wanted.slice(0, 40)}' does not exist`);
+    await deleteNetwork(call.db, call.actor, call.tenant.id, net.id).catch((err) => {
+      if (err instanceof DomainError && (err.code === 'INVALID_STATE' || err.code === 'CONFLICT')) throw new Ec2Error('DependencyViolation', err.message);
+      throw fromDomain(err);
+    });
+    return { return: true };
   },
 };
