@@ -1,7 +1,9 @@
-// `npm run bench [-- NAME…]`: runs each benchmark module in turn and prints
-// its figures. Add a module by writing bench/<name>.ts exporting a
+// `npm run bench [-- NAME…]`: sets up what is missing (packages, guest images),
+// prints the machine, accelerator and commit, then runs each benchmark module in
+// turn and prints its figures. Add a module by writing bench/<name>.ts exporting a
 // BenchModule and listing it below.
 import consoleOverhead from './console-overhead';
+import { environment } from './environment';
 import hotplugBench from './hotplug';
 import imagesBench from './images';
 import instancesBench from './instances';
@@ -21,6 +23,10 @@ async function main(): Promise<number> {
     console.error(`no benchmark named ${only.join(', ')}; have: ${modules.map((m) => m.name).join(', ')}`);
     return 1;
   }
+  const env = await environment();
+  const envWidth = Math.max(...env.map((e) => e.label.length));
+  console.log('== where');
+  for (const e of env) console.log(`  ${e.label.padEnd(envWidth)}  ${e.value}`);
   let failed = 0;
   for (const m of chosen) {
     console.log(`\n== ${m.name}: ${m.description}`);
