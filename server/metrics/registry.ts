@@ -20,6 +20,12 @@ export const repairKinds = [
   'stuck-error',
   /** A guest with no live instance was destroyed after its grace period. */
   'orphan-destroyed',
+  /** A volume stuck in a transitional state with no job was given its job again. */
+  'volume-job-requeued',
+  /** A guest held a volume the database gives to no instance there; it was unplugged. */
+  'volume-unplugged',
+  /** A volume in use lacked from its guest; it was plugged in again. */
+  'volume-replugged',
 ] as const;
 export type RepairKind = (typeof repairKinds)[number];
 

@@ -151,8 +151,7 @@ export class Reconciler {
     for (const id of this.orphanSeen.keys()) if (!guests.has(id)) this.orphanSeen.delete(id);
 
     // Volumes: what the guests have attached and what the database says agree.
-    // (Not counted: reconcileVolumes reports no repairs, it logs them.)
-    await reconcileVolumes(db, driver, hostId, this.opts.log);
+    for (const repair of await reconcileVolumes(db, driver, hostId, this.opts.log)) countRepair(repair);
   }
 
   /** The repair made, if any (the instance may have moved on meanwhile). */

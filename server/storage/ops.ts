@@ -165,13 +165,18 @@ export async function releaseVolumes(db: Db, instanceId: string): Promise<number
 
 const ATTACH_RETRY = { attaching: 'volume-attach', detaching: 'volume-detach' } as const;
 
+/** What reconcileVolumes repaired (the reconciler counts them in /metrics). */
+export type VolumeRepair = 'volume-job-requeued' | 'volume-unplugged' | 'volume-replugged';
+
 /**
  * Make the database and what the guests of this host have attached agree:
  * a volume left mid-way (its job lost) gets its job again, a volume a guest
  * holds that the database gives to no one is unplugged from it, and one the
- * database has in use that its guest lacks is plugged in again.
+ * database has in use that its guest lacks is plugged in again. Returns
+ * one entry per repair made.
  */
-export async function reconcileVolumes(db: Db, driver: HypervisorDriver, hostId: string, log: (m: string) => void): Promise<void> {
+export async function reconcileVolumes(db: Db, driver: HypervisorDriver, hostId: string, log: (m: string) => void): Promise<VolumeRepair[]> {
+  const repairs: VolumeRepair[] = [];
   const { rows: stuck } = await db.execute<{ id: string; state: string; instance_id: string | null }>(sql`
     select v.id, v.state, v.instance_id from volumes v join storage_pools p on p.id = v.pool_id
     where p.host_id = ${hostId} and v.state in ('creating', 'attaching', 'detaching', 'deleting')
@@ -186,6 +191,7 @@ export async function reconcileVolumes(db: Db, driver: HypervisorDriver, hostId:
       const src = (await sourceOf(db, v.id))!;
       await enqueueInstanceOp(db, hostId, { instanceId: src.instanceId, op: 'volume-create', volumeId: v.id, snapshotId: src.snapshotId });
     }
+    repairs.push('volume-job-requeued');
   }
 
   const settled = await db
@@ -200,7 +206,10 @@ export async function reconcileVolumes(db: Db, driver: HypervisorDriver, hostId:
     for (const a of held) {
       if (!ours.has(a.id)) {
         log(`[reconciler] unplugging volume ${a.id} from ${id}: the database gives it to no instance there`);
-        await driver.detachVolume(id, a.id, { timeoutMs: 5_000 }).catch((err) => log(`[reconciler] ${reasonOf(err)}`));
+        await driver.detachVolume(id, a.id, { timeoutMs: 5_000 }).then(
+          () => repairs.push('volume-unplugged'),
+          (err) => log(`[reconciler] ${reasonOf(err)}`),
+        );
       }
     }
     for (const r of rows) {
@@ -213,10 +222,12 @@ export async function reconcileVolumes(db: Db, driver: HypervisorDriver, hostId:
             .where(and(eq(volumes.id, r.id), eq(volumes.state, 'in-use')))
             .returning({ id: volumes.id });
           if (moved) await enqueueInstanceOp(tx, hostId, { instanceId: id, op: 'volume-attach', volumeId: r.id });
+          if (moved) repairs.push('volume-replugged');
         });
       }
     }
   }
+  return repairs;
 }
 
 async function sourceOf(db: Db, volumeId: string) {

@@ -227,18 +227,18 @@ describe('volumes', () => {
     // The server died after QEMU plugged it in, before the state moved; its job is lost.
     await driver.attachVolume(inst.id, { id: vol.id, source: pool.source(vol.id), limits: null });
     await t.db.execute(sql`delete from graphile_worker._private_jobs where id in (select id from graphile_worker.jobs where queue_name = ${`instance:${inst.id}`})`);
-    await reconcileVolumes(t.db, driver, hostId, () => undefined);
+    expect(await reconcileVolumes(t.db, driver, hostId, () => undefined)).toEqual(['volume-job-requeued']);
     await drain();
     expect(await api.volumes.get({ tenantId, volumeId: vol.id })).toMatchObject({ state: 'in-use' });
     expect((await driver.listVolumes(inst.id)).map((v) => v.id)).toEqual([vol.id]);
     // A volume the guest holds that the database gives to nobody there is unplugged.
     const stray = 'vol-00000000000000bad';
     await driver.attachVolume(inst.id, { id: stray, source: pool.source(stray), limits: null });
-    await reconcileVolumes(t.db, driver, hostId, () => undefined);
+    expect(await reconcileVolumes(t.db, driver, hostId, () => undefined)).toEqual(['volume-unplugged']);
     expect((await driver.listVolumes(inst.id)).map((v) => v.id)).toEqual([vol.id]);
     // The database has it in use and the guest lost it: it is plugged in again.
     await driver.detachVolume(inst.id, vol.id);
-    await reconcileVolumes(t.db, driver, hostId, () => undefined);
+    expect(await reconcileVolumes(t.db, driver, hostId, () => undefined)).toEqual(['volume-replugged']);
     await drain();
     expect((await driver.listVolumes(inst.id)).map((v) => v.id)).toEqual([vol.id]);
     expect(await api.volumes.get({ tenantId, volumeId: vol.id })).toMatchObject({ state: 'in-use' });
