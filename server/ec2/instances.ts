@@ -176,7 +176,7 @@ async function describe(call: Call): Promise<{ items: Described[]; next: string 
   if (ids.length) conds.push(inArray(instances.id, ids));
   if (after) {
     if (!INSTANCE_ID.test(after)) throw new Ec2Error('InvalidParameterValue', 'The NextToken is not one this endpoint gave; start from the first page.');
-    conds.push(afterInstance(after, 'created_at', 'asc'));
+    conds.push(afterInstance(after, 'created_at', 'asc', call.tenant.id));
   }
   const rows = await call.db
     .select(instanceColumns)

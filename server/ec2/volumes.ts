@@ -89,7 +89,7 @@ export const DescribeVolumes: Action = {
     if (ids.length) conds.push(inArray(volumes.id, ids));
     if (after) {
       if (!VOLUME_ID_RE.test(after)) throw new Ec2Error('InvalidParameterValue', 'The NextToken is not one this endpoint gave; start from the first page.');
-      conds.push(sql`(${volumes.createdAt}, ${volumes.id}) > (select v.created_at, v.id from volumes v where v.id = ${after})`);
+      conds.push(sql`(${volumes.createdAt}, ${volumes.id}) > (select v.created_at, v.id from volumes v where v.id = ${after} and v.tenant_id = ${call.tenant.id})`);
     }
     for (const f of fs) {
       if (f.name === 'volume-id') conds.push(inArray(volumes.id, f.values));
@@ -243,7 +243,7 @@ export const DescribeSnapshots: Action = {
     if (ids.length) conds.push(inArray(snapshots.id, ids));
     if (after) {
       if (!SNAPSHOT_ID_PATTERN.test(after)) throw new Ec2Error('InvalidParameterValue', 'The NextToken is not one this endpoint gave; start from the first page.');
-      conds.push(sql`(${snapshots.createdAt}, ${snapshots.id}) > (select s.created_at, s.id from snapshots s where s.id = ${after})`);
+      conds.push(sql`(${snapshots.createdAt}, ${snapshots.id}) > (select s.created_at, s.id from snapshots s where s.id = ${after} and s.tenant_id = ${call.tenant.id})`);
     }
     for (const f of fs) {
       if (f.name === 'snapshot-id') conds.push(inArray(snapshots.id, f.values));
@@ -286,7 +286,7 @@ export const CreateSnapshots: Action = {
       if (err instanceof DomainError && err.code === 'CONFLICT') throw new Ec2Error('InvalidParameterValue', err.message);
       throw fromDomain(err, { notFound: 'InvalidInstanceID.NotFound', limit: 'SnapshotLimitExceeded' });
     });
-    const [vm] = await call.db.select({ diskGiB: instances.diskGiB }).from(instances).where(eq(instances.id, instanceId));
+    const [vm] = await call.db.select({ diskGiB: instances.diskGiB }).from(instances).where(and(eq(instances.id, instanceId), eq(instances.tenantId, call.tenant.id)));
     return {
       snapshotSet: set([{ snapshotId: made.id, volumeId: '', state: 'pending', startTime: made.createdAt, progress: '0%', ownerId: call.tenant.id, volumeSize: vm?.diskGiB ?? 0, encrypted: false, tagSet: set([{ key: 'Name', value: made.name }]) }]),
     };

@@ -49,13 +49,15 @@ export async function getInstance(db: DbOrTx, tenantId: string, id: string): Pro
  * Keyset paging after the instance `cursor` (its id), in (key, id) order.
  * The key is read back from the row itself, so the cursor never carries a
  * timestamp rounded to JavaScript's milliseconds (created_at has microseconds).
+ * With `tenantId` the cursor row must be that tenant's, so a made-up cursor
+ * says nothing of another tenant's instances (admins page across tenants).
  */
-export function afterInstance(cursor: string, key: 'created_at' | 'name', direction: 'asc' | 'desc'): SQL {
+export function afterInstance(cursor: string, key: 'created_at' | 'name', direction: 'asc' | 'desc', tenantId?: string): SQL {
   if (!instanceIdSchema.safeParse(cursor).success) {
     throw new DomainError('INVALID_INPUT', 'That page link is no longer valid; start from the first page.', 'cursor');
   }
   const column = key === 'name' ? instances.name : instances.createdAt;
-  return sql`(${column}, ${instances.id}) ${sql.raw(direction === 'asc' ? '>' : '<')} (select c.${sql.raw(key)}, c.id from ${instances} c where c.id = ${cursor})`;
+  return sql`(${column}, ${instances.id}) ${sql.raw(direction === 'asc' ? '>' : '<')} (select c.${sql.raw(key)}, c.id from ${instances} c where c.id = ${cursor}${tenantId ? sql` and c.tenant_id = ${tenantId}` : sql``})`;
 }
 
 /** A page of the tenant's instances, keyset-paginated (stable under inserts), filtered and sorted. */
@@ -73,7 +75,7 @@ export async function listInstances(db: DbOrTx, tenantId: string, input: ListInp
   }
   const key = input.sort === 'name' ? instances.name : instances.createdAt;
   const ascending = input.sort !== 'newest';
-  if (input.cursor) conds.push(afterInstance(input.cursor, input.sort === 'name' ? 'name' : 'created_at', ascending ? 'asc' : 'desc'));
+  if (input.cursor) conds.push(afterInstance(input.cursor, input.sort === 'name' ? 'name' : 'created_at', ascending ? 'asc' : 'desc', tenantId));
   const order = ascending ? [asc(key), asc(instances.id)] : [desc(key), desc(instances.id)];
   const rows = await db
     .select(withHost)
