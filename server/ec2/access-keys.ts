@@ -83,6 +83,8 @@ export async function revokeAccessKey(db: DbOrTx, actor: Actor & { kind: 'user' 
 /** What a signed request acts as: the key's user, in the key's tenant, with the role they have there now. */
 export type KeyHolder = {
   secret: string;
+  /** Marks the key used (to the minute): called once the signature has matched, never before. */
+  markUsed: () => Promise<void>;
   user: { id: string; email: string; name: string; isAdmin: boolean };
   tenant: { id: string; slug: string; name: string; suspendedAt: Date | null; suspendReason: string | null };
   role: Role;
@@ -90,7 +92,7 @@ export type KeyHolder = {
 
 /**
  * The holder of an unrevoked key whose user is active and still a member of
- * its tenant, or null. Marks the key used, to the minute.
+ * its tenant, or null.
  */
 export async function resolveAccessKey(db: DbOrTx, accessKeyId: string): Promise<KeyHolder | null> {
   if (!ACCESS_KEY_ID_PATTERN.test(accessKeyId)) return null;
@@ -114,6 +116,8 @@ export async function resolveAccessKey(db: DbOrTx, accessKeyId: string): Promise
     console.error(`[ec2] access key ${accessKeyId} does not open with this data dir's seal key`);
     return null;
   }
-  if (row.stale) await db.update(accessKeys).set({ lastUsedAt: sql`now()` }).where(eq(accessKeys.id, row.keyId));
-  return { secret, user: row.user, tenant: row.tenant, role: row.role };
+  const markUsed = async () => {
+    if (row.stale) await db.update(accessKeys).set({ lastUsedAt: sql`now()` }).where(eq(accessKeys.id, row.keyId));
+  };
+  return { secret, markUsed, user: row.user, tenant: row.tenant, role: row.role };
 }

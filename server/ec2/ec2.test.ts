@@ -64,6 +64,26 @@ describe('access keys', () => {
     expect((await api.accessKeys.list({ tenantId: tenant.id })).find((k) => k.id === made.id)?.revokedAt).toBeInstanceOf(Date);
   });
 
+  it('marks a key used only once a signature made with it has matched, and refuses a body over 1 MiB however it is sent', async () => {
+    const made = await callerAs(t.db, owner).accessKeys.create({ tenantId: tenant.id, name: 'probe' });
+    const probe = { accessKeyId: made.accessKeyId, secret: made.secret };
+    const lastUsed = async () => (await t.db.select().from(accessKeys).where(eq(accessKeys.id, made.id)))[0]!.lastUsedAt;
+    expect(errorOf(await ec2({ Action: 'DescribeRegions' }, { as: probe, secret: 'y'.repeat(40) }))).toEqual({ status: 401, code: 'AuthFailure' });
+    expect(await lastUsed()).toBeNull();
+    expect((await ec2({ Action: 'DescribeRegions' }, { as: probe })).status).toBe(200);
+    expect(await lastUsed()).toBeInstanceOf(Date);
+
+    // A chunked body (no Content-Length) larger than the cap is refused without being held whole.
+    const big = new ReadableStream<Uint8Array>({
+      start(c) {
+        for (let i = 0; i < 20; i++) c.enqueue(new Uint8Array(64 * 1024).fill(0x61));
+        c.close();
+      },
+    });
+    const huge = new Request(`${ORIGIN}/api/ec2`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: big, duplex: 'half' } as RequestInit);
+    expect(errorOf(await readEc2(await handleEc2(huge, t.db)))).toEqual({ status: 400, code: 'InvalidParameterValue' });
+  });
+
   it("keeps each user's keys their own, and a key stops working when its user leaves the tenant", async () => {
     const member = await makeUser(t.db);
     await addRole(t.db, tenant, member, 'member');

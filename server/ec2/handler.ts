@@ -4,6 +4,8 @@
 import crypto from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { recordAudit } from '../audit';
+import { processMetrics } from '../metrics/registry';
+import { readCapped } from '../http/body';
 import { getDb, type Db } from '../db/client';
 import { roleAtLeast } from '../tenants/roles';
 import { resolveAccessKey } from './access-keys';
@@ -53,17 +55,24 @@ export const actions: Record<string, Action> = {
 
 const xml = (status: number, body: string) => new Response(body, { status, headers: { 'content-type': 'text/xml; charset=UTF-8' } });
 
+/** One EC2 request, answered, and observed in /metrics by its action (one Cirrus knows, else "other") and status. */
 export async function handleEc2(req: Request, db: Db = getDb()): Promise<Response> {
+  const started = performance.now();
+  const seen = { action: '' };
+  const res = await answer(req, db, seen);
+  processMetrics().ec2RequestDuration.observe({ action: Object.hasOwn(actions, seen.action) ? seen.action : 'other', code: String(res.status) }, (performance.now() - started) / 1000);
+  return res;
+}
+
+async function answer(req: Request, db: Db, seen: { action: string }): Promise<Response> {
   const requestId = crypto.randomUUID();
   let call: Call | null = null;
   let actionName = '';
   try {
     // 1. The request.
     if (req.method !== 'POST' && req.method !== 'GET') throw new Ec2Error('InvalidAction', 'The EC2 API takes POST (form-encoded) or GET requests.');
-    const declared = Number(req.headers.get('content-length') ?? 0);
-    if (declared > MAX_BODY) throw new Ec2Error('InvalidParameterValue', 'The request body is larger than 1 MiB.');
-    const body = req.method === 'POST' ? await req.text() : '';
-    if (Buffer.byteLength(body) > MAX_BODY) throw new Ec2Error('InvalidParameterValue', 'The request body is larger than 1 MiB.');
+    const body = req.method === 'POST' ? await readCapped(req, MAX_BODY) : '';
+    if (body === null) throw new Ec2Error('InvalidParameterValue', 'The request body is larger than 1 MiB.');
     const url = new URL(req.url);
     const form = new URLSearchParams(url.search);
     if (body) {
@@ -74,6 +83,7 @@ export async function handleEc2(req: Request, db: Db = getDb()): Promise<Respons
     }
     const params = Params.from(form);
     actionName = params.required('Action');
+    seen.action = actionName;
     const received: ReceivedRequest = { method: req.method, path: url.pathname, query: url.searchParams, headers: req.headers, body };
 
     // 2. Who signed it.
@@ -86,6 +96,7 @@ export async function handleEc2(req: Request, db: Db = getDb()): Promise<Respons
     if (!holder || !(await signatureMatches(received, auth, holder.secret, at))) {
       throw new Ec2Error('AuthFailure', 'AWS was not able to validate the provided access credentials: the access key is unknown or revoked, or the signature is not the one its secret makes.');
     }
+    await holder.markUsed();
 
     // 3. What it may do.
     const action = actions[actionName];

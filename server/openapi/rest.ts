@@ -3,6 +3,7 @@
 // audit and errors are exactly those of the console's calls.
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import { TRPCError } from '@trpc/server';
+import { readCapped } from '../http/body';
 import { createContext } from '../trpc/context';
 import { formatError } from '../trpc/errors';
 import { createCallerFactory } from '../trpc/init';
@@ -58,8 +59,8 @@ export async function handleRest(req: Request): Promise<Response> {
     if (typeof parsed === 'string') return refuse(400, 'BAD_REQUEST', parsed);
     input = op.input ? parsed : undefined;
   } else {
-    const text = await req.text();
-    if (Buffer.byteLength(text) > MAX_BODY) return refuse(413, 'PAYLOAD_TOO_LARGE', 'The body is larger than 1 MiB.');
+    const text = await readCapped(req, MAX_BODY);
+    if (text === null) return refuse(413, 'PAYLOAD_TOO_LARGE', 'The body is larger than 1 MiB.');
     if (text.trim()) {
       if (!/^application\/json\b/i.test(req.headers.get('content-type') ?? '')) return refuse(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the input as JSON (Content-Type: application/json).');
       try {
