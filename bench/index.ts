@@ -28,6 +28,7 @@ async function main(): Promise<number> {
   console.log('== where');
   for (const e of env) console.log(`  ${e.label.padEnd(envWidth)}  ${e.value}`);
   let failed = 0;
+  const targets: { bench: string; label: string; text: string; met: boolean }[] = [];
   for (const m of chosen) {
     console.log(`\n== ${m.name}: ${m.description}`);
     const started = Date.now();
@@ -36,13 +37,19 @@ async function main(): Promise<number> {
       const width = Math.max(...figures.map((f) => f.label.length));
       for (const f of figures) {
         const value = typeof f.value === 'number' ? (Number.isInteger(f.value) ? String(f.value) : f.value.toFixed(2)) : f.value;
-        console.log(`  ${f.label.padEnd(width)}  ${value}${f.unit ? ` ${f.unit}` : ''}`);
+        const target = f.target ? `   target ${f.target.text}: ${f.target.met ? 'met' : 'NOT met'}` : '';
+        console.log(`  ${f.label.padEnd(width)}  ${value}${f.unit ? ` ${f.unit}` : ''}${target}`);
+        if (f.target) targets.push({ bench: m.name, label: f.label, ...f.target });
       }
       console.log(`  (${((Date.now() - started) / 1000).toFixed(1)} s)`);
     } catch (e) {
       failed++;
       console.error(`  FAILED: ${e instanceof Error ? e.message : String(e)}`);
     }
+  }
+  if (targets.length) {
+    console.log('\n== targets');
+    for (const t of targets) console.log(`  ${t.met ? 'met    ' : 'NOT met'}  ${t.bench}: ${t.label} (${t.text})`);
   }
   return failed ? 1 : 0;
 }

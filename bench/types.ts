@@ -9,6 +9,13 @@ export interface BenchFigure {
   label: string;
   value: number | string;
   unit?: string;
+  /** The target this figure is held to, in words (e.g. "≤ 2 s"), and whether this run met it. */
+  target?: { text: string; met: boolean };
+}
+
+/** A figure held to an upper bound: met when `value` ≤ `limit`. */
+export function atMost(label: string, value: number, limit: number, unit: string): BenchFigure {
+  return { label, value, unit, target: { text: `≤ ${limit} ${unit}`, met: value <= limit } };
 }
 
 export function median(xs: number[]): number {
