@@ -1,17 +1,28 @@
-// Charges are computed, never accumulated: usage segments × the price in force
-// for each part of each segment (a price change mid-segment splits it), clipped
-// to the period asked for. Compute segments (vCPU, memory) are billed for at
-// least 60 seconds per run, then per second; everything else per second
+// Charges are computed, never accumulated by hand: usage segments × the price in
+// force for each part of each segment (a price change mid-segment splits it),
+// clipped to the period asked for. Compute segments (vCPU, memory) are billed for
+// at least 60 seconds per run, then per second; everything else per second
 // (server/billing/resources.ts lists the resources and their prices).
-import { sql } from 'drizzle-orm';
+//
+// Two ways to the same parts: closed segments are summed, per subject, resource,
+// UTC day and price version, into usage_daily by the database in the transaction
+// that writes them (drizzle/0019_usage_daily.sql), and a day-aligned period reads
+// those sums plus the open segments, live — its cost grows with subject-days, not
+// segments. Any other period, and the property tests' oracle, cut the segments
+// themselves (`fromSegments`). Either way a line's amount is rounded once, from
+// exact numerics: round(Σ unit-seconds × price ÷ (3600 × units per priced unit)).
+import { sql, type SQL } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client';
 import { billedResources, priceOf, RUN_MINIMUM_RESOURCES, type BilledResource } from './resources';
 
-// The price of each resource per metered unit-hour, as SQL over a price_versions row `pv` (constants only).
-const unitPriceSql = sql.raw(
-  `case seg.resource ${billedResources.map((r) => `when '${r}' then pv.${priceOf[r].column}::numeric / ${priceOf[r].per}`).join(' ')} end`,
-);
+// The price of each resource per priced unit-hour, from a price_versions row `pv`, and what divides
+// unit-seconds × price into micro-units (seconds per hour × metered units per priced unit). Constants only.
+const priceSql = sql.raw(`case parts.resource ${billedResources.map((r) => `when '${r}' then pv.${priceOf[r].column}`).join(' ')} end`);
+const divisorSql = sql.raw(`case parts.resource ${billedResources.map((r) => `when '${r}' then ${3600 * priceOf[r].per}`).join(' ')} end`);
 const runMinimumSql = sql.raw(RUN_MINIMUM_RESOURCES.map((r) => `'${r}'`).join(', '));
+
+const DAY_MS = 86_400_000;
+const dayAligned = (d: Date) => d.getTime() % DAY_MS === 0;
 
 /** A line is for an instance, for the storage of a tenant's own image, or for a volume (the other pairs are null). */
 export type ChargeLine = {
@@ -43,10 +54,8 @@ export async function chargeLines(db: DbOrTx, tenantId: string, from: Date, to: 
  * Tenants without charges are absent.
  */
 export async function chargeTotals(db: DbOrTx, tenantIds: string[], from: Date, to: Date): Promise<Map<string, number>> {
-  const totals = new Map<string, number>();
-  if (tenantIds.length === 0) return totals;
-  for (const l of await periodLines(db, tenantIds, from, to, null)) totals.set(l.tenantId, (totals.get(l.tenantId) ?? 0) + l.amountMicro);
-  return totals;
+  if (tenantIds.length === 0) return new Map();
+  return new Map((await periodTotals(db, partsOf(tenantIds, from, to, null))).map((t) => [t.tenantId, t.amountMicro]));
 }
 
 /**
@@ -55,22 +64,123 @@ export async function chargeTotals(db: DbOrTx, tenantIds: string[], from: Date, 
  * query instead of one per day. Days without charges are left out.
  */
 export async function dailyCharges(db: DbOrTx, tenantId: string, from: Date, to: Date): Promise<{ day: string; amountMicro: number }[]> {
-  const byDay = new Map<string, number>();
-  for (const l of await periodLines(db, [tenantId], from, to, '24 hours')) {
-    const day = l.periodStart.toISOString().slice(0, 10);
-    byDay.set(day, (byDay.get(day) ?? 0) + l.amountMicro);
-  }
-  return [...byDay.entries()].map(([day, amountMicro]) => ({ day, amountMicro }));
+  return (await periodTotals(db, partsOf([tenantId], from, to, '24 hours'))).map((t) => ({ day: t.periodStart.toISOString().slice(0, 10), amountMicro: t.amountMicro }));
 }
 
-/** Charge lines of [from, to) per tenant, cut into periods of `step` (an absolute interval; null: one period). */
-async function periodLines(
-  db: DbOrTx,
-  tenantIds: string[],
-  from: Date,
-  to: Date,
-  step: '24 hours' | null,
-): Promise<(ChargeLine & { tenantId: string; periodStart: Date })[]> {
+type Step = '24 hours' | null;
+type PeriodLine = ChargeLine & { tenantId: string; periodStart: Date };
+
+/** The parts of [from, to)'s charges, cut into periods of `step` (an absolute interval; null: one period). */
+function partsOf(tenantIds: string[], from: Date, to: Date, step: Step): SQL {
+  return dayAligned(from) && dayAligned(to) && from < to ? fromDailySums(tenantIds, from, to, step) : segmentParts(tenantIds, from, to, step);
+}
+
+function periodLines(db: DbOrTx, tenantIds: string[], from: Date, to: Date, step: Step): Promise<PeriodLine[]> {
+  return pricedLines(db, partsOf(tenantIds, from, to, step));
+}
+
+/**
+ * The lines of any period, cut from the segments themselves: each segment × each
+ * price version × each period it overlaps. The reference the daily sums are
+ * tested against (daily.property.test.ts), and the path for periods that do not
+ * start and end at midnight UTC.
+ */
+export function fromSegments(db: DbOrTx, tenantIds: string[], from: Date, to: Date, step: Step): Promise<PeriodLine[]> {
+  return pricedLines(db, segmentParts(tenantIds, from, to, step));
+}
+
+/** The periods of [from, to): one, or one per `step`. */
+function periodsSql(from: Date, to: Date, step: Step): SQL {
+  return step === null
+    ? sql`select ${from}::timestamptz as p0, ${to}::timestamptz as p1`
+    : // Hours, not days: a day of the session's time zone could be 23 or 25 hours long.
+      sql`select g as p0, least(g + ${step}::interval, ${to}::timestamptz) as p1
+          from generate_series(${from}::timestamptz, ${to}::timestamptz - interval '1 microsecond', ${step}::interval) g`;
+}
+
+/**
+ * A day-aligned period's parts: usage_daily's sums of the closed segments for
+ * its days, and the open segments cut the same way (usage_parts), now.
+ */
+function fromDailySums(tenantIds: string[], from: Date, to: Date, step: Step): SQL {
+  const fromDay = from.toISOString().slice(0, 10);
+  const toDay = to.toISOString().slice(0, 10);
+  const ids = sql`${sql.param(tenantIds)}::uuid[]`;
+  return sql`
+    with days as (
+      select d.tenant_id, d.instance_id, d.image_id, d.volume_id, d.resource, d.day, d.price_version_id, d.unit_seconds, d.seconds
+      from usage_daily d
+      where d.tenant_id = any(${ids}) and d.day >= ${fromDay}::date and d.day < ${toDay}::date
+      union all
+      select o.tenant_id, o.instance_id, o.image_id, o.volume_id, o.resource, o.day, o.price_version_id, o.unit_seconds, o.seconds
+      from usage_parts(array(select s from usage_segments s where s.tenant_id = any(${ids}) and s.ended_at is null), ${from}, ${to}) o
+    ),
+    parts as (
+      select days.tenant_id, ${step === null ? sql`${from}::timestamptz` : sql`days.day::timestamp at time zone 'UTC'`} as p0,
+             days.instance_id, days.image_id, days.volume_id, days.resource, days.price_version_id, days.unit_seconds, days.seconds
+      from days
+    )`;
+}
+
+/** Any period's parts, from the segments. */
+function segmentParts(tenantIds: string[], from: Date, to: Date, step: Step): SQL {
+  return sql`
+    with periods as (${periodsSql(from, to, step)}),
+    seg as (
+      select s.tenant_id, s.instance_id, s.image_id, s.volume_id, s.resource, s.quantity, s.started_at as s0,
+             case when s.resource in (${runMinimumSql})
+                  then greatest(coalesce(s.ended_at, now()), s.started_at + interval '60 seconds')
+                  else coalesce(s.ended_at, now()) end as s1
+      from usage_segments s
+      where s.tenant_id = any(${sql.param(tenantIds)}::uuid[])
+        and s.started_at < ${to}
+        and (s.ended_at is null or s.ended_at > ${from}::timestamptz - interval '60 seconds')
+    ),
+    spans as (
+      select p.id, p.effective_from as v0,
+             coalesce(lead(p.effective_from) over (order by p.effective_from), 'infinity'::timestamptz) as v1
+      from price_versions p
+    ),
+    cut as (
+      select seg.tenant_id, periods.p0, seg.instance_id, seg.image_id, seg.volume_id, seg.resource, seg.quantity, spans.id as price_version_id,
+             extract(epoch from least(seg.s1, spans.v1, periods.p1) - greatest(seg.s0, spans.v0, periods.p0)) as seconds
+      from seg
+      join spans on spans.v0 < seg.s1 and spans.v1 > seg.s0
+      join periods on periods.p0 < seg.s1 and periods.p1 > seg.s0
+      where greatest(seg.s0, spans.v0, periods.p0) < least(seg.s1, spans.v1, periods.p1)
+    ),
+    parts as (
+      select cut.tenant_id, cut.p0, cut.instance_id, cut.image_id, cut.volume_id, cut.resource, cut.price_version_id,
+             cut.quantity * cut.seconds as unit_seconds, cut.seconds
+      from cut
+    )`;
+}
+
+/**
+ * `parts` (tenant_id, p0, subject, resource, price_version_id, unit_seconds,
+ * seconds; a WITH clause ending in `parts`) priced and summed into `lines`: one
+ * per tenant, period, subject and resource, rounded once.
+ */
+const withLines = (withParts: SQL) => sql`
+    ${withParts},
+    -- Summed per price version first (exact), priced after: few rows reach the numeric products and the joins.
+    sums as (
+      select parts.tenant_id, parts.p0, parts.instance_id, parts.image_id, parts.volume_id, parts.resource, parts.price_version_id,
+             sum(parts.unit_seconds) as unit_seconds, sum(parts.seconds) as seconds
+      from parts
+      group by parts.tenant_id, parts.p0, parts.instance_id, parts.image_id, parts.volume_id, parts.resource, parts.price_version_id
+    ),
+    lines as (
+      select parts.tenant_id, parts.p0, parts.instance_id, parts.image_id, parts.volume_id, parts.resource,
+             sum(parts.unit_seconds) as unit_seconds, sum(parts.seconds) as seconds,
+             round(sum(parts.unit_seconds * ${priceSql}) / ${divisorSql}) as amount
+      from sums parts
+      join price_versions pv on pv.id = parts.price_version_id
+      group by parts.tenant_id, parts.p0, parts.instance_id, parts.image_id, parts.volume_id, parts.resource
+    )`;
+
+/** The lines, named and in invoice order. */
+async function pricedLines(db: DbOrTx, withParts: SQL): Promise<PeriodLine[]> {
   const { rows } = await db.execute<{
     tenant_id: string;
     period_start: Date;
@@ -85,47 +195,14 @@ async function periodLines(
     seconds: string;
     amount: string;
   }>(sql`
-    with periods as (${
-      step === null
-        ? sql`select ${from}::timestamptz as p0, ${to}::timestamptz as p1`
-        : // Hours, not days: a day of the session's time zone could be 23 or 25 hours long.
-          sql`select g as p0, least(g + ${step}::interval, ${to}::timestamptz) as p1
-              from generate_series(${from}::timestamptz, ${to}::timestamptz - interval '1 microsecond', ${step}::interval) g`
-    }),
-    seg as (
-      select s.tenant_id, s.instance_id, s.image_id, s.volume_id, s.resource, s.quantity, s.started_at as s0,
-             case when s.resource in (${runMinimumSql})
-                  then greatest(coalesce(s.ended_at, now()), s.started_at + interval '60 seconds')
-                  else coalesce(s.ended_at, now()) end as s1
-      from usage_segments s
-      where s.tenant_id = any(${sql.param(tenantIds)}::uuid[])
-        and s.started_at < ${to}
-        and (s.ended_at is null or s.ended_at > ${from}::timestamptz - interval '60 seconds')
-    ),
-    pv as (
-      select p.*, p.effective_from as v0,
-             coalesce(lead(p.effective_from) over (order by p.effective_from), 'infinity'::timestamptz) as v1
-      from price_versions p
-    ),
-    parts as (
-      select seg.tenant_id, periods.p0, seg.instance_id, seg.image_id, seg.volume_id, seg.resource, seg.quantity,
-             extract(epoch from least(seg.s1, pv.v1, periods.p1) - greatest(seg.s0, pv.v0, periods.p0)) as secs,
-             ${unitPriceSql} as unit_price_hour
-      from seg
-      join pv on pv.v0 < seg.s1 and pv.v1 > seg.s0
-      join periods on periods.p0 < seg.s1 and periods.p1 > seg.s0
-      where greatest(seg.s0, pv.v0, periods.p0) < least(seg.s1, pv.v1, periods.p1)
-    )
-    select parts.tenant_id, parts.p0 as period_start, parts.instance_id, i.name as instance_name, parts.image_id, m.name as image_name, parts.volume_id, v.name as volume_name, parts.resource,
-           sum(parts.quantity * parts.secs) as unit_seconds,
-           sum(parts.secs) as seconds,
-           round(sum(parts.quantity * parts.unit_price_hour * parts.secs / 3600)) as amount
-    from parts
-    left join instances i on i.id = parts.instance_id
-    left join images m on m.id = parts.image_id
-    left join volumes v on v.id = parts.volume_id
-    group by parts.tenant_id, parts.p0, parts.instance_id, i.name, parts.image_id, m.name, parts.volume_id, v.name, parts.resource
-    order by parts.tenant_id, parts.p0, parts.image_id nulls first, parts.volume_id nulls first, coalesce(i.name, m.name, v.name), parts.instance_id, parts.image_id, parts.volume_id, parts.resource
+    ${withLines(withParts)}
+    select l.tenant_id, l.p0 as period_start, l.instance_id, i.name as instance_name, l.image_id, m.name as image_name, l.volume_id, v.name as volume_name, l.resource,
+           l.unit_seconds, l.seconds, l.amount
+    from lines l
+    left join instances i on i.id = l.instance_id
+    left join images m on m.id = l.image_id
+    left join volumes v on v.id = l.volume_id
+    order by l.tenant_id, l.p0, l.image_id nulls first, l.volume_id nulls first, coalesce(i.name, m.name, v.name), l.instance_id, l.image_id, l.volume_id, l.resource
   `);
   return rows.map((r) => ({
     tenantId: r.tenant_id,
@@ -141,4 +218,13 @@ async function periodLines(
     seconds: Number(r.seconds),
     amountMicro: Number(r.amount),
   }));
+}
+
+/** The lines' sum per tenant and period (no names, no lines sent). */
+async function periodTotals(db: DbOrTx, withParts: SQL): Promise<{ tenantId: string; periodStart: Date; amountMicro: number }[]> {
+  const { rows } = await db.execute<{ tenant_id: string; p0: Date; amount: string }>(sql`
+    ${withLines(withParts)}
+    select tenant_id, p0, sum(amount) as amount from lines group by tenant_id, p0 order by tenant_id, p0
+  `);
+  return rows.map((r) => ({ tenantId: r.tenant_id, periodStart: new Date(r.p0), amountMicro: Number(r.amount) }));
 }

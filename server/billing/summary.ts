@@ -123,13 +123,26 @@ export async function invoice(db: DbOrTx, tenantId: string, month: string) {
   return { month, currency: p.currency, final: to <= now, lines, totalMicro: sum(lines) };
 }
 
-/** Months with any usage, newest first (for the past invoices list). */
+/**
+ * Months with any usage, newest first (for the past invoices list): the months
+ * of usage_daily's days, found by walking its (tenant, day) index a month at a
+ * time, and the months an open segment has run through.
+ */
 export async function invoiceMonths(db: DbOrTx, tenantId: string): Promise<string[]> {
   const { rows } = await db.execute<{ m: string }>(sql`
-    select distinct to_char(g, 'YYYY-MM') as m
-    from usage_segments s,
-         generate_series(date_trunc('month', s.started_at at time zone 'UTC'), date_trunc('month', coalesce(s.ended_at, now()) at time zone 'UTC'), interval '1 month') g
-    where s.tenant_id = ${tenantId}
+    with recursive closed(d) as (
+      select max(day) from usage_daily where tenant_id = ${tenantId}
+      union all
+      select (select max(u.day) from usage_daily u where u.tenant_id = ${tenantId} and u.day < date_trunc('month', closed.d)::date)
+      from closed where closed.d is not null
+    )
+    select m from (
+      select to_char(d, 'YYYY-MM') as m from closed where d is not null
+      union
+      select to_char(g, 'YYYY-MM') from usage_segments s,
+             generate_series(date_trunc('month', s.started_at at time zone 'UTC'), date_trunc('month', now() at time zone 'UTC'), interval '1 month') g
+      where s.tenant_id = ${tenantId} and s.ended_at is null
+    ) months
     order by m desc limit 36`);
   return rows.map((r) => r.m);
 }

@@ -10,12 +10,15 @@ import {
   index,
   inet,
   integer,
+  date,
   jsonb,
+  numeric,
   pgEnum,
   pgTable,
   primaryKey,
   text,
   timestamp,
+  unique,
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
@@ -394,11 +397,49 @@ export const usageSegments = pgTable(
   (t) => [
     index('usage_segments_tenant_time_idx').on(t.tenantId, t.startedAt),
     index('usage_segments_instance_idx').on(t.instanceId, t.resource),
+    // The open segments, which invoices price live.
+    index('usage_segments_open_idx').on(t.tenantId).where(sql`ended_at is null`),
     // At most one open segment per instance (or image) and resource.
     uniqueIndex('usage_segments_one_open_key').on(t.instanceId, t.resource).where(sql`ended_at is null`),
     uniqueIndex('usage_segments_image_open_key').on(t.imageId, t.resource).where(sql`ended_at is null`),
     uniqueIndex('usage_segments_volume_open_key').on(t.volumeId, t.resource).where(sql`ended_at is null`),
     check('usage_segments_one_subject', sql`num_nonnulls(${t.instanceId}, ${t.imageId}, ${t.volumeId}) = 1`),
+  ],
+);
+
+/**
+ * The closed part of the ledger, summed: unit-seconds (quantity × seconds) per
+ * subject, resource, UTC day and price version. Maintained by triggers in the
+ * transaction that writes usage_segments (drizzle/0019_usage_daily.sql), and
+ * re-derived from the segments when a price version is added, moved or removed,
+ * so it is always exactly the closed segments' sum. Invoices read it plus the
+ * open segments, live (server/billing/charges.ts).
+ */
+export const usageDaily = pgTable(
+  'usage_daily',
+  {
+    tenantId: uuid('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    // No foreign keys to the subjects: a deleted subject's segments go with it, and the delete trigger takes their sums out.
+    instanceId: text('instance_id'),
+    imageId: text('image_id'),
+    volumeId: text('volume_id'),
+    resource: usageResource('resource').notNull(),
+    day: date('day', { mode: 'string' }).notNull(),
+    priceVersionId: uuid('price_version_id')
+      .notNull()
+      .references(() => priceVersions.id, { onDelete: 'cascade' }),
+    /** Quantity × seconds, exact (seconds to the microsecond). */
+    unitSeconds: numeric('unit_seconds').notNull(),
+    seconds: numeric('seconds').notNull(),
+    /** How many segment parts are summed here: the row goes when it reaches 0. */
+    parts: integer('parts').notNull(),
+  },
+  (t) => [
+    unique('usage_daily_key').on(t.tenantId, t.day, t.resource, t.priceVersionId, t.instanceId, t.imageId, t.volumeId).nullsNotDistinct(),
+    // Rows summing to nothing, deleted as soon as they are made: kept tiny.
+    index('usage_daily_empty_idx').on(t.tenantId).where(sql`parts = 0`),
   ],
 );
 

@@ -1,0 +1,131 @@
+CREATE TABLE "usage_daily" (
+	"tenant_id" uuid NOT NULL,
+	"instance_id" text,
+	"image_id" text,
+	"volume_id" text,
+	"resource" "usage_resource" NOT NULL,
+	"day" date NOT NULL,
+	"price_version_id" uuid NOT NULL,
+	"unit_seconds" numeric NOT NULL,
+	"seconds" numeric NOT NULL,
+	"parts" integer NOT NULL,
+	CONSTRAINT "usage_daily_key" UNIQUE NULLS NOT DISTINCT("tenant_id","day","resource","price_version_id","instance_id","image_id","volume_id")
+);
+--> statement-breakpoint
+ALTER TABLE "usage_daily" ADD CONSTRAINT "usage_daily_tenant_id_tenants_id_fk" FOREIGN KEY ("tenant_id") REFERENCES "public"."tenants"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "usage_daily" ADD CONSTRAINT "usage_daily_price_version_id_price_versions_id_fk" FOREIGN KEY ("price_version_id") REFERENCES "public"."price_versions"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+CREATE INDEX "usage_daily_empty_idx" ON "usage_daily" USING btree ("tenant_id") WHERE parts = 0;--> statement-breakpoint
+CREATE INDEX "usage_segments_open_idx" ON "usage_segments" USING btree ("tenant_id") WHERE ended_at is null;
+--> statement-breakpoint
+-- Each price version's span: from its effective_from to the next one's.
+CREATE VIEW "price_version_spans" AS
+  SELECT id, effective_from AS v0, coalesce(lead(effective_from) OVER (ORDER BY effective_from), 'infinity'::timestamptz) AS v1
+  FROM price_versions;
+--> statement-breakpoint
+-- The one place segments are cut into billable parts: per UTC day (24 hours, whatever the session's time zone) and
+-- price version. A run of vCPU or memory is billed for at least 60 seconds (RUN_MINIMUM_RESOURCES in
+-- server/billing/resources.ts); an open segment runs to now(). Seconds are exact numerics (to the microsecond).
+-- Only what falls in [lo, hi) is cut (an invoice's period), so a long-open segment costs only its days there.
+CREATE FUNCTION "usage_parts"(segs usage_segments[], lo timestamptz DEFAULT '-infinity', hi timestamptz DEFAULT 'infinity')
+RETURNS TABLE (tenant_id uuid, instance_id text, image_id text, volume_id text, resource usage_resource, day date, price_version_id uuid, unit_seconds numeric, seconds numeric)
+LANGUAGE sql STABLE AS $$
+  SELECT s.tenant_id, s.instance_id, s.image_id, s.volume_id, s.resource,
+         (d.d0 AT TIME ZONE 'UTC')::date,
+         pv.id,
+         s.quantity * extract(epoch FROM least(s.s1, pv.v1, d.d0 + interval '24 hours') - greatest(s.s0, pv.v0, d.d0)),
+         extract(epoch FROM least(s.s1, pv.v1, d.d0 + interval '24 hours') - greatest(s.s0, pv.v0, d.d0))
+  FROM (
+    SELECT u.tenant_id, u.instance_id, u.image_id, u.volume_id, u.resource, u.quantity, greatest(u.started_at, lo) AS s0, least(e.s1, hi) AS s1
+    FROM unnest(segs) u
+    CROSS JOIN LATERAL (SELECT CASE WHEN u.resource IN ('vcpu', 'memory_mib') THEN greatest(coalesce(u.ended_at, now()), u.started_at + interval '60 seconds')
+                                    ELSE coalesce(u.ended_at, now()) END AS s1) e
+  ) s
+  JOIN price_version_spans pv ON pv.v0 < s.s1 AND pv.v1 > s.s0
+  CROSS JOIN LATERAL generate_series(date_trunc('day', greatest(s.s0, pv.v0), 'UTC'), least(s.s1, pv.v1) - interval '1 microsecond', interval '24 hours') AS d(d0)
+  WHERE greatest(s.s0, pv.v0, d.d0) < least(s.s1, pv.v1, d.d0 + interval '24 hours')
+$$;
+--> statement-breakpoint
+-- Adds what `added` closed segments contribute and takes out what `removed` ones did, in one upsert (rows that reach
+-- nothing go). Sorted, so two transactions touching the same rows take their locks in the same order.
+CREATE FUNCTION "usage_daily_apply"(added usage_segments[], removed usage_segments[]) RETURNS void
+LANGUAGE sql VOLATILE AS $$
+  INSERT INTO usage_daily AS u (tenant_id, instance_id, image_id, volume_id, resource, day, price_version_id, unit_seconds, seconds, parts)
+  SELECT x.tenant_id, x.instance_id, x.image_id, x.volume_id, x.resource, x.day, x.price_version_id, sum(x.w * x.unit_seconds), sum(x.w * x.seconds), sum(x.w)::int
+  FROM (SELECT p.*, 1 AS w FROM usage_parts(added) p UNION ALL SELECT p.*, -1 AS w FROM usage_parts(removed) p) x
+  GROUP BY x.tenant_id, x.day, x.resource, x.price_version_id, x.instance_id, x.image_id, x.volume_id
+  HAVING sum(x.w) <> 0 OR sum(x.w * x.unit_seconds) <> 0 OR sum(x.w * x.seconds) <> 0
+  ORDER BY x.tenant_id, x.day, x.resource, x.price_version_id, x.instance_id, x.image_id, x.volume_id
+  ON CONFLICT ON CONSTRAINT usage_daily_key DO UPDATE
+    SET unit_seconds = u.unit_seconds + excluded.unit_seconds, seconds = u.seconds + excluded.seconds, parts = u.parts + excluded.parts;
+  DELETE FROM usage_daily WHERE parts = 0;
+$$;
+--> statement-breakpoint
+-- Recomputes every day from `from_day` on from the closed segments (a price version added, moved or removed).
+CREATE FUNCTION "usage_daily_rederive"(from_day date) RETURNS void
+LANGUAGE sql VOLATILE AS $$
+  DELETE FROM usage_daily WHERE day >= from_day;
+  INSERT INTO usage_daily (tenant_id, instance_id, image_id, volume_id, resource, day, price_version_id, unit_seconds, seconds, parts)
+  SELECT p.tenant_id, p.instance_id, p.image_id, p.volume_id, p.resource, p.day, p.price_version_id, sum(p.unit_seconds), sum(p.seconds), count(*)::int
+  FROM usage_parts(array(
+    SELECT s FROM usage_segments s
+    WHERE s.ended_at IS NOT NULL AND s.ended_at > (from_day::timestamp AT TIME ZONE 'UTC') - interval '60 seconds'
+  )) p
+  WHERE p.day >= from_day
+  GROUP BY p.tenant_id, p.day, p.resource, p.price_version_id, p.instance_id, p.image_id, p.volume_id;
+$$;
+--> statement-breakpoint
+-- Every write to the ledger keeps usage_daily equal to its closed segments' sum, in the same transaction: a segment
+-- closed, inserted closed, corrected (its times or quantity changed) or deleted (its subject deleted). A whole
+-- tenant going takes its usage_daily rows with it (cascade), so its deleted segments are not taken out again.
+CREATE FUNCTION "usage_segments_to_daily"() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    PERFORM usage_daily_apply(array(SELECT n::usage_segments FROM new_segments n WHERE n.ended_at IS NOT NULL), '{}'::usage_segments[]);
+  ELSIF TG_OP = 'UPDATE' THEN
+    PERFORM usage_daily_apply(array(SELECT n::usage_segments FROM new_segments n WHERE n.ended_at IS NOT NULL), array(SELECT o::usage_segments FROM old_segments o WHERE o.ended_at IS NOT NULL));
+  ELSE
+    PERFORM usage_daily_apply('{}'::usage_segments[], array(SELECT o::usage_segments FROM old_segments o WHERE o.ended_at IS NOT NULL AND EXISTS (SELECT 1 FROM tenants t WHERE t.id = o.tenant_id)));
+  END IF;
+  RETURN NULL;
+END
+$$;
+--> statement-breakpoint
+CREATE TRIGGER "usage_segments_daily_insert" AFTER INSERT ON "usage_segments" REFERENCING NEW TABLE AS new_segments FOR EACH STATEMENT EXECUTE FUNCTION usage_segments_to_daily();
+--> statement-breakpoint
+CREATE TRIGGER "usage_segments_daily_update" AFTER UPDATE ON "usage_segments" REFERENCING OLD TABLE AS old_segments NEW TABLE AS new_segments FOR EACH STATEMENT EXECUTE FUNCTION usage_segments_to_daily();
+--> statement-breakpoint
+CREATE TRIGGER "usage_segments_daily_delete" AFTER DELETE ON "usage_segments" REFERENCING OLD TABLE AS old_segments FOR EACH STATEMENT EXECUTE FUNCTION usage_segments_to_daily();
+--> statement-breakpoint
+-- A price version added, removed or moved changes how closed segments split between versions from its day on: those
+-- days are re-derived, with segment writes held off until this transaction ends. New prices on an existing version
+-- (its span unchanged) need nothing: invoices read the prices when they run.
+CREATE FUNCTION "price_versions_to_daily"() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+  since timestamptz;
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    SELECT min(n.effective_from) INTO since FROM new_versions n;
+  ELSIF TG_OP = 'DELETE' THEN
+    SELECT min(o.effective_from) INTO since FROM old_versions o;
+  ELSE
+    SELECT min(least(o.effective_from, n.effective_from)) INTO since
+    FROM old_versions o JOIN new_versions n ON n.id = o.id WHERE o.effective_from <> n.effective_from;
+  END IF;
+  IF since IS NOT NULL THEN
+    LOCK TABLE usage_segments IN SHARE MODE;
+    PERFORM usage_daily_rederive((date_trunc('day', since, 'UTC') AT TIME ZONE 'UTC')::date);
+  END IF;
+  RETURN NULL;
+END
+$$;
+--> statement-breakpoint
+CREATE TRIGGER "price_versions_daily_insert" AFTER INSERT ON "price_versions" REFERENCING NEW TABLE AS new_versions FOR EACH STATEMENT EXECUTE FUNCTION price_versions_to_daily();
+--> statement-breakpoint
+CREATE TRIGGER "price_versions_daily_update" AFTER UPDATE ON "price_versions" REFERENCING OLD TABLE AS old_versions NEW TABLE AS new_versions FOR EACH STATEMENT EXECUTE FUNCTION price_versions_to_daily();
+--> statement-breakpoint
+CREATE TRIGGER "price_versions_daily_delete" AFTER DELETE ON "price_versions" REFERENCING OLD TABLE AS old_versions FOR EACH STATEMENT EXECUTE FUNCTION price_versions_to_daily();
+--> statement-breakpoint
+-- What the ledger already holds.
+SELECT usage_daily_rederive('-infinity'::date);
