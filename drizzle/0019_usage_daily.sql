@@ -12,9 +12,26 @@ CREATE TABLE "usage_daily" (
 	CONSTRAINT "usage_daily_key" UNIQUE NULLS NOT DISTINCT("tenant_id","day","resource","price_version_id","instance_id","image_id","volume_id")
 );
 --> statement-breakpoint
+CREATE TABLE "usage_monthly" (
+	"tenant_id" uuid NOT NULL,
+	"instance_id" text,
+	"image_id" text,
+	"volume_id" text,
+	"resource" "usage_resource" NOT NULL,
+	"month" date NOT NULL,
+	"price_version_id" uuid NOT NULL,
+	"unit_seconds" numeric NOT NULL,
+	"seconds" numeric NOT NULL,
+	"parts" integer NOT NULL,
+	CONSTRAINT "usage_monthly_key" UNIQUE NULLS NOT DISTINCT("tenant_id","month","resource","price_version_id","instance_id","image_id","volume_id")
+);
+--> statement-breakpoint
 ALTER TABLE "usage_daily" ADD CONSTRAINT "usage_daily_tenant_id_tenants_id_fk" FOREIGN KEY ("tenant_id") REFERENCES "public"."tenants"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "usage_daily" ADD CONSTRAINT "usage_daily_price_version_id_price_versions_id_fk" FOREIGN KEY ("price_version_id") REFERENCES "public"."price_versions"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "usage_monthly" ADD CONSTRAINT "usage_monthly_tenant_id_tenants_id_fk" FOREIGN KEY ("tenant_id") REFERENCES "public"."tenants"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "usage_monthly" ADD CONSTRAINT "usage_monthly_price_version_id_price_versions_id_fk" FOREIGN KEY ("price_version_id") REFERENCES "public"."price_versions"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "usage_daily_empty_idx" ON "usage_daily" USING btree ("tenant_id") WHERE parts = 0;--> statement-breakpoint
+CREATE INDEX "usage_monthly_empty_idx" ON "usage_monthly" USING btree ("tenant_id") WHERE parts = 0;--> statement-breakpoint
 CREATE INDEX "usage_segments_open_idx" ON "usage_segments" USING btree ("tenant_id") WHERE ended_at is null;
 --> statement-breakpoint
 -- Each price version's span: from its effective_from to the next one's.
@@ -45,22 +62,38 @@ LANGUAGE sql STABLE AS $$
   WHERE greatest(s.s0, pv.v0, d.d0) < least(s.s1, pv.v1, d.d0 + interval '24 hours')
 $$;
 --> statement-breakpoint
--- Adds what `added` closed segments contribute and takes out what `removed` ones did, in one upsert (rows that reach
--- nothing go). Sorted, so two transactions touching the same rows take their locks in the same order.
+-- Adds what `added` closed segments contribute and takes out what `removed` ones did, in one upsert per table
+-- (usage_daily, and usage_monthly, its sums per month; rows that reach nothing go). Sorted, so two transactions touching the same rows take their locks in the same order.
 CREATE FUNCTION "usage_daily_apply"(added usage_segments[], removed usage_segments[]) RETURNS void
 LANGUAGE sql VOLATILE AS $$
-  INSERT INTO usage_daily AS u (tenant_id, instance_id, image_id, volume_id, resource, day, price_version_id, unit_seconds, seconds, parts)
-  SELECT x.tenant_id, x.instance_id, x.image_id, x.volume_id, x.resource, x.day, x.price_version_id, sum(x.w * x.unit_seconds), sum(x.w * x.seconds), sum(x.w)::int
-  FROM (SELECT p.*, 1 AS w FROM usage_parts(added) p UNION ALL SELECT p.*, -1 AS w FROM usage_parts(removed) p) x
-  GROUP BY x.tenant_id, x.day, x.resource, x.price_version_id, x.instance_id, x.image_id, x.volume_id
-  HAVING sum(x.w) <> 0 OR sum(x.w * x.unit_seconds) <> 0 OR sum(x.w * x.seconds) <> 0
-  ORDER BY x.tenant_id, x.day, x.resource, x.price_version_id, x.instance_id, x.image_id, x.volume_id
-  ON CONFLICT ON CONSTRAINT usage_daily_key DO UPDATE
+  WITH delta AS (
+    SELECT x.tenant_id, x.instance_id, x.image_id, x.volume_id, x.resource, x.day, x.price_version_id,
+           sum(x.w * x.unit_seconds) AS unit_seconds, sum(x.w * x.seconds) AS seconds, sum(x.w)::int AS parts
+    FROM (SELECT p.*, 1 AS w FROM usage_parts(added) p UNION ALL SELECT p.*, -1 AS w FROM usage_parts(removed) p) x
+    GROUP BY x.tenant_id, x.day, x.resource, x.price_version_id, x.instance_id, x.image_id, x.volume_id
+    HAVING sum(x.w) <> 0 OR sum(x.w * x.unit_seconds) <> 0 OR sum(x.w * x.seconds) <> 0
+  ), daily AS (
+    INSERT INTO usage_daily AS u (tenant_id, instance_id, image_id, volume_id, resource, day, price_version_id, unit_seconds, seconds, parts)
+    SELECT d.tenant_id, d.instance_id, d.image_id, d.volume_id, d.resource, d.day, d.price_version_id, d.unit_seconds, d.seconds, d.parts
+    FROM delta d
+    ORDER BY d.tenant_id, d.day, d.resource, d.price_version_id, d.instance_id, d.image_id, d.volume_id
+    ON CONFLICT ON CONSTRAINT usage_daily_key DO UPDATE
+      SET unit_seconds = u.unit_seconds + excluded.unit_seconds, seconds = u.seconds + excluded.seconds, parts = u.parts + excluded.parts
+  )
+  INSERT INTO usage_monthly AS u (tenant_id, instance_id, image_id, volume_id, resource, month, price_version_id, unit_seconds, seconds, parts)
+  SELECT d.tenant_id, d.instance_id, d.image_id, d.volume_id, d.resource, date_trunc('month', d.day)::date, d.price_version_id, sum(d.unit_seconds), sum(d.seconds), sum(d.parts)::int
+  FROM delta d
+  GROUP BY d.tenant_id, date_trunc('month', d.day), d.resource, d.price_version_id, d.instance_id, d.image_id, d.volume_id
+  HAVING sum(d.parts) <> 0 OR sum(d.unit_seconds) <> 0 OR sum(d.seconds) <> 0
+  ORDER BY d.tenant_id, date_trunc('month', d.day), d.resource, d.price_version_id, d.instance_id, d.image_id, d.volume_id
+  ON CONFLICT ON CONSTRAINT usage_monthly_key DO UPDATE
     SET unit_seconds = u.unit_seconds + excluded.unit_seconds, seconds = u.seconds + excluded.seconds, parts = u.parts + excluded.parts;
   DELETE FROM usage_daily WHERE parts = 0;
+  DELETE FROM usage_monthly WHERE parts = 0;
 $$;
 --> statement-breakpoint
--- Recomputes every day from `from_day` on from the closed segments (a price version added, moved or removed).
+-- Recomputes every day from `from_day` on from the closed segments (a price version added, moved or removed), and
+-- the months those days are in from the days.
 CREATE FUNCTION "usage_daily_rederive"(from_day date) RETURNS void
 LANGUAGE sql VOLATILE AS $$
   DELETE FROM usage_daily WHERE day >= from_day;
@@ -72,6 +105,12 @@ LANGUAGE sql VOLATILE AS $$
   )) p
   WHERE p.day >= from_day
   GROUP BY p.tenant_id, p.day, p.resource, p.price_version_id, p.instance_id, p.image_id, p.volume_id;
+  DELETE FROM usage_monthly WHERE month >= date_trunc('month', from_day)::date;
+  INSERT INTO usage_monthly (tenant_id, instance_id, image_id, volume_id, resource, month, price_version_id, unit_seconds, seconds, parts)
+  SELECT d.tenant_id, d.instance_id, d.image_id, d.volume_id, d.resource, date_trunc('month', d.day)::date, d.price_version_id, sum(d.unit_seconds), sum(d.seconds), sum(d.parts)::int
+  FROM usage_daily d
+  WHERE d.day >= date_trunc('month', from_day)::date
+  GROUP BY d.tenant_id, date_trunc('month', d.day), d.resource, d.price_version_id, d.instance_id, d.image_id, d.volume_id;
 $$;
 --> statement-breakpoint
 -- Every write to the ledger keeps usage_daily equal to its closed segments' sum, in the same transaction: a segment

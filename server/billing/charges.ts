@@ -98,27 +98,43 @@ function periodsSql(from: Date, to: Date, step: Step): SQL {
           from generate_series(${from}::timestamptz, ${to}::timestamptz - interval '1 microsecond', ${step}::interval) g`;
 }
 
+/** The first of the month at or after `d` (UTC). */
+function monthAtOrAfter(d: Date): Date {
+  const m = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1));
+  if (m < d) m.setUTCMonth(m.getUTCMonth() + 1);
+  return m;
+}
+
+const isoDay = (d: Date) => d.toISOString().slice(0, 10);
+
 /**
- * A day-aligned period's parts: usage_daily's sums of the closed segments for
- * its days, and the open segments cut the same way (usage_parts), now.
+ * A day-aligned period's parts: the closed segments' sums — usage_monthly's for
+ * the whole months of a single period, usage_daily's for the other days — and
+ * the open segments, cut the same way (usage_parts), now.
  */
 function fromDailySums(tenantIds: string[], from: Date, to: Date, step: Step): SQL {
-  const fromDay = from.toISOString().slice(0, 10);
-  const toDay = to.toISOString().slice(0, 10);
   const ids = sql`${sql.param(tenantIds)}::uuid[]`;
+  const cols = sql.raw(`tenant_id, instance_id, image_id, volume_id, resource, price_version_id, unit_seconds, seconds`);
+  const days = (a: Date, b: Date) => sql`select ${cols}, day from usage_daily where tenant_id = any(${ids}) and day >= ${isoDay(a)}::date and day < ${isoDay(b)}::date`;
+  const m0 = monthAtOrAfter(from);
+  const m1 = new Date(Date.UTC(to.getUTCFullYear(), to.getUTCMonth(), 1));
+  const closed =
+    step === null && m0 < m1
+      ? sql`${days(from, m0)}
+            union all select ${cols}, month as day from usage_monthly where tenant_id = any(${ids}) and month >= ${isoDay(m0)}::date and month < ${isoDay(m1)}::date
+            union all ${days(m1, to)}`
+      : days(from, to);
   return sql`
-    with days as (
-      select d.tenant_id, d.instance_id, d.image_id, d.volume_id, d.resource, d.day, d.price_version_id, d.unit_seconds, d.seconds
-      from usage_daily d
-      where d.tenant_id = any(${ids}) and d.day >= ${fromDay}::date and d.day < ${toDay}::date
+    with closed_and_open as (
+      ${closed}
       union all
-      select o.tenant_id, o.instance_id, o.image_id, o.volume_id, o.resource, o.day, o.price_version_id, o.unit_seconds, o.seconds
-      from usage_parts(array(select s from usage_segments s where s.tenant_id = any(${ids}) and s.ended_at is null), ${from}, ${to}) o
+      select ${cols}, day
+      from usage_parts(array(select s from usage_segments s where s.tenant_id = any(${ids}) and s.ended_at is null), ${from}, ${to})
     ),
     parts as (
-      select days.tenant_id, ${step === null ? sql`${from}::timestamptz` : sql`days.day::timestamp at time zone 'UTC'`} as p0,
-             days.instance_id, days.image_id, days.volume_id, days.resource, days.price_version_id, days.unit_seconds, days.seconds
-      from days
+      select tenant_id, ${step === null ? sql`${from}::timestamptz` : sql`day::timestamp at time zone 'UTC'`} as p0,
+             instance_id, image_id, volume_id, resource, price_version_id, unit_seconds, seconds
+      from closed_and_open
     )`;
 }
 

@@ -3,8 +3,8 @@
 // versions added and removed before or after the usage they price — the
 // invoice, daily costs and totals read from usage_daily plus the open segments
 // equal, to the micro-unit, the same lines cut from the segments themselves
-// (`fromSegments`, the brute-force SQL), and usage_daily holds exactly what a
-// fresh derivation from the closed segments gives.
+// (`fromSegments`, the brute-force SQL), usage_daily holds exactly what a fresh
+// derivation from the closed segments gives, and usage_monthly its months' sums.
 import fc from 'fast-check';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -114,7 +114,16 @@ async function storedAndDerived(db: DbOrTx, tenantId: string) {
       from usage_parts(array(select s from usage_segments s where s.tenant_id = ${tenantId} and s.ended_at is not null))
       group by instance_id, resource, day, price_version_id
     ) d ${order}`);
-  return { stored: stored.rows, derived: derived.rows };
+  const monthCols = sql.raw(`instance_id, resource::text as resource, month::text as month, price_version_id, unit_seconds::text as unit_seconds, seconds::text as seconds, parts`);
+  const monthOrder = sql.raw(`order by instance_id, resource, month, price_version_id`);
+  const months = await db.execute(sql`select ${monthCols} from usage_monthly where tenant_id = ${tenantId} ${monthOrder}`);
+  const monthsOfDays = await db.execute(sql`
+    select ${monthCols} from (
+      select instance_id, resource, date_trunc('month', day)::date as month, price_version_id, sum(unit_seconds) as unit_seconds, sum(seconds) as seconds, sum(parts)::int as parts
+      from usage_daily where tenant_id = ${tenantId}
+      group by instance_id, resource, date_trunc('month', day), price_version_id
+    ) m ${monthOrder}`);
+  return { stored: [stored.rows, months.rows], derived: [derived.rows, monthsOfDays.rows] };
 }
 
 const strip = (lines: { periodStart?: Date; tenantId?: string }[]) => lines.map(({ periodStart: _p, tenantId: _t, ...l }) => l);
@@ -131,6 +140,7 @@ describe('usage_daily (property)', () => {
           for (const [from, to] of [
             [at(-3 * DAY), at(5 * DAY)],
             [at(0), at(DAY)],
+            [at(-3 * DAY), at(32 * DAY)], // days of May, all of June (usage_monthly), days of July
             [new Date('2000-01-01T00:00:00Z'), new Date('2100-01-01T00:00:00Z')],
           ] as const) {
             expect(await chargeLines(tx, tenantId, from, to)).toEqual(strip(await fromSegments(tx, [tenantId], from, to, null)));
@@ -157,7 +167,8 @@ describe('usage_daily (property)', () => {
     expect(rows.rows.map((r) => r.tenant_id)).toEqual([keep]);
     const { stored, derived } = await storedAndDerived(t.db, keep);
     expect(stored).toEqual(derived);
-    expect(stored).toHaveLength(1);
+    expect(stored[0]).toHaveLength(1);
+    expect(stored[1]).toHaveLength(1);
   });
 
   it('lists the months with usage, newest first: closed segments’ months and every month an open one has run through', async () => {

@@ -443,6 +443,32 @@ export const usageDaily = pgTable(
   ],
 );
 
+/** usage_daily summed per month (the same triggers keep it): a whole month's invoice reads a row per subject, resource and price version. */
+export const usageMonthly = pgTable(
+  'usage_monthly',
+  {
+    tenantId: uuid('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    instanceId: text('instance_id'),
+    imageId: text('image_id'),
+    volumeId: text('volume_id'),
+    resource: usageResource('resource').notNull(),
+    /** The month's first day. */
+    month: date('month', { mode: 'string' }).notNull(),
+    priceVersionId: uuid('price_version_id')
+      .notNull()
+      .references(() => priceVersions.id, { onDelete: 'cascade' }),
+    unitSeconds: numeric('unit_seconds').notNull(),
+    seconds: numeric('seconds').notNull(),
+    parts: integer('parts').notNull(),
+  },
+  (t) => [
+    unique('usage_monthly_key').on(t.tenantId, t.month, t.resource, t.priceVersionId, t.instanceId, t.imageId, t.volumeId).nullsNotDistinct(),
+    index('usage_monthly_empty_idx').on(t.tenantId).where(sql`parts = 0`),
+  ],
+);
+
 /**
  * The price book: each version applies from `effective_from` until the next
  * one, so a change never rewrites the past. Prices are integer micro-units of
