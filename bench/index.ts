@@ -3,6 +3,7 @@
 // turn and prints its figures. Add a module by writing bench/<name>.ts exporting a
 // BenchModule and listing it below.
 import consoleOverhead from './console-overhead';
+import densityBench from './density';
 import { environment } from './environment';
 import hotplugBench from './hotplug';
 import imagesBench from './images';
@@ -14,7 +15,7 @@ import suspendBench from './suspend';
 import volumesBench from './volumes';
 import type { BenchModule } from './types';
 
-const modules: BenchModule[] = [launchLatency, instancesBench, consoleOverhead, invoiceBench, networkBench, imagesBench, suspendBench, volumesBench, hotplugBench];
+const modules: BenchModule[] = [launchLatency, instancesBench, consoleOverhead, invoiceBench, networkBench, imagesBench, suspendBench, volumesBench, hotplugBench, densityBench];
 
 async function main(): Promise<number> {
   const only = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -19,7 +19,8 @@ describe('buildQemuArgs', () => {
       '-nodefaults',
       '-no-user-config',
       '-machine', 'pc',
-      '-accel', 'tcg',
+      // The translation cache capped (QEMU's own default is 1 GiB: see TCG_TB_SIZE_MIB).
+      '-accel', 'tcg,tb-size=128',
       '-cpu', 'max',
       '-smp', '2',
       '-m', '384',
