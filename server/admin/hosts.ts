@@ -31,7 +31,8 @@ export type HostUpdate = { hostId: string; cpuRatioPct?: number; ramRatioPct?: n
 /** Change allocation ratios, or put a host in maintenance (no new placements; what runs keeps running) and back. */
 export async function updateHost(db: DbOrTx, actor: Actor, input: HostUpdate) {
   return db.transaction(async (tx) => {
-    const [h] = await tx.select().from(hosts).where(eq(hosts.id, input.hostId)).for('update');
+    // NO KEY UPDATE, as placement claims a host: FOR UPDATE would also wait for every launch in flight (their instance rows' foreign keys hold KEY SHARE on the host).
+    const [h] = await tx.select().from(hosts).where(eq(hosts.id, input.hostId)).for('no key update');
     if (!h) throw new DomainError('NOT_FOUND', 'That host was not found.');
     const { hostId: _id, ...changes } = input;
     if (Object.keys(changes).length === 0) return h;

@@ -7,9 +7,11 @@
 // instance id makes cloud-init personalise it again (hostname, keys).
 import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { Actor } from '../audit';
+import { assertWithinBudget } from '../billing/budget-guard';
 import type { DbOrTx } from '../db/client';
 import { instances, networkInterfaces } from '../db/schema';
 import { DomainError } from '../errors';
+import { retryPlacement } from '../hosts';
 import { lockTenantQuota } from '../quotas';
 import { lockCopySource } from './copy-source';
 import { admitInstance } from './launch';
@@ -18,7 +20,7 @@ import { recordInstanceEvent } from './transition';
 import type { CloneInput } from './validation';
 
 export async function cloneInstance(db: DbOrTx, actor: Actor, tenantId: string, input: CloneInput): Promise<Instance> {
-  return db.transaction(async (tx) => {
+  return retryPlacement(() => db.transaction(async (tx) => {
     // The quota lock before the source's row lock, in the order every request takes them.
     const limits = await lockTenantQuota(tx, tenantId);
     const { src, snap } = await lockCopySource(tx, tenantId, 'clone', input.instanceId, input.snapshotId);
@@ -32,6 +34,7 @@ export async function cloneInstance(db: DbOrTx, actor: Actor, tenantId: string, 
       .where(and(eq(networkInterfaces.instanceId, src.id), isNull(networkInterfaces.releasedAt)))
       .orderBy(asc(networkInterfaces.position));
     const from = snap ? `snapshot “${snap.name}” of ${src.name}` : `${src.name} as it is now`;
+    await assertWithinBudget(tx, tenantId);
     const clone = await admitInstance(tx, actor, tenantId, limits, {
       values: {
         name: input.name,
@@ -58,7 +61,7 @@ export async function cloneInstance(db: DbOrTx, actor: Actor, tenantId: string, 
     });
     await recordInstanceEvent(tx, actor, { instanceId: src.id, tenantId, action: 'clone', message: `Cloned into ${clone.name} (${clone.id})${snap ? ` from snapshot “${snap.name}”` : ''}.` });
     return clone;
-  });
+  }));
 }
 
 /**

@@ -5,7 +5,7 @@ import type { DbOrTx, Tx } from '../db/client';
 import { instances } from '../db/schema';
 import { imageForLaunch } from '../images/images';
 import { DomainError } from '../errors';
-import { placeInstance } from '../hosts';
+import { chooseHost, claimPlacement, retryPlacement } from '../hosts';
 import { enqueueInstanceOp } from '../jobs';
 import { getKeyPairForLaunch } from '../keys/key-pairs';
 import { allocateInterfaces } from '../network/interfaces';
@@ -18,12 +18,12 @@ import { recordInstanceEvent } from './transition';
 import type { LaunchInput } from './validation';
 
 /**
- * Launch from an image: the image, its minimums and the key pair are checked,
- * then the tenant's quota lock is taken and admitInstance does the rest, in
- * one transaction.
+ * Launch from an image: the image, its minimums, the key pair and the budget
+ * are checked, then the tenant's quota lock is taken and admitInstance does
+ * the rest, in one transaction (run again if its placement was lost).
  */
 export async function launchInstance(db: DbOrTx, actor: Actor, tenantId: string, input: LaunchInput): Promise<Instance> {
-  return db.transaction(async (tx) => {
+  return retryPlacement(() => db.transaction(async (tx) => {
     const image = await imageForLaunch(tx, tenantId, input.imageId);
     if (!image) throw new DomainError('INVALID_INPUT', 'That image is not available for launches. Choose another.', 'imageId');
     if (input.memoryMiB < image.minMemoryMiB) {
@@ -46,6 +46,8 @@ export async function launchInstance(db: DbOrTx, actor: Actor, tenantId: string,
     const key = input.keyPairId ? await getKeyPairForLaunch(tx, tenantId, input.keyPairId) : null;
 
     const interfaces: LaunchInterface[] = input.interfaces ?? Array.from({ length: input.nics }, () => ({}));
+    // Before the quota lock: month-to-date spend is not changed by a launch being admitted.
+    await assertWithinBudget(tx, tenantId);
     const limits = await lockTenantQuota(tx, tenantId);
     return admitInstance(tx, actor, tenantId, limits, {
       values: {
@@ -68,7 +70,7 @@ export async function launchInstance(db: DbOrTx, actor: Actor, tenantId: string,
       onHost: image.captured && image.hostId ? image.hostId : undefined,
       detail: { keyName: key?.name ?? null, userDataBytes: input.userData ? Buffer.byteLength(input.userData) : 0 },
     });
-  });
+  }));
 }
 
 /** What a new instance is made of, whether launched from an image or cloned. */
@@ -85,19 +87,21 @@ export type NewInstance = {
 
 /**
  * Admit a new instance, in the caller's transaction and under the tenant's
- * quota lock (`limits`, taken first): the budget, usage + request against
- * every limit, a host with room (host rows locked too), the row as `pending`
- * with its NICs and their addresses, its first ledger segments, the event
- * and the audit entry, and the start job. Any refusal rolls all of it back,
- * so no burst of concurrent launches or clones can pass a limit.
+ * quota lock (`limits`, taken first; the budget checked before it): usage +
+ * request against every limit, a host with room, the row as `pending` with
+ * its NICs and their addresses, its first ledger segments, the event and the
+ * audit entry, the start job, and last the host's claim (claimPlacement), so
+ * its lock is held only from there to the commit and the launches of other
+ * tenants queue on one another for no longer. Any refusal rolls all of it
+ * back, so no burst of concurrent launches or clones can pass a limit or a
+ * host's capacity. Its caller runs it in retryPlacement.
  */
 export async function admitInstance(tx: Tx, actor: Actor, tenantId: string, limits: QuotaLimits, n: NewInstance): Promise<Instance> {
-  await assertWithinBudget(tx, tenantId);
   const bandwidthMbit = n.interfaces.reduce((sum, i) => sum + (i.rateMbit ?? DEFAULT_RATE_MBIT), 0);
   const v = n.values;
   const request = { instances: 1, vcpus: v.vcpus, memoryMiB: v.memoryMiB, diskGiB: v.diskGiB, nics: v.nics, bandwidthMbit };
   checkQuota(limits, await tenantUsage(tx, tenantId), request, `this ${n.action}`);
-  const host = await placeInstance(tx, request, n.onHost);
+  const host = await chooseHost(tx, request, n.onHost);
 
   const [row] = await tx
     .insert(instances)
@@ -115,5 +119,6 @@ export async function admitInstance(tx: Tx, actor: Actor, tenantId: string, limi
     detail: { ...request, imageId: v.imageId, host: host.name, ...n.detail, interfaces: nics.map((x) => ({ networkId: x.networkId, address: x.address, rateMbit: x.rateMbit })) },
   });
   await enqueueInstanceOp(tx, host.id, { instanceId: row.id, op: 'start' });
+  await claimPlacement(tx, host);
   return { ...row, hostName: host.name };
 }

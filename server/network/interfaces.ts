@@ -3,7 +3,7 @@
 // is what guarantees no two live NICs share an address, whatever runs
 // concurrently; the tenant's quota lock, which every launch holds, only keeps
 // the losers of that race from being told "try again".
-import { and, asc, eq, gte, inArray, isNull, sql } from 'drizzle-orm';
+import { and, asc, eq, gte, inArray, isNull, or, sql } from 'drizzle-orm';
 import type { DbOrTx, Tx } from '../db/client';
 import { outer } from '../db/outer';
 import { hosts, instances, networkInterfaces, networks, portForwards } from '../db/schema';
@@ -43,15 +43,23 @@ export async function allocateInterfaces(
   /** The position of the first new NIC (an instance that grows keeps the ones it has). */
   firstPosition = 0,
 ): Promise<{ id: string; position: number; networkId: string; address: string; rateMbit: number }[]> {
-  const wanted = requests.some((r) => !r.networkId) ? await ensureDefaultNetwork(tx, inst.tenantId) : null;
-  const ids = [...new Set(requests.map((r) => r.networkId ?? wanted!))].sort();
+  const needsDefault = requests.some((r) => !r.networkId);
+  const named = [...new Set(requests.flatMap((r) => (r.networkId ? [r.networkId] : [])))];
   // Locked for share: a concurrent delete of one of these networks waits for this launch (and then sees its NICs).
-  const nets = await tx
-    .select({ id: networks.id, name: networks.name, cidr: networks.cidr })
-    .from(networks)
-    .where(liveNetworkOf(inst.tenantId, inArray(networks.id, ids)))
-    .orderBy(asc(networks.id))
-    .for('share');
+  // The default network is found by the same read when it exists, as it does from the tenant's creation on.
+  const lockNets = (ids: string[], withDefault: boolean) =>
+    tx
+      .select({ id: networks.id, name: networks.name, cidr: networks.cidr, isDefault: networks.isDefault })
+      .from(networks)
+      .where(liveNetworkOf(inst.tenantId, or(ids.length ? inArray(networks.id, ids) : undefined, withDefault ? eq(networks.isDefault, true) : undefined)))
+      .orderBy(asc(networks.id))
+      .for('share');
+  const nets = named.length || needsDefault ? await lockNets(named, needsDefault) : [];
+  let wanted = needsDefault ? (nets.find((n) => n.isDefault)?.id ?? null) : null;
+  if (needsDefault && !wanted) {
+    wanted = await ensureDefaultNetwork(tx, inst.tenantId);
+    nets.push(...(await lockNets([wanted], false)));
+  }
   const byId = new Map(nets.map((n) => [n.id, n]));
   const out = [];
   for (const [i, r] of requests.entries()) {

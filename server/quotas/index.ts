@@ -1,4 +1,4 @@
-import { and, eq, inArray, notInArray, sql } from 'drizzle-orm';
+import { and, eq, inArray, notInArray, sql, type SQL } from 'drizzle-orm';
 import type { DbOrTx, Tx } from '../db/client';
 import { instances, networkInterfaces, networks, portForwards, snapshots, tenantQuotas, volumes } from '../db/schema';
 import { DomainError } from '../errors';
@@ -23,26 +23,25 @@ const usageColumns = {
 
 const noUsage: Usage = { instances: 0, vcpus: 0, memoryMiB: 0, diskGiB: 0, nics: 0, networks: 0, bandwidthMbit: 0, portForwards: 0, savedStateMiB: 0, snapshots: 0, snapshotGiB: 0, volumes: 0, volumeGiB: 0 };
 
-// What a tenant holds of the network resources, per tenant (live NICs: released at terminate).
-const networkUsage = (tenantIds: string[]) => ({
-  networks: sql<number>`(select count(*)::int from ${networks} n where n.tenant_id = t.id and n.deleted_at is null)`,
-  bandwidthMbit: sql<number>`(select coalesce(sum(x.rate_mbit), 0)::int from ${networkInterfaces} x where x.tenant_id = t.id and x.released_at is null)`,
-  portForwards: sql<number>`(select count(*)::int from ${portForwards} p where p.tenant_id = t.id)`,
+// What a tenant holds of the network resources, for the tenant id `t` (a column or a parameter).
+const networkUsage = (t: SQL) => ({
+  networks: sql<number>`(select count(*)::int from ${networks} n where n.tenant_id = ${t} and n.deleted_at is null)`,
+  bandwidthMbit: sql<number>`(select coalesce(sum(x.rate_mbit), 0)::int from ${networkInterfaces} x where x.tenant_id = ${t} and x.released_at is null)`,
+  portForwards: sql<number>`(select count(*)::int from ${portForwards} p where p.tenant_id = ${t})`,
   // Snapshots of live instances: their number, and their files' bytes in GiB rounded up.
-  snapshots: sql<number>`(select count(*)::int from ${snapshots} s join ${instances} i on i.id = s.instance_id where s.tenant_id = t.id and i.state not in ('terminating', 'terminated'))`,
-  snapshotGiB: sql<number>`(select ceil(coalesce(sum(s.disk_bytes + s.state_bytes), 0) / 1073741824.0)::int from ${snapshots} s join ${instances} i on i.id = s.instance_id where s.tenant_id = t.id and i.state not in ('terminating', 'terminated'))`,
+  snapshots: sql<number>`(select count(*)::int from ${snapshots} s join ${instances} i on i.id = s.instance_id where s.tenant_id = ${t} and i.state not in ('terminating', 'terminated'))`,
+  snapshotGiB: sql<number>`(select ceil(coalesce(sum(s.disk_bytes + s.state_bytes), 0) / 1073741824.0)::int from ${snapshots} s join ${instances} i on i.id = s.instance_id where s.tenant_id = ${t} and i.state not in ('terminating', 'terminated'))`,
   // Volumes from the request that makes them until their deletion is accepted, at their provisioned size.
-  volumes: sql<number>`(select count(*)::int from ${volumes} v where v.tenant_id = t.id and v.state not in ('deleting', 'deleted'))`,
-  volumeGiB: sql<number>`(select coalesce(sum(v.size_gib), 0)::int from ${volumes} v where v.tenant_id = t.id and v.state not in ('deleting', 'deleted'))`,
-  ids: sql.param(tenantIds),
+  volumes: sql<number>`(select count(*)::int from ${volumes} v where v.tenant_id = ${t} and v.state not in ('deleting', 'deleted'))`,
+  volumeGiB: sql<number>`(select coalesce(sum(v.size_gib), 0)::int from ${volumes} v where v.tenant_id = ${t} and v.state not in ('deleting', 'deleted'))`,
 });
 
 async function networkUsageOf(db: DbOrTx, tenantIds: string[]) {
-  const u = networkUsage(tenantIds);
+  const u = networkUsage(sql`t.id`);
   const { rows } = await db.execute<{ tenant_id: string; networks: number; bandwidth_mbit: number; port_forwards: number; snapshots: number; snapshot_gib: number; volumes: number; volume_gib: number }>(
     sql`select t.id as tenant_id, ${u.networks} as networks, ${u.bandwidthMbit} as bandwidth_mbit, ${u.portForwards} as port_forwards,
           ${u.snapshots} as snapshots, ${u.snapshotGiB} as snapshot_gib, ${u.volumes} as volumes, ${u.volumeGiB} as volume_gib
-        from unnest(${u.ids}::uuid[]) as t(id)`,
+        from unnest(${sql.param(tenantIds)}::uuid[]) as t(id)`,
   );
   return new Map(
     rows.map((r) => [
@@ -52,16 +51,13 @@ async function networkUsageOf(db: DbOrTx, tenantIds: string[]) {
   );
 }
 
-/** What a tenant holds now: its live instances' sizes and its network resources (sums, never counters). */
+/** What a tenant holds now: its live instances' sizes and its network resources (sums, never counters), in one read. */
 export async function tenantUsage(db: DbOrTx, tenantId: string): Promise<Usage> {
-  const [[row], net] = await Promise.all([
-    db
-      .select(usageColumns)
-      .from(instances)
-      .where(and(eq(instances.tenantId, tenantId), notInArray(instances.state, [...NOT_COUNTED]))),
-    networkUsageOf(db, [tenantId]),
-  ]);
-  return { ...noUsage, ...row, ...net.get(tenantId) };
+  const [row] = await db
+    .select({ ...usageColumns, ...networkUsage(sql`${tenantId}::uuid`) })
+    .from(instances)
+    .where(and(eq(instances.tenantId, tenantId), notInArray(instances.state, [...NOT_COUNTED])));
+  return { ...noUsage, ...row };
 }
 
 const limitColumns = {
@@ -110,11 +106,15 @@ export async function usageAndLimits(db: DbOrTx, tenantIds: string[]): Promise<M
  * Lock the tenant's quota row (creating it from the defaults first if needed)
  * and return the limits. Every transaction that adds usage takes this lock
  * first, so concurrent launches — from any number of servers — queue here.
+ * One statement when the row exists, as it does after a tenant's first time.
  */
 export async function lockTenantQuota(tx: Tx, tenantId: string): Promise<QuotaLimits> {
+  const lock = async () => (await tx.select(limitColumns).from(tenantQuotas).where(eq(tenantQuotas.tenantId, tenantId)).for('update'))[0];
+  const found = await lock();
+  if (found) return found;
   const defaults = await getSetting(tx, 'defaultQuotas');
   await tx.insert(tenantQuotas).values({ tenantId, ...defaults }).onConflictDoNothing();
-  const [row] = await tx.select(limitColumns).from(tenantQuotas).where(eq(tenantQuotas.tenantId, tenantId)).for('update');
+  const row = await lock();
   if (!row) throw new Error('quota row vanished under lock');
   return row;
 }
