@@ -119,6 +119,53 @@ describe('console proxy', { timeout: 60_000 }, () => {
     expect(audit.map((a) => a.outcome)).toEqual(expect.arrayContaining(['success']));
   });
 
+  it('carries a whole-screen update to the exact byte, in binary frames, uncompressed though the client offers permessage-deflate', async () => {
+    const ws = new WebSocket(srv.url.replace('http', 'ws') + (await pathFor('owner')), { origin: srv.url, perMessageDeflate: true });
+    let got = Buffer.alloc(0);
+    let allBinary = true;
+    ws.on('message', (d: Buffer, isBinary) => {
+      got = Buffer.concat([got, d]);
+      allBinary &&= isBinary;
+    });
+    await new Promise((r) => ws.once('open', r));
+    expect(ws.extensions).toBe('');
+    let at = 0;
+    const take = async (n: number) => {
+      await waitFor(`${at + n} bytes from the guest`, () => got.length, (l) => l >= at + n, 20_000);
+      at += n;
+      return got.subarray(at - n, at);
+    };
+    await take(12);
+    ws.send(Buffer.from('RFB 003.008\n'));
+    await take((await take(1))[0]!);
+    ws.send(Buffer.from([1])); // no authentication
+    expect((await take(4)).readUInt32BE(0)).toBe(0);
+    ws.send(Buffer.from([1])); // shared
+    const init = await take(24);
+    await take(init.readUInt32BE(20));
+    const [width, height] = [init.readUInt16BE(0), init.readUInt16BE(2)];
+    // 32 bpp true colour, then the whole screen, not incremental.
+    ws.send(Buffer.from([0, 0, 0, 0, 32, 24, 0, 1, 0, 255, 0, 255, 0, 255, 16, 8, 0, 0, 0, 0]));
+    ws.send(Buffer.from([3, 0, 0, 0, 0, 0, width >> 8, width & 255, height >> 8, height & 255]));
+    const head = await take(4);
+    expect(head[0]).toBe(0);
+    let area = 0;
+    for (let n = head.readUInt16BE(2); n > 0; n--) {
+      const rect = await take(12);
+      expect(rect.readInt32BE(8)).toBe(0); // raw
+      const pixels = rect.readUInt16BE(4) * rect.readUInt16BE(6);
+      await take(pixels * 4);
+      area += pixels;
+    }
+    expect(area).toBe(width * height);
+    // The next message starts right after it: SetEncodings naming QEMU's extended key events is answered with a 16-byte update.
+    ws.send(Buffer.from([2, 0, 0, 2, 0, 0, 0, 0, 0xff, 0xff, 0xfe, 0xfe]));
+    const ack = await take(16);
+    expect([ack[0], ack.readUInt16BE(2), ack.readInt32BE(12)]).toEqual([0, 1, -258]);
+    expect(allBinary).toBe(true);
+    ws.close();
+  });
+
   it('lets one client at a time on the serial console, and says so to the second', async () => {
     const first = connect(await pathFor('owner', 'serial'), { ms: 3_000 });
     await new Promise((r) => setTimeout(r, 500));

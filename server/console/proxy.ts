@@ -1,11 +1,12 @@
 // The console proxy: /api/console/ws?ticket=… in the custom server.
 // 1. Refuse (origin, ticket, limits) before any guest byte · 2. Pipe bytes both
 // ways with backpressure · 3. Close when access ends · 4. Keepalive and shutdown.
+// bench/console-overhead.ts measures what the proxy adds against a direct socket.
 import crypto from 'node:crypto';
 import type http from 'node:http';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
-import { createWebSocketStream, WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import type { Db } from '../db/client';
 import type { HypervisorDriver } from '../hypervisor';
 import { countConsoleSession } from '../metrics/registry';
@@ -35,8 +36,19 @@ export function closeReason(text: string): string {
   return `${cut}…`;
 }
 
+/**
+ * Guest bytes the WebSocket may hold unsent before the guest socket is paused:
+ * enough that a browser keeping up never sees a pause (the kernel's socket
+ * buffers come on top), small enough that a slow one costs us 1 MiB a session,
+ * not a queue of whole screens.
+ */
+export const GUEST_HIGH_WATER = 1 << 20;
+
 export class ConsoleProxy {
-  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 1 << 20 });
+  // No permessage-deflate (a browser offers it; we decline): noVNC's data is
+  // already encoded (raw, or zlib/tight, which compress themselves), so deflating
+  // it again costs CPU and latency on every frame and saves little on a LAN.
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 1 << 20, perMessageDeflate: false });
   private readonly sessions = new Map<string, Session>();
   private readonly timers: NodeJS.Timeout[] = [];
   private unsubscribe: (() => void) | null = null;
@@ -129,7 +141,12 @@ export class ConsoleProxy {
     this.wss.handleUpgrade(req, socket, head, (ws) => this.pipe(ws, guest, ticket));
   }
 
-  // 2. Bytes both ways; the stream adapters carry backpressure (a slow browser pauses the guest socket and back).
+  // 2. Bytes both ways, each chunk as it comes and without a copy: a guest chunk
+  // is one binary frame, sent at once; a browser message is written to the guest
+  // as is. Nagle is off on the WebSocket's socket (ws sets it) and means nothing
+  // on the guest's unix socket. Backpressure either way: the guest socket pauses
+  // while the WebSocket holds more than GUEST_HIGH_WATER bytes unsent and resumes
+  // once they are written; the WebSocket pauses while the guest's socket is full.
   private pipe(ws: WebSocket, guest: net.Socket, ticket: RedeemedTicket) {
     const id = crypto.randomUUID();
     let closed = false;
@@ -147,15 +164,28 @@ export class ConsoleProxy {
     (ws as WebSocket & { cirrusAlive?: boolean }).cirrusAlive = true;
     ws.on('pong', () => ((ws as WebSocket & { cirrusAlive?: boolean }).cirrusAlive = true));
     const session = this.sessions.get(id)!;
-    const stream = createWebSocketStream(ws);
-    // The guest's end is ours to tell, with a close code and the reason: piped with
-    // end: false, so neither its end nor an error (a killed QEMU resets the socket)
-    // ends or tears down the WebSocket first.
-    guest.pipe(stream, { end: false });
-    stream.pipe(guest);
+
+    const sent = (err?: Error) => {
+      if (err) return close(1000, 'Closed.');
+      if (guest.isPaused() && ws.bufferedAmount <= GUEST_HIGH_WATER / 2) guest.resume();
+    };
+    guest.on('data', (chunk: Buffer) => {
+      if (ws.readyState !== ws.OPEN) return;
+      ws.send(chunk, { binary: true, compress: false }, sent);
+      if (ws.bufferedAmount > GUEST_HIGH_WATER) guest.pause();
+    });
+    ws.on('message', (data: Buffer) => {
+      if (closed) return;
+      if (!guest.write(data) && !ws.isPaused) {
+        ws.pause();
+        guest.once('drain', () => ws.resume());
+      }
+    });
+    // The guest's end is ours to tell, with a close code and the reason: neither
+    // its end nor an error (a killed QEMU resets the socket) closes the WebSocket first.
     guest.on('error', () => undefined);
     guest.on('close', () => void this.guestGone(session, 'The console connection to the guest ended.'));
-    stream.on('error', () => close(1000, 'Closed.'));
+    ws.on('error', () => close(1000, 'Closed.'));
     ws.on('close', () => close(1000, 'Closed.'));
   }
 
