@@ -42,8 +42,7 @@ CREATE VIEW "price_version_spans" AS
 -- The one place segments are cut into billable parts: per UTC day (24 hours, whatever the session's time zone) and
 -- price version. A run of vCPU or memory is billed for at least 60 seconds (RUN_MINIMUM_RESOURCES in
 -- server/billing/resources.ts); an open segment runs to now(). Seconds are exact numerics (to the microsecond).
--- Only what falls in [lo, hi) is cut (an invoice's period), so a long-open segment costs only its days there.
-CREATE FUNCTION "usage_parts"(segs usage_segments[], lo timestamptz DEFAULT '-infinity', hi timestamptz DEFAULT 'infinity')
+CREATE FUNCTION "usage_parts"(segs usage_segments[])
 RETURNS TABLE (tenant_id uuid, instance_id text, image_id text, volume_id text, resource usage_resource, day date, price_version_id uuid, unit_seconds numeric, seconds numeric)
 LANGUAGE sql STABLE AS $$
   SELECT s.tenant_id, s.instance_id, s.image_id, s.volume_id, s.resource,
@@ -52,7 +51,7 @@ LANGUAGE sql STABLE AS $$
          s.quantity * extract(epoch FROM least(s.s1, pv.v1, d.d0 + interval '24 hours') - greatest(s.s0, pv.v0, d.d0)),
          extract(epoch FROM least(s.s1, pv.v1, d.d0 + interval '24 hours') - greatest(s.s0, pv.v0, d.d0))
   FROM (
-    SELECT u.tenant_id, u.instance_id, u.image_id, u.volume_id, u.resource, u.quantity, greatest(u.started_at, lo) AS s0, least(e.s1, hi) AS s1
+    SELECT u.tenant_id, u.instance_id, u.image_id, u.volume_id, u.resource, u.quantity, u.started_at AS s0, e.s1
     FROM unnest(segs) u
     CROSS JOIN LATERAL (SELECT CASE WHEN u.resource IN ('vcpu', 'memory_mib') THEN greatest(coalesce(u.ended_at, now()), u.started_at + interval '60 seconds')
                                     ELSE coalesce(u.ended_at, now()) END AS s1) e

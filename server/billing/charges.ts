@@ -110,7 +110,7 @@ const isoDay = (d: Date) => d.toISOString().slice(0, 10);
 /**
  * A day-aligned period's parts: the closed segments' sums — usage_monthly's for
  * the whole months of a single period, usage_daily's for the other days — and
- * the open segments, cut the same way (usage_parts), now.
+ * the open segments, cut from themselves, now (few: one per subject and resource).
  */
 function fromDailySums(tenantIds: string[], from: Date, to: Date, step: Step): SQL {
   const ids = sql`${sql.param(tenantIds)}::uuid[]`;
@@ -125,50 +125,58 @@ function fromDailySums(tenantIds: string[], from: Date, to: Date, step: Step): S
             union all ${days(m1, to)}`
       : days(from, to);
   return sql`
-    with closed_and_open as (
+    with closed as (
       ${closed}
-      union all
-      select ${cols}, day
-      from usage_parts(array(select s from usage_segments s where s.tenant_id = any(${ids}) and s.ended_at is null), ${from}, ${to})
     ),
-    parts as (
+    closed_parts as (
       select tenant_id, ${step === null ? sql`${from}::timestamptz` : sql`day::timestamp at time zone 'UTC'`} as p0,
              instance_id, image_id, volume_id, resource, price_version_id, unit_seconds, seconds
-      from closed_and_open
-    )`;
+      from closed
+    ),
+    ${segmentCuts(tenantIds, from, to, step, 'open', 'open_parts')},
+    parts as (select * from closed_parts union all select * from open_parts)`;
 }
 
 /** Any period's parts, from the segments. */
 function segmentParts(tenantIds: string[], from: Date, to: Date, step: Step): SQL {
+  return sql`with ${segmentCuts(tenantIds, from, to, step, 'all', 'parts')}`;
+}
+
+/**
+ * WITH items ending in `name`: the parts of [from, to) cut from the segments
+ * (all of them, or only the open ones, which a day-aligned period prices live).
+ */
+function segmentCuts(tenantIds: string[], from: Date, to: Date, step: Step, which: 'all' | 'open', name: string): SQL {
+  const n = (item: string) => sql.raw(`${name}_${item}`);
   return sql`
-    with periods as (${periodsSql(from, to, step)}),
-    seg as (
+    ${n('periods')} as (${periodsSql(from, to, step)}),
+    ${n('seg')} as (
       select s.tenant_id, s.instance_id, s.image_id, s.volume_id, s.resource, s.quantity, s.started_at as s0,
              case when s.resource in (${runMinimumSql})
                   then greatest(coalesce(s.ended_at, now()), s.started_at + interval '60 seconds')
                   else coalesce(s.ended_at, now()) end as s1
       from usage_segments s
-      where s.tenant_id = any(${sql.param(tenantIds)}::uuid[])
+      where s.tenant_id = any(${sql.param(tenantIds)}::uuid[]) ${which === 'open' ? sql`and s.ended_at is null` : sql``}
         and s.started_at < ${to}
         and (s.ended_at is null or s.ended_at > ${from}::timestamptz - interval '60 seconds')
     ),
-    spans as (
+    ${n('spans')} as (
       select p.id, p.effective_from as v0,
              coalesce(lead(p.effective_from) over (order by p.effective_from), 'infinity'::timestamptz) as v1
       from price_versions p
     ),
-    cut as (
+    ${n('cut')} as (
       select seg.tenant_id, periods.p0, seg.instance_id, seg.image_id, seg.volume_id, seg.resource, seg.quantity, spans.id as price_version_id,
              extract(epoch from least(seg.s1, spans.v1, periods.p1) - greatest(seg.s0, spans.v0, periods.p0)) as seconds
-      from seg
-      join spans on spans.v0 < seg.s1 and spans.v1 > seg.s0
-      join periods on periods.p0 < seg.s1 and periods.p1 > seg.s0
+      from ${n('seg')} seg
+      join ${n('spans')} spans on spans.v0 < seg.s1 and spans.v1 > seg.s0
+      join ${n('periods')} periods on periods.p0 < seg.s1 and periods.p1 > seg.s0
       where greatest(seg.s0, spans.v0, periods.p0) < least(seg.s1, spans.v1, periods.p1)
     ),
-    parts as (
+    ${sql.raw(name)} as (
       select cut.tenant_id, cut.p0, cut.instance_id, cut.image_id, cut.volume_id, cut.resource, cut.price_version_id,
              cut.quantity * cut.seconds as unit_seconds, cut.seconds
-      from cut
+      from ${n('cut')} cut
     )`;
 }
 
@@ -179,18 +187,11 @@ function segmentParts(tenantIds: string[], from: Date, to: Date, step: Step): SQ
  */
 const withLines = (withParts: SQL) => sql`
     ${withParts},
-    -- Summed per price version first (exact), priced after: few rows reach the numeric products and the joins.
-    sums as (
-      select parts.tenant_id, parts.p0, parts.instance_id, parts.image_id, parts.volume_id, parts.resource, parts.price_version_id,
-             sum(parts.unit_seconds) as unit_seconds, sum(parts.seconds) as seconds
-      from parts
-      group by parts.tenant_id, parts.p0, parts.instance_id, parts.image_id, parts.volume_id, parts.resource, parts.price_version_id
-    ),
     lines as (
       select parts.tenant_id, parts.p0, parts.instance_id, parts.image_id, parts.volume_id, parts.resource,
              sum(parts.unit_seconds) as unit_seconds, sum(parts.seconds) as seconds,
              round(sum(parts.unit_seconds * ${priceSql}) / ${divisorSql}) as amount
-      from sums parts
+      from parts
       join price_versions pv on pv.id = parts.price_version_id
       group by parts.tenant_id, parts.p0, parts.instance_id, parts.image_id, parts.volume_id, parts.resource
     )`;
