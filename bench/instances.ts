@@ -3,14 +3,9 @@
 // (embedded, or BENCH_DATABASE_URL); the launches only decide and enqueue, so
 // no hypervisor runs here: the host is registered as an in-memory ("fake") one.
 import crypto from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { createDb } from '../server/db/client';
-import { startEmbeddedPostgres } from '../server/db/embedded';
-import { runMigrations } from '../server/db/migrate';
 import { instances } from '../server/db/schema';
 import { newInstanceId } from '../server/instances/ids';
+import { benchDatabase } from './database';
 import { setQuota, setUpCompute, tiny } from '../server/test/compute';
 import { callerAs, makeTenant, makeUser } from '../server/test/factories';
 import { atMost, type BenchModule } from './types';
@@ -32,19 +27,8 @@ const bench: BenchModule = {
   name: 'instances',
   description: 'instances.list with 10,000 instances; 1,000 concurrent launch decisions in one tenant and over 10 (in-memory driver, real PostgreSQL)',
   async run() {
-    let url = process.env.BENCH_DATABASE_URL;
-    let stop = async () => undefined as void;
-    let dir: string | null = null;
-    if (!url) {
-      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cirrus-bench-'));
-      fs.chmodSync(dir, 0o711);
-      const pg = await startEmbeddedPostgres(dir, { log: () => undefined, quiet: true });
-      url = pg.url;
-      stop = pg.stop;
-    }
-    const { db, pool } = createDb(url, 20);
+    const { db, close } = await benchDatabase('instances', 20);
     try {
-      await runMigrations(url);
       await setUpCompute(db, { cpus: 1000 });
       const owner = await makeUser(db);
       const tenant = await makeTenant(db, owner, `bench-${crypto.randomBytes(3).toString('hex')}`);
@@ -119,9 +103,7 @@ const bench: BenchModule = {
         { label: 'driver', value: 'in-memory (decisions only; no guest boots)' },
       ];
     } finally {
-      await pool.end();
-      await stop();
-      if (dir) fs.rmSync(dir, { recursive: true, force: true });
+      await close();
     }
   },
 };

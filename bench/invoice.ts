@@ -6,16 +6,11 @@
 // version by the ledger's own triggers — plus the open segments, live; the figures
 // say how many of those rows there are, and check the total against the
 // brute-force SQL over the segments themselves.
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { chargeLines, dailyCharges, fromSegments } from '../server/billing/charges';
 import { revenueByTenant } from '../server/billing/revenue';
 import { billingSummary } from '../server/billing/summary';
-import { createDb } from '../server/db/client';
-import { startEmbeddedPostgres } from '../server/db/embedded';
-import { runMigrations } from '../server/db/migrate';
+import { benchDatabase } from './database';
 import { setUpCompute } from '../server/test/compute';
 import { makeTenant, makeUser } from '../server/test/factories';
 import { atMost, median, type BenchFigure, type BenchModule } from './types';
@@ -42,21 +37,9 @@ const bench: BenchModule = {
   name: 'invoice',
   description: `billing for one tenant at ${STAGES.map((n) => n.toLocaleString('en')).join(' and ')} ledger segments (usage_daily + open segments)`,
   async run() {
-    // A database of its own (embedded), or BENCH_DATABASE_URL's (left as the run leaves it, for a look afterwards).
-    let url = process.env.BENCH_DATABASE_URL;
-    let stop = async () => undefined as void;
-    let dir: string | null = null;
-    if (!url) {
-      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cirrus-bench-invoice-'));
-      fs.chmodSync(dir, 0o711);
-      const pg = await startEmbeddedPostgres(dir, { log: () => undefined, quiet: true });
-      url = pg.url;
-      stop = pg.stop;
-    }
-    const { db, pool } = createDb(url, 4);
+    const { db, close } = await benchDatabase('invoice', 4);
     const figures: BenchFigure[] = [];
     try {
-      await runMigrations(url);
       await setUpCompute(db);
       const owner = await makeUser(db);
       const tenant = await makeTenant(db, owner);
@@ -119,9 +102,7 @@ const bench: BenchModule = {
       }
       return figures;
     } finally {
-      await pool.end();
-      await stop();
-      if (dir) fs.rmSync(dir, { recursive: true, force: true });
+      await close();
     }
   },
 };

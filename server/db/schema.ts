@@ -408,66 +408,48 @@ export const usageSegments = pgTable(
 );
 
 /**
- * The closed part of the ledger, summed: unit-seconds (quantity × seconds) per
- * subject, resource, UTC day and price version. Maintained by triggers in the
- * transaction that writes usage_segments (drizzle/0019_usage_daily.sql), and
- * re-derived from the segments when a price version is added, moved or removed,
- * so it is always exactly the closed segments' sum. Invoices read it plus the
- * open segments, live (server/billing/charges.ts).
+ * A sum of the closed ledger per subject, resource, period and price version;
+ * `period` names the column holding the period's first day (usage_daily's day,
+ * usage_monthly's month). Maintained by triggers in the transaction that writes
+ * usage_segments (drizzle/0019_usage_daily.sql) and re-derived from the
+ * segments when a price version is added, moved or removed, so it is always
+ * exactly the closed segments' sum. Invoices read it plus the open segments,
+ * live (server/billing/charges.ts).
  */
-export const usageDaily = pgTable(
-  'usage_daily',
-  {
-    tenantId: uuid('tenant_id')
-      .notNull()
-      .references(() => tenants.id, { onDelete: 'cascade' }),
-    // No foreign keys to the subjects: a deleted subject's segments go with it, and the delete trigger takes their sums out.
-    instanceId: text('instance_id'),
-    imageId: text('image_id'),
-    volumeId: text('volume_id'),
-    resource: usageResource('resource').notNull(),
-    day: date('day', { mode: 'string' }).notNull(),
-    priceVersionId: uuid('price_version_id')
-      .notNull()
-      .references(() => priceVersions.id, { onDelete: 'cascade' }),
-    /** Quantity × seconds, exact (seconds to the microsecond). */
-    unitSeconds: numeric('unit_seconds').notNull(),
-    seconds: numeric('seconds').notNull(),
-    /** How many segment parts are summed here: the row goes when it reaches 0. */
-    parts: integer('parts').notNull(),
-  },
-  (t) => [
-    unique('usage_daily_key').on(t.tenantId, t.day, t.resource, t.priceVersionId, t.instanceId, t.imageId, t.volumeId).nullsNotDistinct(),
-    // Rows summing to nothing, deleted as soon as they are made: kept tiny.
-    index('usage_daily_empty_idx').on(t.tenantId).where(sql`parts = 0`),
-  ],
-);
+function usageSums<P extends string>(name: string, period: P) {
+  return pgTable(
+    name,
+    {
+      tenantId: uuid('tenant_id')
+        .notNull()
+        .references(() => tenants.id, { onDelete: 'cascade' }),
+      // No foreign keys to the subjects: a deleted subject's segments go with it, and the delete trigger takes their sums out.
+      instanceId: text('instance_id'),
+      imageId: text('image_id'),
+      volumeId: text('volume_id'),
+      resource: usageResource('resource').notNull(),
+      [period]: date(period, { mode: 'string' }).notNull(),
+      priceVersionId: uuid('price_version_id')
+        .notNull()
+        .references(() => priceVersions.id, { onDelete: 'cascade' }),
+      /** Quantity × seconds, exact (seconds to the microsecond). */
+      unitSeconds: numeric('unit_seconds').notNull(),
+      seconds: numeric('seconds').notNull(),
+      /** How many segment parts are summed here: the row goes when it reaches 0. */
+      parts: integer('parts').notNull(),
+    } as const,
+    (t) => [
+      unique(`${name}_key`).on(t.tenantId, t[period]!, t.resource, t.priceVersionId, t.instanceId, t.imageId, t.volumeId).nullsNotDistinct(),
+      // Rows summing to nothing, deleted as soon as they are made: kept tiny.
+      index(`${name}_empty_idx`).on(t.tenantId).where(sql`parts = 0`),
+    ],
+  );
+}
 
-/** usage_daily summed per month (the same triggers keep it): a whole month's invoice reads a row per subject, resource and price version. */
-export const usageMonthly = pgTable(
-  'usage_monthly',
-  {
-    tenantId: uuid('tenant_id')
-      .notNull()
-      .references(() => tenants.id, { onDelete: 'cascade' }),
-    instanceId: text('instance_id'),
-    imageId: text('image_id'),
-    volumeId: text('volume_id'),
-    resource: usageResource('resource').notNull(),
-    /** The month's first day. */
-    month: date('month', { mode: 'string' }).notNull(),
-    priceVersionId: uuid('price_version_id')
-      .notNull()
-      .references(() => priceVersions.id, { onDelete: 'cascade' }),
-    unitSeconds: numeric('unit_seconds').notNull(),
-    seconds: numeric('seconds').notNull(),
-    parts: integer('parts').notNull(),
-  },
-  (t) => [
-    unique('usage_monthly_key').on(t.tenantId, t.month, t.resource, t.priceVersionId, t.instanceId, t.imageId, t.volumeId).nullsNotDistinct(),
-    index('usage_monthly_empty_idx').on(t.tenantId).where(sql`parts = 0`),
-  ],
-);
+/** Per UTC day. */
+export const usageDaily = usageSums('usage_daily', 'day');
+/** Per month (its first day): a whole month's invoice reads a row per subject, resource and price version. */
+export const usageMonthly = usageSums('usage_monthly', 'month');
 
 /**
  * The price book: each version applies from `effective_from` until the next
