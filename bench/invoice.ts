@@ -1,13 +1,14 @@
 // Billing at scale: the monthly invoice, the daily costs, the month-to-date summary
 // and admin revenue for one tenant at 1,000,000 and then 10,000,000 closed ledger
 // segments (real PostgreSQL; 1,000 instances, segments spread over the whole month,
-// three price versions, plus one open segment per instance). Invoices read
-// usage_daily — the closed segments summed per instance, resource, day and price
-// version by the ledger's own triggers — plus the open segments, live; the figures
-// say how many of those rows there are, and check the total against the
-// brute-force SQL over the segments themselves.
+// three price versions, plus one open segment per instance, checkpointed as the
+// compute loop does). Invoices read usage_monthly and usage_daily, daily costs
+// usage_day_totals — sums the ledger's own triggers keep — plus the open segments
+// since their checkpoint, live; the figures say how many sum rows there are, and
+// check the total against the brute-force SQL over the segments themselves.
 import { sql } from 'drizzle-orm';
 import { chargeLines, dailyCharges, fromSegments } from '../server/billing/charges';
+import { checkpointOpenUsage } from '../server/billing/ledger';
 import { revenueByTenant } from '../server/billing/revenue';
 import { billingSummary } from '../server/billing/summary';
 import { benchDatabase } from './database';
@@ -74,6 +75,8 @@ const bench: BenchModule = {
                    ${MONTH}::timestamptz + ((g::bigint * ${MONTH_SECONDS - 10}::bigint) / ${target}::bigint) * interval '1 second' + interval '9 seconds'
             from generate_series(${from}::int, ${to - 1}::int) g`);
         }
+        // What the compute loop does every 30 s: open segments' complete days into the sums.
+        await checkpointOpenUsage(db);
         await db.execute(sql`analyze usage_segments`);
         await db.execute(sql`analyze usage_daily`);
         const loadSeconds = (performance.now() - t0) / 1000;

@@ -13,12 +13,8 @@
 // exact numerics: round(Σ unit-seconds × price ÷ (3600 × units per priced unit)).
 import { sql, type SQL } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client';
-import { billedResources, priceOf, RUN_MINIMUM_RESOURCES, type BilledResource } from './resources';
+import { RUN_MINIMUM_RESOURCES, type BilledResource } from './resources';
 
-// The price of each resource per priced unit-hour, from a price_versions row `pv`, and what divides
-// unit-seconds × price into micro-units (seconds per hour × metered units per priced unit). Constants only.
-const priceSql = sql.raw(`case parts.resource ${billedResources.map((r) => `when '${r}' then pv.${priceOf[r].column}`).join(' ')} end`);
-const divisorSql = sql.raw(`case parts.resource ${billedResources.map((r) => `when '${r}' then ${3600 * priceOf[r].per}`).join(' ')} end`);
 const runMinimumSql = sql.raw(RUN_MINIMUM_RESOURCES.map((r) => `'${r}'`).join(', '));
 
 const DAY_MS = 86_400_000;
@@ -64,7 +60,52 @@ export async function chargeTotals(db: DbOrTx, tenantIds: string[], from: Date, 
  * query instead of one per day. Days without charges are left out.
  */
 export async function dailyCharges(db: DbOrTx, tenantId: string, from: Date, to: Date): Promise<{ day: string; amountMicro: number }[]> {
-  return (await periodTotals(db, partsOf([tenantId], from, to, '24 hours'))).map((t) => ({ day: t.periodStart.toISOString().slice(0, 10), amountMicro: t.amountMicro }));
+  if (dayAligned(from) && dayAligned(to) && from < to) return dailyFromTotals(db, tenantId, from, to);
+  return (await periodTotals(db, segmentParts([tenantId], from, to, '24 hours'))).map((t) => ({ day: isoDay(t.periodStart), amountMicro: t.amountMicro }));
+}
+
+/**
+ * Daily costs of day-aligned days: usage_day_totals' row per day (its closed
+ * line-days, each priced and rounded), corrected on the line-days the open
+ * segments reach since their billed_through — each such line priced again with
+ * its open part and its closed rounding taken out.
+ */
+async function dailyFromTotals(db: DbOrTx, tenantId: string, from: Date, to: Date): Promise<{ day: string; amountMicro: number }[]> {
+  const subject = (t: string) => sql.raw(`coalesce(${t}.instance_id, ${t}.image_id, ${t}.volume_id)`);
+  const { rows } = await db.execute<{ day: string; amount: string }>(sql`
+    with ${segmentCuts([tenantId], from, to, '24 hours', 'open', 'open_parts')},
+    open_lines as (
+      select o.tenant_id, (o.p0 at time zone 'UTC')::date as day, o.resource, ${subject('o')} as subject, o.price_version_id, o.unit_seconds, false as closed
+      from open_parts o
+    ),
+    touched as (select distinct tenant_id, day, resource, subject from open_lines),
+    closed_lines as (
+      select u.tenant_id, u.day, u.resource, ${subject('u')} as subject, u.price_version_id, u.unit_seconds, true as closed
+      from usage_daily u
+      join touched k on k.tenant_id = u.tenant_id and k.day = u.day and k.resource = u.resource and k.subject = ${subject('u')}
+    ),
+    corrections as (
+      select l.tenant_id, l.day,
+             round(sum(l.unit_seconds * usage_price(pv, l.resource)) / usage_divisor(l.resource))
+               - coalesce(round(sum(l.unit_seconds * usage_price(pv, l.resource)) filter (where l.closed) / usage_divisor(l.resource)), 0) as amount,
+             bool_or(l.closed) as counted
+      from (select * from open_lines union all select * from closed_lines) l
+      join price_versions pv on pv.id = l.price_version_id
+      group by l.tenant_id, l.day, l.resource, l.subject
+    ),
+    by_day as (
+      select day, sum(amount) as amount, count(*) filter (where not counted) as new_lines from corrections group by day
+    ),
+    totals as (
+      select day, amount, lines from usage_day_totals where tenant_id = ${tenantId} and day >= ${isoDay(from)}::date and day < ${isoDay(to)}::date
+    )
+    select coalesce(t.day, c.day)::text as day, coalesce(t.amount, 0) + coalesce(c.amount, 0) as amount
+    from totals t
+    full join by_day c on c.day = t.day
+    where coalesce(t.lines, 0) + coalesce(c.new_lines, 0) > 0
+    order by 1
+  `);
+  return rows.map((r) => ({ day: r.day, amountMicro: Number(r.amount) }));
 }
 
 type Step = '24 hours' | null;
@@ -144,14 +185,16 @@ function segmentParts(tenantIds: string[], from: Date, to: Date, step: Step): SQ
 
 /**
  * WITH items ending in `name`: the parts of [from, to) cut from the segments
- * (all of them, or only the open ones, which a day-aligned period prices live).
+ * (all of them; or only the open ones from their billed_through on, which a
+ * day-aligned period prices live).
  */
 function segmentCuts(tenantIds: string[], from: Date, to: Date, step: Step, which: 'all' | 'open', name: string): SQL {
   const n = (item: string) => sql.raw(`${name}_${item}`);
   return sql`
     ${n('periods')} as (${periodsSql(from, to, step)}),
     ${n('seg')} as (
-      select s.tenant_id, s.instance_id, s.image_id, s.volume_id, s.resource, s.quantity, s.started_at as s0,
+      select s.tenant_id, s.instance_id, s.image_id, s.volume_id, s.resource, s.quantity,
+             ${which === 'open' ? sql`greatest(s.started_at, coalesce(s.billed_through, s.started_at))` : sql`s.started_at`} as s0,
              case when s.resource in (${runMinimumSql})
                   then greatest(coalesce(s.ended_at, now()), s.started_at + interval '60 seconds')
                   else coalesce(s.ended_at, now()) end as s1
@@ -190,7 +233,7 @@ const withLines = (withParts: SQL) => sql`
     lines as (
       select parts.tenant_id, parts.p0, parts.instance_id, parts.image_id, parts.volume_id, parts.resource,
              sum(parts.unit_seconds) as unit_seconds, sum(parts.seconds) as seconds,
-             round(sum(parts.unit_seconds * ${priceSql}) / ${divisorSql}) as amount
+             round(sum(parts.unit_seconds * usage_price(pv, parts.resource)) / usage_divisor(parts.resource)) as amount
       from parts
       join price_versions pv on pv.id = parts.price_version_id
       group by parts.tenant_id, parts.p0, parts.instance_id, parts.image_id, parts.volume_id, parts.resource

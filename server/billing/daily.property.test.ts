@@ -1,10 +1,12 @@
 // Property: whatever is written to the ledger, in whatever order — segments
 // opened, closed, inserted closed, corrected, deleted with their instance, price
-// versions added and removed before or after the usage they price — the
-// invoice, daily costs and totals read from usage_daily plus the open segments
-// equal, to the micro-unit, the same lines cut from the segments themselves
-// (`fromSegments`, the brute-force SQL), usage_daily holds exactly what a fresh
-// derivation from the closed segments gives, and usage_monthly its months' sums.
+// versions added and removed before or after the usage they price, open segments
+// checkpointed — the invoice, daily costs and totals read from the sums plus the
+// open segments equal, to the micro-unit, the same lines cut from the segments themselves
+// (`fromSegments`, the brute-force SQL); usage_daily holds exactly what a fresh
+// derivation from the segments gives (closed ones, and open ones up to their
+// billed_through), usage_monthly its months' sums and usage_day_totals its days'
+// rounded lines.
 import fc from 'fast-check';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +17,7 @@ import { setUpCompute, tiny } from '../test/compute';
 import { makeTenant, makeUser } from '../test/factories';
 import { createTestDatabase, type TestDatabase } from '../test/db';
 import { DEFAULT_PRICES } from './prices';
+import { billedResources, priceOf } from './resources';
 import { invoiceMonths } from './summary';
 import { chargeLines, chargeTotals, dailyCharges, fromSegments } from './charges';
 
@@ -40,6 +43,7 @@ type Op =
   | { kind: 'correct'; subject: number; resource: Res; quantity: number; shift: number }
   | { kind: 'price'; at: number; vcpu: number; mem: number; disk: number; nic: number; bw: number }
   | { kind: 'unprice' }
+  | { kind: 'checkpoint'; day: number }
   | { kind: 'forget'; subject: number };
 
 const subject = fc.integer({ min: 0, max: 2 });
@@ -62,6 +66,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     }),
   },
   { weight: 1, arbitrary: fc.constant({ kind: 'unprice' as const }) },
+  { weight: 2, arbitrary: fc.integer({ min: -2, max: 4 }).map((day) => ({ kind: 'checkpoint' as const, day })) },
   { weight: 1, arbitrary: subject.map((s) => ({ kind: 'forget' as const, subject: s })) },
 );
 
@@ -93,6 +98,12 @@ async function play(ops: Op[]): Promise<string> {
     } else if (op.kind === 'price') {
       const prices = { currency: 'USD', vcpuHour: op.vcpu, memoryGiBHour: op.mem, diskGiBHour: op.disk, nicHour: op.nic, bandwidthMbitHour: op.bw };
       await t.db.insert(priceVersions).values({ effectiveFrom: at(op.at), ...prices }).onConflictDoUpdate({ target: priceVersions.effectiveFrom, set: prices });
+    } else if (op.kind === 'checkpoint') {
+      // checkpointOpenUsage as of a midnight (it only moves forward).
+      const midnight = at(op.day * DAY);
+      await t.db.execute(sql`
+        update usage_segments set billed_through = ${midnight}
+        where tenant_id = ${tenant.id} and ended_at is null and started_at < ${midnight} and (billed_through is null or billed_through < ${midnight})`);
     } else if (op.kind === 'unprice') {
       await t.db.execute(sql`delete from price_versions where id = (select id from price_versions where effective_from > ${BASE} order by effective_from desc limit 1)`);
     } else {
@@ -111,7 +122,7 @@ async function storedAndDerived(db: DbOrTx, tenantId: string) {
   const derived = await db.execute(sql`
     select ${cols} from (
       select instance_id, resource, day, price_version_id, sum(unit_seconds) as unit_seconds, sum(seconds) as seconds, count(*)::int as parts
-      from usage_parts(array(select s from usage_segments s where s.tenant_id = ${tenantId} and s.ended_at is not null))
+      from usage_parts(array(select s from usage_segments s where s.tenant_id = ${tenantId}))
       group by instance_id, resource, day, price_version_id
     ) d ${order}`);
   const monthCols = sql.raw(`instance_id, resource::text as resource, month::text as month, price_version_id, unit_seconds::text as unit_seconds, seconds::text as seconds, parts`);
@@ -123,7 +134,15 @@ async function storedAndDerived(db: DbOrTx, tenantId: string) {
       from usage_daily where tenant_id = ${tenantId}
       group by instance_id, resource, date_trunc('month', day), price_version_id
     ) m ${monthOrder}`);
-  return { stored: [stored.rows, months.rows], derived: [derived.rows, monthsOfDays.rows] };
+  const totals = await db.execute(sql`select day::text as day, amount::text as amount, lines from usage_day_totals where tenant_id = ${tenantId} order by day`);
+  const totalsOfDays = await db.execute(sql`
+    select day::text as day, sum(amount)::text as amount, count(*)::int as lines from (
+      select d.day, round(sum(d.unit_seconds * usage_price(pv, d.resource)) / usage_divisor(d.resource)) as amount
+      from usage_daily d join price_versions pv on pv.id = d.price_version_id
+      where d.tenant_id = ${tenantId}
+      group by d.day, d.resource, coalesce(d.instance_id, d.image_id, d.volume_id)
+    ) l group by day order by day`);
+  return { stored: [stored.rows, months.rows, totals.rows], derived: [derived.rows, monthsOfDays.rows, totalsOfDays.rows] };
 }
 
 const strip = (lines: { periodStart?: Date; tenantId?: string }[]) => lines.map(({ periodStart: _p, tenantId: _t, ...l }) => l);
@@ -169,6 +188,7 @@ describe('usage_daily (property)', () => {
     expect(stored).toEqual(derived);
     expect(stored[0]).toHaveLength(1);
     expect(stored[1]).toHaveLength(1);
+    expect(stored[2]).toHaveLength(1);
   });
 
   it('lists the months with usage, newest first: closed segments’ months and every month an open one has run through', async () => {
@@ -184,5 +204,15 @@ describe('usage_daily (property)', () => {
     expect(months[0]).toBe(now);
     expect(months.slice(-4)).toEqual(['2025-09', '2025-06', '2025-05', '2025-03']);
     expect(new Set(months).size).toBe(months.length);
+  });
+
+  it('prices in SQL exactly as priceOf says', async () => {
+    const [pv] = await t.db.select().from(priceVersions).where(eq(priceVersions.effectiveFrom, BASE));
+    for (const r of billedResources) {
+      const { rows } = await t.db.execute<{ price: string; divisor: string }>(
+        sql`select usage_price(pv, ${r}::usage_resource)::text as price, usage_divisor(${r}::usage_resource)::text as divisor from price_versions pv where pv.id = ${pv!.id}`,
+      );
+      expect([Number(rows[0]!.price), Number(rows[0]!.divisor)], r).toEqual([pv![priceOf[r].key], 3600 * priceOf[r].per]);
+    }
   });
 });

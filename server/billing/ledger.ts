@@ -86,3 +86,18 @@ export async function resizeUsage(db: DbOrTx, inst: { id: string; tenantId: stri
     await db.insert(usageSegments).values({ tenantId: inst.tenantId, instanceId: inst.id, resource, quantity: newQuantity, startedAt: sql`now()` });
   }
 }
+
+/**
+ * Move every open segment's billed_through up to the last UTC midnight: the
+ * ledger's triggers add its complete days to usage_daily and the day totals in
+ * the same statement, so invoices and daily costs price only the rest live.
+ * Idempotent, and replayable at any time (it only moves forward); the compute
+ * loop runs it. Returns how many segments moved.
+ */
+export async function checkpointOpenUsage(db: DbOrTx): Promise<number> {
+  const { rowCount } = await db.execute(sql`
+    update usage_segments set billed_through = date_trunc('day', now(), 'UTC')
+    where ended_at is null and started_at < date_trunc('day', now(), 'UTC')
+      and (billed_through is null or billed_through < date_trunc('day', now(), 'UTC'))`);
+  return rowCount ?? 0;
+}

@@ -393,6 +393,11 @@ export const usageSegments = pgTable(
     quantity: integer('quantity').notNull(),
     startedAt: timestamp('started_at', { withTimezone: true }).notNull().defaultNow(),
     endedAt: timestamp('ended_at', { withTimezone: true }),
+    /**
+     * An open segment's part before this instant (a UTC midnight) is already in
+     * usage_daily (checkpointOpenUsage): invoices price only the rest live.
+     */
+    billedThrough: timestamp('billed_through', { withTimezone: true }),
   },
   (t) => [
     index('usage_segments_tenant_time_idx').on(t.tenantId, t.startedAt),
@@ -450,6 +455,26 @@ function usageSums<P extends string>(name: string, period: P) {
 export const usageDaily = usageSums('usage_daily', 'day');
 /** Per month (its first day): a whole month's invoice reads a row per subject, resource and price version. */
 export const usageMonthly = usageSums('usage_monthly', 'month');
+
+/**
+ * Per tenant and UTC day: the sum of its usage_daily line-days (subject and
+ * resource) each priced and rounded as an invoice line is, and how many there
+ * are. Kept by the same triggers, and re-derived on any price version change
+ * (it bakes prices in): daily costs read a row per day, plus the line-days the
+ * open segments touch, live.
+ */
+export const usageDayTotals = pgTable(
+  'usage_day_totals',
+  {
+    tenantId: uuid('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    day: date('day', { mode: 'string' }).notNull(),
+    amount: numeric('amount').notNull(),
+    lines: integer('lines').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.day] })],
+);
 
 /**
  * The price book: each version applies from `effective_from` until the next

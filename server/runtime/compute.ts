@@ -7,6 +7,7 @@ import path from 'node:path';
 import { Logger, run, type Runner } from 'graphile-worker';
 import pg from 'pg';
 import { enforceBudgets } from '../billing/budget-guard';
+import { checkpointOpenUsage } from '../billing/ledger';
 import { seedFlavors, syncImages } from '../catalog';
 import type { Db } from '../db/client';
 import { HEARTBEAT_EVERY_MS, heartbeat, markHostOffline, registerHost } from '../hosts';
@@ -142,9 +143,12 @@ export async function startCompute(opts: { db: Db; databaseUrl: string; dataDir:
   sampler.start();
   // The host's network: restored now (after a crash or a host restart), then kept in step.
   network.start();
-  // Hard-capped budgets: stop what runs once a tenant's month is spent.
+  // Open segments' complete days into the ledger's sums (after midnight), then hard-capped budgets:
+  // stop what runs once a tenant's month is spent.
   const budgets = setInterval(() => {
-    void enforceBudgets(db)
+    void checkpointOpenUsage(db)
+      .catch((err) => log(`[billing] checkpoint of open usage failed: ${err instanceof Error ? err.message : err}`))
+      .then(() => enforceBudgets(db))
       .then((n) => n && log(`[billing] stopped ${n} instance(s) of tenants over a hard-capped budget`))
       .catch((err) => log(`[billing] budget check failed: ${err instanceof Error ? err.message : err}`));
   }, 30_000);
