@@ -4,13 +4,16 @@
 // at least 60 seconds per run, then per second; everything else per second
 // (server/billing/resources.ts lists the resources and their prices).
 //
-// Two ways to the same parts: closed segments are summed, per subject, resource,
-// UTC day and price version, into usage_daily by the database in the transaction
-// that writes them (drizzle/0019_usage_daily.sql), and a day-aligned period reads
-// those sums plus the open segments, live — its cost grows with subject-days, not
-// segments. Any other period, and the property tests' oracle, cut the segments
-// themselves (`fromSegments`). Either way a line's amount is rounded once, from
-// exact numerics: round(Σ unit-seconds × price ÷ (3600 × units per priced unit)).
+// Two ways to the same parts. The database sums the ledger, in the transaction
+// that writes it (drizzle/0019_usage_daily.sql): closed segments, and open ones
+// up to their billed_through checkpoint, per subject, resource, UTC day and
+// price version (usage_daily), per month (usage_monthly), and per tenant-day as
+// rounded lines (usage_day_totals). A day-aligned period reads those sums plus
+// the open segments since their checkpoint, live — its cost grows with
+// subject-days, not segments. Any other period, and the property tests'
+// oracle, cut the segments themselves (`fromSegments`). Either way a line's
+// amount is rounded once, from exact numerics:
+// round(Σ unit-seconds × price ÷ (3600 × units per priced unit)).
 import { sql, type SQL } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client';
 import { RUN_MINIMUM_RESOURCES, type BilledResource } from './resources';
