@@ -18,6 +18,7 @@ import { makeTenant, makeUser } from '../test/factories';
 import { createTestDatabase, type TestDatabase } from '../test/db';
 import { DEFAULT_PRICES } from './prices';
 import { billedResources, priceOf } from './resources';
+import { checkpointOpenUsage } from './ledger';
 import { invoiceMonths } from './summary';
 import { chargeLines, chargeTotals, dailyCharges, fromSegments } from './charges';
 
@@ -214,5 +215,44 @@ describe('usage_daily (property)', () => {
       );
       expect([Number(rows[0]!.price), Number(rows[0]!.divisor)], r).toEqual([pv![priceOf[r].key], 3600 * priceOf[r].per]);
     }
+  });
+
+  it('checkpointOpenUsage moves open segments to the last midnight without changing a charge, and leaves a locked one for the next run', async () => {
+    const tenantId = await play([
+      { kind: 'segment', subject: 0, resource: 'vcpu', quantity: 2, from: -DAY, length: 0, open: true },
+      { kind: 'segment', subject: 1, resource: 'nic', quantity: 1, from: 0, length: 0, open: true },
+    ]);
+    const [held, free] = await t.db.select().from(usageSegments).where(eq(usageSegments.tenantId, tenantId)).orderBy(usageSegments.id);
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((r) => (locked = r));
+    // Another writer holds the first segment.
+    const holder = t.db.transaction(async (tx) => {
+      await tx.select().from(usageSegments).where(eq(usageSegments.id, held!.id)).for('update');
+      locked();
+      await released;
+    });
+    await isLocked;
+    try {
+      await t.db.transaction(async (tx) => {
+        const period = [new Date('2000-01-01T00:00:00Z'), new Date('2100-01-01T00:00:00Z')] as const;
+        const before = { lines: await chargeLines(tx, tenantId, ...period), days: await dailyCharges(tx, tenantId, at(-2 * DAY), at(600 * DAY)) };
+        expect(await checkpointOpenUsage(tx)).toBeGreaterThanOrEqual(1);
+        expect({ lines: await chargeLines(tx, tenantId, ...period), days: await dailyCharges(tx, tenantId, at(-2 * DAY), at(600 * DAY)) }).toEqual(before);
+      });
+      const rows = await t.db.execute<{ id: string; moved: boolean }>(
+        sql`select id::text, coalesce(billed_through = date_trunc('day', now(), 'UTC'), false) as moved from usage_segments where tenant_id = ${tenantId} order by id`,
+      );
+      expect(rows.rows.map((r) => r.moved)).toEqual([false, true]);
+      expect(free!.billedThrough).toBeNull();
+    } finally {
+      release();
+      await holder;
+    }
+    await checkpointOpenUsage(t.db);
+    const { stored, derived } = await storedAndDerived(t.db, tenantId);
+    expect(stored).toEqual(derived);
+    expect((await t.db.execute(sql`select 1 from usage_segments where tenant_id = ${tenantId} and billed_through is null`)).rows).toHaveLength(0);
   });
 });

@@ -92,12 +92,25 @@ export async function resizeUsage(db: DbOrTx, inst: { id: string; tenantId: stri
  * ledger's triggers add its complete days to usage_daily and the day totals in
  * the same statement, so invoices and daily costs price only the rest live.
  * Idempotent, and replayable at any time (it only moves forward); the compute
- * loop runs it. Returns how many segments moved.
+ * loop runs it. It yields to the ledger's own writers: segments locked now are
+ * left for the next run, and a wait of more than a moment on a sum row gives up
+ * (nothing is written; the next run does it). Returns how many segments moved.
  */
 export async function checkpointOpenUsage(db: DbOrTx): Promise<number> {
-  const { rowCount } = await db.execute(sql`
-    update usage_segments set billed_through = date_trunc('day', now(), 'UTC')
-    where ended_at is null and started_at < date_trunc('day', now(), 'UTC')
-      and (billed_through is null or billed_through < date_trunc('day', now(), 'UTC'))`);
-  return rowCount ?? 0;
+  try {
+    return await db.transaction(async (tx) => {
+      await tx.execute(sql`set local lock_timeout = '200ms'`);
+      const { rowCount } = await tx.execute(sql`
+        update usage_segments set billed_through = date_trunc('day', now(), 'UTC')
+        where id in (
+          select id from usage_segments
+          where ended_at is null and started_at < date_trunc('day', now(), 'UTC')
+            and (billed_through is null or billed_through < date_trunc('day', now(), 'UTC'))
+          for update skip locked)`);
+      return rowCount ?? 0;
+    });
+  } catch (e) {
+    if ((e as { cause?: { code?: string } }).cause?.code === '55P03' || (e as { code?: string }).code === '55P03') return 0; // lock_not_available
+    throw e;
+  }
 }
