@@ -417,8 +417,9 @@ export const usageSegments = pgTable(
  * `period` names the column holding the period's first day (usage_daily's day,
  * usage_monthly's month). Maintained by triggers in the transaction that writes
  * usage_segments (drizzle/0019_usage_daily.sql) and re-derived from the
- * segments when a price version is added, moved or removed, so it is always
- * exactly the closed segments' sum. Invoices read it plus the open segments,
+ * segments when a price version is added, moved, removed or repriced, so it is
+ * always exactly the sum of the closed segments and of the open ones up to
+ * their billed_through. Invoices read it plus the open segments,
  * live (server/billing/charges.ts).
  */
 function usageSums<P extends string>(name: string, period: P) {
