@@ -3,6 +3,11 @@
 // A running guest gets vCPUs, memory and disk without a reboot and sees them;
 // a suspend and resume carries the hot-added devices over; a cold boot folds
 // them into its size; stopped, it changes size either way.
+//
+// It grows to 2 vCPUs, not more: the guest never has more vCPUs than the
+// test machine has cores (2). The one guest in the suite that did (3 vCPUs)
+// twice hung early in its cold boot under TCG in CI, with the kernel silent
+// after PnP init; 140 boots of the same shape here, idle and loaded, never did.
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,7 +19,7 @@ import { eventually, guestShell, testImagesDir } from './test-support';
 
 const BOOT_MS = 90_000;
 const GiB = 1024 ** 3;
-const SPEC: GuestSpec = { id: 'grow', vcpus: 1, memoryMiB: 256, diskGiB: 1, nics: [{ mac: macAddress('grow', 0), tap: null }], image: 'cirrus-tiny-linux', maxVcpus: 3, maxMemoryMiB: 512 };
+const SPEC: GuestSpec = { id: 'grow', vcpus: 1, memoryMiB: 256, diskGiB: 1, nics: [{ mac: macAddress('grow', 0), tap: null }], image: 'cirrus-tiny-linux', maxVcpus: 2, maxMemoryMiB: 512 };
 
 let guestsDir: string;
 let driver: QemuDriver;
@@ -53,21 +58,21 @@ describe('QemuDriver: resize', () => {
     expect(await cpus()).toBe('1');
     expect(await diskBytes()).toBe(GiB);
 
-    const spec = await driver.resize(SPEC.id, { vcpus: 3, memoryMiB: 512, diskGiB: 2 });
-    expect(spec).toMatchObject({ vcpus: 3, memoryMiB: 512, diskGiB: 2, maxVcpus: 3, maxMemoryMiB: 512 });
+    const spec = await driver.resize(SPEC.id, { vcpus: 2, memoryMiB: 512, diskGiB: 2 });
+    expect(spec).toMatchObject({ vcpus: 2, memoryMiB: 512, diskGiB: 2, maxVcpus: 2, maxMemoryMiB: 512 });
     // The kernel adds the new CPUs and memory blocks as it takes in the ACPI events: online them as they appear.
-    await eventually(async () => (await online(), (await cpus()) === '3' && (await memKiB()) - before > 240 * 1024), 30_000, 'vCPUs and memory online');
-    expect(await cpus()).toBe('3');
+    await eventually(async () => (await online(), (await cpus()) === '2' && (await memKiB()) - before > 240 * 1024), 30_000, 'vCPUs and memory online');
+    expect(await cpus()).toBe('2');
     expect((await memKiB()) - before).toBeGreaterThan(240 * 1024); // 256 MiB, less what the kernel keeps of it for itself
     expect(await diskBytes()).toBe(2 * GiB);
     expect(await sh('cat /proc/sys/kernel/random/boot_id')).toBe(bootId);
     // The same size again is no change.
-    expect(await driver.resize(SPEC.id, { vcpus: 3 })).toEqual(spec);
+    expect(await driver.resize(SPEC.id, { vcpus: 2 })).toEqual(spec);
   });
 
   it('refuses what a running guest cannot do, saying why', async () => {
-    await expect(driver.resize(SPEC.id, { vcpus: 2 })).rejects.toThrow(/is not made smaller/);
-    await expect(driver.resize(SPEC.id, { vcpus: 4 })).rejects.toThrow(/room for 3 vCPU at most/);
+    await expect(driver.resize(SPEC.id, { vcpus: 1 })).rejects.toThrow(/is not made smaller/);
+    await expect(driver.resize(SPEC.id, { vcpus: 3 })).rejects.toThrow(/room for 2 vCPU at most/);
     await expect(driver.resize(SPEC.id, { memoryMiB: 1024 })).rejects.toThrow(/room for 512 MiB at most/);
     await expect(driver.resize(SPEC.id, { maxVcpus: 8 })).rejects.toThrow(/set while it is stopped/);
     await expect(driver.resize(SPEC.id, { diskGiB: 1 })).rejects.toThrow(/a disk only grows/);
@@ -80,17 +85,18 @@ describe('QemuDriver: resize', () => {
     await expect(driver.resize(SPEC.id, { vcpus: 1 })).rejects.toThrow(/is suspended/);
     await driver.restoreState(SPEC.id);
     expect(await sh('cat /proc/sys/kernel/random/boot_id')).toBe(bootId);
-    expect(await cpus()).toBe('3');
+    expect(await cpus()).toBe('2');
     expect(await memKiB()).toBe(mem);
   });
 
   it('a cold boot has the size it grew to; stopped, it changes either way', { timeout: 3 * BOOT_MS }, async () => {
     await driver.stop(SPEC.id);
     await boot();
-    expect(await cpus()).toBe('3');
+    expect(await cpus()).toBe('2');
     expect(await diskBytes()).toBe(2 * GiB);
     await driver.stop(SPEC.id);
-    expect(await driver.resize(SPEC.id, { vcpus: 1, memoryMiB: 192, diskGiB: 3, maxVcpus: 2 })).toMatchObject({ vcpus: 1, memoryMiB: 192, diskGiB: 3, maxVcpus: 2, maxMemoryMiB: 512 });
+    expect(await driver.resize(SPEC.id, { vcpus: 1, memoryMiB: 192, diskGiB: 3, maxVcpus: 1 })).toMatchObject({ vcpus: 1, memoryMiB: 192, diskGiB: 3, maxVcpus: 1, maxMemoryMiB: 512 });
+    expect(await driver.resize(SPEC.id, { maxVcpus: 2 })).toMatchObject({ vcpus: 1, maxVcpus: 2 });
     await expect(driver.resize(SPEC.id, { memoryMiB: 8 })).rejects.toThrow(/memoryMiB must be between/);
     await boot();
     expect(await cpus()).toBe('1');
