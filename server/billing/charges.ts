@@ -5,14 +5,15 @@
 // (server/billing/resources.ts lists the resources and their prices).
 //
 // Two ways to the same parts. The database sums the ledger, in the transaction
-// that writes it (drizzle/0019_usage_daily.sql): closed segments, and open ones
-// up to their billed_through checkpoint, per subject, resource, UTC day and
-// price version (usage_daily), per month (usage_monthly), and per tenant-day as
-// rounded lines (usage_day_totals). A day-aligned period reads those sums plus
-// the open segments since their checkpoint, live — its cost grows with
-// subject-days, not segments. Any other period, and the property tests'
-// oracle, cut the segments themselves (`fromSegments`). Either way a line's
-// amount is rounded once, from exact numerics:
+// that writes it (drizzle/0019_usage_daily.sql, 0020_usage_monthly_priced.sql):
+// closed segments, and open ones up to their billed_through checkpoint, per
+// subject, resource, UTC day and price version (usage_daily), per subject,
+// resource and month, priced (usage_monthly: a whole month's line is one row),
+// and per tenant-day as rounded lines (usage_day_totals). A day-aligned period
+// reads those sums plus the open segments since their checkpoint, live — its
+// cost grows with subject-days, not segments. Any other period, and the
+// property tests' oracle, cut the segments themselves (`fromSegments`). Either
+// way a line's amount is rounded once, from exact numerics:
 // round(Σ unit-seconds × price ÷ (3600 × units per priced unit)).
 import { sql, type SQL } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client';
@@ -153,37 +154,57 @@ const isoDay = (d: Date) => d.toISOString().slice(0, 10);
 
 /**
  * A day-aligned period's parts: the closed segments' sums — usage_monthly's for
- * the whole months of a single period, usage_daily's for the other days — and
- * the open segments, cut from themselves, now (few: one per subject and resource).
+ * the whole months of a single period (rows that are lines already, `whole`),
+ * usage_daily's for the other days — and the open segments, cut from
+ * themselves, now (few: one per subject and resource).
  */
 function fromDailySums(tenantIds: string[], from: Date, to: Date, step: Step): SQL {
   const ids = sql`${sql.param(tenantIds)}::uuid[]`;
-  const cols = sql.raw(`tenant_id, instance_id, image_id, volume_id, resource, price_version_id, unit_seconds, seconds`);
-  const days = (a: Date, b: Date) => sql`select ${cols}, day from usage_daily where tenant_id = any(${ids}) and day >= ${isoDay(a)}::date and day < ${isoDay(b)}::date`;
+  const names = ['tenant_id', 'instance_id', 'image_id', 'volume_id', 'resource', 'unit_seconds', 'seconds'];
+  // A day's rows are priced here (per price version); a month's row carries its price already.
+  const days = (a: Date, b: Date) =>
+    sql`select ${sql.raw(names.map((c) => `u.${c}`).join(', '))}, u.unit_seconds * usage_price(pv, u.resource) as priced, u.day
+        from usage_daily u join price_versions pv on pv.id = u.price_version_id
+        where u.tenant_id = any(${ids}) and u.day >= ${isoDay(a)}::date and u.day < ${isoDay(b)}::date`;
   const m0 = monthAtOrAfter(from);
   const m1 = new Date(Date.UTC(to.getUTCFullYear(), to.getUTCMonth(), 1));
-  const closed =
-    step === null && m0 < m1
-      ? sql`${days(from, m0)}
-            union all select ${cols}, month as day from usage_monthly where tenant_id = any(${ids}) and month >= ${isoDay(m0)}::date and month < ${isoDay(m1)}::date
-            union all ${days(m1, to)}`
-      : days(from, to);
+  const wholeMonths = step === null && m0 < m1;
+  const closed = wholeMonths ? sql`${days(from, m0)} union all ${days(m1, to)}` : days(from, to);
+  const months = sql`from usage_monthly where tenant_id = any(${ids}) and month >= ${isoDay(m0)}::date and month < ${isoDay(m1)}::date`;
+  // One month's rows are one per line; several months' are summed per line first (a line joins one row).
+  const oneMonth = m1.getTime() === Date.UTC(m0.getUTCFullYear(), m0.getUTCMonth() + 1, 1);
+  const whole = !wholeMonths
+    ? noWhole
+    : oneMonth
+      ? sql`select tenant_id, ${from}::timestamptz as p0, instance_id, image_id, volume_id, resource, unit_seconds, seconds, priced ${months}`
+      : sql`select tenant_id, ${from}::timestamptz as p0, instance_id, image_id, volume_id, resource,
+                   sum(unit_seconds) as unit_seconds, sum(seconds) as seconds, sum(priced) as priced
+            ${months}
+            group by tenant_id, instance_id, image_id, volume_id, resource`;
   return sql`
-    with closed as (
+    with whole as (
+      ${whole}
+    ),
+    closed as (
       ${closed}
     ),
     closed_parts as (
       select tenant_id, ${step === null ? sql`${from}::timestamptz` : sql`day::timestamp at time zone 'UTC'`} as p0,
-             instance_id, image_id, volume_id, resource, price_version_id, unit_seconds, seconds
+             instance_id, image_id, volume_id, resource, null::uuid as price_version_id, unit_seconds, seconds, priced
       from closed
     ),
     ${segmentCuts(tenantIds, from, to, step, 'open', 'open_parts')},
     parts as (select * from closed_parts union all select * from open_parts)`;
 }
 
+/** No whole-month rows (`whole`'s shape, empty). */
+const noWhole = sql`select null::uuid as tenant_id, null::timestamptz as p0, null::text as instance_id, null::text as image_id, null::text as volume_id,
+                           null::usage_resource as resource, null::numeric as unit_seconds, null::numeric as seconds, null::numeric as priced
+                    where false`;
+
 /** Any period's parts, from the segments. */
 function segmentParts(tenantIds: string[], from: Date, to: Date, step: Step): SQL {
-  return sql`with ${segmentCuts(tenantIds, from, to, step, 'all', 'parts')}`;
+  return sql`with whole as (${noWhole}), ${segmentCuts(tenantIds, from, to, step, 'all', 'parts')}`;
 }
 
 /**
@@ -221,25 +242,38 @@ function segmentCuts(tenantIds: string[], from: Date, to: Date, step: Step, whic
     ),
     ${sql.raw(name)} as (
       select cut.tenant_id, cut.p0, cut.instance_id, cut.image_id, cut.volume_id, cut.resource, cut.price_version_id,
-             cut.quantity * cut.seconds as unit_seconds, cut.seconds
+             cut.quantity * cut.seconds as unit_seconds, cut.seconds, cut.quantity * cut.seconds * usage_price(pv, cut.resource) as priced
       from ${n('cut')} cut
+      join price_versions pv on pv.id = cut.price_version_id
     )`;
 }
 
 /**
- * `parts` (tenant_id, p0, subject, resource, price_version_id, unit_seconds,
- * seconds; a WITH clause ending in `parts`) priced and summed into `lines`: one
- * per tenant, period, subject and resource, rounded once.
+ * `whole` (rows that are lines already: usage_monthly's, one per tenant,
+ * subject and resource) and `parts` (tenant_id, p0, subject, resource,
+ * unit_seconds, seconds, priced: Σ unit-seconds × price) — a WITH clause ending
+ * in `parts` — summed into `lines`: one per tenant, period, subject and
+ * resource, rounded once. Only `parts` is grouped (numeric sums cost per
+ * group); `whole` joins what they add to its line.
  */
 const withLines = (withParts: SQL) => sql`
     ${withParts},
-    lines as (
+    part_lines as (
       select parts.tenant_id, parts.p0, parts.instance_id, parts.image_id, parts.volume_id, parts.resource,
-             sum(parts.unit_seconds) as unit_seconds, sum(parts.seconds) as seconds,
-             round(sum(parts.unit_seconds * usage_price(pv, parts.resource)) / usage_divisor(parts.resource)) as amount
+             coalesce(parts.instance_id, parts.image_id, parts.volume_id) as subject,
+             sum(parts.unit_seconds) as unit_seconds, sum(parts.seconds) as seconds, sum(parts.priced) as priced
       from parts
-      join price_versions pv on pv.id = parts.price_version_id
       group by parts.tenant_id, parts.p0, parts.instance_id, parts.image_id, parts.volume_id, parts.resource
+    ),
+    lines as (
+      select coalesce(w.tenant_id, p.tenant_id) as tenant_id, coalesce(w.p0, p.p0) as p0,
+             coalesce(w.instance_id, p.instance_id) as instance_id, coalesce(w.image_id, p.image_id) as image_id, coalesce(w.volume_id, p.volume_id) as volume_id,
+             coalesce(w.resource, p.resource) as resource,
+             coalesce(w.unit_seconds, 0) + coalesce(p.unit_seconds, 0) as unit_seconds, coalesce(w.seconds, 0) + coalesce(p.seconds, 0) as seconds,
+             round((coalesce(w.priced, 0) + coalesce(p.priced, 0)) / usage_divisor(coalesce(w.resource, p.resource))) as amount
+      from whole w
+      full join part_lines p
+        on p.tenant_id = w.tenant_id and p.p0 = w.p0 and p.resource = w.resource and p.subject = coalesce(w.instance_id, w.image_id, w.volume_id)
     )`;
 
 /** The lines, named and in invoice order. */

@@ -42,6 +42,7 @@ type Op =
   | { kind: 'segment'; subject: number; resource: Res; quantity: number; from: number; length: number; open: boolean }
   | { kind: 'close'; subject: number; resource: Res; after: number }
   | { kind: 'correct'; subject: number; resource: Res; quantity: number; shift: number }
+  | { kind: 'move'; subject: number; resource: Res; shift: number }
   | { kind: 'price'; at: number; vcpu: number; mem: number; disk: number; nic: number; bw: number }
   | { kind: 'unprice' }
   | { kind: 'checkpoint'; day: number }
@@ -54,6 +55,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 6, arbitrary: fc.record({ kind: fc.constant('segment' as const), subject, resource, quantity: fc.integer({ min: 1, max: 65_536 }), from: fc.integer({ min: -2 * DAY, max: 3 * DAY }), length: fc.integer({ min: 0, max: 30 * HOUR }), open: fc.boolean() }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('close' as const), subject, resource, after: fc.integer({ min: 0, max: 30 * HOUR }) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('correct' as const), subject, resource, quantity: fc.integer({ min: 1, max: 4096 }), shift: fc.integer({ min: -HOUR, max: 5 * HOUR }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('move' as const), subject, resource, shift: fc.integer({ min: -DAY, max: DAY }) }) },
   {
     weight: 2,
     arbitrary: fc.record({
@@ -96,6 +98,13 @@ async function play(ops: Op[]): Promise<string> {
         .update(usageSegments)
         .set({ quantity: op.quantity, endedAt: sql`greatest(${usageSegments.startedAt}, ${usageSegments.endedAt} + ${`${op.shift} milliseconds`}::interval)` })
         .where(and(key, sql`${usageSegments.endedAt} is not null`));
+    } else if (op.kind === 'move') {
+      // A late correction of when the pair's closed segments ran: same lengths and quantities, other times (perhaps other prices).
+      const by = sql`${`${op.shift} milliseconds`}::interval`;
+      await t.db
+        .update(usageSegments)
+        .set({ startedAt: sql`${usageSegments.startedAt} + ${by}`, endedAt: sql`${usageSegments.endedAt} + ${by}` })
+        .where(and(key, sql`${usageSegments.endedAt} is not null`));
     } else if (op.kind === 'price') {
       const prices = { currency: 'USD', vcpuHour: op.vcpu, memoryGiBHour: op.mem, diskGiBHour: op.disk, nicHour: op.nic, bandwidthMbitHour: op.bw };
       await t.db.insert(priceVersions).values({ effectiveFrom: at(op.at), ...prices }).onConflictDoUpdate({ target: priceVersions.effectiveFrom, set: prices });
@@ -126,14 +135,16 @@ async function storedAndDerived(db: DbOrTx, tenantId: string) {
       from usage_parts(array(select s from usage_segments s where s.tenant_id = ${tenantId}))
       group by instance_id, resource, day, price_version_id
     ) d ${order}`);
-  const monthCols = sql.raw(`instance_id, resource::text as resource, month::text as month, price_version_id, unit_seconds::text as unit_seconds, seconds::text as seconds, parts`);
-  const monthOrder = sql.raw(`order by instance_id, resource, month, price_version_id`);
+  const monthCols = sql.raw(`instance_id, resource::text as resource, month::text as month, unit_seconds::text as unit_seconds, seconds::text as seconds, parts, priced::text as priced`);
+  const monthOrder = sql.raw(`order by instance_id, resource, month`);
   const months = await db.execute(sql`select ${monthCols} from usage_monthly where tenant_id = ${tenantId} ${monthOrder}`);
   const monthsOfDays = await db.execute(sql`
     select ${monthCols} from (
-      select instance_id, resource, date_trunc('month', day)::date as month, price_version_id, sum(unit_seconds) as unit_seconds, sum(seconds) as seconds, sum(parts)::int as parts
-      from usage_daily where tenant_id = ${tenantId}
-      group by instance_id, resource, date_trunc('month', day), price_version_id
+      select d.instance_id, d.resource, date_trunc('month', d.day)::date as month, sum(d.unit_seconds) as unit_seconds, sum(d.seconds) as seconds, sum(d.parts)::int as parts,
+             sum(d.unit_seconds * usage_price(pv, d.resource)) as priced
+      from usage_daily d join price_versions pv on pv.id = d.price_version_id
+      where d.tenant_id = ${tenantId}
+      group by d.instance_id, d.resource, date_trunc('month', d.day)
     ) m ${monthOrder}`);
   const totals = await db.execute(sql`select day::text as day, amount::text as amount, lines from usage_day_totals where tenant_id = ${tenantId} order by day`);
   const totalsOfDays = await db.execute(sql`
@@ -190,6 +201,21 @@ describe('usage_daily (property)', () => {
     expect(stored[0]).toHaveLength(1);
     expect(stored[1]).toHaveLength(1);
     expect(stored[2]).toHaveLength(1);
+  });
+
+  it('reprices a month when a correction moves usage across a price change without changing its length', async () => {
+    // Seconds, unit-seconds and parts of the month stay the same; only the price version of its hour changes.
+    const tenantId = await play([
+      { kind: 'price', at: 12 * HOUR, vcpu: 99_000, mem: 0, disk: 0, nic: 0, bw: 0 },
+      { kind: 'segment', subject: 0, resource: 'vcpu', quantity: 2, from: HOUR, length: HOUR, open: false },
+      { kind: 'move', subject: 0, resource: 'vcpu', shift: 12 * HOUR },
+    ]);
+    const { stored, derived } = await storedAndDerived(t.db, tenantId);
+    expect(stored).toEqual(derived);
+    const june = [at(0), at(30 * DAY)] as const;
+    const lines = await chargeLines(t.db, tenantId, ...june);
+    expect(lines).toEqual(strip(await fromSegments(t.db, [tenantId], ...june, null)));
+    expect(lines.map((l) => l.amountMicro)).toEqual([2 * 99_000]);
   });
 
   it('lists the months with usage, newest first: closed segments’ months and every month an open one has run through', async () => {

@@ -412,50 +412,70 @@ export const usageSegments = pgTable(
   ],
 );
 
-/**
- * A sum of the closed ledger per subject, resource, period and price version;
- * `period` names the column holding the period's first day (usage_daily's day,
- * usage_monthly's month). Maintained by triggers in the transaction that writes
- * usage_segments (drizzle/0019_usage_daily.sql) and re-derived from the
- * segments when a price version is added, moved, removed or repriced, so it is
- * always exactly the sum of the closed segments and of the open ones up to
- * their billed_through. Invoices read it plus the open segments,
- * live (server/billing/charges.ts).
- */
-function usageSums<P extends string>(name: string, period: P) {
-  return pgTable(
-    name,
-    {
-      tenantId: uuid('tenant_id')
-        .notNull()
-        .references(() => tenants.id, { onDelete: 'cascade' }),
-      // No foreign keys to the subjects: a deleted subject's segments go with it, and the delete trigger takes their sums out.
-      instanceId: text('instance_id'),
-      imageId: text('image_id'),
-      volumeId: text('volume_id'),
-      resource: usageResource('resource').notNull(),
-      [period]: date(period, { mode: 'string' }).notNull(),
-      priceVersionId: uuid('price_version_id')
-        .notNull()
-        .references(() => priceVersions.id, { onDelete: 'cascade' }),
-      /** Quantity × seconds, exact (seconds to the microsecond). */
-      unitSeconds: numeric('unit_seconds').notNull(),
-      seconds: numeric('seconds').notNull(),
-      /** How many segment parts are summed here: the row goes when it reaches 0. */
-      parts: integer('parts').notNull(),
-    } as const,
-    (t) => [
-      unique(`${name}_key`).on(t.tenantId, t[period]!, t.resource, t.priceVersionId, t.instanceId, t.imageId, t.volumeId).nullsNotDistinct(),
-      // Rows summing to nothing, deleted as soon as they are made: kept tiny.
-      index(`${name}_empty_idx`).on(t.tenantId).where(sql`parts = 0`),
-    ],
-  );
-}
+/** What the ledger's sums key on: the tenant, the subject (instance, image or volume) and the resource. */
+const usageSubjectColumns = () => ({
+  tenantId: uuid('tenant_id')
+    .notNull()
+    .references(() => tenants.id, { onDelete: 'cascade' }),
+  // No foreign keys to the subjects: a deleted subject's segments go with it, and the delete trigger takes their sums out.
+  instanceId: text('instance_id'),
+  imageId: text('image_id'),
+  volumeId: text('volume_id'),
+  resource: usageResource('resource').notNull(),
+});
+/** What they sum: quantity × seconds, exact (seconds to the microsecond); seconds; and how many segment parts (the row goes when it reaches 0). */
+const usageSumColumns = () => ({
+  unitSeconds: numeric('unit_seconds').notNull(),
+  seconds: numeric('seconds').notNull(),
+  parts: integer('parts').notNull(),
+});
 
-/** Per UTC day. */
-export const usageDaily = usageSums('usage_daily', 'day');
-/** Per month (its first day): a whole month's invoice reads a row per subject, resource and price version. */
-export const usageMonthly = usageSums('usage_monthly', 'month');
+/**
+ * Sums of the closed ledger, and of the open segments up to their
+ * billed_through. Maintained by triggers in the transaction that writes
+ * usage_segments (drizzle/0019_usage_daily.sql, 0020_usage_monthly_priced.sql)
+ * and re-derived from the segments when a price version is added, moved,
+ * removed or repriced, so they are always exactly the ledger's. Invoices read
+ * them plus the open segments since billed_through, live (server/billing/charges.ts).
+ *
+ * usage_daily: per subject, resource, UTC day and price version.
+ */
+export const usageDaily = pgTable(
+  'usage_daily',
+  {
+    ...usageSubjectColumns(),
+    day: date('day', { mode: 'string' }).notNull(),
+    priceVersionId: uuid('price_version_id')
+      .notNull()
+      .references(() => priceVersions.id, { onDelete: 'cascade' }),
+    ...usageSumColumns(),
+  },
+  (t) => [
+    unique('usage_daily_key').on(t.tenantId, t.day, t.resource, t.priceVersionId, t.instanceId, t.imageId, t.volumeId).nullsNotDistinct(),
+    // Rows summing to nothing, deleted as soon as they are made: kept tiny.
+    index('usage_daily_empty_idx').on(t.tenantId).where(sql`parts = 0`),
+  ],
+);
+
+/**
+ * Per subject, resource and month (its first day), priced: a whole month's
+ * invoice line is round(priced ÷ usage_divisor(resource)) of its row, plus
+ * what open segments add — a row per line, nothing to join or group.
+ */
+export const usageMonthly = pgTable(
+  'usage_monthly',
+  {
+    ...usageSubjectColumns(),
+    month: date('month', { mode: 'string' }).notNull(),
+    ...usageSumColumns(),
+    /** Σ unit-seconds × the price per priced unit-hour of each part's price version, exact; re-derived on a price change. */
+    priced: numeric('priced').notNull(),
+  },
+  (t) => [
+    unique('usage_monthly_key').on(t.tenantId, t.month, t.resource, t.instanceId, t.imageId, t.volumeId).nullsNotDistinct(),
+    index('usage_monthly_empty_idx').on(t.tenantId).where(sql`parts = 0`),
+  ],
+);
 
 /**
  * Per tenant and UTC day: the sum of its usage_daily line-days (subject and
