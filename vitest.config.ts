@@ -15,6 +15,7 @@ const system = [
   'server/hypervisor/qemu/clones.test.ts',
   'server/hypervisor/qemu/resize.test.ts',
   'server/hypervisor/qemu/volumes.test.ts',
+  'server/hypervisor/qemu/isolation.test.ts',
   'server/instances/real-guests.test.ts',
   'server/console/console.test.ts',
   'server/runtime/boot.test.ts',

@@ -13,7 +13,7 @@ import { ImageCatalog, type GuestImage } from '../server/hypervisor/images/catal
 import { buildQemuArgs } from '../server/hypervisor/qemu/args';
 import { QemuDriver } from '../server/hypervisor/qemu/driver';
 import { guestLayout } from '../server/hypervisor/qemu/layout';
-import { isOurProcessAlive, processUsage, readPidFile, spawnDaemonized } from '../server/hypervisor/qemu/process';
+import { isOurProcessAlive, processUsage, readPidFile, startQemu, waitForPidFile } from '../server/hypervisor/qemu/process';
 import { parseHardwareReport, testImagesDir } from '../server/hypervisor/qemu/test-support';
 import { macAddress } from '../server/hypervisor/spec';
 import type { Acceleration, GuestSpec } from '../server/hypervisor/types';
@@ -195,7 +195,8 @@ async function byHand(dir: string, specs: GuestSpec[], image: GuestImage, accel:
         const layout = layouts[i]!;
         mkdirSync(layout.dir, { recursive: true, mode: 0o700 });
         await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', image.diskPath, layout.disk, `${spec.diskGiB}G`]);
-        await spawnDaemonized('qemu-system-x86_64', buildQemuArgs({ spec, image, layout, accel }));
+        const args = buildQemuArgs({ spec, image, layout, accel, paused: false });
+        await waitForPidFile(startQemu({ binary: 'qemu-system-x86_64', args, logFile: layout.qemuLog, cwd: layout.dir, runAs: null }), layout.pidFile, layout.qemuLog);
       }),
     );
     // A failed launch ends the phase rather than leaving the wait to time out.

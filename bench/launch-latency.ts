@@ -11,7 +11,7 @@ import { ImageCatalog, DEFAULT_IMAGE_ID } from '../server/hypervisor/images/cata
 import { buildQemuArgs } from '../server/hypervisor/qemu/args';
 import { QemuDriver } from '../server/hypervisor/qemu/driver';
 import { guestLayout } from '../server/hypervisor/qemu/layout';
-import { isOurProcessAlive, readPidFile, spawnDaemonized } from '../server/hypervisor/qemu/process';
+import { isOurProcessAlive, readPidFile, startQemu, waitForPidFile } from '../server/hypervisor/qemu/process';
 import { testImagesDir } from '../server/hypervisor/qemu/test-support';
 import { macAddress } from '../server/hypervisor/spec';
 import type { GuestSpec } from '../server/hypervisor/types';
@@ -60,11 +60,12 @@ async function byHand(dir: string, spec: GuestSpec, imagesDir: string): Promise<
   const accel = process.env.CIRRUS_QEMU_ACCEL === 'kvm' ? 'kvm' : 'tcg';
   const layout = guestLayout(dir, spec.id);
   mkdirSync(layout.dir, { recursive: true, mode: 0o700 });
-  const args = buildQemuArgs({ spec, image, layout, accel });
+  // The same machine, booting at once (the driver starts it paused, then lets it run once it is in its cgroup).
+  const args = buildQemuArgs({ spec, image, layout, accel, paused: false });
   const t0 = performance.now();
   try {
     await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', image.diskPath, layout.disk, `${spec.diskGiB}G`]);
-    await spawnDaemonized('qemu-system-x86_64', args);
+    await waitForPidFile(startQemu({ binary: 'qemu-system-x86_64', args, logFile: layout.qemuLog, cwd: layout.dir, runAs: null }), layout.pidFile, layout.qemuLog);
     return await watchSerial(layout.serialLog, t0);
   } finally {
     const pid = readPidFile(layout.pidFile);

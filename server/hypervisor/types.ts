@@ -13,6 +13,20 @@ export interface HostInfo {
   acceleration: Acceleration;
   /** Backend name and version, e.g. "qemu 7.2.22". */
   hypervisor: string;
+  /** What keeps guests apart on this host, and what does not (null: the backend runs no guest processes). */
+  isolation: HostIsolation | null;
+}
+
+/** What a host enforces to keep guests apart and in their share, and what it cannot (the admin hosts page shows it). */
+export interface HostIsolation {
+  user: { enforced: boolean; detail: string };
+  cgroups: { enforced: boolean; detail: string; controllers: string[] };
+  seccomp: { enforced: boolean; detail: string };
+  acceleration: Acceleration;
+  /** Changes made to the host so that it works (modes of Cirrus's own directories, /dev/net/tun). */
+  changes: string[];
+  /** What is not enforced here, each with its reason. */
+  missing: string[];
 }
 
 /** One NIC: its MAC, and where it plugs in. */

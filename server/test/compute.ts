@@ -29,7 +29,7 @@ export async function setUpCompute(
     id: hostId,
     name: `test-${hostId.slice(0, 8)}`,
     driver: 'fake',
-    info: { cpus: host.cpus ?? 64, memoryMiB: host.memoryMiB ?? 1_000_000, freeDiskGiB: host.diskGiB ?? 100_000, acceleration: 'tcg', hypervisor: 'fake' },
+    info: { cpus: host.cpus ?? 64, memoryMiB: host.memoryMiB ?? 1_000_000, freeDiskGiB: host.diskGiB ?? 100_000, acceleration: 'tcg', hypervisor: 'fake', isolation: null },
     network: host.bridged ? { mode: 'bridged', note: null } : { mode: 'user', note: 'The test host builds no tenant networks.' },
   });
   // Like a real server, keep the host's heartbeat fresh while the test file runs.

@@ -69,7 +69,7 @@ export class FakeHypervisor implements HypervisorDriver {
   constructor(opts: FakeDriverOptions = {}) {
     this.transitionMs = opts.transitionMs ?? 20;
     this.images = opts.images ?? { [DEFAULT_IMAGE_ID]: { minMemoryMiB: 96, minDiskGiB: 1 } };
-    this.host = { cpus: 8, memoryMiB: 32768, freeDiskGiB: 500, acceleration: 'tcg', hypervisor: 'fake 1', ...opts.host };
+    this.host = { cpus: 8, memoryMiB: 32768, freeDiskGiB: 500, acceleration: 'tcg', hypervisor: 'fake 1', isolation: null, ...opts.host };
   }
 
   async hostInfo(): Promise<HostInfo> {

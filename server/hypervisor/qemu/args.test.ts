@@ -39,10 +39,13 @@ describe('buildQemuArgs', () => {
       '-serial', 'chardev:serial0',
       '-chardev', 'socket,id=qmp,path=/data/guests/web-1/qmp.sock,server=on,wait=off',
       '-mon', 'chardev=qmp,mode=control',
+      // Started with its vCPUs stopped: the driver puts it in its cgroup, then lets it run.
+      '-S',
       '-pidfile', '/data/guests/web-1/qemu.pid',
-      '-daemonize',
-      '-sandbox', 'on,obsolete=deny,resourcecontrol=deny',
+      // No -daemonize: QEMU never forks, so the whole filter applies.
+      '-sandbox', 'on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny',
     ]);
+    expect(buildQemuArgs({ spec: { id: 'web-1', vcpus: 2, memoryMiB: 384, diskGiB: 2, nics, image: 'cirrus-tiny-linux' }, image, layout, accel: 'tcg', paused: false })).not.toContain('-S');
   });
 
   it('makes room to hot-add into, and re-plugs what was hot-added into the machine a saved state comes from', () => {
@@ -101,7 +104,7 @@ describe('buildQemuArgs', () => {
       '-drive', 'file=/data/guests/deb/seed.iso,if=none,id=seed0,format=raw,readonly=on',
       '-device', 'virtio-blk-pci,drive=seed0,id=vdb',
     ]);
-    expect(args.slice(at('chardev=qmp,mode=control') + 1, at('-pidfile'))).toEqual([
+    expect(args.slice(at('chardev=qmp,mode=control') + 1, at('-S'))).toEqual([
       '-chardev', 'socket,id=qga0,path=/data/guests/deb/qga.sock,server=on,wait=off',
       '-device', 'virtio-serial-pci,id=vser0',
       '-device', 'virtserialport,bus=vser0.0,chardev=qga0,name=org.qemu.guest_agent.0',
@@ -127,7 +130,7 @@ describe('buildQemuArgs: volumes', () => {
   it('plugs each volume as a throttle group, one blockdev chain and a virtio disk on its own slot', () => {
     const args = buildQemuArgs({ spec: { ...base, volumes: [a, b] }, image, layout, accel: 'tcg' });
     const at = args.indexOf('chardev=qmp,mode=control') + 1;
-    expect(args.slice(at, args.indexOf('-pidfile'))).toEqual([
+    expect(args.slice(at, args.indexOf('-S'))).toEqual([
       '-object', '{"qom-type":"throttle-group","id":"tg-vol-0123456789abcdef0","limits":{"iops-total":500,"bps-total":0}}',
       '-blockdev',
       '{"driver":"throttle","node-name":"vol-0123456789abcdef0-thr","throttle-group":"tg-vol-0123456789abcdef0","file":{"driver":"qcow2","node-name":"vol-0123456789abcdef0-fmt","discard":"unmap","file":{"driver":"file","node-name":"vol-0123456789abcdef0-file","filename":"/pools/fast,1/vol-0123456789abcdef0.qcow2","discard":"unmap"}}}',

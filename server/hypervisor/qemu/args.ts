@@ -24,6 +24,12 @@ export interface QemuArgsInput {
   diskPath?: string;
   /** The machine to make (a saved state's, with what was hot-added into it); default: a cold boot of `spec`. */
   machine?: MachineShape;
+  /**
+   * Start with the vCPUs stopped (`-S`), for the driver to `cont` once QEMU
+   * is in the guest's cgroup: nothing the guest runs is charged elsewhere.
+   * Default true.
+   */
+  paused?: boolean;
 }
 
 export { macAddress } from '../spec';
@@ -52,7 +58,7 @@ function opt(value: string): string {
  * The exact argv (after the binary) that runs a guest: pure, so tests can
  * compare it with golden output. Inputs must already be validated.
  */
-export function buildQemuArgs({ spec, image, layout, accel, seed = false, guestAgent = false, incoming = false, diskPath, machine = coldShape(spec) }: QemuArgsInput): string[] {
+export function buildQemuArgs({ spec, image, layout, accel, seed = false, guestAgent = false, incoming = false, diskPath, machine = coldShape(spec), paused = true }: QemuArgsInput): string[] {
   const m = machine;
   const args = [
     '-name', `guest=${spec.id},debug-threads=on`,
@@ -105,12 +111,14 @@ export function buildQemuArgs({ spec, image, layout, accel, seed = false, guestA
   args.push(...volumeArgs(spec.volumes ?? []));
   // Everything above is the machine, and must be identical when a saved state is loaded into it.
   if (incoming) args.push('-incoming', 'defer');
+  if (paused) args.push('-S');
   args.push(
     '-pidfile', layout.pidFile,
-    '-daemonize',
-    // Seccomp: QEMU's blocklist (mount, reboot, kexec, swapon, …), obsolete syscalls, and
-    // scheduler/affinity changes. Not spawn=deny or elevateprivileges=deny: -daemonize needs fork and setsid.
-    '-sandbox', 'on,obsolete=deny,resourcecontrol=deny',
+    // Seccomp, all of it: QEMU's blocklist (mount, reboot, kexec, swapon, …), obsolete
+    // syscalls, set*uid and friends, fork and exec, and scheduler/affinity changes. QEMU
+    // is started detached by the driver (no -daemonize) and migrates through a socket
+    // the server serves (no exec:), so it never needs to spawn anything.
+    '-sandbox', 'on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny',
   );
   return args;
 }

@@ -5,7 +5,7 @@
 // boots the same way (command line, login user, features). It is made in a
 // temporary directory and renamed into place whole: a half-made image is
 // never in the catalog.
-import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { IMAGE_ID_PATTERN, IMAGE_MANIFEST, imageFootprint, type GuestImage, type ImageManifest } from '../images/catalog';
 import { HypervisorError } from '../types';
@@ -38,12 +38,15 @@ export async function writeCapturedImage(
   a: { id: string; name: string; guest: string; snapshot: string | null; point: string; base: GuestImage; diskBytes: number },
   onProgress?: (p: StateProgress) => void,
 ): Promise<void> {
-  mkdirSync(capturedDir, { recursive: true, mode: 0o700 });
+  // Guests booted from it run as users of their own: they pass through these directories (never list them) and read its files.
+  mkdirSync(capturedDir, { recursive: true, mode: 0o711 });
   const work = path.join(capturedDir, `${TMP_PREFIX}${a.id}`);
   rmSync(work, { recursive: true, force: true }); // an earlier attempt cut short
-  mkdirSync(work, { mode: 0o700 });
+  mkdirSync(work, { mode: 0o711 });
+  chmodSync(work, 0o711); // whatever the umask
   try {
     await convertFlat(qemuImg, a.point, path.join(work, DISK), a.diskBytes, onProgress);
+    chmodSync(path.join(work, DISK), 0o644);
     const kernel = path.basename(a.base.kernelPath);
     const initrd = path.basename(a.base.initrdPath);
     linkOrCopy(a.base.kernelPath, path.join(work, kernel));

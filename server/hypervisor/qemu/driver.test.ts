@@ -27,11 +27,10 @@ let imagesDir: string;
 let driver: QemuDriver;
 const events: GuestEvent[] = [];
 
-/** What is in guestsDir besides the (empty) cross-process lock directory. */
+/** What is in guestsDir besides the (empty) directories of cross-process locks and claimed guest uids. */
 function leftovers(): string[] {
-  const locks = path.join(guestsDir, '.locks');
-  const stale = existsSync(locks) ? readdirSync(locks).map((f) => `.locks/${f}`) : [];
-  return [...readdirSync(guestsDir).filter((n) => n !== '.locks'), ...stale];
+  const stale = ['.locks', '.uids'].flatMap((d) => (existsSync(path.join(guestsDir, d)) ? readdirSync(path.join(guestsDir, d)).map((f) => `${d}/${f}`) : []));
+  return [...readdirSync(guestsDir).filter((n) => n !== '.locks' && n !== '.uids'), ...stale];
 }
 
 function countIn(text: string, word: string): number {

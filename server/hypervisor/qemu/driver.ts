@@ -1,5 +1,6 @@
-// The QEMU backend: one daemonized qemu-system-x86_64 per guest, driven over
-// QMP, with everything the guest owns in its run directory. State is asked,
+// The QEMU backend: one qemu-system-x86_64 per guest, detached from the
+// server and running as a user of its own in a cgroup of its own (jail.ts),
+// driven over QMP, with everything the guest owns in its run directory. State is asked,
 // not remembered: the pid file and QMP say what runs; the only memory here is
 // the open monitors and why a guest is being stopped.
 import { execFile } from 'node:child_process';
@@ -46,8 +47,11 @@ import { agent, GuestAgentError } from './guest-agent';
 import { errorText, guestEventOf, settlesWithin, shutdownOf, stopReasonOf, waitUntil, waitUntilAsync } from './events';
 import { withGuestFileLock } from './guest-lock';
 import { guestLayout, MAX_SOCKET_PATH, type GuestLayout } from './layout';
-import { isOurProcessAlive, processUsage, readerOffset, readPidFile, spawnDaemonized } from './process';
-import { migration, restoreUri, saveUri, waitForMigration } from './migration';
+import { isOurProcessAlive, processUsage, readPidFile, startQemu, waitForPidFile } from './process';
+import { migration, unixUri, waitForMigration } from './migration';
+import { listenForState, sendState } from './state-stream';
+import { applyFileRules, guestFileRules, GuestJail, releaseKeptDir, type GuestGroup } from './jail';
+import type { GuestUser } from '../isolation/users';
 import { block, nodeOf, ROOT_DEVICE, waitForJob } from './block-jobs';
 import { allocatedBytes, childrenOf, newOverlayPath, readChain, snapshotStatePath, writeChain, type DiskChain, type SnapshotRecord } from './disk-chain';
 import { capturedFootprint, sweepUnfinishedCaptures, validateImageId, writeCapturedImage } from './captured-images';
@@ -81,6 +85,16 @@ export interface QemuDriverOptions {
   stopTimeoutMs?: number;
   /** The most MiB/s a save writes the state at (default: as fast as the disk takes it). */
   saveMiBps?: number;
+  /** The data directory the guests directory is in (default: its parent): guests' users pass through it, and list nothing. */
+  dataDir?: string;
+  /**
+   * 'on' (default): each guest runs as a user of its own in a cgroup of its
+   * own, where the host allows (hostInfo().isolation says what it does).
+   * 'off': as the server, unconfined — for benchmarks that compare the two.
+   */
+  isolation?: 'on' | 'off';
+  /** Where /proc is (tests give a made-up one to see what a host without cgroups gets). */
+  procRoot?: string;
 }
 
 interface GuestRecord {
@@ -90,6 +104,8 @@ interface GuestRecord {
   linkedTo?: string | null;
   /** The machine its QEMU process (or its saved state) is, with what was hot-added into it (hotplug.ts). */
   machine?: MachineShape | null;
+  /** The user its QEMU runs as (claimed in jail.uids), where guests run as users of their own. */
+  uid?: number | null;
 }
 
 interface Tracked {
@@ -103,6 +119,8 @@ interface Tracked {
   shutdown: { guest: boolean; reason: string } | null;
   gone: Promise<void>;
   markGone: () => void;
+  /** Its cgroup, where the host has them. */
+  group: GuestGroup | null;
 }
 
 const probes = new Map<string, Promise<AccelProbeResult>>();
@@ -153,6 +171,7 @@ export class QemuDriver implements HypervisorDriver {
   private readonly stopTimeoutMs: number;
   private readonly accelOption: Acceleration | 'auto';
   private readonly saveBytesPerSecond: number;
+  private readonly jail: GuestJail;
   private readonly tracked = new Map<string, Tracked>();
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly listeners = new Set<GuestEventListener>();
@@ -184,12 +203,19 @@ export class QemuDriver implements HypervisorDriver {
     this.stopTimeoutMs = opts.stopTimeoutMs ?? 30_000;
     this.accelOption = opts.accel ?? 'auto';
     this.saveBytesPerSecond = (opts.saveMiBps ?? 64 * 1024) * 1024 * 1024;
+    mkdirSync(this.guestsDir, { recursive: true, mode: 0o700 });
+    this.jail = new GuestJail({
+      guestsDir: this.guestsDir,
+      ownDirs: [path.resolve(opts.dataDir ?? path.dirname(this.guestsDir)), ...(this.catalog.capturedDir ? [this.catalog.capturedDir] : [])],
+      reachDirs: [this.catalog.imagesDir],
+      mode: opts.isolation,
+      procRoot: opts.procRoot,
+    });
   }
 
   /** Create a driver and re-adopt the guests already running under `guestsDir`. */
   static async open(opts: QemuDriverOptions = {}): Promise<QemuDriver> {
     const driver = new QemuDriver(opts);
-    mkdirSync(driver.guestsDir, { recursive: true, mode: 0o700 });
     await driver.adoptAll();
     await driver.collect();
     sweepUnfinishedCaptures(driver.catalog.capturedDir!);
@@ -220,6 +246,7 @@ export class QemuDriver implements HypervisorDriver {
       freeDiskGiB: Math.floor((fs.bavail * fs.bsize) / 1073741824),
       acceleration: (await this.acceleration()).accel,
       hypervisor: `qemu ${version}`,
+      isolation: this.jail.report((await this.acceleration()).accel),
     };
   }
 
@@ -257,6 +284,8 @@ export class QemuDriver implements HypervisorDriver {
           }
         }),
       );
+      // A linked clone reads the point as a user of its own: the source's files it builds on become readable to it.
+      if (opts.linked) await this.secureFiles(sourceId);
     });
     // A point frozen for a clone that did not come to be is not kept.
     await made.catch(async (e: unknown) => {
@@ -330,32 +359,44 @@ export class QemuDriver implements HypervisorDriver {
       if (to.nics && JSON.stringify(to.nics) !== JSON.stringify(spec.nics)) throw new HypervisorError('INVALID_STATE', `guest ${id} is running: its NICs change while it is stopped`);
       const why = hotAddWhyNot(shape, want);
       if (why) throw new HypervisorError('INVALID_STATE', `guest ${id}: ${why}`);
-      // Each device is recorded as soon as it is in, so a failure half-way leaves a true record.
-      const commit = () => {
-        const now = shapeTotals(shape);
-        record.spec = { ...record.spec, vcpus: now.vcpus, memoryMiB: now.memoryMiB };
-        this.saveRecord(layout, { ...record, machine: shape });
-      };
-      const missing = want.vcpus - shapeTotals(shape).vcpus;
-      if (missing > 0) {
-        for (const cpu of (await hot.freeCpuSlots(t.monitor, shape.vcpus + shape.cpus.length)).slice(0, missing)) {
-          await hot.plugCpu(t.monitor, cpu);
-          shape.cpus.push(cpu);
-          commit();
-        }
+      // Its cgroup lets it have what it is getting before it gets it, and ends at what it has.
+      const { accel } = await this.acceleration();
+      const cg = t.group ? this.jail.cgroups : null;
+      cg?.apply(t.group!, this.jail.limitsFor({ vcpus: Math.max(want.vcpus, shapeTotals(shape).vcpus), memoryMiB: Math.max(want.memoryMiB, shapeTotals(shape).memoryMiB) }, accel));
+      try {
+        await this.hotAdd(t, layout, record, shape, want);
+      } finally {
+        cg?.apply(t.group!, this.jail.limitsFor(shapeTotals(shape), accel));
       }
-      const more = want.memoryMiB - shapeTotals(shape).memoryMiB;
-      if (more > 0) {
-        shape.dimms.push(await hot.plugMemory(t.monitor, shape, more));
+      return this.load(id).record.spec;
+    });
+  }
+
+  /** Plug in what `want` has beyond `shape`, recording each device as soon as it is in. Under the guest's lock. */
+  private async hotAdd(t: Tracked, layout: GuestLayout, record: GuestRecord, shape: MachineShape, want: { vcpus: number; memoryMiB: number; diskGiB: number }): Promise<void> {
+    const commit = () => {
+      const now = shapeTotals(shape);
+      record.spec = { ...record.spec, vcpus: now.vcpus, memoryMiB: now.memoryMiB };
+      this.saveRecord(layout, { ...record, machine: shape });
+    };
+    const missing = want.vcpus - shapeTotals(shape).vcpus;
+    if (missing > 0) {
+      for (const cpu of (await hot.freeCpuSlots(t.monitor, shape.vcpus + shape.cpus.length)).slice(0, missing)) {
+        await hot.plugCpu(t.monitor, cpu);
+        shape.cpus.push(cpu);
         commit();
       }
-      if (want.diskGiB > record.spec.diskGiB) {
-        await hot.growRootDisk(t.monitor, want.diskGiB);
-        record.spec = { ...record.spec, diskGiB: want.diskGiB };
-        this.saveRecord(layout, { ...record, machine: shape });
-      }
-      return record.spec;
-    });
+    }
+    const more = want.memoryMiB - shapeTotals(shape).memoryMiB;
+    if (more > 0) {
+      shape.dimms.push(await hot.plugMemory(t.monitor, shape, more));
+      commit();
+    }
+    if (want.diskGiB > record.spec.diskGiB) {
+      await hot.growRootDisk(t.monitor, want.diskGiB);
+      record.spec = { ...record.spec, diskGiB: want.diskGiB };
+      this.saveRecord(layout, { ...record, machine: shape });
+    }
   }
 
   /** The frozen file a clone or an image is made from: a snapshot's, or the disk's now (frozen for it). Under the source's lock. */
@@ -398,7 +439,7 @@ export class QemuDriver implements HypervisorDriver {
     if (!image) throw new HypervisorError('INVALID_SPEC', `image "${spec.image}" is not in the catalog`);
     validateGuestSpec(spec, image);
     const layout = this.layout(spec.id);
-    for (const sock of [layout.qmpSocket, layout.vncSocket, layout.serialSocket, layout.qgaSocket]) {
+    for (const sock of [layout.qmpSocket, layout.vncSocket, layout.serialSocket, layout.qgaSocket, layout.migrateSocket, layout.incomingSocket]) {
       if (Buffer.byteLength(sock) > MAX_SOCKET_PATH) {
         throw new HypervisorError('INVALID_SPEC', `guest directory path too long for a Unix socket: ${sock}`);
       }
@@ -453,6 +494,7 @@ export class QemuDriver implements HypervisorDriver {
     chain.retained = [...(chain.retained ?? []), point];
     chain.active = next;
     writeChain(layout.dir, chain);
+    await this.secureFiles(id);
     return point;
   }
 
@@ -600,25 +642,12 @@ export class QemuDriver implements HypervisorDriver {
         if (saved) return saved;
         throw new HypervisorError('INVALID_STATE', `guest ${id} is not running`);
       }
-      const now = await migration.query(t.monitor);
-      // A save this QEMU is already doing (or did: a restarted server asks again) is waited for.
-      const underWay =
-        now.status === 'setup' || now.status === 'active' || (now.status === 'completed' && (existsSync(layout.statePartial) || existsSync(layout.stateFile)));
-      if (!underWay) {
-        rmSync(layout.statePartial, { force: true });
-        rmSync(layout.stateFile, { force: true });
+      rmSync(layout.stateFile, { force: true });
+      try {
         // Paused first: the state is written in one pass and the guest's clock stops where it is saved.
         if ((await qmp.status(t.monitor)).running) await qmp.stop(t.monitor);
-        await migration.setBandwidth(t.monitor, this.saveBytesPerSecond);
-        await migration.start(t.monitor, saveUri(layout.statePartial, layout.stateFile));
-      }
-      try {
-        await waitForMigration(t.monitor, { onProgress, timeoutMs: SAVE_TIMEOUT_MS });
-        // QEMU is done when the stream is; the file is complete once cat has synced and renamed it.
-        if (!(await waitUntil(() => existsSync(layout.stateFile), 60_000))) throw new Error('the state file was not completed within 60 s');
+        await this.saveTo(id, t, layout.stateFile, onProgress);
       } catch (e) {
-        rmSync(layout.statePartial, { force: true });
-        rmSync(layout.stateFile, { force: true });
         await qmp.cont(t.monitor).catch(() => undefined); // the guest goes on as it was
         throw new HypervisorError('BACKEND_FAILED', `saving the state of guest ${id} failed: ${errorText(e)}`);
       }
@@ -680,9 +709,8 @@ export class QemuDriver implements HypervisorDriver {
           next = inQemu;
           const saved = snapshotStatePath(layout.dir, name);
           if (snap.memory) {
-            // Its memory may still be streaming: wait for that, then let the guest go on as the snapshot would have.
-            await waitForMigration(t.monitor, { onProgress, timeoutMs: SAVE_TIMEOUT_MS }).catch(() => undefined);
-            await waitUntil(() => existsSync(saved), 10_000);
+            // Its memory streamed to a server that is gone, so that state was never made final: the snapshot is of its disk.
+            await migration.cancel(t.monitor).catch(() => undefined);
             rmSync(`${saved}.partial`, { force: true });
             if (!(await qmp.status(t.monitor)).running) await qmp.cont(t.monitor).catch(() => undefined);
           }
@@ -700,14 +728,11 @@ export class QemuDriver implements HypervisorDriver {
           if (snap.memory) {
             const final = snapshotStatePath(layout.dir, name);
             try {
-              await migration.setBandwidth(t.monitor, this.saveBytesPerSecond);
-              await migration.start(t.monitor, saveUri(`${final}.partial`, final));
-              await waitForMigration(t.monitor, { onProgress, timeoutMs: SAVE_TIMEOUT_MS });
-              if (await waitUntil(() => existsSync(final), 60_000)) stateFile = final;
+              await this.saveTo(id, t, final, onProgress);
+              stateFile = final;
             } catch {
               // The disk part stands; without a complete state it is a disk-only snapshot.
             } finally {
-              rmSync(`${final}.partial`, { force: true });
               if (wasRunning) await qmp.cont(t.monitor).catch(() => undefined);
             }
           }
@@ -717,6 +742,7 @@ export class QemuDriver implements HypervisorDriver {
       chain.snapshots[name] = { file: chain.active, stateFile, createdAt: new Date().toISOString(), ...(stateFile ? { machine: this.liveShape(id) } : {}) };
       chain.active = next;
       writeChain(layout.dir, chain);
+      await this.secureFiles(id); // the snapshot's file is frozen: read by QEMU, never written
       return snapshotInfo(name, chain.snapshots[name]);
     });
   }
@@ -751,6 +777,7 @@ export class QemuDriver implements HypervisorDriver {
       chain.active = next;
       writeChain(layout.dir, chain);
       rmSync(old, { force: true }); // the disk as it was since: no snapshot's file (those are frozen), so nothing else needs it
+      await this.secureFiles(id);
       if (!snap.stateFile || !machine) return 'stopped';
       await this.loadState(id, layout, snap.stateFile, machine, onProgress);
       return 'running';
@@ -779,6 +806,9 @@ export class QemuDriver implements HypervisorDriver {
           const node = t ? await nodeOf(t.monitor, child) : null;
           try {
             if (t && node) {
+              // QEMU writes the merged data into the child: its user's for the while (secureFiles puts it back).
+              const user = this.jail.userOf(this.load(id).record.uid, (await this.acceleration()).accel);
+              if (user) applyFileRules([{ path: child, uid: user.uid, gid: user.gid, mode: 0o600 }]);
               const base = parent === null ? null : await nodeOf(t.monitor, parent);
               if (parent !== null && !base) throw new Error(`${parent} is not in the guest's chain`);
               const job = `merge-${name}`;
@@ -796,6 +826,7 @@ export class QemuDriver implements HypervisorDriver {
       if (snap.stateFile) rmSync(snap.stateFile, { force: true });
       delete chain.snapshots[name];
       writeChain(layout.dir, chain);
+      await this.secureFiles(id);
     });
   }
 
@@ -818,6 +849,8 @@ export class QemuDriver implements HypervisorDriver {
       if (plan.kind === 'new') await checkVolumeSource(this.qemuImg, want);
       const t = await this.current(id);
       if (t) {
+        // Its QEMU opens the file as the guest's user.
+        this.jail.ownVolume(want.source.path, this.jail.userOf(record.uid, (await this.acceleration()).accel));
         plan.volume.slot = await plugVolume(t.monitor, plan.volume).catch((e: unknown) => {
           throw new HypervisorError('BACKEND_FAILED', `attaching volume ${want.id} to guest ${id} failed: ${errorText(e)}`);
         });
@@ -844,6 +877,8 @@ export class QemuDriver implements HypervisorDriver {
         });
         if (!gone) throw new HypervisorError('INVALID_STATE', `guest ${id} did not let go of volume ${volumeId} within ${Math.round(timeoutMs / 1000)} s (its OS must release the disk): it is still attached; detaching again finishes once it has`);
       }
+      // Root's again: the guest's user (or the next guest given its uid) can no longer reach it.
+      for (const v of volumes) if (v.id === volumeId) this.jail.ownVolume(v.source.path, null);
       this.saveRecord(layout, { ...record, spec: { ...record.spec, volumes: volumes.filter((v) => v.id !== volumeId) } });
     });
   }
@@ -918,8 +953,18 @@ export class QemuDriver implements HypervisorDriver {
         process.kill(pid, 'SIGKILL');
         await waitUntil(() => !isOurProcessAlive(pid, layout.pidFile), 5_000);
       }
-      // What its linked clones read stays (guest.json goes: it is no guest any more).
+      let record: GuestRecord | null = null;
+      try {
+        record = this.load(id).record;
+      } catch {
+        // Half-made or destroyed before: nothing of it to give back.
+      }
+      for (const v of record?.spec.volumes ?? []) this.jail.ownVolume(v.source.path, null);
+      // What its linked clones read stays (guest.json goes: it is no guest any more), root's from now on.
       retainOnly(layout.dir, await this.neededByClones(id));
+      releaseKeptDir(layout.dir);
+      await this.tidyAfterExit(id, null, record);
+      if (record?.uid !== undefined && record?.uid !== null) this.jail.uids.release(record.uid, id);
     });
     await this.collect();
   }
@@ -1091,16 +1136,49 @@ export class QemuDriver implements HypervisorDriver {
     return info['full-backing-filename'] ?? info['backing-filename'] ?? null;
   }
 
+  /**
+   * Stream the paused guest's state into `final` (complete once it exists):
+   * QEMU sends it to a socket the server serves and the server writes it.
+   * A migration left from a server that died mid-way is cancelled first (its
+   * stream had nowhere to go). Under the guest's lock.
+   */
+  private async saveTo(id: string, t: Tracked, final: string, onProgress?: (p: StateProgress) => void): Promise<void> {
+    const layout = this.layout(id);
+    const now = await migration.query(t.monitor);
+    if (now.status === 'setup' || now.status === 'active') {
+      await migration.cancel(t.monitor).catch(() => undefined);
+      if (!(await waitUntilAsync(async () => !['setup', 'active', 'cancelling'].includes((await migration.query(t.monitor)).status), 30_000))) {
+        throw new Error('an earlier save of its state would not stop');
+      }
+    }
+    const user = this.jail.userOf(this.load(id).record.uid, (await this.acceleration()).accel);
+    const sink = await listenForState(layout.migrateSocket, `${final}.partial`, final, user);
+    try {
+      await migration.setBandwidth(t.monitor, this.saveBytesPerSecond);
+      await migration.start(t.monitor, unixUri(layout.migrateSocket));
+      await waitForMigration(t.monitor, { onProgress, timeoutMs: SAVE_TIMEOUT_MS });
+      // QEMU has sent it all; the file is final once the server has it synced and renamed.
+      const committed = sink.commit().then(() => undefined);
+      if (!(await settlesWithin(committed.catch(() => undefined), 60_000))) throw new Error('the state file was not completed within 60 s');
+      await committed;
+    } finally {
+      sink.close();
+    }
+  }
+
   /** Start QEMU for the guest as `machine`, waiting for a state, load `stateFile` into it and let it run. Under the guest's lock. */
   private async loadState(id: string, layout: GuestLayout, stateFile: string, machine: MachineShape, onProgress?: (p: StateProgress) => void): Promise<void> {
     await this.spawnGuest(id, { incoming: true, machine });
     const t = this.tracked.get(id)!;
     const size = statSync(stateFile).size;
     try {
-      await migration.incoming(t.monitor, restoreUri(stateFile));
-      // QEMU reads the stream through cat; how far cat has read is the progress.
+      await migration.incoming(t.monitor, unixUri(layout.incomingSocket));
+      // The server feeds QEMU the file; what it has sent is the progress.
+      let sent = 0;
+      const feeding = sendState(layout.incomingSocket, stateFile, (n) => (sent = n));
+      feeding.catch(() => undefined);
       const ok = await waitUntilAsync(async () => {
-        if (onProgress) onProgress({ doneBytes: readerOffset(t.pid, stateFile) ?? 0, totalBytes: size });
+        onProgress?.({ doneBytes: sent, totalBytes: size });
         return (await qmp.status(t.monitor).catch(() => ({ status: 'inmigrate' }))).status !== 'inmigrate';
       }, RESTORE_TIMEOUT_MS, t.gone);
       if (!ok) throw new Error(isOurProcessAlive(t.pid, layout.pidFile) ? 'loading the state timed out' : 'QEMU could not load the state and exited');
@@ -1115,12 +1193,18 @@ export class QemuDriver implements HypervisorDriver {
     this.emit({ type: 'started', id, at: new Date() });
   }
 
-  /** Run QEMU for a guest (booting, or waiting for its saved state) and attach QMP; undo everything on failure. Under the guest's lock. */
+  /**
+   * Run QEMU for a guest (booting, or waiting for its saved state) as the
+   * guest's own user, in its cgroup, and attach QMP; undo everything on
+   * failure. Under the guest's lock.
+   */
   private async spawnGuest(id: string, opts: { incoming: boolean; machine?: MachineShape }): Promise<void> {
-    const { layout, record } = this.load(id);
-    const image = this.catalog.find(record.spec.image);
-    if (!image) throw new HypervisorError('BACKEND_FAILED', `image "${record.spec.image}" of guest ${id} is gone from the catalog`);
+    const { layout } = this.load(id);
+    const image = this.imageOf(id);
     const { accel } = await this.acceleration();
+    const user = this.userFor(id, accel);
+    const { record } = this.load(id);
+    if (!image) throw new HypervisorError('BACKEND_FAILED', `image "${record.spec.image}" of guest ${id} is gone from the catalog`);
     // A boot folds whatever was hot-added into the spec's numbers; a saved state loads into the machine it was saved from.
     const machine = opts.machine ?? coldShape(record.spec);
     this.saveRecord(layout, { ...record, machine });
@@ -1136,27 +1220,72 @@ export class QemuDriver implements HypervisorDriver {
       machine,
     });
     this.removeRuntimeFiles(layout);
+    const taps = record.spec.nics.flatMap((n) => (n.tap ? [n.tap] : []));
+    let group: GuestGroup | null = null;
+    let pid: number | null = null;
     this.starting.add(id);
     try {
-      await spawnDaemonized(this.qemu, args);
-      const pid = readPidFile(layout.pidFile);
-      if (pid === null) throw new Error('QEMU wrote no pid file');
-      await this.attach(id, layout, pid);
+      if (user) {
+        await this.secureFiles(id, user);
+        for (const v of record.spec.volumes ?? []) this.jail.ownVolume(v.source.path, user);
+        // A tap is made for its user before QEMU opens it (that user could not make one).
+        await this.jail.makeTaps(user, taps);
+      }
+      group = this.jail.cgroups?.create(id, this.jail.limitsFor(shapeTotals(machine), accel)) ?? null;
+      const proc = startQemu({ binary: this.qemu, args, logFile: layout.qemuLog, cwd: layout.dir, runAs: this.jail.runAs(user) });
+      pid = await waitForPidFile(proc, layout.pidFile, layout.qemuLog);
+      // Into its cgroup while its vCPUs are still stopped (-S): all it runs is charged there.
+      if (group) this.jail.cgroups!.place(group, pid);
+      await this.attach(id, layout, pid, 10_000, group);
+      if (!opts.incoming) await qmp.cont(this.tracked.get(id)!.monitor);
     } catch (e) {
-      // Undo: no process, no sockets (the overlay belongs to create).
-      const pid = readPidFile(layout.pidFile);
+      // Undo: no process, no sockets, no taps, no cgroup (the overlay belongs to create).
+      pid ??= readPidFile(layout.pidFile);
       if (pid !== null && isOurProcessAlive(pid, layout.pidFile)) {
         process.kill(pid, 'SIGKILL');
-        await waitUntil(() => !isOurProcessAlive(pid, layout.pidFile), 5_000);
+        await waitUntil(() => !isOurProcessAlive(pid!, layout.pidFile), 5_000);
       }
       this.tracked.get(id)?.monitor.close();
       this.tracked.delete(id);
       this.removeRuntimeFiles(layout);
+      rmSync(layout.qemuLog, { force: true }); // what it said is in the error
+      if (user) await this.jail.removeTaps(taps);
+      if (group) await this.jail.cgroups!.remove(group);
       if (!opts.incoming) rmSync(layout.serialLog, { force: true });
       throw new HypervisorError('BACKEND_FAILED', `starting guest ${id} failed: ${errorText(e)}`);
     } finally {
       this.starting.delete(id);
     }
+  }
+
+  /**
+   * The user a guest's QEMU runs as (claimed on its first start where guests
+   * get users of their own; recorded), or null where guests run as the server.
+   */
+  private userFor(id: string, accel: Acceleration): GuestUser | null {
+    if (!this.jail.userIsolation(accel).enforced) return null;
+    const { layout, record } = this.load(id);
+    if (record.uid === undefined || record.uid === null) {
+      record.uid = this.jail.uids.claim(id);
+      this.saveRecord(layout, record);
+    }
+    return this.jail.userOf(record.uid, accel);
+  }
+
+  /**
+   * Give the guest's files the owners and modes jail.ts sets out: what its
+   * QEMU writes is its user's, what it only reads is root's and readable by
+   * it (or by anyone, while a linked clone builds on it). After anything that
+   * changes its chain. Under the guest's lock.
+   */
+  private async secureFiles(id: string, user?: GuestUser | null): Promise<void> {
+    const { layout, record } = this.load(id);
+    const u = user === undefined ? this.jail.userOf(record.uid, (await this.acceleration()).accel) : user;
+    if (!u) return;
+    const chain = readChain(layout.dir, layout.disk);
+    const shared = await this.neededByClones(id);
+    const frozen = [...Object.values(chain.snapshots).map((x) => x.file), ...(chain.retained ?? [])];
+    applyFileRules(guestFileRules({ dir: layout.dir, user: u, active: chain.active, frozen, shared, seed: layout.seedIso, serialLog: layout.serialLog }));
   }
 
   /** The guest's record, replaced whole (a crash leaves the old one or the new one). */
@@ -1250,7 +1379,7 @@ export class QemuDriver implements HypervisorDriver {
    * QMP serves one client, and a guest whose monitor another driver holds
    * should not stall us (it stays tracked by pid).
    */
-  private async attach(id: string, layout: GuestLayout, pid: number, connectMs = 10_000): Promise<void> {
+  private async attach(id: string, layout: GuestLayout, pid: number, connectMs = 10_000, group: GuestGroup | null = null): Promise<void> {
     let markGone: () => void = () => undefined;
     const gone = new Promise<void>((resolve) => (markGone = resolve));
     const monitor = new QmpMonitor({
@@ -1259,7 +1388,7 @@ export class QemuDriver implements HypervisorDriver {
       onEvent: (e) => this.onQmpEvent(id, e),
       onGone: () => this.onGone(id, t),
     });
-    const t: Tracked = { pid, monitor, forced: false, saved: false, shutdown: null, gone, markGone };
+    const t: Tracked = { pid, monitor, forced: false, saved: false, shutdown: null, gone, markGone, group };
     this.tracked.set(id, t);
     await monitor.connect(connectMs);
   }
@@ -1267,6 +1396,8 @@ export class QemuDriver implements HypervisorDriver {
   private onQmpEvent(id: string, e: QmpEventMessage): void {
     const t = this.tracked.get(id);
     if (e.event === 'SHUTDOWN' && t) t.shutdown = shutdownOf(e);
+    // The start's own `cont` (QEMU starts with its vCPUs stopped) is no resume.
+    if (e.event === 'RESUME' && this.starting.has(id)) return;
     const event = guestEventOf(id, e, Boolean(t?.shutdown));
     if (event) this.emit(event);
     for (const l of this.qmpListeners.get(id) ?? []) l(e);
@@ -1288,6 +1419,8 @@ export class QemuDriver implements HypervisorDriver {
       this.tracked.delete(id);
       const layout = this.layout(id);
       if (existsSync(layout.dir)) this.removeRuntimeFiles(layout);
+      // Its taps and cgroup, once nothing runs it: under its lock, so a start queued behind never loses its own.
+      if (!this.closed) void this.withLock(id, () => this.tidyAfterExit(id, t.group)).catch(() => undefined);
     }
     t.markGone();
     this.emit({ type: 'stopped', id, at: new Date(), reason: t.saved ? 'saved' : stopReasonOf(t.forced, t.shutdown) });
@@ -1308,26 +1441,66 @@ export class QemuDriver implements HypervisorDriver {
   }
 
   private removeRuntimeFiles(layout: GuestLayout): void {
-    for (const f of [layout.qmpSocket, layout.vncSocket, layout.serialSocket, layout.qgaSocket, layout.pidFile, layout.screendump]) {
+    for (const f of [layout.qmpSocket, layout.vncSocket, layout.serialSocket, layout.qgaSocket, layout.pidFile, layout.screendump, layout.migrateSocket, layout.incomingSocket]) {
       rmSync(f, { force: true });
+    }
+  }
+
+  /** Remove what a guest's QEMU had on the host (persistent taps, its cgroup) once none runs it. Under the guest's lock. */
+  private async tidyAfterExit(id: string, group: GuestGroup | null, known?: GuestRecord | null): Promise<void> {
+    const layout = this.layout(id);
+    const pid = readPidFile(layout.pidFile);
+    if (pid !== null && isOurProcessAlive(pid, layout.pidFile)) return;
+    let record = known ?? null;
+    if (!record) {
+      try {
+        record = this.load(id).record;
+      } catch {
+        // Destroyed: destroy removed its taps; the cgroup is all there may be.
+      }
+    }
+    if (record?.uid !== undefined && record?.uid !== null) await this.jail.removeTaps(record.spec.nics.flatMap((n) => (n.tap ? [n.tap] : [])));
+    const cg = this.jail.cgroups;
+    if (cg) await cg.remove(group ?? cg.groupOf(id));
+  }
+
+  /**
+   * The cgroup of a QEMU that outlived an earlier server: where it is, or
+   * made again with the limits of the machine it runs (a host whose groups
+   * were lost, or a guest started before cgroups were used) and moved there.
+   */
+  private adoptGroup(id: string, pid: number, accel: Acceleration): GuestGroup | null {
+    const cg = this.jail.cgroups;
+    if (!cg) return null;
+    const found = cg.groupOfPid(pid, id);
+    if (found) return found;
+    try {
+      const group = cg.create(id, this.jail.limitsFor(shapeTotals(this.liveShape(id)), accel));
+      cg.place(group, pid);
+      return group;
+    } catch {
+      return null; // it runs unconfined; the next start puts it in its group
     }
   }
 
   /** Re-attach to guests whose QEMU survived us; tidy after those that did not. */
   private async adoptAll(): Promise<void> {
+    const { accel } = await this.acceleration();
     for (const id of readdirSync(this.guestsDir)) {
       if (!GUEST_ID_PATTERN.test(id)) continue;
       const layout = this.layout(id);
       if (!existsSync(layout.specFile)) continue;
       const pid = readPidFile(layout.pidFile);
       if (pid !== null && isOurProcessAlive(pid, layout.pidFile)) {
+        const group = this.adoptGroup(id, pid, accel);
         try {
-          await this.attach(id, layout, pid, ADOPT_CONNECT_MS);
+          await this.attach(id, layout, pid, ADOPT_CONNECT_MS, group);
         } catch {
           // Alive but unreachable: leave it tracked by pid; status still answers from the pid.
         }
       } else {
         this.removeRuntimeFiles(layout);
+        await this.tidyAfterExit(id, null).catch(() => undefined);
       }
     }
   }

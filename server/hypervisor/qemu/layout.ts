@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { validateGuestId } from '../spec';
 
-/** Everything one guest owns lives in `<guestsDir>/<id>/` (mode 0700). */
+/** Everything one guest owns lives in `<guestsDir>/<id>/` (qemu/jail.ts says who may do what there). */
 export interface GuestLayout {
   dir: string;
   /** The validated spec and image id, written at create. */
@@ -24,6 +24,12 @@ export interface GuestLayout {
   statePartial: string;
   /** Scratch file QEMU writes screenshots to. */
   screendump: string;
+  /** QEMU's own output (errors at start), rewritten at each start. */
+  qemuLog: string;
+  /** Where the server listens for a state QEMU saves (state-stream.ts). */
+  migrateSocket: string;
+  /** Where a QEMU waiting for a saved state listens for it. */
+  incomingSocket: string;
 }
 
 /** Unix socket paths are limited to 107 bytes by the kernel. */
@@ -46,5 +52,8 @@ export function guestLayout(guestsDir: string, id: string): GuestLayout {
     screendump: path.join(dir, 'screen.png'),
     stateFile: path.join(dir, 'saved.state'),
     statePartial: path.join(dir, 'saved.state.partial'),
+    qemuLog: path.join(dir, 'qemu.log'),
+    migrateSocket: path.join(dir, 'migrate.sock'),
+    incomingSocket: path.join(dir, 'incoming.sock'),
   };
 }

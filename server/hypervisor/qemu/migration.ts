@@ -1,9 +1,12 @@
 // Saving a guest's running state to a file and bringing it back: QEMU's
 // migration, aimed at a file instead of another host. QEMU 7.2 (Debian 12)
-// has no `file:` migration URI (8.2 added it), so the stream goes through
-// `exec:`: a `cat` QEMU starts writes it to a partial file that is synced
-// and renamed to its final name only once the whole stream is in — a state
-// file that exists is complete, whatever was killed half-way.
+// has no `file:` migration URI (8.2 added it), and QEMU itself may not start
+// a helper (its seccomp filter denies spawning), so the stream goes through a
+// Unix socket the server serves (state-stream.ts): the server writes what QEMU
+// sends to a partial file, syncs it and renames it to its final name only once
+// the whole stream is in — a state file that exists is complete, whatever was
+// killed half-way — and feeds a saved file back to a QEMU waiting for it.
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { StateProgress } from '../types';
 import type { QmpExecutor } from './qmp-commands';
@@ -25,19 +28,10 @@ export const migration = {
   incoming: (m: QmpExecutor, uri: string) => m.execute<void>('migrate-incoming', { uri }),
 };
 
-/** Paths reach /bin/sh inside single quotes: refuse any that could leave them. */
-function quoted(file: string): string {
-  if (!/^\/[A-Za-z0-9._/+=@-]+$/.test(file)) throw new Error(`unsafe path for a migration stream: ${JSON.stringify(file)}`);
-  return `'${file}'`;
-}
-
-/** Write the stream to `partial`, sync it, then rename it to `final` (the rename says: complete). */
-export function saveUri(partial: string, final: string): string {
-  return `exec:cat > ${quoted(partial)} && sync ${quoted(partial)} && mv ${quoted(partial)} ${quoted(final)}`;
-}
-
-export function restoreUri(file: string): string {
-  return `exec:cat ${quoted(file)}`;
+/** A migration stream through the Unix socket at `socket`. */
+export function unixUri(socket: string): string {
+  if (!path.isAbsolute(socket) || /[\0\n]/.test(socket)) throw new Error(`bad socket path for a migration stream: ${JSON.stringify(socket)}`);
+  return `unix:${socket}`;
 }
 
 const TERMINAL = new Set(['completed', 'failed', 'cancelled']);

@@ -1,33 +1,66 @@
-// Small host-side helpers: start a daemonizing QEMU, and tell whether a pid
-// is still our QEMU (not a zombie, not a recycled pid).
+// Small host-side helpers: start QEMU detached from the server, and tell
+// whether a pid is still our QEMU (not a zombie, not a recycled pid).
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { runAsArgv, type GuestUser } from '../isolation/users';
+
+export interface QemuProcess {
+  pid: number;
+  /** Settles when the process ends while this server still has it as a child. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: string }>;
+}
 
 /**
- * Run QEMU with `-daemonize`: the foreground process exits once the guest is
- * set up (0) or failed (non-zero, reason on stderr). argv only, no shell.
+ * Start QEMU (argv only, no shell) in a session of its own, so it outlives
+ * the server; without `-daemonize`, so it never has to fork (its seccomp
+ * filter forbids that). Its output goes to `logFile`. With `user`, setpriv
+ * starts it as that user with no capabilities. The umask is 077 for the
+ * instant of the fork, so every file and socket QEMU makes is its user's alone.
  */
-export function spawnDaemonized(binary: string, args: string[], timeoutMs = 30_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
-    let stderr = '';
-    child.stderr.on('data', (b: Buffer) => {
-      if (stderr.length < 8192) stderr += b.toString('utf8');
-    });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${binary} did not daemonize within ${timeoutMs} ms`));
-    }, timeoutMs);
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      reject(new Error(`cannot run ${binary}: ${e.message}`));
-    });
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0) resolve();
-      else reject(new Error(`${binary} failed (${signal ?? `exit ${code}`}): ${stderr.trim() || 'no message'}`));
-    });
+export function startQemu(opts: { binary: string; args: string[]; logFile: string; cwd: string; runAs: { setpriv: string; user: GuestUser } | null }): QemuProcess {
+  const [command, argv] = opts.runAs ? runAsArgv(opts.runAs.setpriv, opts.runAs.user, opts.binary, opts.args) : [opts.binary, opts.args];
+  const log = openSync(opts.logFile, 'w', 0o600);
+  const mask = process.umask(0o077);
+  let child;
+  try {
+    child = spawn(command, argv, { stdio: ['ignore', log, log], detached: true, cwd: opts.cwd });
+  } finally {
+    process.umask(mask);
+    closeSync(log);
+  }
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: string }>((resolve) => {
+    child.once('error', (e) => resolve({ code: null, signal: null, error: `cannot run ${command}: ${e.message}` }));
+    child.once('exit', (code, signal) => resolve({ code, signal }));
   });
+  child.unref();
+  if (child.pid === undefined) return { pid: -1, exited };
+  return { pid: child.pid, exited };
+}
+
+/**
+ * The pid QEMU writes to `pidFile` once it runs, or why it ended first (its
+ * own words, from `logFile`).
+ */
+export async function waitForPidFile(proc: QemuProcess, pidFile: string, logFile: string, timeoutMs = 30_000): Promise<number> {
+  let ended: Awaited<QemuProcess['exited']> | null = null;
+  void proc.exited.then((x) => (ended = x));
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const pid = readPidFile(pidFile);
+    if (pid !== null && isOurProcessAlive(pid, pidFile)) return pid;
+    if (ended) {
+      const e = ended as Awaited<QemuProcess['exited']>;
+      let said = '';
+      try {
+        said = readFileSync(logFile, 'utf8').trim().slice(-2000);
+      } catch {
+        // No log: the reason is the exit alone.
+      }
+      throw new Error(e.error ?? `QEMU exited (${e.signal ?? `code ${e.code}`}): ${said || 'no message'}`);
+    }
+    if (Date.now() > until) throw new Error(`QEMU wrote no pid file within ${Math.round(timeoutMs / 1000)} s`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 /** The pid in a QEMU pid file, or null. */
@@ -65,56 +98,4 @@ export function processUsage(pid: number): { cpuTimeMs: number; rssKiB: number }
   const rss = /^VmRSS:\s+(\d+) kB/m.exec(status);
   // Linux reports in USER_HZ, which is 100 on every mainstream build.
   return { cpuTimeMs: ticks * 10, rssKiB: rss?.[1] ? Number(rss[1]) : 0 };
-}
-
-/** The process ids under `pid` (children, their children, …), from /proc. */
-function descendants(pid: number): number[] {
-  const out: number[] = [];
-  const queue = [pid];
-  while (queue.length) {
-    const p = queue.shift()!;
-    let tasks: string[] = [];
-    try {
-      tasks = readdirSync(`/proc/${p}/task`);
-    } catch {
-      continue;
-    }
-    for (const task of tasks) {
-      try {
-        const kids = readFileSync(`/proc/${p}/task/${task}/children`, 'latin1').trim();
-        for (const k of kids ? kids.split(' ').map(Number) : []) {
-          out.push(k);
-          queue.push(k);
-        }
-      } catch {
-        // The task ended meanwhile.
-      }
-    }
-  }
-  return out;
-}
-
-/**
- * How far a process under `pid` (QEMU's migration helper) has read `file`:
- * the position of its open descriptor on it, or null when none has it open.
- */
-export function readerOffset(pid: number, file: string): number | null {
-  for (const p of descendants(pid)) {
-    let fds: string[] = [];
-    try {
-      fds = readdirSync(`/proc/${p}/fd`);
-    } catch {
-      continue;
-    }
-    for (const fd of fds) {
-      try {
-        if (readlinkSync(`/proc/${p}/fd/${fd}`) !== file) continue;
-        const pos = /^pos:\s+(\d+)/m.exec(readFileSync(`/proc/${p}/fdinfo/${fd}`, 'latin1'));
-        if (pos?.[1]) return Number(pos[1]);
-      } catch {
-        // Closed meanwhile.
-      }
-    }
-  }
-  return null;
 }

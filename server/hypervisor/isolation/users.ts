@@ -1,0 +1,218 @@
+// Each guest's QEMU runs as a user of its own. One uid per guest, not one
+// shared "qemu" user: without SELinux or AppArmor labels (libvirt's sVirt),
+// file ownership is the only thing that keeps one guest's QEMU out of
+// another's disks, and a shared user would let any escaped QEMU read them all.
+//
+// A guest's uid and gid are the same number, from a range no distribution
+// hands out (0x70000000 up: systemd's "unused" block), claimed atomically by
+// a file in `<guests>/.uids/` and recorded in the guest's record. The user
+// has no name, no home, no supplementary groups (but the KVM device's group
+// where KVM is used) and no capabilities; QEMU is started through util-linux's
+// setpriv, which sets exactly that and then execs it.
+//
+// 1. Claiming uids.  2. Whether this host can run guests as their own users.
+// 3. The argv that starts a program as a guest user.
+import { accessSync, chmodSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, writeSync, closeSync } from 'node:fs';
+import path from 'node:path';
+
+export const GUEST_UID_BASE = 0x7000_0000;
+export const GUEST_UID_COUNT = 65_536;
+
+export interface GuestUser {
+  uid: number;
+  gid: number;
+  /** Supplementary groups (the KVM device's, where KVM needs one). */
+  groups: number[];
+}
+
+export function isGuestUid(uid: number): boolean {
+  return Number.isSafeInteger(uid) && uid >= GUEST_UID_BASE && uid < GUEST_UID_BASE + GUEST_UID_COUNT;
+}
+
+// 1. Claims ------------------------------------------------------------------
+
+/** The uids claimed in one guests directory: a file per uid holding the guest's id. */
+export class GuestUids {
+  constructor(private readonly dir: string) {}
+
+  /** A free uid for guest `id`, claimed for it (atomically: two drivers never get the same one). */
+  claim(id: string): number {
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    const taken = new Set(this.claims().map((c) => c.uid));
+    for (let uid = GUEST_UID_BASE; uid < GUEST_UID_BASE + GUEST_UID_COUNT; uid++) {
+      if (taken.has(uid)) continue;
+      let fd: number;
+      try {
+        fd = openSync(path.join(this.dir, String(uid)), 'wx', 0o600);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EEXIST') continue;
+        throw e;
+      }
+      try {
+        writeSync(fd, id);
+      } finally {
+        closeSync(fd);
+      }
+      return uid;
+    }
+    throw new Error(`all ${GUEST_UID_COUNT} guest uids are in use`);
+  }
+
+  /** Give `uid` back, if it is still `id`'s. */
+  release(uid: number, id: string): void {
+    if (!isGuestUid(uid)) return;
+    const file = path.join(this.dir, String(uid));
+    try {
+      if (readFileSync(file, 'utf8') === id) unlinkSync(file);
+    } catch {
+      // Not claimed (any more): nothing to give back.
+    }
+  }
+
+  /** Every claim: uid and guest id. */
+  claims(): { uid: number; id: string }[] {
+    const out: { uid: number; id: string }[] = [];
+    if (!existsSync(this.dir)) return out;
+    for (const name of readdirSync(this.dir)) {
+      const uid = Number(name);
+      if (!isGuestUid(uid)) continue;
+      try {
+        out.push({ uid, id: readFileSync(path.join(this.dir, name), 'utf8') });
+      } catch {
+        // Released meanwhile.
+      }
+    }
+    return out;
+  }
+}
+
+// 2. Can this host do it? -------------------------------------------------------
+
+export interface UserIsolationProbe {
+  /** Guests get users of their own. */
+  enforced: boolean;
+  /** In words for an operator: what is done, or why not. */
+  detail: string;
+  /** Groups every guest user also needs (the KVM device's). */
+  extraGroups: number[];
+  /** What the probe changed on the host to make it work (said in the report). */
+  changes: string[];
+}
+
+const SETPRIV_CANDIDATES = ['/usr/bin/setpriv', '/bin/setpriv'];
+
+export function findSetpriv(): string | null {
+  return SETPRIV_CANDIDATES.find((p) => existsSync(p)) ?? null;
+}
+
+/**
+ * The first directory from `dir` up to / that others (a guest's uid) cannot
+ * pass through, or null. One not made yet is judged by where it will be.
+ */
+function blockedAncestor(dir: string): string | null {
+  let d = path.resolve(dir);
+  while (!existsSync(d) && path.dirname(d) !== d) d = path.dirname(d);
+  for (;;) {
+    try {
+      if ((statSync(d).mode & 0o001) === 0) return d;
+    } catch {
+      return d;
+    }
+    const up = path.dirname(d);
+    if (up === d) return null;
+    d = up;
+  }
+}
+
+/**
+ * Whether guests can run as users of their own here, making what Cirrus owns
+ * fit: `ownDirs` (the guests directory and the data directory it is in) get
+ * traverse-only permission for others (o=x: nothing is listed), and
+ * /dev/net/tun the world read-write mode Debian's udev gives it (a tap is still
+ * opened only by the user it was made for).
+ */
+export function probeUserIsolation(opts: {
+  euid: number;
+  /** Directories Cirrus made and owns, that guests' users must pass through. */
+  ownDirs: string[];
+  /** Directories guests' users must reach (their own, images); their ancestors are checked, not changed. */
+  reachDirs: string[];
+  kvm: boolean;
+  tunDevice?: string;
+  kvmDevice?: string;
+}): UserIsolationProbe {
+  const no = (why: string): UserIsolationProbe => ({ enforced: false, detail: `guests run as the server's own user: ${why}`, extraGroups: [], changes: [] });
+  if (opts.euid !== 0) return no(`it is not root (uid ${opts.euid}), so it cannot start QEMU as another user`);
+  if (!findSetpriv()) return no('util-linux’s setpriv is not installed');
+  const changes: string[] = [];
+  for (const d of opts.ownDirs) {
+    if (!existsSync(d)) continue;
+    const st = statSync(d);
+    const want = (st.mode & 0o7770) | 0o001;
+    if ((st.mode & 0o7777) !== want && st.uid === opts.euid) {
+      chmodSync(d, want);
+      changes.push(`${d}: others may pass through it, not list or change it (o=x)`);
+    }
+  }
+  for (const d of [...opts.ownDirs, ...opts.reachDirs]) {
+    const blocked = blockedAncestor(d);
+    if (blocked) return no(`${blocked} does not let other users pass through (it needs o+x), so a guest's user could not reach ${d}`);
+  }
+  const tun = opts.tunDevice ?? '/dev/net/tun';
+  if (existsSync(tun)) {
+    const st = statSync(tun);
+    if ((st.mode & 0o006) !== 0o006) {
+      chmodSync(tun, 0o666);
+      changes.push(`${tun}: mode 0666 (as Debian's udev rules make it), so a guest's user can open the tap made for it`);
+    }
+  }
+  const extraGroups: number[] = [];
+  if (opts.kvm) {
+    const dev = opts.kvmDevice ?? '/dev/kvm';
+    const st = statSync(dev);
+    if ((st.mode & 0o006) === 0o006) {
+      // Anyone may open it.
+    } else if ((st.mode & 0o060) === 0o060 && st.gid !== 0) {
+      extraGroups.push(st.gid);
+    } else {
+      return no(`${dev} is open to root only (mode ${(st.mode & 0o777).toString(8)}); give it a group (e.g. root:kvm 0660) for guests' users to use KVM`);
+    }
+  }
+  try {
+    accessSync(findSetpriv()!, constants.X_OK);
+  } catch {
+    return no('setpriv cannot be run');
+  }
+  return {
+    enforced: true,
+    detail: `each guest's QEMU runs as a user of its own (uid ${GUEST_UID_BASE} and up), with no capabilities and no new privileges`,
+    extraGroups,
+    changes,
+  };
+}
+
+// 3. Starting a program as a guest user -----------------------------------------------
+
+/**
+ * setpriv's argv that runs `binary args…` as `user`: real and effective ids
+ * set, groups replaced, every capability dropped from every set (bounding
+ * included), and no_new_privs so nothing it execs can gain any.
+ */
+export function runAsArgv(setpriv: string, user: GuestUser, binary: string, args: string[]): [string, string[]] {
+  for (const n of [user.uid, user.gid, ...user.groups]) if (!Number.isSafeInteger(n) || n < 0) throw new Error(`bad id ${n}`);
+  if (!isGuestUid(user.uid)) throw new Error(`uid ${user.uid} is not a guest uid`);
+  return [
+    setpriv,
+    [
+      `--reuid=${user.uid}`,
+      `--regid=${user.gid}`,
+      ...(user.groups.length ? [`--groups=${user.groups.join(',')}`] : ['--clear-groups']),
+      '--inh-caps=-all',
+      '--bounding-set=-all',
+      '--no-new-privs',
+      '--',
+      binary,
+      ...args,
+    ],
+  ];
+}

@@ -1,0 +1,257 @@
+// Host isolation on real guests: each QEMU runs as a user of its own with no
+// capabilities and QEMU's whole seccomp filter, in a cgroup of its own with
+// its CPU ceiling, weight and memory limit; one guest's user cannot read
+// another's disk or the server's data; two guests burning CPU share it in
+// proportion to the vCPUs they bought; and a restarted server finds them
+// where it left them.
+import { execFile } from 'node:child_process';
+import crypto from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findCgroups, GROUP_PARENT } from '../isolation/cgroups';
+import { findSetpriv, isGuestUid } from '../isolation/users';
+import { macAddress } from '../spec';
+import type { GuestSpec } from '../types';
+import { QemuDriver } from './driver';
+import { guestLayout } from './layout';
+import { eventually, guestShell, testImagesDir } from './test-support';
+
+const run = promisify(execFile);
+const BOOT_MS = 90_000;
+const MiB = 1024 * 1024;
+const host = findCgroups();
+const isRoot = process.geteuid?.() === 0;
+
+const tap = `ct1${crypto.randomBytes(6).toString('hex')}`;
+const guest = (id: string, vcpus: number, memoryMiB: number, taps: (string | null)[] = [null]): GuestSpec => ({
+  id,
+  vcpus,
+  memoryMiB,
+  maxMemoryMiB: 384,
+  diskGiB: 1,
+  nics: taps.map((t, i) => ({ mac: macAddress(id, i), tap: t })),
+  image: 'cirrus-tiny-linux',
+});
+const one = guest(`iso-a-${crypto.randomBytes(3).toString('hex')}`, 1, 128);
+const two = guest(`iso-b-${crypto.randomBytes(3).toString('hex')}`, 2, 192, [tap]);
+
+let dataDir: string;
+let guestsDir: string;
+let driver: QemuDriver;
+
+const pidOf = async (id: string) => {
+  const { pid } = await driver.status(id);
+  if (pid === null) throw new Error(`${id} is not running`);
+  return pid;
+};
+const statusOf = (pid: number) => readFileSync(`/proc/${pid}/status`, 'utf8');
+const field = (status: string, name: string) => new RegExp(`^${name}:[ \\t]*(.*)$`, 'm').exec(status)?.[1]?.trim();
+
+/** The group directory of `id` in the hierarchy of `controller`. */
+function groupDir(controller: 'cpu' | 'memory' | 'cpuacct', id: string): string {
+  const h = host[controller];
+  if (!h) throw new Error(`no ${controller} controller here`);
+  return path.join(h.ownDir, GROUP_PARENT, id);
+}
+
+/** Run `argv` as guest user `uid`, as an escaped QEMU would be: its exit code and what it said. */
+async function asGuestUser(uid: number, argv: string[]): Promise<{ code: number; out: string }> {
+  try {
+    const { stdout, stderr } = await run(findSetpriv()!, [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--', ...argv]);
+    return { code: 0, out: stdout + stderr };
+  } catch (e) {
+    const err = e as { code?: number; stdout?: string; stderr?: string };
+    return { code: err.code ?? 1, out: `${err.stdout ?? ''}${err.stderr ?? ''}` };
+  }
+}
+
+async function cpuUsec(id: string): Promise<number> {
+  const dir = groupDir('cpuacct', id);
+  return host.cpuacct!.version === 2
+    ? Number(/^usage_usec (\d+)/m.exec(readFileSync(path.join(dir, 'cpu.stat'), 'utf8'))![1])
+    : Number(readFileSync(path.join(dir, 'cpuacct.usage'), 'utf8').trim()) / 1000;
+}
+
+async function waitBooted(id: string): Promise<void> {
+  await eventually(async () => (await driver.serialLog(id, 256 * 1024)).includes('CIRRUS-READY'), BOOT_MS, `${id} CIRRUS-READY`);
+}
+
+// Not skipped where the host cannot: these are the acceptance of host isolation, and CI's hosts can.
+describe('host isolation on real guests', () => {
+  beforeAll(() => {
+    if (!isRoot || !host.cpu || !host.memory) throw new Error('these tests need root and the cpu and memory cgroup controllers');
+  });
+  beforeAll(async () => {
+    dataDir = mkdtempSync(path.join(os.tmpdir(), 'cirrus-iso-'));
+    // What a server's data directory holds beside its guests: secrets, root's alone.
+    mkdirSync(path.join(dataDir, 'secrets'), { mode: 0o700 });
+    writeFileSync(path.join(dataDir, 'secrets', 'seal-key'), crypto.randomBytes(32), { mode: 0o600 });
+    guestsDir = path.join(dataDir, 'guests');
+    driver = await QemuDriver.open({ guestsDir, imagesDir: testImagesDir(), stopTimeoutMs: 10_000 });
+    for (const g of [one, two]) {
+      await driver.create(g);
+      await driver.start(g.id);
+    }
+    await Promise.all([one, two].map((g) => waitBooted(g.id)));
+  }, 2 * BOOT_MS);
+
+  afterAll(async () => {
+    for (const g of [one, two]) await driver?.destroy(g.id).catch(() => undefined);
+    await driver?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('says what it enforces: a user per guest, cgroups and the whole seccomp filter', async () => {
+    const { isolation } = await driver.hostInfo();
+    expect(isolation?.user.enforced).toBe(true);
+    expect(isolation?.cgroups.enforced).toBe(true);
+    expect(isolation?.cgroups.controllers).toEqual(expect.arrayContaining(['cpu', 'memory']));
+    expect(isolation?.seccomp.enforced).toBe(true);
+    // The data directory: others pass through it, never list it.
+    expect(statSync(dataDir).mode & 0o007).toBe(0o001);
+  });
+
+  it('runs each QEMU as a user of its own, with no capabilities, no new privileges and the full seccomp filter', async () => {
+    const uids = new Set<number>();
+    for (const g of [one, two]) {
+      const pid = await pidOf(g.id);
+      const status = statusOf(pid);
+      const [ruid, euid, suid, fsuid] = field(status, 'Uid')!.split(/\s+/).map(Number);
+      expect(isGuestUid(ruid!)).toBe(true);
+      expect([euid, suid, fsuid]).toEqual([ruid, ruid, ruid]);
+      expect(field(status, 'Gid')!.split(/\s+/).map(Number)).toEqual([ruid, ruid, ruid, ruid]);
+      expect(field(status, 'Groups')).toBe('');
+      for (const set of ['CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb']) expect(field(status, set)).toBe('0000000000000000');
+      expect(field(status, 'NoNewPrivs')).toBe('1');
+      expect(field(status, 'Seccomp')).toBe('2');
+      expect(readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0')).toContain('on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny');
+      // It never forked itself: the server started it, in a session of its own.
+      expect(readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1]!.split(' ')[3]).toBe(String(pid));
+      uids.add(ruid!);
+    }
+    expect(uids.size).toBe(2);
+  });
+
+  it('made its tap for its user, which it opened without any capability', async () => {
+    const { stdout } = await run('ip', ['-d', 'link', 'show', 'dev', tap]);
+    const uid = Number(field(statusOf(await pidOf(two.id)), 'Uid')!.split(/\s+/)[0]);
+    expect(stdout).toMatch(new RegExp(`tun type tap .*user ${uid} group ${uid}`));
+    // Attached: QEMU, as that user, holds it open (its /dev/net/tun file names the tap).
+    const pid = await pidOf(two.id);
+    const held = readdirSync(`/proc/${pid}/fd`).some((fd) => {
+      try {
+        return readlinkSync(`/proc/${pid}/fd/${fd}`) === '/dev/net/tun' && new RegExp(`^iff:\\s+${tap}$`, 'm').test(readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'));
+      } catch {
+        return false;
+      }
+    });
+    expect(held).toBe(true);
+  });
+
+  it('puts each QEMU in its own cgroup with its CPU ceiling, CPU weight and memory limit', async () => {
+    for (const g of [one, two]) {
+      const pid = await pidOf(g.id);
+      const lines = readFileSync(`/proc/${pid}/cgroup`, 'utf8');
+      const cpuLine = host.cpu!.version === 2 ? /^0::(.*)$/m.exec(lines)![1] : /^\d+:[^:]*\bcpu\b[^:]*:(.*)$/m.exec(lines)![1];
+      const memLine = host.memory!.version === 2 ? /^0::(.*)$/m.exec(lines)![1] : /^\d+:[^:]*\bmemory\b[^:]*:(.*)$/m.exec(lines)![1];
+      expect(cpuLine).toMatch(new RegExp(`/${GROUP_PARENT}/${g.id}$`));
+      expect(memLine).toMatch(new RegExp(`/${GROUP_PARENT}/${g.id}$`));
+      // Every thread of it (vCPUs included) is in there.
+      const procs = readFileSync(path.join(groupDir('cpu', g.id), 'cgroup.procs'), 'utf8').trim().split('\n').map(Number);
+      expect(procs).toEqual([pid]);
+      const cpu = (f: string) => readFileSync(path.join(groupDir('cpu', g.id), f), 'utf8').trim();
+      const mem = (f: string) => readFileSync(path.join(groupDir('memory', g.id), f), 'utf8').trim();
+      // Its RAM plus QEMU's allowance under TCG (128 MiB of translation cache and 128 of the rest).
+      const limit = String((g.memoryMiB + 256) * MiB);
+      if (host.cpu!.version === 2) {
+        expect(cpu('cpu.max')).toBe(`${g.vcpus * 100_000} 100000`);
+        expect(cpu('cpu.weight')).toBe(String(100 * g.vcpus));
+      } else {
+        expect([cpu('cpu.cfs_quota_us'), cpu('cpu.cfs_period_us')]).toEqual([String(g.vcpus * 100_000), '100000']);
+        expect(cpu('cpu.shares')).toBe(String(1024 * g.vcpus));
+      }
+      expect(mem(host.memory!.version === 2 ? 'memory.max' : 'memory.limit_in_bytes')).toBe(limit);
+      // Its memory is charged there, and under the limit.
+      const used = Number(mem(host.memory!.version === 2 ? 'memory.current' : 'memory.usage_in_bytes'));
+      expect(used).toBeGreaterThan(32 * MiB);
+      expect(used).toBeLessThanOrEqual(Number(limit));
+    }
+  });
+
+  it("one guest's user cannot read another's disk, its directory, or the server's data", async () => {
+    const uidOf = async (id: string) => Number(field(statusOf(await pidOf(id)), 'Uid')!.split(/\s+/)[0]);
+    const [a, b] = [await uidOf(one.id), await uidOf(two.id)];
+    const diskOf = (id: string) => guestLayout(guestsDir, id).disk; // no snapshots: the first disk is the active one
+    // The control: a guest's user reads its own disk (the same command, so a refusal below is the permission's).
+    expect((await asGuestUser(b, ['head', '-c', '4', diskOf(two.id)])).code).toBe(0);
+    for (const [who, what] of [
+      [a, ['head', '-c', '4', diskOf(two.id)]],
+      [b, ['head', '-c', '4', diskOf(one.id)]],
+      [a, ['ls', path.join(guestsDir, two.id)]],
+      [a, ['ls', dataDir]],
+      [a, ['ls', guestsDir]],
+      [a, ['head', '-c', '4', path.join(dataDir, 'secrets', 'seal-key')]],
+      [a, ['head', '-c', '4', path.join(guestsDir, two.id, 'guest.json')]],
+      [a, ['touch', path.join(guestsDir, two.id, 'planted')]],
+    ] as const) {
+      const r = await asGuestUser(who, [...what]);
+      expect(r.code, `${what.join(' ')} as ${who}: ${r.out}`).not.toBe(0);
+      expect(r.out).toMatch(/Permission denied/);
+    }
+    // Nor can it touch the server's records in its own directory.
+    expect((await asGuestUser(a, ['rm', '-f', path.join(guestsDir, one.id, 'guest.json')])).out).toMatch(/Operation not permitted|Permission denied/);
+    expect(existsSync(path.join(guestsDir, one.id, 'guest.json'))).toBe(true);
+  });
+
+  it('two guests of 1 and 2 vCPUs burning CPU on too few cores get it 1 : 2, measured from their cgroups', { timeout: 120_000 }, async () => {
+    expect(os.cpus().length).toBeLessThan(one.vcpus + two.vcpus); // the host cannot give both all they ask
+    await guestShell(driver, one.id, 'while :; do :; done > /dev/null 2>&1 & echo started');
+    await guestShell(driver, two.id, 'for i in 1 2; do (while :; do :; done) > /dev/null 2>&1 & done; echo started');
+    try {
+      await new Promise((r) => setTimeout(r, 3_000)); // both at full burn
+      const before = [await cpuUsec(one.id), await cpuUsec(two.id)];
+      await new Promise((r) => setTimeout(r, 12_000));
+      const after = [await cpuUsec(one.id), await cpuUsec(two.id)];
+      const [a, b] = [after[0]! - before[0]!, after[1]! - before[1]!];
+      const ratio = b / a;
+      console.log(`CPU in 12 s: 1 vCPU ${(a / 1e6).toFixed(2)} s, 2 vCPUs ${(b / 1e6).toFixed(2)} s, ratio 1 : ${ratio.toFixed(2)}`);
+      expect(ratio).toBeGreaterThan(2 * 0.8);
+      expect(ratio).toBeLessThan(2 * 1.2);
+      // Neither above its ceiling.
+      expect(a / 12e6).toBeLessThanOrEqual(1.05);
+      expect(b / 12e6).toBeLessThanOrEqual(2.05);
+    } finally {
+      // The burning guests go on until the test ends; a reboot would cost a boot, so they are left to their destroy.
+    }
+  });
+
+  it('raises the limits with a hot-add', { timeout: 60_000 }, async () => {
+    await driver.resize(one.id, { vcpus: 1, memoryMiB: 256 });
+    const mem = readFileSync(path.join(groupDir('memory', one.id), host.memory!.version === 2 ? 'memory.max' : 'memory.limit_in_bytes'), 'utf8').trim();
+    expect(mem).toBe(String((256 + 256) * MiB));
+  });
+
+  it('finds its guests in their cgroups after a restart, and removes group and tap once a guest ends', { timeout: 60_000 }, async () => {
+    const pid = await pidOf(two.id);
+    await driver.close();
+    driver = await QemuDriver.open({ guestsDir, imagesDir: testImagesDir(), stopTimeoutMs: 10_000 });
+    expect((await driver.status(two.id)).pid).toBe(pid);
+    expect(readFileSync(`/proc/${pid}/cgroup`, 'utf8')).toMatch(new RegExp(`/${GROUP_PARENT}/${two.id}$`, 'm'));
+    await driver.forceStop(two.id);
+    await eventually(() => !existsSync(groupDir('cpu', two.id)) && !existsSync(groupDir('memory', two.id)), 10_000, 'the cgroup removed');
+    await eventually(() => !existsSync(`/sys/class/net/${tap}`), 10_000, 'the tap removed');
+  });
+
+  it('keeps the server in charge of its records: a saved state is root’s, and still loads', { timeout: 120_000 }, async () => {
+    await driver.saveState(one.id);
+    const layout = guestLayout(guestsDir, one.id);
+    const st = statSync(layout.stateFile);
+    expect([st.uid, st.mode & 0o777]).toEqual([0, 0o600]);
+    await driver.restoreState(one.id);
+    expect((await driver.status(one.id)).state).toBe('running');
+    expect(isGuestUid(Number(field(statusOf(await pidOf(one.id)), 'Uid')!.split(/\s+/)[0]))).toBe(true);
+  });
+});
