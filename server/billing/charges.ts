@@ -44,8 +44,8 @@ export type ChargeLine = {
  * integer micro-units (rounded once per line). Durations come from the
  * database's own timestamps; `now()` ends open segments.
  */
-export async function chargeLines(db: DbOrTx, tenantId: string, from: Date, to: Date): Promise<ChargeLine[]> {
-  return (await periodLines(db, [tenantId], from, to, null)).map(({ periodStart: _p, tenantId: _t, ...line }) => line);
+export function chargeLines(db: DbOrTx, tenantId: string, from: Date, to: Date): Promise<ChargeLine[]> {
+  return pricedLines(db, partsOf([tenantId], from, to, null), false);
 }
 
 /**
@@ -120,10 +120,6 @@ function partsOf(tenantIds: string[], from: Date, to: Date, step: Step): SQL {
   return dayAligned(from) && dayAligned(to) && from < to ? fromDailySums(tenantIds, from, to, step) : segmentParts(tenantIds, from, to, step);
 }
 
-function periodLines(db: DbOrTx, tenantIds: string[], from: Date, to: Date, step: Step): Promise<PeriodLine[]> {
-  return pricedLines(db, partsOf(tenantIds, from, to, step), tenantIds.length > 1 || step !== null);
-}
-
 /**
  * The lines of any period, cut from the segments themselves: each segment × each
  * price version × each period it overlaps. The reference the daily sums are
@@ -131,7 +127,7 @@ function periodLines(db: DbOrTx, tenantIds: string[], from: Date, to: Date, step
  * start and end at midnight UTC.
  */
 export function fromSegments(db: DbOrTx, tenantIds: string[], from: Date, to: Date, step: Step): Promise<PeriodLine[]> {
-  return pricedLines(db, segmentParts(tenantIds, from, to, step), tenantIds.length > 1 || step !== null);
+  return pricedLines(db, segmentParts(tenantIds, from, to, step), true);
 }
 
 /** The periods of [from, to): one, or one per `step`. */
@@ -254,13 +250,17 @@ function segmentCuts(tenantIds: string[], from: Date, to: Date, step: Step, whic
  * unit_seconds, seconds, priced: Σ unit-seconds × price) — a WITH clause ending
  * in `parts` — summed into `lines`: one per tenant, period, subject and
  * resource, rounded once. Only `parts` is grouped (numeric sums cost per
- * group); `whole` joins what they add to its line.
+ * group); `whole` joins what they add to its line. `whole` has rows only when
+ * there is one period, so the join is on one text key (tenant, subject,
+ * resource): a hash join, where four keys made the planner sort a whole month
+ * on keys that tie for every row to merge-join it. A sum with nothing to add
+ * is the row's own (no numeric addition per line).
  */
 const withLines = (withParts: SQL) => sql`
     ${withParts},
     part_lines as (
       select parts.tenant_id, parts.p0, parts.instance_id, parts.image_id, parts.volume_id, parts.resource,
-             coalesce(parts.instance_id, parts.image_id, parts.volume_id) as subject,
+             ${lineKey('parts')} as line,
              sum(parts.unit_seconds) as unit_seconds, sum(parts.seconds) as seconds, sum(parts.priced) as priced
       from parts
       group by parts.tenant_id, parts.p0, parts.instance_id, parts.image_id, parts.volume_id, parts.resource
@@ -269,22 +269,28 @@ const withLines = (withParts: SQL) => sql`
       select coalesce(w.tenant_id, p.tenant_id) as tenant_id, coalesce(w.p0, p.p0) as p0,
              coalesce(w.instance_id, p.instance_id) as instance_id, coalesce(w.image_id, p.image_id) as image_id, coalesce(w.volume_id, p.volume_id) as volume_id,
              coalesce(w.resource, p.resource) as resource,
-             coalesce(w.unit_seconds, 0) + coalesce(p.unit_seconds, 0) as unit_seconds, coalesce(w.seconds, 0) + coalesce(p.seconds, 0) as seconds,
-             round((coalesce(w.priced, 0) + coalesce(p.priced, 0)) / usage_divisor(coalesce(w.resource, p.resource))) as amount
+             coalesce(w.unit_seconds + p.unit_seconds, w.unit_seconds, p.unit_seconds) as unit_seconds,
+             coalesce(w.seconds + p.seconds, w.seconds, p.seconds) as seconds,
+             round(coalesce(w.priced + p.priced, w.priced, p.priced) / usage_divisor(coalesce(w.resource, p.resource))) as amount
       from whole w
-      full join part_lines p
-        on p.tenant_id = w.tenant_id and p.p0 = w.p0 and p.resource = w.resource and p.subject = coalesce(w.instance_id, w.image_id, w.volume_id)
+      full join part_lines p on p.line = ${lineKey('w')}
     )`;
+
+/** A line's key within a period: tenant, subject (instance, image and volume ids differ by their prefixes) and resource. */
+const lineKey = (t: string) => sql.raw(`concat_ws(' ', ${t}.tenant_id, coalesce(${t}.instance_id, ${t}.image_id, ${t}.volume_id), ${t}.resource)`);
 
 /**
  * The lines, named and in invoice order: per tenant and period (when there are
- * `several`), instances by name, then volumes, then images, by id. Sort keys
- * that tie on every row (one tenant, one period) are left out: they made the
- * sort of a 5,000-line invoice cost more than the rest of its query.
+ * `several`, which the lines then say), instances by name, then volumes, then
+ * images, by id. Without `several`, neither is sent nor sorted on: sort keys
+ * that tie on every row made the sort of a 5,000-line invoice cost more than
+ * the rest of its query, and parsing them cost the client as much again.
  */
-async function pricedLines(db: DbOrTx, withParts: SQL, several: boolean): Promise<PeriodLine[]> {
+async function pricedLines(db: DbOrTx, withParts: SQL, several: true): Promise<PeriodLine[]>;
+async function pricedLines(db: DbOrTx, withParts: SQL, several: false): Promise<ChargeLine[]>;
+async function pricedLines(db: DbOrTx, withParts: SQL, several: boolean): Promise<ChargeLine[]> {
   const { rows } = await db.execute<{
-    tenant_id: string;
+    tenant_id: string; // these two only when `several`
     period_ms: string;
     instance_id: string | null;
     instance_name: string | null;
@@ -298,7 +304,8 @@ async function pricedLines(db: DbOrTx, withParts: SQL, several: boolean): Promis
     amount: string;
   }>(sql`
     ${withLines(withParts)}
-    select l.tenant_id, (extract(epoch from l.p0) * 1000)::bigint as period_ms, l.instance_id, i.name as instance_name, l.image_id, m.name as image_name, l.volume_id, v.name as volume_name, l.resource,
+    select ${several ? sql`l.tenant_id, (extract(epoch from l.p0) * 1000)::bigint as period_ms, ` : sql``}
+           l.instance_id, i.name as instance_name, l.image_id, m.name as image_name, l.volume_id, v.name as volume_name, l.resource,
            l.unit_seconds, l.seconds, l.amount
     from lines l
     left join instances i on i.id = l.instance_id
@@ -308,20 +315,22 @@ async function pricedLines(db: DbOrTx, withParts: SQL, several: boolean): Promis
              (case when l.image_id is not null then '2' || l.image_id when l.volume_id is not null then '1' || l.volume_id else '0' || coalesce(i.name, '') end),
              l.instance_id, l.resource
   `);
-  return rows.map((r) => ({
-    tenantId: r.tenant_id,
-    periodStart: new Date(Number(r.period_ms)), // milliseconds: a timestamptz per row would be parsed per row
-    instanceId: r.instance_id,
-    instanceName: r.instance_name,
-    imageId: r.image_id,
-    imageName: r.image_name,
-    volumeId: r.volume_id,
-    volumeName: r.volume_name,
-    resource: r.resource,
-    unitSeconds: Number(r.unit_seconds),
-    seconds: Number(r.seconds),
-    amountMicro: Number(r.amount),
-  }));
+  return rows.map((r) => {
+    const line: ChargeLine = {
+      instanceId: r.instance_id,
+      instanceName: r.instance_name,
+      imageId: r.image_id,
+      imageName: r.image_name,
+      volumeId: r.volume_id,
+      volumeName: r.volume_name,
+      resource: r.resource,
+      unitSeconds: Number(r.unit_seconds),
+      seconds: Number(r.seconds),
+      amountMicro: Number(r.amount),
+    };
+    // Milliseconds: a timestamptz per row would be parsed per row.
+    return several ? { tenantId: r.tenant_id, periodStart: new Date(Number(r.period_ms)), ...line } : line;
+  });
 }
 
 /** The lines' sum per tenant and period (no names, no lines sent). */
