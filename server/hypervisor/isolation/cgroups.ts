@@ -130,7 +130,7 @@ function parseProcCgroup(text: string): { controllers: string[]; path: string }[
 function join(mount: Mount, groupPath: string): string {
   // A mount of a sub-tree (containers) shows the group's path relative to its root.
   const rel = mount.root !== '/' && (groupPath === mount.root || groupPath.startsWith(mount.root + '/')) ? groupPath.slice(mount.root.length) : groupPath;
-  return path.join(mount.point, rel);
+  return path.resolve(path.join(mount.point, rel));
 }
 
 const readText = (file: string) => {

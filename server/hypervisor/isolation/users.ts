@@ -133,9 +133,9 @@ function blockedAncestor(dir: string): string | null {
  */
 export function probeUserIsolation(opts: {
   euid: number;
-  /** Directories Cirrus made and owns, that guests' users must pass through. */
+  /** Directories Cirrus made and owns: others may pass through them, not list them (the data directory, the guests'). */
   ownDirs: string[];
-  /** Directories guests' users must reach (their own, images); their ancestors are checked, not changed. */
+  /** Directories guests' users must reach (the guests', the images'); the way to them is checked, not changed. */
   reachDirs: string[];
   kvm: boolean;
   tunDevice?: string;
@@ -154,7 +154,7 @@ export function probeUserIsolation(opts: {
       changes.push(`${d}: others may pass through it, not list or change it (o=x)`);
     }
   }
-  for (const d of [...opts.ownDirs, ...opts.reachDirs]) {
+  for (const d of opts.reachDirs) {
     const blocked = blockedAncestor(d);
     if (blocked) return no(`${blocked} does not let other users pass through (it needs o+x), so a guest's user could not reach ${d}`);
   }

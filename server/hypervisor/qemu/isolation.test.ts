@@ -6,7 +6,7 @@
 // where it left them.
 import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -253,5 +253,49 @@ describe('host isolation on real guests', () => {
     await driver.restoreState(one.id);
     expect((await driver.status(one.id)).state).toBe('running');
     expect(isGuestUid(Number(field(statusOf(await pidOf(one.id)), 'Uid')!.split(/\s+/)[0]))).toBe(true);
+  });
+});
+
+describe('a host that cannot isolate guests', () => {
+  let base: string;
+  let d: QemuDriver;
+  const g = guest(`iso-c-${crypto.randomBytes(3).toString('hex')}`, 1, 128);
+
+  beforeAll(async () => {
+    base = mkdtempSync(path.join(os.tmpdir(), 'cirrus-noiso-'));
+    // A data directory inside someone else's private directory (a guest's user could not reach it),
+    // on a host whose /proc shows no cgroup hierarchy.
+    const theirs = path.join(base, 'home');
+    mkdirSync(path.join(theirs, 'cirrus'), { recursive: true });
+    chownSync(theirs, 1000, 1000);
+    chmodSync(theirs, 0o700);
+    const proc = path.join(base, 'proc', 'self');
+    mkdirSync(proc, { recursive: true });
+    writeFileSync(path.join(proc, 'mountinfo'), '20 1 0:5 / /proc rw - proc proc rw\n');
+    writeFileSync(path.join(proc, 'cgroup'), '');
+    d = await QemuDriver.open({ guestsDir: path.join(theirs, 'cirrus', 'guests'), imagesDir: testImagesDir(), procRoot: path.join(base, 'proc'), stopTimeoutMs: 5_000 });
+  });
+
+  afterAll(async () => {
+    await d?.destroy(g.id).catch(() => undefined);
+    await d?.close();
+    rmSync(base, { recursive: true, force: true });
+  });
+
+  it('still launches, and says what it cannot enforce instead of failing', { timeout: BOOT_MS }, async () => {
+    const { isolation } = await d.hostInfo();
+    expect(isolation?.user).toMatchObject({ enforced: false, detail: expect.stringContaining('does not let other users pass through') });
+    expect(isolation?.cgroups.enforced).toBe(false);
+    expect(isolation?.missing).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^a user per guest/), 'CPU limits (no cpu controller is mounted)', 'memory limits (no memory controller is mounted)']),
+    );
+    await d.create(g);
+    await d.start(g.id);
+    await eventually(async () => (await d.serialLog(g.id)).includes('CIRRUS-READY'), BOOT_MS, 'CIRRUS-READY');
+    const { pid } = await d.status(g.id);
+    // It runs as the server does, in the server's own groups — and under the whole seccomp filter all the same.
+    expect(field(statusOf(pid!), 'Uid')!.split(/\s+/)[0]).toBe('0');
+    expect(readFileSync(`/proc/${pid}/cgroup`, 'utf8')).not.toMatch(new RegExp(GROUP_PARENT));
+    expect(field(statusOf(pid!), 'Seccomp')).toBe('2');
   });
 });

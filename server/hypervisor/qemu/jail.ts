@@ -137,7 +137,12 @@ export class GuestJail {
       p =
         this.opts.mode === 'off'
           ? { enforced: false, detail: "guests run as the server's own user: user isolation is turned off for this driver", extraGroups: [], changes: [] }
-          : probeUserIsolation({ euid: this.opts.euid ?? process.geteuid?.() ?? 0, ownDirs: [this.opts.guestsDir, ...this.opts.ownDirs], reachDirs: this.opts.reachDirs, kvm: accel === 'kvm' });
+          : probeUserIsolation({
+              euid: this.opts.euid ?? process.geteuid?.() ?? 0,
+              ownDirs: [this.opts.guestsDir, ...this.opts.ownDirs],
+              reachDirs: [this.opts.guestsDir, ...this.opts.reachDirs],
+              kvm: accel === 'kvm',
+            });
       this.users.set(accel, p);
     }
     return p;
