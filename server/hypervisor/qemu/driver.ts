@@ -4,7 +4,7 @@
 // not remembered: the pid file and QMP say what runs; the only memory here is
 // the open monitors and why a guest is being stopped.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { readFile, unlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -125,6 +125,15 @@ interface Tracked {
 
 const probes = new Map<string, Promise<AccelProbeResult>>();
 
+/** Where a path really is, links followed (as it is, when it does not exist yet). */
+function realIfThere(p: string): string {
+  try {
+    return realpathSync(p);
+  } catch {
+    return p;
+  }
+}
+
 const POWER_BUTTON_REPEAT_MS = 3_000;
 /** A guest that ignored the power button this long is asked through its agent too. */
 const AGENT_SHUTDOWN_AFTER_MS = 6_000;
@@ -195,8 +204,9 @@ export class QemuDriver implements HypervisorDriver {
   }, 10_000).unref();
 
   private constructor(opts: QemuDriverOptions) {
-    this.guestsDir = path.resolve(opts.guestsDir ?? dataPath('guests'));
-    this.catalog = new ImageCatalog(opts.imagesDir ?? defaultImagesDir(), path.resolve(opts.capturedImagesDir ?? path.join(this.guestsDir, '.captured-images')));
+    // Real paths: QEMU runs as the guest's user, who may pass through them where a link's own directory is closed to it.
+    this.guestsDir = realIfThere(path.resolve(opts.guestsDir ?? dataPath('guests')));
+    this.catalog = new ImageCatalog(realIfThere(path.resolve(opts.imagesDir ?? defaultImagesDir())), realIfThere(path.resolve(opts.capturedImagesDir ?? path.join(this.guestsDir, '.captured-images'))));
     this.qemu = opts.qemuBinary ?? 'qemu-system-x86_64';
     this.qemuImg = opts.qemuImgBinary ?? DEFAULT_QEMU_IMG;
     this.genisoimage = opts.genisoimageBinary ?? 'genisoimage';
@@ -207,7 +217,7 @@ export class QemuDriver implements HypervisorDriver {
     this.jail = new GuestJail({
       guestsDir: this.guestsDir,
       ownDirs: [path.resolve(opts.dataDir ?? path.dirname(this.guestsDir)), ...(this.catalog.capturedDir ? [this.catalog.capturedDir] : [])],
-      reachDirs: [this.catalog.imagesDir],
+      reachDirs: [this.catalog.imagesDir, ...(this.catalog.capturedDir ? [this.catalog.capturedDir] : [])],
       mode: opts.isolation,
       procRoot: opts.procRoot,
     });
