@@ -68,7 +68,7 @@ test("an admin's own Disable is disabled, with the reason", async ({ page }) => 
   expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
 });
 
-test('the hosts page lists the e2e host, TCG and alive', async ({ page }) => {
+test('the hosts page lists the e2e host, TCG and alive, with the isolation it enforces', async ({ page }) => {
   await page.setViewportSize({ width: 390, height: 844 });
   await signIn(page, admin.email, admin.password);
   await page.goto('/admin/hosts');
@@ -77,6 +77,11 @@ test('the hosts page lists the e2e host, TCG and alive', async ({ page }) => {
   const hostRow = table.getByRole('row').filter({ hasText: /tcg/i }).first();
   await expect(hostRow).toBeVisible();
   await expect(hostRow.getByText('alive', { exact: true })).toBeVisible();
+  // What keeps guests apart there: its own user, a cgroup and seccomp each; no KVM on these machines, and why it matters.
+  const enforced = hostRow.getByRole('list', { name: 'Enforced here' });
+  for (const piece of ['user per guest: yes', 'cgroups: yes', 'seccomp: yes', 'KVM: no']) await expect(enforced.getByText(piece, { exact: true })).toBeVisible();
+  await hostRow.getByText(/^Not enforced \(\d+\)$/).click();
+  await expect(hostRow.getByText(/^hardware virtualization \(no usable KVM/)).toBeVisible();
   await expect(page.getByLabel('CPU ratio (×)').first()).toBeVisible();
   await expect(page.getByRole('switch', { name: /^Maintenance for / }).first()).toHaveAttribute('aria-checked', 'false');
   expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);

@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import type { HostIsolation } from '../hypervisor/types';
 import {
   type AnyPgColumn,
   bigint,
@@ -163,6 +164,8 @@ export const hosts = pgTable(
     networkMode: text('network_mode', { enum: ['bridged', 'user'] }).notNull().default('user'),
     /** Why the host falls back to user-mode networking, in words for admins and tenants. */
     networkNote: text('network_note'),
+    /** What keeps guests apart on this host (users, cgroups, seccomp, KVM) and what it cannot, as its server found at start. */
+    isolation: jsonb('isolation').$type<HostIsolation | null>(),
     state: hostState('state').notNull().default('enabled'),
     registeredAt: createdAt(),
     heartbeatAt: timestamp('heartbeat_at', { withTimezone: true }).notNull().defaultNow(),

@@ -32,6 +32,7 @@ export async function registerHost(
     driver: host.driver,
     networkMode: host.network?.mode ?? 'user',
     networkNote: host.network ? host.network.note : 'This host does not build tenant networks.',
+    isolation: host.info.isolation,
   };
   await db
     .insert(hosts)

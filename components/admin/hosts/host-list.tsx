@@ -29,6 +29,40 @@ function Usage({ capacity, allocated, free }: { capacity: string; allocated: str
   );
 }
 
+/** What keeps guests apart on a host: each piece enforced or not, then what is missing and why. */
+function Isolation({ isolation }: { isolation: Host['isolation'] }) {
+  if (!isolation) return <span className="text-xs text-slate-600">Runs no guest processes.</span>;
+  const pieces: [string, boolean, string][] = [
+    ['user per guest', isolation.user.enforced, isolation.user.detail],
+    ['cgroups', isolation.cgroups.enforced, isolation.cgroups.detail],
+    ['seccomp', isolation.seccomp.enforced, isolation.seccomp.detail],
+    ['KVM', isolation.acceleration === 'kvm', isolation.acceleration === 'kvm' ? 'hardware virtualization' : 'software emulation (TCG)'],
+  ];
+  return (
+    <span className="block min-w-48 max-w-sm">
+      <ul className="flex flex-wrap gap-1" aria-label="Enforced here">
+        {pieces.map(([name, on, detail]) => (
+          <li key={name} title={detail}>
+            <Badge tone={on ? 'emerald' : 'amber'}>
+              {name}: {on ? 'yes' : 'no'}
+            </Badge>
+          </li>
+        ))}
+      </ul>
+      {isolation.missing.length ? (
+        <details className="mt-1 text-xs text-slate-600">
+          <summary className="cursor-pointer">Not enforced ({isolation.missing.length})</summary>
+          <ul className="mt-1 list-disc pl-4">
+            {isolation.missing.map((m) => (
+              <li key={m}>{m}</li>
+            ))}
+          </ul>
+        </details>
+      ) : null}
+    </span>
+  );
+}
+
 /** The hosts with capacity, allocation and liveness, and a settings form per host. */
 export function HostList() {
   const trpc = useTRPC();
@@ -39,7 +73,7 @@ export function HostList() {
     <div className="space-y-6">
       <Card
         title="Hosts"
-        description="Capacity counts the overcommit ratios and, for RAM, the reserve kept for the host itself. Network says whether NICs join tenant networks (bridged) or fall back to QEMU user-mode networking, and why."
+        description="Capacity counts the overcommit ratios and, for RAM, the reserve kept for the host itself. Network says whether NICs join tenant networks (bridged) or fall back to QEMU user-mode networking, and why. Isolation says what keeps each guest to itself on the host — its own user, a cgroup with its share, QEMU's seccomp filter, hardware virtualization — and what the host cannot enforce."
       >
         {list.isPending ? <p role="status">Loading hosts…</p> : null}
         {list.error ? <FormAlert message={describeError(list.error).message} /> : null}
@@ -60,6 +94,7 @@ export function HostList() {
                 ),
               },
               { header: 'Acceleration', cell: (h) => <span className="uppercase">{h.acceleration}</span> },
+              { header: 'Isolation', cell: (h) => <Isolation isolation={h.isolation} /> },
               {
                 header: 'Network',
                 cell: (h) => (
