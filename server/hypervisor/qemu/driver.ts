@@ -1505,6 +1505,9 @@ export class QemuDriver implements HypervisorDriver {
         const group = this.adoptGroup(id, pid, accel);
         try {
           await this.attach(id, layout, pid, ADOPT_CONNECT_MS, group);
+          // A server that died between starting QEMU (vCPUs stopped) and letting it run: it is in its group now, so run it.
+          const t = this.tracked.get(id);
+          if (t && (await qmp.status(t.monitor)).status === 'prelaunch') await qmp.cont(t.monitor);
         } catch {
           // Alive but unreachable: leave it tracked by pid; status still answers from the pid.
         }

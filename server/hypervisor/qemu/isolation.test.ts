@@ -15,7 +15,10 @@ import { findCgroups, GROUP_PARENT } from '../isolation/cgroups';
 import { findSetpriv, isGuestUid } from '../isolation/users';
 import { macAddress } from '../spec';
 import type { GuestSpec } from '../types';
+import { ImageCatalog } from '../images/catalog';
+import { buildQemuArgs } from './args';
 import { QemuDriver } from './driver';
+import { startQemu, waitForPidFile } from './process';
 import { guestLayout } from './layout';
 import { eventually, guestShell, testImagesDir } from './test-support';
 
@@ -253,6 +256,39 @@ describe('host isolation on real guests', () => {
     await driver.restoreState(one.id);
     expect((await driver.status(one.id)).state).toBe('running');
     expect(isGuestUid(Number(field(statusOf(await pidOf(one.id)), 'Uid')!.split(/\s+/)[0]))).toBe(true);
+  });
+});
+
+describe('a server killed between starting QEMU and letting it run', () => {
+  it('leaves a QEMU with its vCPUs stopped, which the next server puts in its cgroup and runs', { timeout: BOOT_MS + 30_000 }, async () => {
+    const base = mkdtempSync(path.join(os.tmpdir(), 'cirrus-prelaunch-'));
+    const dir = path.join(base, 'guests');
+    const g = guest(`iso-p-${crypto.randomBytes(3).toString('hex')}`, 1, 128);
+    let d = await QemuDriver.open({ guestsDir: dir, imagesDir: testImagesDir(), stopTimeoutMs: 5_000 });
+    try {
+      await d.create(g);
+      await d.start(g.id);
+      await d.forceStop(g.id);
+      await d.close();
+      // What start() had done when its server died: QEMU running as the guest's user, vCPUs stopped (-S), in no group yet.
+      const layout = guestLayout(dir, g.id);
+      const record = JSON.parse(readFileSync(layout.specFile, 'utf8')) as { uid: number };
+      const image = new ImageCatalog(testImagesDir()).get(g.image);
+      const args = buildQemuArgs({ spec: g, image, layout, accel: 'tcg' });
+      expect(args).toContain('-S');
+      const proc = startQemu({ binary: 'qemu-system-x86_64', args, logFile: layout.qemuLog, cwd: layout.dir, runAs: { setpriv: findSetpriv()!, user: { uid: record.uid, gid: record.uid, groups: [] } } });
+      const pid = await waitForPidFile(proc, layout.pidFile, layout.qemuLog);
+      await new Promise((r) => setTimeout(r, 1_500));
+      expect(readFileSync(layout.serialLog, 'utf8')).toBe(''); // stopped: the guest has not run a single instruction
+      d = await QemuDriver.open({ guestsDir: dir, imagesDir: testImagesDir(), stopTimeoutMs: 5_000 });
+      expect((await d.status(g.id)).pid).toBe(pid);
+      expect(readFileSync(`/proc/${pid}/cgroup`, 'utf8')).toMatch(new RegExp(`/${GROUP_PARENT}/${g.id}$`, 'm'));
+      await eventually(async () => (await d.serialLog(g.id)).includes('CIRRUS-READY'), BOOT_MS, 'the adopted guest boots');
+    } finally {
+      await d.destroy(g.id).catch(() => undefined);
+      await d.close();
+      rmSync(base, { recursive: true, force: true });
+    }
   });
 });
 
