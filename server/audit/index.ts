@@ -1,3 +1,4 @@
+import type { SQL } from 'drizzle-orm';
 import { auditLog } from '../db/schema';
 import type { DbOrTx } from '../db/client';
 
@@ -22,7 +23,12 @@ export type AuditEntry = {
  * together; the tRPC layer records refusals and failures (server/trpc/init.ts).
  */
 export async function recordAudit(db: DbOrTx, actor: Actor, entry: AuditEntry): Promise<void> {
-  await db.insert(auditLog).values({
+  await db.execute(auditInsert(db, actor, entry));
+}
+
+/** recordAudit's insert, for a caller that runs it with its other writes in one statement (writeTogether). */
+export function auditInsert(db: DbOrTx, actor: Actor, entry: AuditEntry): SQL {
+  return db.insert(auditLog).values({
     actorUserId: actor.kind === 'user' ? actor.userId : null,
     actorLabel: actor.kind === 'user' ? actor.email : 'system',
     tenantId: entry.tenantId ?? null,
@@ -32,5 +38,5 @@ export async function recordAudit(db: DbOrTx, actor: Actor, entry: AuditEntry): 
     outcome: entry.outcome ?? 'success',
     requestId: actor.requestId,
     detail: entry.detail ?? null,
-  });
+  }).getSQL();
 }

@@ -1,6 +1,7 @@
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import { systemActor } from '../audit';
 import type { Db, DbOrTx } from '../db/client';
+import { prebuilt } from '../db/named';
 import { instances, tenantBudgets } from '../db/schema';
 import { DomainError } from '../errors';
 import { requestInstanceAction } from '../instances/actions';
@@ -9,9 +10,12 @@ import { clock } from './summary';
 
 const fmt = (micro: number, currency: string) => `${(micro / 1_000_000).toFixed(2)} ${currency}`;
 
+// Every launch and start reads it: built once, a named statement.
+const budgetOf = prebuilt('tenant-budget', (db) => db.select().from(tenantBudgets).where(eq(tenantBudgets.tenantId, sql.placeholder('tenantId'))));
+
 /** Month-to-date spend against a hard-capped budget, or null when the tenant has no hard cap. */
 async function capStanding(db: DbOrTx, tenantId: string) {
-  const [b] = await db.select().from(tenantBudgets).where(eq(tenantBudgets.tenantId, tenantId));
+  const [b] = await budgetOf(db, { tenantId });
   if (!b?.hardCap) return null;
   const { monthStart, monthEnd } = await clock(db);
   const spent = (await chargeLines(db, tenantId, monthStart, monthEnd)).reduce((a, l) => a + l.amountMicro, 0);

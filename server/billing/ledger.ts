@@ -1,4 +1,4 @@
-import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNull, sql, type SQL } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client';
 import { usageSegments } from '../db/schema';
 import type { InstanceState } from '../instances/can';
@@ -33,13 +33,26 @@ const GONE: readonly (InstanceState | null)[] = ['terminating', 'terminated'];
 const quantity = (i: MeteredInstance, r: Resource) =>
   ({ vcpu: i.vcpus, memory_mib: i.memoryMiB, disk_gib: i.diskGiB, nic: i.nics, bandwidth_mbit: i.bandwidthMbit, port_forward: i.portForwards, saved_state_mib: i.savedStateMiB ?? 0, snapshot_mib: 0, image_mib: 0, volume_gib: 0, volume_iops: 0, volume_mbps: 0 })[r]; // snapshots (and images and volumes, not an instance's) are sized by their own changes (resizeUsage)
 
-async function open(db: DbOrTx, inst: MeteredInstance, resources: Resource[]) {
+/** The insert that opens `resources` for `inst` now, or null when it holds none of them. */
+function opening(db: DbOrTx, inst: MeteredInstance, resources: Resource[]): SQL | null {
   const rows = resources
     .map((resource) => ({ tenantId: inst.tenantId, instanceId: inst.id, resource, quantity: quantity(inst, resource), startedAt: sql`now()` }))
     .filter((r) => r.quantity > 0); // nothing held, nothing metered (an instance without NICs has no rate)
-  if (rows.length === 0) return;
-  await db.insert(usageSegments).values(rows).onConflictDoNothing(); // already open (a retried transition): keep the first start
+  if (rows.length === 0) return null;
+  return db.insert(usageSegments).values(rows).onConflictDoNothing().getSQL(); // already open (a retried transition): keep the first start
 }
+
+async function open(db: DbOrTx, inst: MeteredInstance, resources: Resource[]) {
+  const q = opening(db, inst, resources);
+  if (q) await db.execute(q);
+}
+
+/**
+ * The insert that opens a new instance's segments (meterTransition from null
+ * to pending: its disk and NICs), for its caller to run with its other writes
+ * in one statement (writeTogether); null when it holds nothing metered.
+ */
+export const openingSegments = (db: DbOrTx, inst: MeteredInstance): SQL | null => opening(db, inst, STORAGE);
 
 async function close(db: DbOrTx, instanceId: string, resources: Resource[]) {
   await db
@@ -64,7 +77,7 @@ export async function meterTransition(db: DbOrTx, inst: MeteredInstance, from: I
   if (SAVED_IN.includes(from) && !SAVED_IN.includes(to)) await close(db, inst.id, SAVED);
   const existed = from !== null && !GONE.includes(from);
   const exists = !GONE.includes(to);
-  if (from === null && exists) await open(db, inst, STORAGE);
+  if (from === null && exists) await open(db, inst, STORAGE); // openingSegments
   if (existed && !exists) await close(db, inst.id, [...COMPUTE, ...STORAGE, ...HELD, ...SAVED]);
 }
 

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
 import * as schema from './schema';
@@ -7,8 +8,30 @@ export type Db = NodePgDatabase<typeof schema>;
 export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 export type DbOrTx = Db | Tx;
 
+// A statement given a name (a builder's `.prepare(label)`, executeNamed in ./named.ts) is parsed and
+// planned once per connection and then only bound and run. Its name on the wire is the label and a hash
+// of its text, so a label whose text varies (an optional condition, another set of columns) gets one
+// prepared statement per text instead of node-postgres's "Prepared statements must be unique".
+const wireNames = new Map<string, string>();
+function wireName(label: string, text: string): string {
+  let name = wireNames.get(text);
+  if (!name) {
+    name = `${label}:${crypto.createHash('sha1').update(text).digest('base64url').slice(0, 12)}`;
+    wireNames.set(text, name);
+  }
+  return name;
+}
+
+class Client extends pg.Client {}
+const query = pg.Client.prototype.query as (this: pg.Client, config: unknown, ...rest: unknown[]) => unknown;
+Client.prototype.query = function (this: pg.Client, config: unknown, ...rest: unknown[]) {
+  const c = config as { name?: unknown; text?: unknown } | null;
+  if (c && typeof c === 'object' && typeof c.name === 'string' && typeof c.text === 'string') config = { ...c, name: wireName(c.name, c.text) };
+  return query.call(this, config, ...rest);
+} as typeof pg.Client.prototype.query;
+
 export function createDb(connectionString: string, max = 10): { db: Db; pool: pg.Pool } {
-  const pool = new pg.Pool({ connectionString, max });
+  const pool = new pg.Pool({ connectionString, max, Client });
   // An idle client that loses its connection must not crash the process.
   pool.on('error', (err: Error & { code?: string }) => {
     // 57P01: the server is shutting down (ours, on SIGINT/SIGTERM) — expected, not news.

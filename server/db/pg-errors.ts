@@ -1,11 +1,13 @@
 // The PostgreSQL error under whatever wraps it (drizzle puts the driver's error in `cause`).
-export type PgError = { code: string; constraint: string | null };
+export type PgError = { code: string; constraint: string | null; detail: string | null };
 
 /** The SQLSTATE and constraint of a database error, or null when `err` is not one. */
 export function pgError(err: unknown): PgError | null {
   for (let e = err, depth = 0; e && typeof e === 'object' && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    const { code, constraint } = e as { code?: unknown; constraint?: unknown };
-    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return { code, constraint: typeof constraint === 'string' ? constraint : null };
+    const { code, constraint, detail } = e as { code?: unknown; constraint?: unknown; detail?: unknown };
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
+      return { code, constraint: typeof constraint === 'string' ? constraint : null, detail: typeof detail === 'string' ? detail : null };
+    }
   }
   return null;
 }

@@ -1,5 +1,9 @@
-import { and, asc, eq, gt, notInArray, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, is, notInArray, sql, type Placeholder } from 'drizzle-orm';
+import { PgTransaction } from 'drizzle-orm/pg-core';
 import type { DbOrTx, Tx } from '../db/client';
+import { prebuilt } from '../db/named';
+import { outer } from '../db/outer';
+import { pgError } from '../db/pg-errors';
 import { hosts, instances } from '../db/schema';
 import { DomainError } from '../errors';
 import type { HostInfo } from '../hypervisor';
@@ -84,8 +88,9 @@ const freeOn = (host: HostRow, used: Resources): Resources => {
 /**
  * Take room on a host for an instance already placed there — a suspended one
  * that resumes, or one that grows — inside its transaction: the host row is
- * locked as placement claims it (claimPlacement), so two of these (or one and
- * a launch) cannot both take the last room. `why` ends the refusal ("resume it", …).
+ * locked as a new instance's claim locks it (instances_claim_host, at commit),
+ * so two of these (or one and a launch) cannot both take the last room. `why`
+ * ends the refusal ("resume it", …).
  */
 export async function reserveOnHost(tx: Tx, hostId: string, request: Partial<Resources>, why: { doing: string; otherwise: string }): Promise<void> {
   const [host] = await tx.select().from(hosts).where(eq(hosts.id, hostId)).for('no key update');
@@ -104,26 +109,23 @@ export async function reserveOnHost(tx: Tx, hostId: string, request: Partial<Res
 export const reserveForResume = (tx: Tx, hostId: string, request: Pick<Usage, 'vcpus' | 'memoryMiB'>) =>
   reserveOnHost(tx, hostId, request, { doing: 'resume it', otherwise: 'Try again later, or stop it to give up its saved state.' });
 
-const liveHost = (onHost?: string) =>
+const liveHost = (onHost?: string | Placeholder) =>
   and(eq(hosts.state, 'enabled'), gt(hosts.heartbeatAt, sql`now() - make_interval(secs => ${HOST_STALE_AFTER_SECONDS})`), onHost ? eq(hosts.id, onHost) : undefined);
 
 /**
- * Pick a host for `request`, inside the launch transaction but without a lock:
- * of the enabled, live (recent heartbeat) hosts, the first by id with room as
- * committed now, in one read. This is the choice; claimPlacement, the
- * transaction's last step, makes it good or refuses it. `onHost`: only that
- * host will do (a clone is made where its source's files are).
+ * Pick a host for `request`, without a lock: of the enabled, live (recent
+ * heartbeat) hosts, the first by id with room as committed now, in one read.
+ * This is the choice; the new instance's row claims it as its transaction
+ * commits (instances_claim_host, migration 0022), which makes it good or
+ * refuses it (placementTransaction). `onHost`: only that host will do (a clone
+ * is made where its source's files are). The refusal is returned, not thrown,
+ * so a launch can choose before it takes its tenant's quota lock and still
+ * say "quota exceeded" first when both apply.
  */
-export async function chooseHost(tx: Tx, request: Pick<Usage, 'vcpus' | 'memoryMiB' | 'diskGiB'>, onHost?: string): Promise<HostRow> {
-  const candidates = await tx
-    .select({ host: hosts, ...allocatedColumns })
-    .from(hosts)
-    .leftJoin(instances, and(eq(instances.hostId, hosts.id), counted))
-    .where(liveHost(onHost))
-    .groupBy(hosts.id)
-    .orderBy(asc(hosts.id));
+export async function chooseHost(tx: Tx, request: Pick<Usage, 'vcpus' | 'memoryMiB' | 'diskGiB'>, onHost?: string): Promise<HostRow | DomainError> {
+  const candidates = onHost ? await candidateHost(tx, { onHost }) : await candidateHosts(tx);
   if (candidates.length === 0) {
-    throw new DomainError(
+    return new DomainError(
       'INSUFFICIENT_CAPACITY',
       onHost
         ? 'Its host is not accepting new instances right now (offline or in maintenance). Try again later or ask an administrator.'
@@ -137,7 +139,7 @@ export async function chooseHost(tx: Tx, request: Pick<Usage, 'vcpus' | 'memoryM
     if (!best || free.memoryMiB > best.free.memoryMiB) best = { free };
   }
   const f = best!.free;
-  throw new DomainError(
+  return new DomainError(
     'INSUFFICIENT_CAPACITY',
     `${onHost ? `Its host ${candidates[0]!.host.name} has no` : 'No host has'} room for ${request.vcpus} vCPU, ${request.memoryMiB} MiB and ${request.diskGiB} GiB: ` +
       `${onHost ? 'it' : 'the roomiest'} has ${Math.max(0, f.vcpus)} vCPU, ${Math.max(0, f.memoryMiB)} MiB and ${Math.max(0, f.diskGiB)} GiB free. ` +
@@ -145,47 +147,61 @@ export async function chooseHost(tx: Tx, request: Pick<Usage, 'vcpus' | 'memoryM
   );
 }
 
+// Every launch reads them: built once, named statements.
+// Each host's sums in a lateral subquery (an index scan of its own rows), not a join of every host's rows grouped after.
+const candidates = (one: boolean) =>
+  prebuilt(one ? 'candidate-host' : 'candidate-hosts', (db) => {
+    const used = db
+      .select({
+        vcpus: allocatedColumns.vcpus.as('used_vcpus'),
+        memoryMiB: allocatedColumns.memoryMiB.as('used_memory_mib'),
+        diskGiB: allocatedColumns.diskGiB.as('used_disk_gib'),
+      })
+      .from(instances)
+      .where(and(eq(instances.hostId, outer(hosts.id)), counted))
+      .as('used');
+    return db
+      .select({ host: hosts, vcpus: used.vcpus, memoryMiB: used.memoryMiB, diskGiB: used.diskGiB })
+      .from(hosts)
+      .crossJoinLateral(used)
+      .where(liveHost(one ? sql.placeholder('onHost') : undefined))
+      .orderBy(asc(hosts.id));
+  });
+const candidateHost = candidates(true);
+const candidateHosts = candidates(false);
+
 const fits = (free: Resources, request: Resources) => free.vcpus >= request.vcpus && free.memoryMiB >= request.memoryMiB && free.diskGiB >= request.diskGiB;
 
-/** The host chosen for a new instance went away or filled up between chooseHost and claimPlacement: the transaction is run again (retryPlacement). */
-export class PlacementLost extends Error {
-  constructor(readonly hostName: string) {
-    super(`Host ${hostName} filled up or stopped taking new instances while this request was being placed.`);
-    this.name = 'PlacementLost';
-  }
-}
+/** The SQLSTATE instances_claim_host raises when a new instance's host went away or filled up between chooseHost and the commit. */
+export const PLACEMENT_LOST = 'CRPL1';
 
 /**
- * Make a placement good, as the last step of the transaction that put a new
- * instance on `host`, just before its commit: lock the host's row, then read
- * again what the host holds, this transaction's own new instance included.
- * Every placement (and reserveOnHost) holds that lock from its read to its
- * commit, so each read sees every earlier one committed: the host cannot be
- * overcommitted, and launches queue on it only for this step and the commit,
- * not for the rest of their transactions. FOR NO KEY UPDATE, because the new
- * instance rows' foreign keys hold KEY SHARE on the host row until they
- * commit, which FOR UPDATE would wait for (and deadlock on).
+ * Run a transaction that places a new instance (chooseHost, then the insert of
+ * its `pending` row) and run it again when its placement was lost to a
+ * concurrent one: the next run chooses from what is committed by then (another
+ * host, or a refusal that says how much room is left). A few tries, then the
+ * loss is the refusal. The claim is the row's, checked as the transaction
+ * commits, so the host's row is locked only for the commit; nested in a
+ * caller's transaction (EC2's RunInstances, a savepoint per launch), it is
+ * checked before this savepoint ends instead, so the loss is retried here and
+ * not found at the caller's commit.
  */
-export async function claimPlacement(tx: Tx, host: HostRow): Promise<void> {
-  const [locked] = await tx.select().from(hosts).where(and(eq(hosts.id, host.id), liveHost())).for('no key update');
-  if (!locked) throw new PlacementLost(host.name);
-  const free = freeOn(locked, await allocatedOn(tx, host.id));
-  if (free.vcpus < 0 || free.memoryMiB < 0 || free.diskGiB < 0) throw new PlacementLost(host.name);
-}
-
-/**
- * Run a transaction that places a new instance (chooseHost … claimPlacement)
- * again when its placement was lost to a concurrent one: the next run chooses
- * from what is committed by then (another host, or a refusal that says how
- * much room is left). A few tries, then the loss is the refusal.
- */
-export async function retryPlacement<T>(run: () => Promise<T>, tries = 3): Promise<T> {
+export async function placementTransaction<T>(db: DbOrTx, run: (tx: Tx) => Promise<T>, tries = 3): Promise<T> {
+  const nested = is(db, PgTransaction);
   for (let attempt = 1; ; attempt++) {
     try {
-      return await run();
+      return await db.transaction(async (tx) => {
+        const out = await run(tx);
+        if (nested) await tx.execute(sql`set constraints instances_claim_host immediate`);
+        return out;
+      });
     } catch (e) {
-      if (!(e instanceof PlacementLost)) throw e;
-      if (attempt >= tries) throw new DomainError('INSUFFICIENT_CAPACITY', `${e.message} Try again.`);
+      const lost = pgError(e);
+      if (lost?.code !== PLACEMENT_LOST) throw e;
+      if (attempt >= tries) {
+        const host = lost.detail ? `Host ${lost.detail}` : 'The host chosen';
+        throw new DomainError('INSUFFICIENT_CAPACITY', `${host} filled up or stopped taking new instances while this request was being placed. Try again.`);
+      }
     }
   }
 }

@@ -1,16 +1,23 @@
-// Placement under concurrency: a host is chosen without a lock and claimed as
-// the launch transaction's last step (claimPlacement), so bursts from many
-// tenants must still never put more on a host than its capacity, a lost
-// claim must land on another host instead of failing, and admins changing a
-// host while launches are in flight must not deadlock with them.
+// Placement under concurrency: a host is chosen without a lock and claimed by
+// the new instance's row as its transaction commits (instances_claim_host,
+// migration 0022), so bursts from many tenants must still never put more on a
+// host than its capacity, a lost claim must land on another host instead of
+// failing, admins changing a host while launches are in flight must not
+// deadlock with them, and a launch must hold its host's row for no longer
+// than its commit.
 import { TRPCError } from '@trpc/server';
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DbOrTx } from '../db/client';
+import { pgError } from '../db/pg-errors';
 import { hosts, instances } from '../db/schema';
+import { DomainError } from '../errors';
+import { newInstanceId } from '../instances/ids';
+import { launchInstance } from '../instances/launch';
 import { setQuota, setUpCompute, tiny } from '../test/compute';
 import { callerAs, makeTenant, makeUser } from '../test/factories';
 import { createTestDatabase, type TestDatabase } from '../test/db';
-import { allocatedOn, hostCapacity } from '.';
+import { allocatedOn, hostCapacity, HOST_STALE_AFTER_SECONDS, PLACEMENT_LOST, placementTransaction } from '.';
 
 let t: TestDatabase;
 beforeAll(async () => {
@@ -89,4 +96,130 @@ describe('placement', () => {
     expect(updates.filter((r) => r !== null)).toEqual([]);
     expect(await onHost(hostId)).toBe(24);
   });
+
+  it('a new instance claims room on its host as its transaction commits, by the same arithmetic as hostCapacity', async () => {
+    const { hostId } = await setUpCompute(t.db);
+    // 3 vCPUs (2 cores at 150 %), 1,000 MiB (3,000 MiB at 50 % less a 500 MiB reserve), 10 GiB.
+    await t.db.update(hosts).set({ cpus: 2, cpuRatioPct: 150, memoryMiB: 3000, ramRatioPct: 50, ramReserveMiB: 500, diskGiB: 10 }).where(eq(hosts.id, hostId));
+    const [host] = await t.db.select().from(hosts).where(eq(hosts.id, hostId));
+    expect(hostCapacity(host!)).toEqual({ vcpus: 3, memoryMiB: 1000, diskGiB: 10 });
+    const { ids } = await tenants(1);
+    // Pending rows inserted straight, as admitInstance inserts them: only the commit checks.
+    const place = (size: { vcpus: number; memoryMiB: number; diskGiB: number }) =>
+      t.db
+        .transaction(async (tx) => {
+          await tx.insert(instances).values({ id: newInstanceId(), tenantId: ids[0]!, name: 'claim', imageId: tiny.imageId, nics: 1, hostId, state: 'pending', ...size });
+        })
+        .then(
+          () => 'placed',
+          (e: unknown) => pgError(e)?.code ?? Promise.reject(e),
+        );
+    for (const dimension of [
+      { fill: { vcpus: 3, memoryMiB: 64, diskGiB: 1 }, over: { vcpus: 1, memoryMiB: 64, diskGiB: 1 } },
+      { fill: { vcpus: 1, memoryMiB: 1000, diskGiB: 1 }, over: { vcpus: 1, memoryMiB: 1, diskGiB: 1 } },
+      { fill: { vcpus: 1, memoryMiB: 64, diskGiB: 10 }, over: { vcpus: 1, memoryMiB: 64, diskGiB: 1 } },
+    ]) {
+      await t.db.delete(instances).where(eq(instances.hostId, hostId));
+      expect(await place(dimension.fill)).toBe('placed');
+      expect(await place(dimension.over)).toBe(PLACEMENT_LOST);
+      expect(await onHost(hostId)).toBe(1);
+    }
+    // What is not counted leaves room: a terminated instance holds nothing, a suspended one only its disk.
+    await t.db.update(instances).set({ state: 'suspended' }).where(eq(instances.hostId, hostId));
+    expect(await place({ vcpus: 3, memoryMiB: 1000, diskGiB: 0 })).toBe('placed');
+  });
+
+  it('a host put in maintenance, or silent past the heartbeat limit, between the choice and the commit refuses the claim', async () => {
+    const { hostId } = await setUpCompute(t.db);
+    const { ids } = await tenants(1);
+    // The trigger's limit is placement's.
+    const { rows } = await t.db.execute<{ args: string }>(sql`select encode(tgargs, 'escape') as args from pg_trigger where tgname = 'instances_claim_host'`);
+    expect(rows[0]!.args.replace(/\\000$/, '')).toBe(String(HOST_STALE_AFTER_SECONDS));
+    const placeWhile = (change: () => Promise<unknown>) =>
+      t.db
+        .transaction(async (tx) => {
+          await tx.insert(instances).values({ ...tiny, id: newInstanceId(), tenantId: ids[0]!, name: 'late', hostId, state: 'pending' });
+          await change(); // another connection, while this transaction is open
+        })
+        .then(
+          () => 'placed',
+          (e: unknown) => pgError(e)?.code ?? Promise.reject(e),
+        );
+    expect(await placeWhile(() => t.db.update(hosts).set({ state: 'maintenance' }).where(eq(hosts.id, hostId)))).toBe(PLACEMENT_LOST);
+    await t.db.update(hosts).set({ state: 'enabled' }).where(eq(hosts.id, hostId));
+    const beat = (ago: number) => t.db.update(hosts).set({ heartbeatAt: sql`now() - make_interval(secs => ${ago})` }).where(eq(hosts.id, hostId));
+    expect(await placeWhile(() => beat(HOST_STALE_AFTER_SECONDS + 5))).toBe(PLACEMENT_LOST);
+    expect(await placeWhile(() => beat(HOST_STALE_AFTER_SECONDS - 5))).toBe('placed');
+    expect(await onHost(hostId)).toBe(1);
+  });
+
+  it('a placement lost at commit is run again, a few times, then refused naming the host', async () => {
+    const { hostId } = await setUpCompute(t.db);
+    await t.db.update(hosts).set({ cpus: 1, cpuRatioPct: 100 }).where(eq(hosts.id, hostId));
+    const [host] = await t.db.select().from(hosts).where(eq(hosts.id, hostId));
+    const { ids } = await tenants(1);
+    let runs = 0;
+    const err = await placementTransaction(t.db, async (tx) => {
+      runs++;
+      await tx.insert(instances).values({ ...tiny, id: newInstanceId(), tenantId: ids[0]!, name: 'big', vcpus: 2, hostId, state: 'pending' });
+    }).catch((e: unknown) => e);
+    expect(runs).toBe(3);
+    expect(err).toBeInstanceOf(DomainError);
+    expect(err).toMatchObject({ code: 'INSUFFICIENT_CAPACITY', message: expect.stringContaining(`Host ${host!.name} filled up`) });
+    expect(await onHost(hostId)).toBe(0);
+  });
+
+  it("holds the host's row only while a launch commits: another tenant's launch there is not held up by one still open", async () => {
+    const { hostId } = await setUpCompute(t.db);
+    await onlyThese([hostId]);
+    const { owner, ids } = await tenants(2);
+    let other: Awaited<ReturnType<typeof launchInstance>> | undefined;
+    await t.db.transaction(async (tx) => {
+      // A launch of the first tenant, admitted and not committed yet…
+      await tx.insert(instances).values({ ...tiny, id: newInstanceId(), tenantId: ids[0]!, name: 'open', hostId, state: 'pending' });
+      // …does not stop the second tenant's launch on the same host from committing meanwhile.
+      other = await callerAs(t.db, owner).instances.launch({ tenantId: ids[1]!, ...tiny, name: 'meanwhile' });
+    });
+    expect(other?.hostId).toBe(hostId);
+    expect(await onHost(hostId)).toBe(2);
+  });
+
+  it("launches nested in a caller's transaction (EC2's RunInstances) claim at once, so the caller keeps those that fit", async () => {
+    const { hostId } = await setUpCompute(t.db);
+    await onlyThese([hostId]);
+    await t.db.update(hosts).set({ cpus: 3, cpuRatioPct: 100 }).where(eq(hosts.id, hostId));
+    const { owner, ids } = await tenants(2);
+    const actor = { kind: 'user' as const, userId: owner.id, email: owner.email, isAdmin: false, requestId: 'nested' };
+    const launch = (db: DbOrTx, tenantId: string, name: string) =>
+      launchInstance(db, actor, tenantId, { ...tiny, name }).then(
+        () => 'placed',
+        (e: unknown) => (e instanceof DomainError ? e.code : Promise.reject(e)),
+      );
+    // One committed first, so the host's job queue task exists (a launch waits on another's first one of a host).
+    expect(await launch(t.db, ids[1]!, 'before')).toBe('placed');
+    let outsider: Promise<string> | undefined;
+    const kept = await t.db.transaction(async (tx) => {
+      const first = await launch(tx, ids[0]!, 'nested-1');
+      // Claimed already: another tenant's launch now waits at its commit for this transaction…
+      outsider = launch(t.db, ids[1]!, 'outsider');
+      await waitForLockWaiter();
+      // …so the host's last room is still this caller's.
+      const second = await launch(tx, ids[0]!, 'nested-2');
+      const third = await launch(tx, ids[0]!, 'nested-3');
+      return [first, second, third];
+    });
+    expect(kept).toEqual(['placed', 'placed', 'INSUFFICIENT_CAPACITY']);
+    expect(await outsider).toBe('INSUFFICIENT_CAPACITY');
+    expect(await onHost(hostId)).toBe(3);
+  });
 });
+
+/** Until some backend of this test's database waits for a lock. */
+async function waitForLockWaiter() {
+  for (let i = 0; i < 500; i++) {
+    const { rows } = await t.db.execute<{ n: number }>(sql`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`);
+    if (rows[0]!.n > 0) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error('no backend waited for a lock');
+}

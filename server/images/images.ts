@@ -8,9 +8,10 @@
 //
 // 1. Who sees what · 2. Requests (create, delete, publish) · 3. The ledger.
 import crypto from 'node:crypto';
-import { and, asc, desc, eq, isNull, ne, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, isNull, ne, or, sql, type Placeholder, type SQL } from 'drizzle-orm';
 import { recordAudit, type Actor } from '../audit';
 import type { DbOrTx } from '../db/client';
+import { prebuilt } from '../db/named';
 import { images, instances, usageSegments } from '../db/schema';
 import { DomainError } from '../errors';
 import { lockCopySource } from '../instances/copy-source';
@@ -27,7 +28,7 @@ export const newImageId = () => `ami-${crypto.randomBytes(9).toString('hex').sli
 // ---------------------------------------------------------------- 1. who sees what
 
 /** Built images are everyone's; a captured one is its owner's, and everyone's once published. */
-export const visibleTo = (tenantId: string): SQL => or(eq(images.captured, false), eq(images.ownerTenantId, tenantId), eq(images.published, true))!;
+export const visibleTo = (tenantId: string | Placeholder): SQL => or(eq(images.captured, false), eq(images.ownerTenantId, tenantId), eq(images.published, true))!;
 
 /** What a tenant (and an admin) sees of an image. */
 export const imageColumns = {
@@ -78,13 +79,17 @@ export async function listOwnImages(db: DbOrTx, tenantId: string) {
 
 /** The image a launch uses, locked for share (its deletion waits for the launch, then sees the instance). */
 export async function imageForLaunch(db: DbOrTx, tenantId: string, imageId: string) {
-  const [image] = await db
-    .select()
-    .from(images)
-    .where(and(eq(images.id, imageId), eq(images.enabled, true), eq(images.state, 'available'), visibleTo(tenantId)))
-    .for('share');
+  const [image] = await imageForLaunchQuery(db, { tenantId, imageId });
   return image ?? null;
 }
+
+const imageForLaunchQuery = prebuilt('image-for-launch', (db) =>
+  db
+    .select()
+    .from(images)
+    .where(and(eq(images.id, sql.placeholder('imageId')), eq(images.enabled, true), eq(images.state, 'available'), visibleTo(sql.placeholder('tenantId'))))
+    .for('share'),
+);
 
 // ---------------------------------------------------------------- 2. requests
 

@@ -11,7 +11,7 @@ import { assertWithinBudget } from '../billing/budget-guard';
 import type { DbOrTx } from '../db/client';
 import { instances, networkInterfaces } from '../db/schema';
 import { DomainError } from '../errors';
-import { retryPlacement } from '../hosts';
+import { placementTransaction } from '../hosts';
 import { lockTenantQuota } from '../quotas';
 import { lockCopySource } from './copy-source';
 import { admitInstance } from './launch';
@@ -20,7 +20,7 @@ import { recordInstanceEvent } from './transition';
 import type { CloneInput } from './validation';
 
 export async function cloneInstance(db: DbOrTx, actor: Actor, tenantId: string, input: CloneInput): Promise<Instance> {
-  return retryPlacement(() => db.transaction(async (tx) => {
+  return placementTransaction(db, async (tx) => {
     // The quota lock before the source's row lock, in the order every request takes them.
     const limits = await lockTenantQuota(tx, tenantId);
     const { src, snap } = await lockCopySource(tx, tenantId, 'clone', input.instanceId, input.snapshotId);
@@ -61,7 +61,7 @@ export async function cloneInstance(db: DbOrTx, actor: Actor, tenantId: string, 
     });
     await recordInstanceEvent(tx, actor, { instanceId: src.id, tenantId, action: 'clone', message: `Cloned into ${clone.name} (${clone.id})${snap ? ` from snapshot “${snap.name}”` : ''}.` });
     return clone;
-  }));
+  });
 }
 
 /**

@@ -1,12 +1,15 @@
-import { recordAudit, type Actor } from '../audit';
+import { sql, type Placeholder } from 'drizzle-orm';
+import { auditInsert, type Actor } from '../audit';
 import { assertWithinBudget } from '../billing/budget-guard';
-import { meterTransition } from '../billing/ledger';
+import { openingSegments } from '../billing/ledger';
 import type { DbOrTx, Tx } from '../db/client';
+import { prebuilt } from '../db/named';
+import { writeTogether } from '../db/together';
 import { instances } from '../db/schema';
 import { imageForLaunch } from '../images/images';
 import { DomainError } from '../errors';
-import { chooseHost, claimPlacement, retryPlacement } from '../hosts';
-import { enqueueInstanceOp } from '../jobs';
+import { chooseHost, placementTransaction, type HostRow } from '../hosts';
+import { instanceOpJob } from '../jobs';
 import { getKeyPairForLaunch } from '../keys/key-pairs';
 import { allocateInterfaces } from '../network/interfaces';
 import { DEFAULT_RATE_MBIT, type LaunchInterface } from '../network/validation';
@@ -14,16 +17,17 @@ import { checkQuota, lockTenantQuota, tenantUsage } from '../quotas';
 import type { QuotaLimits } from '../quotas/resources';
 import { newInstanceId } from './ids';
 import { instanceColumns, type Instance } from './queries';
-import { recordInstanceEvent } from './transition';
+import { instanceEventInsert } from './transition';
 import type { LaunchInput } from './validation';
 
 /**
  * Launch from an image: the image, its minimums, the key pair and the budget
- * are checked, then the tenant's quota lock is taken and admitInstance does
- * the rest, in one transaction (run again if its placement was lost).
+ * are checked and a host chosen, then the tenant's quota lock is taken and
+ * admitInstance does the rest, in one transaction (run again if its placement
+ * was lost).
  */
 export async function launchInstance(db: DbOrTx, actor: Actor, tenantId: string, input: LaunchInput): Promise<Instance> {
-  return retryPlacement(() => db.transaction(async (tx) => {
+  return placementTransaction(db, async (tx) => {
     const image = await imageForLaunch(tx, tenantId, input.imageId);
     if (!image) throw new DomainError('INVALID_INPUT', 'That image is not available for launches. Choose another.', 'imageId');
     if (input.memoryMiB < image.minMemoryMiB) {
@@ -48,8 +52,13 @@ export async function launchInstance(db: DbOrTx, actor: Actor, tenantId: string,
     const interfaces: LaunchInterface[] = input.interfaces ?? Array.from({ length: input.nics }, () => ({}));
     // Before the quota lock: month-to-date spend is not changed by a launch being admitted.
     await assertWithinBudget(tx, tenantId);
+    // A tenant's own image is in its host's catalog only.
+    const onHost = image.captured && image.hostId ? image.hostId : undefined;
+    // Chosen before the quota lock too (a read; the row claims it at commit), so the tenant's launches queue on their lock for less.
+    const placement = await chooseHost(tx, requestOf(input, interfaces), onHost);
     const limits = await lockTenantQuota(tx, tenantId);
     return admitInstance(tx, actor, tenantId, limits, {
+      placement,
       values: {
         name: input.name,
         imageId: image.id,
@@ -66,59 +75,89 @@ export async function launchInstance(db: DbOrTx, actor: Actor, tenantId: string,
       },
       interfaces,
       action: 'launch',
-      // A tenant's own image is in its host's catalog only.
-      onHost: image.captured && image.hostId ? image.hostId : undefined,
+      onHost,
       detail: { keyName: key?.name ?? null, userDataBytes: input.userData ? Buffer.byteLength(input.userData) : 0 },
     });
-  }));
+  });
 }
+
+/** The columns a launch or a clone gives a new instance (the rest: its id, tenant, host, state and creator, or defaults). */
+const givenColumns = ['name', 'imageId', 'vcpus', 'memoryMiB', 'diskGiB', 'nics', 'tags', 'keyName', 'sshPublicKey', 'userData', 'maxVcpus', 'maxMemoryMiB', 'cloneOfInstanceId', 'cloneOfSnapshotId', 'cloneLinked'] as const;
+
+// Every launch and clone inserts one: built once, a named statement.
+const insertPending = prebuilt('admit-instance', (db) =>
+  db
+    .insert(instances)
+    .values({
+      id: sql.placeholder('id'),
+      tenantId: sql.placeholder('tenantId'),
+      hostId: sql.placeholder('hostId'),
+      state: 'pending',
+      createdBy: sql.placeholder('createdBy'),
+      ...(Object.fromEntries(givenColumns.map((c) => [c, sql.placeholder(c)])) as Record<(typeof givenColumns)[number], Placeholder>),
+    })
+    .returning(instanceColumns),
+);
 
 /** What a new instance is made of, whether launched from an image or cloned. */
 export type NewInstance = {
-  values: Omit<typeof instances.$inferInsert, 'id' | 'tenantId' | 'hostId' | 'state' | 'createdBy'>;
+  values: Pick<typeof instances.$inferInsert, (typeof givenColumns)[number]>;
   interfaces: LaunchInterface[];
   action: 'launch' | 'clone';
   /** Only this host will do (a clone is made where its source's files are). */
   onHost?: string;
+  /** chooseHost's answer when the caller asked it before the quota lock; asked after the quota check otherwise. */
+  placement?: HostRow | DomainError;
   /** Said in its first event, after where it goes. */
   message?: string;
   detail: Record<string, unknown>;
 };
 
+/** What a new instance takes, checked against the quota and a host's room. */
+function requestOf(v: { vcpus: number; memoryMiB: number; diskGiB: number; nics: number }, interfaces: LaunchInterface[]) {
+  const bandwidthMbit = interfaces.reduce((sum, i) => sum + (i.rateMbit ?? DEFAULT_RATE_MBIT), 0);
+  return { instances: 1, vcpus: v.vcpus, memoryMiB: v.memoryMiB, diskGiB: v.diskGiB, nics: v.nics, bandwidthMbit };
+}
+
 /**
  * Admit a new instance, in the caller's transaction and under the tenant's
  * quota lock (`limits`, taken first; the budget checked before it): usage +
  * request against every limit, a host with room, the row as `pending` with
- * its NICs and their addresses, its first ledger segments, the event and the
- * audit entry, the start job, and last the host's claim (claimPlacement), so
- * its lock is held only from there to the commit and the launches of other
- * tenants queue on one another for no longer. Any refusal rolls all of it
- * back, so no burst of concurrent launches or clones can pass a limit or a
- * host's capacity. Its caller runs it in retryPlacement.
+ * its NICs and their addresses, and — in one statement — its first ledger
+ * segments, the event, the audit entry and the start job. The row claims its
+ * host as the transaction commits (instances_claim_host), so the host's row is
+ * locked only for the commit and the launches of other tenants queue on one
+ * another for no longer. Any refusal rolls all of it back, so no burst of
+ * concurrent launches or clones can pass a limit or a host's capacity. Its
+ * caller runs it in placementTransaction.
  */
 export async function admitInstance(tx: Tx, actor: Actor, tenantId: string, limits: QuotaLimits, n: NewInstance): Promise<Instance> {
-  const bandwidthMbit = n.interfaces.reduce((sum, i) => sum + (i.rateMbit ?? DEFAULT_RATE_MBIT), 0);
   const v = n.values;
-  const request = { instances: 1, vcpus: v.vcpus, memoryMiB: v.memoryMiB, diskGiB: v.diskGiB, nics: v.nics, bandwidthMbit };
+  const request = requestOf(v, n.interfaces);
   checkQuota(limits, await tenantUsage(tx, tenantId), request, `this ${n.action}`);
-  const host = await chooseHost(tx, request, n.onHost);
+  const host = n.placement ?? (await chooseHost(tx, request, n.onHost));
+  if (host instanceof DomainError) throw host;
 
-  const [row] = await tx
-    .insert(instances)
-    .values({ ...v, id: newInstanceId(), tenantId, hostId: host.id, state: 'pending', createdBy: actor.kind === 'user' ? actor.userId : null })
-    .returning(instanceColumns);
+  const [row] = await insertPending(tx, {
+    ...Object.fromEntries(givenColumns.map((c) => [c, v[c] ?? null])),
+    id: newInstanceId(),
+    tenantId,
+    hostId: host.id,
+    createdBy: actor.kind === 'user' ? actor.userId : null,
+  });
   if (!row) throw new Error('instance insert returned nothing');
   const nics = await allocateInterfaces(tx, row, n.interfaces, host.networkMode);
-  await meterTransition(tx, { ...row, bandwidthMbit, portForwards: 0, savedStateMiB: null }, null, 'pending');
   const verb = n.action === 'launch' ? 'Launch' : 'Clone';
-  await recordInstanceEvent(tx, actor, { instanceId: row.id, tenantId, action: n.action, to: 'pending', message: `${verb} requested on ${host.name}.${n.message ? ` ${n.message}` : ''}` });
-  await recordAudit(tx, actor, {
-    action: `instance.${n.action}`,
-    tenantId,
-    target: { type: 'instance', id: row.id },
-    detail: { ...request, imageId: v.imageId, host: host.name, ...n.detail, interfaces: nics.map((x) => ({ networkId: x.networkId, address: x.address, rateMbit: x.rateMbit })) },
-  });
-  await enqueueInstanceOp(tx, host.id, { instanceId: row.id, op: 'start' });
-  await claimPlacement(tx, host);
+  await writeTogether(tx, 'admit-instance-records', [
+    openingSegments(tx, { ...row, bandwidthMbit: request.bandwidthMbit, portForwards: 0, savedStateMiB: null }),
+    instanceEventInsert(tx, actor, { instanceId: row.id, tenantId, action: n.action, to: 'pending', message: `${verb} requested on ${host.name}.${n.message ? ` ${n.message}` : ''}` }),
+    auditInsert(tx, actor, {
+      action: `instance.${n.action}`,
+      tenantId,
+      target: { type: 'instance', id: row.id },
+      detail: { ...request, imageId: v.imageId, host: host.name, ...n.detail, interfaces: nics.map((x) => ({ networkId: x.networkId, address: x.address, rateMbit: x.rateMbit })) },
+    }),
+    instanceOpJob(host.id, { instanceId: row.id, op: 'start' }),
+  ]);
   return { ...row, hostName: host.name };
 }

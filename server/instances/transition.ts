@@ -1,4 +1,4 @@
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { and, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import type { Actor } from '../audit';
 import { meterTransition } from '../billing/ledger';
 import type { DbOrTx } from '../db/client';
@@ -62,12 +62,15 @@ export async function transition(db: DbOrTx, actor: Actor, instanceId: string, t
   return old.state;
 }
 
-export async function recordInstanceEvent(
-  db: DbOrTx,
-  actor: Actor,
-  e: { instanceId: string; tenantId: string; action: string; from?: InstanceState | null; to?: InstanceState | null; message?: string | null },
-) {
-  await db.insert(instanceEvents).values({
+type InstanceEvent = { instanceId: string; tenantId: string; action: string; from?: InstanceState | null; to?: InstanceState | null; message?: string | null };
+
+export async function recordInstanceEvent(db: DbOrTx, actor: Actor, e: InstanceEvent) {
+  await db.execute(instanceEventInsert(db, actor, e));
+}
+
+/** recordInstanceEvent's insert, for a caller that runs it with its other writes in one statement (writeTogether). */
+export function instanceEventInsert(db: DbOrTx, actor: Actor, e: InstanceEvent): SQL {
+  return db.insert(instanceEvents).values({
     instanceId: e.instanceId,
     tenantId: e.tenantId,
     actorUserId: actor.kind === 'user' ? actor.userId : null,
@@ -76,5 +79,5 @@ export async function recordInstanceEvent(
     fromState: e.from ?? null,
     toState: e.to ?? null,
     message: e.message ?? null,
-  });
+  }).getSQL();
 }

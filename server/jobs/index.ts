@@ -4,7 +4,7 @@
 // server, retried with exponential backoff, one at a time per instance
 // (queue_name), and only by the server of the host that runs the guest (the
 // task name carries the host id).
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client';
 
 export type InstanceOp =
@@ -36,12 +36,12 @@ export const instanceOpTask = (hostId: string) => `instance-op:${hostId}`;
 export const instanceQueue = (instanceId: string) => `instance:${instanceId}`;
 
 export async function enqueueInstanceOp(db: DbOrTx, hostId: string, payload: InstanceOpPayload): Promise<void> {
-  await db.execute(
-    sql`select graphile_worker.add_job(${instanceOpTask(hostId)}, ${JSON.stringify(payload)}::json, queue_name => ${instanceQueue(
-      payload.instanceId,
-    )}, max_attempts => ${MAX_ATTEMPTS})`,
-  );
+  await db.execute(instanceOpJob(hostId, payload));
 }
+
+/** enqueueInstanceOp's statement, for a caller that runs it with its other writes in one statement (writeTogether). */
+export const instanceOpJob = (hostId: string, payload: InstanceOpPayload): SQL =>
+  sql`select graphile_worker.add_job(${instanceOpTask(hostId)}, ${JSON.stringify(payload)}::json, queue_name => ${instanceQueue(payload.instanceId)}, max_attempts => ${MAX_ATTEMPTS})`;
 
 /** Whether a job for this instance is waiting or running (the reconciler re-enqueues when none is). */
 export async function hasPendingJob(db: DbOrTx, instanceId: string): Promise<boolean> {

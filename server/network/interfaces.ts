@@ -5,6 +5,7 @@
 // the losers of that race from being told "try again".
 import { and, asc, eq, gte, inArray, isNull, or, sql } from 'drizzle-orm';
 import type { DbOrTx, Tx } from '../db/client';
+import { executeNamed, prebuilt } from '../db/named';
 import { outer } from '../db/outer';
 import { hosts, instances, networkInterfaces, networks, portForwards } from '../db/schema';
 import { DomainError } from '../errors';
@@ -30,6 +31,12 @@ export const interfaceColumns = {
   releasedAt: networkInterfaces.releasedAt,
 };
 
+const lockedNetworkColumns = { id: networks.id, name: networks.name, cidr: networks.cidr, isDefault: networks.isDefault };
+// What most launches lock (every NIC on the default network): built once, a named statement.
+const lockDefaultNetwork = prebuilt('lock-default-network', (db) =>
+  db.select(lockedNetworkColumns).from(networks).where(liveNetworkOf(sql.placeholder('tenantId'), eq(networks.isDefault, true))).for('share'),
+);
+
 /**
  * Create the NICs of a new instance, in the launch transaction: each on its
  * network (the default one when none is named) with the lowest free address.
@@ -48,12 +55,14 @@ export async function allocateInterfaces(
   // Locked for share: a concurrent delete of one of these networks waits for this launch (and then sees its NICs).
   // The default network is found by the same read when it exists, as it does from the tenant's creation on.
   const lockNets = (ids: string[], withDefault: boolean) =>
-    tx
-      .select({ id: networks.id, name: networks.name, cidr: networks.cidr, isDefault: networks.isDefault })
-      .from(networks)
-      .where(liveNetworkOf(inst.tenantId, or(ids.length ? inArray(networks.id, ids) : undefined, withDefault ? eq(networks.isDefault, true) : undefined)))
-      .orderBy(asc(networks.id))
-      .for('share');
+    ids.length === 0 && withDefault
+      ? lockDefaultNetwork(tx, { tenantId: inst.tenantId })
+      : tx
+          .select(lockedNetworkColumns)
+          .from(networks)
+          .where(liveNetworkOf(inst.tenantId, or(ids.length ? inArray(networks.id, ids) : undefined, withDefault ? eq(networks.isDefault, true) : undefined)))
+          .orderBy(asc(networks.id))
+          .for('share');
   const nets = named.length || needsDefault ? await lockNets(named, needsDefault) : [];
   let wanted = needsDefault ? (nets.find((n) => n.isDefault)?.id ?? null) : null;
   if (needsDefault && !wanted) {
@@ -67,7 +76,7 @@ export async function allocateInterfaces(
     const net = byId.get(r.networkId ?? wanted!);
     if (!net) throw new DomainError('NOT_FOUND', 'That network was not found; choose one of the tenant’s networks.', `interfaces.${position}.networkId`);
     const rateMbit = r.rateMbit ?? DEFAULT_RATE_MBIT;
-    const { rows } = await tx.execute<{ id: string; address: string }>(sql`
+    const { rows } = await executeNamed<{ id: string; address: string }>(tx, 'allocate-address', sql`
       insert into ${networkInterfaces} (instance_id, tenant_id, network_id, position, mac, address, rate_mbit, mode)
       select ${inst.id}, ${inst.tenantId}, ${net.id}, ${position}, ${macAddress(inst.id, position)}, a.address, ${rateMbit}, ${mode}
       from (

@@ -1,7 +1,7 @@
 // Tenant networks: list, get, create, delete, and the default one every
 // tenant has. Each change is one transaction under the tenant's quota lock,
 // audited, with the host network syncs it needs enqueued in it.
-import { and, asc, eq, isNull, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, isNull, sql, type Placeholder, type SQL } from 'drizzle-orm';
 import { recordAudit, type Actor } from '../audit';
 import type { DbOrTx, Tx } from '../db/client';
 import { outer } from '../db/outer';
@@ -27,7 +27,7 @@ export const networkColumns = {
 };
 
 /** Every tenant network query starts here: live networks of one tenant. */
-export const liveNetworkOf = (tenantId: string, ...conds: (SQL | undefined)[]) =>
+export const liveNetworkOf = (tenantId: string | Placeholder, ...conds: (SQL | undefined)[]) =>
   and(eq(networks.tenantId, tenantId), isNull(networks.deletedAt), ...conds);
 
 // outer(): in these one-table selects a bare networks.id is written "id", which inside the subquery would mean the NIC's own id (and count nothing).

@@ -1,5 +1,6 @@
 import { and, eq, inArray, notInArray, sql, type SQL } from 'drizzle-orm';
 import type { DbOrTx, Tx } from '../db/client';
+import { prebuilt } from '../db/named';
 import { instances, networkInterfaces, networks, portForwards, snapshots, tenantQuotas, volumes } from '../db/schema';
 import { DomainError } from '../errors';
 import { getSetting } from '../settings';
@@ -53,12 +54,17 @@ async function networkUsageOf(db: DbOrTx, tenantIds: string[]) {
 
 /** What a tenant holds now: its live instances' sizes and its network resources (sums, never counters), in one read. */
 export async function tenantUsage(db: DbOrTx, tenantId: string): Promise<Usage> {
-  const [row] = await db
-    .select({ ...usageColumns, ...networkUsage(sql`${tenantId}::uuid`) })
-    .from(instances)
-    .where(and(eq(instances.tenantId, tenantId), notInArray(instances.state, [...NOT_COUNTED])));
+  const [row] = await tenantUsageQuery(db, { tenantId });
   return { ...noUsage, ...row };
 }
+
+// Every launch reads it under its tenant's lock: built once, a named statement (its planning alone cost ~0.8 ms of PostgreSQL's CPU per call).
+const tenantUsageQuery = prebuilt('tenant-usage', (db) =>
+  db
+    .select({ ...usageColumns, ...networkUsage(sql`${sql.placeholder('tenantId')}::uuid`) })
+    .from(instances)
+    .where(and(eq(instances.tenantId, sql.placeholder('tenantId')), notInArray(instances.state, [...NOT_COUNTED]))),
+);
 
 const limitColumns = {
   instances: tenantQuotas.instances,
@@ -102,6 +108,8 @@ export async function usageAndLimits(db: DbOrTx, tenantIds: string[]): Promise<M
   return out;
 }
 
+const lockQuotaRow = prebuilt('lock-quota', (db) => db.select(limitColumns).from(tenantQuotas).where(eq(tenantQuotas.tenantId, sql.placeholder('tenantId'))).for('update'));
+
 /**
  * Lock the tenant's quota row (creating it from the defaults first if needed)
  * and return the limits. Every transaction that adds usage takes this lock
@@ -109,7 +117,7 @@ export async function usageAndLimits(db: DbOrTx, tenantIds: string[]): Promise<M
  * One statement when the row exists, as it does after a tenant's first time.
  */
 export async function lockTenantQuota(tx: Tx, tenantId: string): Promise<QuotaLimits> {
-  const lock = async () => (await tx.select(limitColumns).from(tenantQuotas).where(eq(tenantQuotas.tenantId, tenantId)).for('update'))[0];
+  const lock = async () => (await lockQuotaRow(tx, { tenantId }))[0];
   const found = await lock();
   if (found) return found;
   const defaults = await getSetting(tx, 'defaultQuotas');

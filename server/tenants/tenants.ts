@@ -3,6 +3,7 @@ import { and, asc, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { recordAudit, type Actor } from '../audit';
 import type { DbOrTx, Tx } from '../db/client';
+import { prebuilt } from '../db/named';
 import { memberships, tenantQuotas, tenants } from '../db/schema';
 import { DomainError } from '../errors';
 import { ensureDefaultNetwork } from '../network/networks';
@@ -90,12 +91,19 @@ export async function findMembership(
   userId: string,
   where: { tenantId: string } | { slug: string },
 ): Promise<TenantSummary | null> {
-  const cond = 'tenantId' in where ? eq(tenants.id, where.tenantId) : eq(tenants.slug, where.slug);
-  const [row] = await db
-    .select(summaryColumns)
-    .from(memberships)
-    .innerJoin(tenants, eq(tenants.id, memberships.tenantId))
-    .where(and(eq(memberships.userId, userId), cond))
-    .limit(1);
+  const [row] = 'tenantId' in where ? await membershipById(db, { userId, tenantId: where.tenantId }) : await membershipBySlug(db, { userId, slug: where.slug });
   return row ?? null;
 }
+
+// Every tenant procedure asks it first: built once, a named statement.
+const membership = (key: 'id' | 'slug') =>
+  prebuilt(`membership-by-${key}`, (db) =>
+    db
+      .select(summaryColumns)
+      .from(memberships)
+      .innerJoin(tenants, eq(tenants.id, memberships.tenantId))
+      .where(and(eq(memberships.userId, sql.placeholder('userId')), key === 'id' ? eq(tenants.id, sql.placeholder('tenantId')) : eq(tenants.slug, sql.placeholder('slug'))))
+      .limit(1),
+  );
+const membershipById = membership('id');
+const membershipBySlug = membership('slug');
