@@ -193,7 +193,7 @@ async function byHand(dir: string, specs: GuestSpec[], image: GuestImage, accel:
     const launched = Promise.all(
       specs.map(async (spec, i) => {
         const layout = layouts[i]!;
-        mkdirSync(layout.dir, { recursive: true, mode: 0o700 });
+        mkdirSync(layout.runDir, { recursive: true, mode: 0o700 });
         await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', image.diskPath, layout.disk, `${spec.diskGiB}G`]);
         const args = buildQemuArgs({ spec, image, layout, accel, paused: false });
         await waitForPidFile(startQemu({ binary: 'qemu-system-x86_64', args, logFile: layout.qemuLog, cwd: layout.dir, runAs: null }), layout.pidFile, layout.qemuLog);

@@ -59,7 +59,7 @@ async function byHand(dir: string, spec: GuestSpec, imagesDir: string): Promise<
   const image = new ImageCatalog(imagesDir).get(spec.image);
   const accel = process.env.CIRRUS_QEMU_ACCEL === 'kvm' ? 'kvm' : 'tcg';
   const layout = guestLayout(dir, spec.id);
-  mkdirSync(layout.dir, { recursive: true, mode: 0o700 });
+  mkdirSync(layout.runDir, { recursive: true, mode: 0o700 });
   // The same machine, booting at once (the driver starts it paused, then lets it run once it is in its cgroup).
   const args = buildQemuArgs({ spec, image, layout, accel, paused: false });
   const t0 = performance.now();

@@ -11,6 +11,7 @@ import { createToken } from '../tokens';
 import { setQuota } from '../test/compute';
 import { makeTenant, makeUser } from '../test/factories';
 import { createTestDatabase, type TestDatabase } from '../test/db';
+import { guestLayout } from '../hypervisor/qemu/layout';
 import { qemuProcessesFor, startServer, teardownHostNetwork, trpc, waitFor, type ServerProcess } from '../test/server-process';
 
 let t: TestDatabase;
@@ -165,7 +166,7 @@ describe('real guests through the real server', { timeout: 300_000 }, () => {
     const row = async () => (await rows()).find((r) => r.id === id)!;
     await waitFor('running', row, (r) => r.state === 'running', 60_000);
     const guestDir = path.join(dir, 'guests', id);
-    const serialLog = path.join(guestDir, 'serial.log');
+    const serialLog = guestLayout(path.join(dir, 'guests'), id).serialLog;
     // Read it only once QEMU has made it.
     await waitFor('booted', async () => (fs.existsSync(serialLog) ? fs.readFileSync(serialLog, 'utf8') : ''), (log) => log.includes('CIRRUS-READY'), 60_000);
 
@@ -186,7 +187,7 @@ describe('real guests through the real server', { timeout: 300_000 }, () => {
     expect(qemuProcessesFor(id)).toHaveLength(1);
     expect(fs.existsSync(path.join(guestDir, 'saved.state'))).toBe(false);
     // Resumed, not rebooted: the guest said it was ready once, in its only boot.
-    const log = fs.readFileSync(path.join(guestDir, 'serial.log'), 'utf8');
+    const log = fs.readFileSync(serialLog, 'utf8');
     expect(log.split('CIRRUS-READY').length - 1).toBe(1);
 
     const segs = await t.db.select().from(usageSegments).where(eq(usageSegments.instanceId, id));

@@ -3,6 +3,7 @@
 // anti-spoofing, a port forward, a NIC's rate enforced and billed, recovery of
 // the whole data plane after kill -9 of the server, and nothing left behind.
 // The guests boot once and are shared by the steps, in order.
+import { guestLayout } from '../hypervisor/qemu/layout';
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -75,7 +76,7 @@ async function launch(tenant: Tenant, name: string, networkId: string, rateMbit 
   return inst.id;
 }
 
-const serialSocket = (id: string) => path.join(dataDir, 'guests', id, 'serial.sock');
+const serialSocket = (id: string) => guestLayout(path.join(dataDir, 'guests'), id).serialSocket;
 const nicsOf = (tenant: Tenant, instanceId: string) => call<Nic[]>(tenant, 'instances.interfaces', { instanceId }, 'query');
 
 /** Bytes a TCP server sends in `ms`, read on the host: Mbit/s (the guest's `nc` takes a moment to listen again after each client). */

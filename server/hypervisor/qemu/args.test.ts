@@ -34,14 +34,14 @@ describe('buildQemuArgs', () => {
       '-netdev', 'user,id=net1',
       '-device', `virtio-net-pci,netdev=net1,id=nic1,mac=${macAddress('web-1', 1)},romfile=`,
       '-device', 'VGA,id=video0',
-      '-vnc', 'unix:/data/guests/web-1/vnc.sock',
-      '-chardev', 'socket,id=serial0,path=/data/guests/web-1/serial.sock,server=on,wait=off,logfile=/data/guests/web-1/serial.log,logappend=on',
+      '-vnc', 'unix:/data/guests/web-1/run/vnc.sock',
+      '-chardev', 'socket,id=serial0,path=/data/guests/web-1/run/serial.sock,server=on,wait=off,logfile=/data/guests/web-1/run/serial.log,logappend=on',
       '-serial', 'chardev:serial0',
-      '-chardev', 'socket,id=qmp,path=/data/guests/web-1/qmp.sock,server=on,wait=off',
+      '-chardev', 'socket,id=qmp,path=/data/guests/web-1/run/qmp.sock,server=on,wait=off',
       '-mon', 'chardev=qmp,mode=control',
       // Started with its vCPUs stopped: the driver puts it in its cgroup, then lets it run.
       '-S',
-      '-pidfile', '/data/guests/web-1/qemu.pid',
+      '-pidfile', '/data/guests/web-1/run/qemu.pid',
       // No -daemonize: QEMU never forks, so the whole filter applies.
       '-sandbox', 'on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny',
     ]);
@@ -87,9 +87,9 @@ describe('buildQemuArgs', () => {
     expect(args.slice(6, 10)).toEqual(['-accel', 'kvm', '-cpu', 'host']);
     expect(args.some((a) => a.includes('virtio-net'))).toBe(false);
     expect(args).toContain('file=/srv/a,,b/guests/db/disk.qcow2,if=none,id=disk0,format=qcow2');
-    expect(args).toContain('unix:/srv/a,,b/guests/db/vnc.sock');
+    expect(args).toContain('unix:/srv/a,,b/guests/db/run/vnc.sock');
     // Raw (non-option) arguments are passed through untouched.
-    expect(args[args.indexOf('-pidfile') + 1]).toBe('/srv/a,b/guests/db/qemu.pid');
+    expect(args[args.indexOf('-pidfile') + 1]).toBe('/srv/a,b/guests/db/run/qemu.pid');
   });
 
   it('attaches the cloud-init seed read-only and the guest agent port only when asked', () => {
@@ -105,7 +105,7 @@ describe('buildQemuArgs', () => {
       '-device', 'virtio-blk-pci,drive=seed0,id=vdb',
     ]);
     expect(args.slice(at('chardev=qmp,mode=control') + 1, at('-S'))).toEqual([
-      '-chardev', 'socket,id=qga0,path=/data/guests/deb/qga.sock,server=on,wait=off',
+      '-chardev', 'socket,id=qga0,path=/data/guests/deb/run/qga.sock,server=on,wait=off',
       '-device', 'virtio-serial-pci,id=vser0',
       '-device', 'virtserialport,bus=vser0.0,chardev=qga0,name=org.qemu.guest_agent.0',
     ]);
@@ -117,7 +117,7 @@ describe('buildQemuArgs', () => {
     const boot = buildQemuArgs({ spec, image, layout, accel: 'tcg', seed: true, guestAgent: true });
     const restore = buildQemuArgs({ spec, image, layout, accel: 'tcg', seed: true, guestAgent: true, incoming: true });
     expect(restore.filter((a, i) => !(a === '-incoming' || restore[i - 1] === '-incoming'))).toEqual(boot);
-    expect(restore.slice(restore.indexOf('-incoming'), restore.indexOf('-incoming') + 2)).toEqual(['-incoming', 'defer']);
+    expect(restore.slice(restore.indexOf('-incoming'), restore.indexOf('-incoming') + 2)).toEqual(['-incoming', 'unix:/data/guests/deb/run/incoming.sock']);
   });
 });
 

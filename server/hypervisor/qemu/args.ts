@@ -18,7 +18,7 @@ export interface QemuArgsInput {
   seed?: boolean;
   /** Give the guest agent its virtio-serial port (the image runs qemu-ga). */
   guestAgent?: boolean;
-  /** Wait for a saved state (migrate-incoming) instead of booting. */
+  /** Wait for a saved state, listening for it on layout.incomingSocket from the start, instead of booting. */
   incoming?: boolean;
   /** The disk file the guest writes to, when snapshots moved it off layout.disk. */
   diskPath?: string;
@@ -110,7 +110,8 @@ export function buildQemuArgs({ spec, image, layout, accel, seed = false, guestA
   // so a machine they were hot-plugged into and one built with them for its saved state are the same.
   args.push(...volumeArgs(spec.volumes ?? []));
   // Everything above is the machine, and must be identical when a saved state is loaded into it.
-  if (incoming) args.push('-incoming', 'defer');
+  // Listening from the start (not `defer`): its socket is made before the run directory is closed to QEMU's user.
+  if (incoming) args.push('-incoming', `unix:${layout.incomingSocket}`);
   if (paused) args.push('-S');
   args.push(
     '-pidfile', layout.pidFile,

@@ -11,9 +11,10 @@
 // overlay on it, a custom image is the flattened file — and QEMU 7.2 takes and
 // merges them online (blockdev-snapshot-sync, block-stream).
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { MachineShape } from './hotplug';
+import { readRecordFile, writeRecordFile } from './safe-files';
 
 export interface SnapshotRecord {
   /** The frozen qcow2 file holding the disk as it was (its backing is its parent's file, or the base image). */
@@ -41,14 +42,13 @@ const CHAIN_FILE = 'disks.json';
 /** The chain of a guest whose disk never had a snapshot: its one overlay. */
 export function readChain(dir: string, initialDisk: string): DiskChain {
   const file = path.join(dir, CHAIN_FILE);
+  // Only the server's own file counts (the guest's user may write in this directory: safe-files.ts).
   if (!existsSync(file)) return { active: initialDisk, snapshots: {} };
-  return JSON.parse(readFileSync(file, 'utf8')) as DiskChain;
+  return JSON.parse(readRecordFile(file)) as DiskChain;
 }
 
 export function writeChain(dir: string, chain: DiskChain): void {
-  const file = path.join(dir, CHAIN_FILE);
-  writeFileSync(`${file}.tmp`, JSON.stringify(chain, null, 2) + '\n', { mode: 0o600 });
-  renameSync(`${file}.tmp`, file);
+  writeRecordFile(path.join(dir, CHAIN_FILE), JSON.stringify(chain, null, 2) + '\n');
 }
 
 /** A new, unused file name for an overlay in the guest's directory. */

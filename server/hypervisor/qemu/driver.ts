@@ -4,8 +4,8 @@
 // not remembered: the pid file and QMP say what runs; the only memory here is
 // the open monitors and why a guest is being stopped.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
-import { readFile, unlink } from 'node:fs/promises';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, realpathSync, rmdirSync, rmSync, statfsSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -51,6 +51,8 @@ import { isOurProcessAlive, processUsage, readPidFile, startQemu, waitForPidFile
 import { migration, unixUri, waitForMigration } from './migration';
 import { listenForState, sendState } from './state-stream';
 import { applyFileRules, guestFileRules, GuestJail, releaseKeptDir, type GuestGroup } from './jail';
+import { readRecordFile, writeRecordFile } from './safe-files';
+import { cpusOf } from '../isolation/cgroups';
 import type { GuestUser } from '../isolation/users';
 import { block, nodeOf, ROOT_DEVICE, waitForJob } from './block-jobs';
 import { allocatedBytes, childrenOf, newOverlayPath, readChain, snapshotStatePath, writeChain, type DiskChain, type SnapshotRecord } from './disk-chain';
@@ -95,6 +97,8 @@ export interface QemuDriverOptions {
   isolation?: 'on' | 'off';
   /** Where /proc is (tests give a made-up one to see what a host without cgroups gets). */
   procRoot?: string;
+  /** The host CPUs guests run on (a CPU list, e.g. "1-7"); the others stay the host's. Default: all. */
+  guestCpus?: string | null;
 }
 
 interface GuestRecord {
@@ -190,6 +194,8 @@ export class QemuDriver implements HypervisorDriver {
   /** Guests this driver is starting right now: their QMP is about to be ours. */
   private readonly starting = new Set<string>();
   private readonly attaching = new Map<string, Promise<void>>();
+  /** Guests whose lock (in-process and file) this driver holds now. */
+  private readonly holding = new Set<string>();
   /** One collection of kept files at a time. */
   private collecting: Promise<void> = Promise.resolve();
   /** Keeps running guests' serial logs under their cap. */
@@ -213,6 +219,7 @@ export class QemuDriver implements HypervisorDriver {
     this.stopTimeoutMs = opts.stopTimeoutMs ?? 30_000;
     this.accelOption = opts.accel ?? 'auto';
     this.saveBytesPerSecond = (opts.saveMiBps ?? 64 * 1024) * 1024 * 1024;
+    if (opts.guestCpus) cpusOf(opts.guestCpus); // a CPU list, or it throws saying what one is
     mkdirSync(this.guestsDir, { recursive: true, mode: 0o700 });
     this.jail = new GuestJail({
       guestsDir: this.guestsDir,
@@ -220,6 +227,7 @@ export class QemuDriver implements HypervisorDriver {
       reachDirs: [this.catalog.imagesDir, ...(this.catalog.capturedDir ? [this.catalog.capturedDir] : [])],
       mode: opts.isolation,
       procRoot: opts.procRoot,
+      cpus: opts.guestCpus ?? null,
     });
   }
 
@@ -334,7 +342,7 @@ export class QemuDriver implements HypervisorDriver {
     // Every guest of an image has its disk at the bottom of its chain (a clone shares its source's image).
     const users = this.guestIds().filter((id) => {
       try {
-        return (JSON.parse(readFileSync(this.layout(id).specFile, 'utf8')) as GuestRecord).spec.image === imageId;
+        return (JSON.parse(readRecordFile(this.layout(id).specFile)) as GuestRecord).spec.image === imageId;
       } catch {
         return false;
       }
@@ -472,7 +480,7 @@ export class QemuDriver implements HypervisorDriver {
         await writeSeedIso({ ...spec, cloudInit: spec.cloudInit ?? { hostname: spec.id, sshKeys: [], userData: null, addresses: [] } }, layout.seedIso, this.genisoimage);
       }
       const record: GuestRecord = { spec, createdAt: new Date().toISOString(), linkedTo };
-      writeFileSync(layout.specFile, JSON.stringify(record, null, 2) + '\n', { mode: 0o600 });
+      writeRecordFile(layout.specFile, JSON.stringify(record, null, 2) + '\n');
     } catch (e) {
       rmSync(layout.dir, { recursive: true, force: true });
       throw new HypervisorError('BACKEND_FAILED', `creating guest ${spec.id} failed: ${errorText(e)}`);
@@ -517,7 +525,7 @@ export class QemuDriver implements HypervisorDriver {
     for (const id of this.guestIds()) {
       if (id === except) continue;
       try {
-        const r = JSON.parse(readFileSync(this.layout(id).specFile, 'utf8')) as GuestRecord;
+        const r = JSON.parse(readRecordFile(this.layout(id).specFile)) as GuestRecord;
         if (r.linkedTo) roots.push(r.linkedTo);
       } catch {
         // Gone meanwhile.
@@ -570,6 +578,7 @@ export class QemuDriver implements HypervisorDriver {
       if (existsSync(layout.stateFile)) {
         throw new HypervisorError('INVALID_STATE', `guest ${id} has a saved state: restore it, or discard it to boot from its disk`);
       }
+      mkdirSync(layout.runDir, { recursive: true, mode: 0o700 });
       resetSerialLog(layout);
       await this.spawnGuest(id, { incoming: false });
       this.emit({ type: 'started', id, at: new Date() });
@@ -943,7 +952,7 @@ export class QemuDriver implements HypervisorDriver {
       this.guestIds().find((other) => {
         if (other === except) return false;
         try {
-          const r = JSON.parse(readFileSync(this.layout(other).specFile, 'utf8')) as GuestRecord;
+          const r = JSON.parse(readRecordFile(this.layout(other).specFile)) as GuestRecord;
           return (r.spec.volumes ?? []).some((v) => sharesVolume(v, volumeId, source.path));
         } catch {
           return false; // gone meanwhile
@@ -1022,12 +1031,9 @@ export class QemuDriver implements HypervisorDriver {
     return this.withLock(id, async () => {
       const t = await this.requireRunning(id);
       const { layout } = this.load(id);
+      // Into the file made for it at start (the run directory is closed to QEMU's user); overwritten each time.
       await qmp.screendump(t.monitor, layout.screendump);
-      try {
-        return await readFile(layout.screendump);
-      } finally {
-        await unlink(layout.screendump).catch(() => undefined);
-      }
+      return readFile(layout.screendump);
     });
   }
 
@@ -1182,8 +1188,7 @@ export class QemuDriver implements HypervisorDriver {
     const t = this.tracked.get(id)!;
     const size = statSync(stateFile).size;
     try {
-      await migration.incoming(t.monitor, unixUri(layout.incomingSocket));
-      // The server feeds QEMU the file; what it has sent is the progress.
+      // QEMU listens on its incoming socket from the start (-incoming unix:…); the server feeds it the file, and what it has sent is the progress.
       let sent = 0;
       const feeding = sendState(layout.incomingSocket, stateFile, (n) => (sent = n));
       feeding.catch(() => undefined);
@@ -1235,7 +1240,11 @@ export class QemuDriver implements HypervisorDriver {
     let pid: number | null = null;
     this.starting.add(id);
     try {
+      mkdirSync(layout.runDir, { recursive: true, mode: 0o700 });
       if (user) {
+        // QEMU writes its screenshots into this file; once it is up, it can make nothing new in the run directory.
+        closeSync(openSync(layout.screendump, 'wx', 0o600));
+        applyFileRules([{ path: layout.runDir, uid: 0, gid: user.gid, mode: 0o770 }, { path: layout.screendump, uid: user.uid, gid: user.gid, mode: 0o600 }]);
         await this.secureFiles(id, user);
         for (const v of record.spec.volumes ?? []) this.jail.ownVolume(v.source.path, user);
         // A tap is made for its user before QEMU opens it (that user could not make one).
@@ -1247,6 +1256,9 @@ export class QemuDriver implements HypervisorDriver {
       // Into its cgroup while its vCPUs are still stopped (-S): all it runs is charged there.
       if (group) this.jail.cgroups!.place(group, pid);
       await this.attach(id, layout, pid, 10_000, group);
+      // QEMU has made its sockets (QMP answers once it is up): from now on its user cannot add, remove or swap anything
+      // in the run directory, so every socket and file the server uses there stays the one QEMU made.
+      if (user) applyFileRules([{ path: layout.runDir, uid: 0, gid: user.gid, mode: 0o750 }]);
       if (!opts.incoming) await qmp.cont(this.tracked.get(id)!.monitor);
     } catch (e) {
       // Undo: no process, no sockets, no taps, no cgroup (the overlay belongs to create).
@@ -1262,6 +1274,11 @@ export class QemuDriver implements HypervisorDriver {
       if (user) await this.jail.removeTaps(taps);
       if (group) await this.jail.cgroups!.remove(group);
       if (!opts.incoming) rmSync(layout.serialLog, { force: true });
+      try {
+        rmdirSync(layout.runDir); // only if nothing of an earlier run is kept there
+      } catch {
+        // Not empty: the serial log of the last run stays readable.
+      }
       throw new HypervisorError('BACKEND_FAILED', `starting guest ${id} failed: ${errorText(e)}`);
     } finally {
       this.starting.delete(id);
@@ -1300,8 +1317,7 @@ export class QemuDriver implements HypervisorDriver {
 
   /** The guest's record, replaced whole (a crash leaves the old one or the new one). */
   private saveRecord(layout: GuestLayout, record: GuestRecord): void {
-    writeFileSync(`${layout.specFile}.tmp`, JSON.stringify(record, null, 2) + '\n', { mode: 0o600 });
-    renameSync(`${layout.specFile}.tmp`, layout.specFile);
+    writeRecordFile(layout.specFile, JSON.stringify(record, null, 2) + '\n');
   }
 
   /** The machine its process (or its saved state) is: as recorded, or (guests from before hotplug) a cold boot of its spec. */
@@ -1314,7 +1330,7 @@ export class QemuDriver implements HypervisorDriver {
     const layout = this.layout(id);
     let record: GuestRecord;
     try {
-      record = JSON.parse(readFileSync(layout.specFile, 'utf8')) as GuestRecord;
+      record = JSON.parse(readRecordFile(layout.specFile)) as GuestRecord;
     } catch {
       throw new HypervisorError('NOT_FOUND', `guest ${id} does not exist`);
     }
@@ -1350,7 +1366,10 @@ export class QemuDriver implements HypervisorDriver {
       this.attaching.set(id, attaching);
     }
     await attaching;
-    return this.aliveTracked(id);
+    const t = this.aliveTracked(id);
+    // Found waiting for a start that never finished, while this guest's lock is ours (nobody else is starting it): run it.
+    if (t?.monitor.connected && this.holding.has(id) && (await qmp.status(t.monitor).catch(() => null))?.status === 'prelaunch') await qmp.cont(t.monitor);
+    return t;
   }
 
   private async requireRunning(id: string): Promise<Tracked> {
@@ -1364,7 +1383,15 @@ export class QemuDriver implements HypervisorDriver {
     if (this.closed) throw new HypervisorError('INVALID_STATE', 'driver is closed');
     const prev = this.locks.get(id) ?? Promise.resolve();
     // In-process queue first, then the cross-process lock file.
-    const locked = () => withGuestFileLock(path.join(this.guestsDir, '.locks'), validateGuestId(id), fn);
+    const locked = () =>
+      withGuestFileLock(path.join(this.guestsDir, '.locks'), validateGuestId(id), async () => {
+        this.holding.add(id);
+        try {
+          return await fn();
+        } finally {
+          this.holding.delete(id);
+        }
+      });
     const next = prev.then(locked, locked);
     const tail = next.catch(() => undefined);
     this.locks.set(id, tail);
@@ -1493,6 +1520,14 @@ export class QemuDriver implements HypervisorDriver {
     }
   }
 
+  /** Let a guest's QEMU run if it still waits with its vCPUs stopped after its start (prelaunch). Under the guest's lock. */
+  private async runIfLeftStopped(id: string): Promise<void> {
+    const t = await this.current(id);
+    // Unreachable (another driver holds its QMP, or the host is slow): the next attach under its lock looks again (current()).
+    if (!t?.monitor.connected) return;
+    if ((await qmp.status(t.monitor)).status === 'prelaunch') await qmp.cont(t.monitor);
+  }
+
   /** Re-attach to guests whose QEMU survived us; tidy after those that did not. */
   private async adoptAll(): Promise<void> {
     const { accel } = await this.acceleration();
@@ -1505,12 +1540,12 @@ export class QemuDriver implements HypervisorDriver {
         const group = this.adoptGroup(id, pid, accel);
         try {
           await this.attach(id, layout, pid, ADOPT_CONNECT_MS, group);
-          // A server that died between starting QEMU (vCPUs stopped) and letting it run: it is in its group now, so run it.
-          const t = this.tracked.get(id);
-          if (t && (await qmp.status(t.monitor)).status === 'prelaunch') await qmp.cont(t.monitor);
         } catch {
           // Alive but unreachable: leave it tracked by pid; status still answers from the pid.
         }
+        // A server that died between starting QEMU (vCPUs stopped) and letting it run left it waiting: once nobody
+        // else is starting it (its lock), it is in its group, so run it. Not waited for: the other guests go on being adopted.
+        void this.withLock(id, () => this.runIfLeftStopped(id)).catch(() => undefined);
       } else {
         this.removeRuntimeFiles(layout);
         await this.tidyAfterExit(id, null).catch(() => undefined);

@@ -19,7 +19,7 @@
 // points clones build on) are readable by any guest user that knows their
 // path; none of those directories can be listed by one.
 import { execFile } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, lstatSync, readdirSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { GuestCgroups, type CgroupReport, type GuestGroup, type GuestLimits } from '../isolation/cgroups';
@@ -27,6 +27,9 @@ import { findSetpriv, GuestUids, probeUserIsolation, type GuestUser, type UserIs
 import { TAP_PATTERN } from '../spec';
 import type { Acceleration, HostIsolation } from '../types';
 import { TCG_TB_SIZE_MIB } from './args';
+import { applyFileRules, type FileRule } from './safe-files';
+
+export { applyFileRules, type FileRule };
 
 const run = promisify(execFile);
 
@@ -40,14 +43,6 @@ const run = promisify(execFile);
  */
 export function qemuOverheadMiB(accel: Acceleration): number {
   return accel === 'tcg' ? TCG_TB_SIZE_MIB + 128 : 128;
-}
-
-/** The owner and mode each of a guest's files should have (pure: tested with exact values). */
-export interface FileRule {
-  path: string;
-  uid: number;
-  gid: number;
-  mode: number;
 }
 
 export function guestFileRules(g: {
@@ -76,21 +71,6 @@ export function guestFileRules(g: {
   return rules;
 }
 
-/** Give each existing file its owner and mode (a file that is not there is skipped). */
-export function applyFileRules(rules: FileRule[]): void {
-  for (const r of rules) {
-    let st;
-    try {
-      st = lstatSync(r.path);
-    } catch {
-      continue;
-    }
-    if (st.isSymbolicLink()) throw new Error(`${r.path} is a symbolic link: refusing to change its target's owner`);
-    if (st.uid !== r.uid || st.gid !== r.gid) chownSync(r.path, r.uid, r.gid);
-    if ((st.mode & 0o7777) !== r.mode) chmodSync(r.path, r.mode);
-  }
-}
-
 /** A destroyed guest's kept files: root's, readable by the clones that build on them, in a directory nobody lists. */
 export function releaseKeptDir(dir: string): void {
   if (!existsSync(dir)) return;
@@ -115,6 +95,8 @@ export class GuestJail {
       reachDirs: string[];
       /** 'off' runs guests as the server's user without cgroups (benchmarks comparing with and without). */
       mode?: 'on' | 'off';
+      /** The host CPUs guests may run on (a CPU list); the others are kept for the host. Default: all. */
+      cpus?: string | null;
       procRoot?: string;
       euid?: number;
     },
@@ -124,7 +106,7 @@ export class GuestJail {
       this.cgroups = null;
       this.cgroupReport = { enforced: false, versions: '', controllers: [], missing: ['cgroup limits (turned off for this driver)'] };
     } else {
-      const { cgroups, report } = GuestCgroups.open(opts.procRoot);
+      const { cgroups, report } = GuestCgroups.open(opts.procRoot, { cpus: opts.cpus ?? null });
       this.cgroups = cgroups;
       this.cgroupReport = report;
     }
@@ -169,7 +151,9 @@ export class GuestJail {
       cgroups: {
         enforced: cg.enforced,
         detail: cg.controllers.length
-          ? `a cgroup per guest (${cg.versions}): ${cg.controllers.map((c) => ({ cpu: 'CPU weight ∝ vCPUs and a ceiling of that many CPUs', memory: 'memory limit of its RAM plus QEMU’s overhead', io: 'I/O weight ∝ vCPUs' })[c]).join('; ')}`
+          ? `a cgroup per guest (${cg.versions}): ${cg.controllers
+              .map((c) => ({ cpu: 'CPU weight ∝ vCPUs and a ceiling of that many CPUs', memory: 'memory limit of its RAM plus QEMU’s overhead', io: 'I/O weight ∝ vCPUs', cpuset: `kept to CPUs ${this.opts.cpus} (the others are the host’s)` })[c])
+              .join('; ')}`
           : 'no cgroup limits: guests compete under the kernel’s defaults',
         controllers: cg.controllers,
       },

@@ -4,6 +4,13 @@ import { validateGuestId } from '../spec';
 /** Everything one guest owns lives in `<guestsDir>/<id>/` (qemu/jail.ts says who may do what there). */
 export interface GuestLayout {
   dir: string;
+  /**
+   * What QEMU makes at start (sockets, pid file) and the files it writes to
+   * beside its disks (serial log, screenshots): a directory its user may write
+   * in only until QEMU is up, so nothing there can be swapped for a link while
+   * the server uses it (jail.ts).
+   */
+  runDir: string;
   /** The validated spec and image id, written at create. */
   specFile: string;
   disk: string;
@@ -37,23 +44,25 @@ export const MAX_SOCKET_PATH = 107;
 
 export function guestLayout(guestsDir: string, id: string): GuestLayout {
   const dir = path.join(path.resolve(guestsDir), validateGuestId(id));
+  const run = path.join(dir, 'run');
   return {
     dir,
+    runDir: run,
     specFile: path.join(dir, 'guest.json'),
     disk: path.join(dir, 'disk.qcow2'),
     seedIso: path.join(dir, 'seed.iso'),
-    qmpSocket: path.join(dir, 'qmp.sock'),
-    qgaSocket: path.join(dir, 'qga.sock'),
-    vncSocket: path.join(dir, 'vnc.sock'),
-    serialSocket: path.join(dir, 'serial.sock'),
-    serialLog: path.join(dir, 'serial.log'),
-    serialLogOld: path.join(dir, 'serial.log.1'),
-    pidFile: path.join(dir, 'qemu.pid'),
-    screendump: path.join(dir, 'screen.png'),
+    qmpSocket: path.join(run, 'qmp.sock'),
+    qgaSocket: path.join(run, 'qga.sock'),
+    vncSocket: path.join(run, 'vnc.sock'),
+    serialSocket: path.join(run, 'serial.sock'),
+    serialLog: path.join(run, 'serial.log'),
+    serialLogOld: path.join(run, 'serial.log.1'),
+    pidFile: path.join(run, 'qemu.pid'),
+    screendump: path.join(run, 'screen.png'),
     stateFile: path.join(dir, 'saved.state'),
     statePartial: path.join(dir, 'saved.state.partial'),
-    qemuLog: path.join(dir, 'qemu.log'),
-    migrateSocket: path.join(dir, 'migrate.sock'),
-    incomingSocket: path.join(dir, 'incoming.sock'),
+    qemuLog: path.join(run, 'qemu.log'),
+    migrateSocket: path.join(run, 'migrate.sock'),
+    incomingSocket: path.join(run, 'incoming.sock'),
   };
 }

@@ -34,7 +34,8 @@ export async function listenForState(socket: string, partial: string, final: str
       conn = c;
       let bytes = 0;
       c.on('data', (b: Buffer) => (bytes += b.length));
-      const out = createWriteStream(partial, { mode: 0o600 });
+      // 'wx': a new file, never through a link planted at that name (the guest's user may write in its directory).
+      const out = createWriteStream(partial, { mode: 0o600, flags: 'wx' });
       pipeline(c, out)
         .then(() => {
           if (closed) throw new Error('the state stream was dropped');
