@@ -23,7 +23,7 @@ export interface HostIsolation {
   cgroups: { enforced: boolean; detail: string; controllers: string[] };
   seccomp: { enforced: boolean; detail: string };
   acceleration: Acceleration;
-  /** Changes made to the host so that it works (modes of Cirrus's own directories, /dev/net/tun). */
+  /** What Cirrus keeps set on the host for it (modes of its own directories, /dev/net/tun). */
   changes: string[];
   /** What is not enforced here, each with its reason. */
   missing: string[];

@@ -4,6 +4,7 @@
 import crypto from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
+import { cpusOf } from '../hypervisor/isolation/cgroups';
 import { reachableDir } from './reachable';
 import { Logger, run, type Runner } from 'graphile-worker';
 import pg from 'pg';
@@ -34,6 +35,21 @@ function saveMiBps(): number | undefined {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1) throw new Error(`CIRRUS_STATE_SAVE_MIBPS must be a whole number of MiB/s (at least 1), not ${JSON.stringify(raw)}`);
   return n;
+}
+
+/** CIRRUS_GUEST_CPUS: the host CPUs guests run on (the others stay the host's), checked against this host's. */
+function guestCpus(): string | null {
+  const raw = process.env.CIRRUS_GUEST_CPUS?.trim();
+  if (!raw) return null;
+  let cpus: number[];
+  try {
+    cpus = cpusOf(raw);
+  } catch {
+    throw new Error(`CIRRUS_GUEST_CPUS must be a CPU list like "1" or "2-7", not ${JSON.stringify(raw)}`);
+  }
+  const have = os.cpus().length;
+  if (cpus.some((c) => c >= have)) throw new Error(`CIRRUS_GUEST_CPUS names CPU ${cpus.at(-1)}, but this host has CPUs 0-${have - 1}`);
+  return raw;
 }
 
 export type Compute = {
@@ -70,6 +86,7 @@ export async function startCompute(opts: { db: Db; databaseUrl: string; dataDir:
           capturedImagesDir: reachableDir(dataDir, 'captured-images', { mode: 0o711, log }),
           dataDir,
           saveMiBps: saveMiBps(),
+          guestCpus: guestCpus(),
         });
   const info = await driver.hostInfo();
   // Tenant networks need bridges, namespaces and nftables; without them NICs fall back to user-mode.

@@ -49,6 +49,16 @@ function Isolation({ isolation }: { isolation: Host['isolation'] }) {
           </li>
         ))}
       </ul>
+      {isolation.changes.length ? (
+        <details className="mt-1 text-xs text-slate-600">
+          <summary className="cursor-pointer">Set on the host for it ({isolation.changes.length})</summary>
+          <ul className="mt-1 list-disc pl-4">
+            {isolation.changes.map((c) => (
+              <li key={c}>{c}</li>
+            ))}
+          </ul>
+        </details>
+      ) : null}
       {isolation.missing.length ? (
         <details className="mt-1 text-xs text-slate-600">
           <summary className="cursor-pointer">Not enforced ({isolation.missing.length})</summary>

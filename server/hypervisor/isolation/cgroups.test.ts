@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { cgroupSettings, findCgroups, GuestCgroups } from './cgroups';
+import { cgroupSettings, cpusOf, findCgroups, GuestCgroups } from './cgroups';
 
 const MiB = 1024 * 1024;
 let root: string;
@@ -71,6 +71,7 @@ describe('findCgroups', () => {
       cpu: { version: 2, ownDir: own },
       memory: { version: 2, ownDir: own },
       io: { version: 2, ownDir: own },
+      cpuset: { version: 2, ownDir: own },
       cpuacct: { version: 2, ownDir: own },
       missing: [],
     });
@@ -137,5 +138,28 @@ describe('GuestCgroups on a made-up tree', () => {
     expect(readFileSync(path.join(v2, 'srv', 'cirrus-guests', 'cgroup.subtree_control'), 'utf8')).toBe('+memory');
     const group = cgroups!.create('g-2', { vcpus: 1, memoryMiB: 128, overheadMiB: 64 });
     expect(cgroups!.read(group)).toEqual({ 'cpu.weight': '100', 'cpu.max': '100000 100000', 'memory.max': String(192 * MiB) });
+  });
+});
+
+describe('keeping guests to some CPUs', () => {
+  it('reads CPU lists as the kernel writes them, and refuses anything else', () => {
+    expect(cpusOf('1')).toEqual([1]);
+    expect(cpusOf('0,2-4')).toEqual([0, 2, 3, 4]);
+    for (const bad of ['', '1-', 'a', '3-1', '1;2', '1 2']) expect(() => cpusOf(bad)).toThrow(/CPU (list|range)/);
+  });
+
+  it('on v1 gives the parent and each guest’s group the CPUs and the parent’s memory nodes (a v1 cpuset starts with none)', () => {
+    const base = path.join(root, 'cg');
+    mkdirSync(path.join(base, 'cpuset'), { recursive: true });
+    writeFileSync(path.join(base, 'cpuset', 'cpuset.mems'), '0\n');
+    const proc = fakeProc([`34 31 0:31 / ${base}/cpuset rw - cgroup cgroup rw,cpuset`], ['3:cpuset:/']);
+    const { cgroups, report } = GuestCgroups.open(proc, { cpus: '1' });
+    expect(report.controllers).toEqual(['cpuset']);
+    const parent = path.join(base, 'cpuset', 'cirrus-guests');
+    expect([readFileSync(path.join(parent, 'cpuset.mems'), 'utf8'), readFileSync(path.join(parent, 'cpuset.cpus'), 'utf8')]).toEqual(['0', '1']);
+    const group = cgroups!.create('g-3', { vcpus: 2, memoryMiB: 128, overheadMiB: 0 });
+    expect([readFileSync(path.join(group.cpuset!, 'cpuset.mems'), 'utf8'), readFileSync(path.join(group.cpuset!, 'cpuset.cpus'), 'utf8')]).toEqual(['0', '1']);
+    // Not asked for: no cpuset groups at all.
+    expect(GuestCgroups.open(proc).cgroups).toBeNull();
   });
 });

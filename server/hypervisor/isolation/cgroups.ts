@@ -30,7 +30,7 @@ export interface GuestLimits {
   overheadMiB: number;
 }
 
-export type Controller = 'cpu' | 'memory' | 'io';
+export type Controller = 'cpu' | 'memory' | 'io' | 'cpuset';
 /** A file of one controller's hierarchy and what goes in it. */
 export interface CgroupSetting {
   controller: Controller;
@@ -89,6 +89,7 @@ export interface CgroupHost {
   cpu: Hierarchy | null;
   memory: Hierarchy | null;
   io: Hierarchy | null;
+  cpuset: Hierarchy | null;
   /** CPU time per group: v2's cpu.stat, or v1's cpuacct (its own hierarchy on some hosts). */
   cpuacct: Hierarchy | null;
   /** What is missing, in words for an operator. */
@@ -171,9 +172,10 @@ export function findCgroups(procRoot = '/proc'): CgroupHost {
   }
   if (!io && !missing.length) missing.push('I/O weights (no io or blkio controller is mounted)');
   const cpuacct = cpu?.version === 2 ? cpu : v1('cpuacct');
+  const cpuset = pick('cpuset', 'cpuset');
   if (!cpu) missing.push('CPU limits (no cpu controller is mounted)');
   if (!memory) missing.push('memory limits (no memory controller is mounted)');
-  return { cpu, memory, io, cpuacct, missing };
+  return { cpu, memory, io, cpuset, cpuacct, missing };
 }
 
 // 3. Guests' groups -------------------------------------------------------------
@@ -182,6 +184,21 @@ export function findCgroups(procRoot = '/proc'): CgroupHost {
 export type GuestGroup = Partial<Record<Controller | 'cpuacct', string>>;
 
 export const GROUP_PARENT = 'cirrus-guests';
+
+/** A CPU list as the kernel writes it ("1", "2-7", "0,2-3"). */
+export const CPU_LIST_PATTERN = /^\d{1,4}(-\d{1,4})?(,\d{1,4}(-\d{1,4})?)*$/;
+
+/** The CPUs a list names (for checking it against the host's). */
+export function cpusOf(list: string): number[] {
+  if (!CPU_LIST_PATTERN.test(list)) throw new Error(`not a CPU list: ${JSON.stringify(list)} (e.g. "1" or "2-7")`);
+  const out = new Set<number>();
+  for (const part of list.split(',')) {
+    const [a, b = a] = part.split('-').map(Number) as [number, number?];
+    if (b! < a) throw new Error(`not a CPU range: ${part}`);
+    for (let c = a; c <= b!; c++) out.add(c);
+  }
+  return [...out].sort((x, y) => x - y);
+}
 
 /** What cgroups enforce on this host, for the hardening report. */
 export interface CgroupReport {
@@ -196,25 +213,41 @@ function writeSetting(dir: string, file: string, value: string): void {
   writeFileSync(path.join(dir, file), value);
 }
 
+/**
+ * Keep a group to `cpus`. v1 groups start with no CPUs and no memory nodes
+ * (nothing can join them until both are set); v2 groups inherit the parent's.
+ */
+function setCpus(h: Hierarchy, dir: string, cpus: string): void {
+  if (h.version === 1) {
+    const mems = (readText(path.join(path.dirname(dir), 'cpuset.mems')) ?? '').trim() || (readText(path.join(h.ownDir, 'cpuset.mems')) ?? '0').trim();
+    writeSetting(dir, 'cpuset.mems', mems);
+  }
+  writeSetting(dir, 'cpuset.cpus', cpus);
+}
+
 export class GuestCgroups {
   private constructor(
     private readonly host: CgroupHost,
     /** The parent group per controller (`<own group>/cirrus-guests`). */
     private readonly parents: GuestGroup,
+    /** The CPUs guests are kept to, or null for all the host's. */
+    readonly cpus: string | null,
   ) {}
 
   /**
    * Find the hierarchies and make (or check) the parent group in each. Null,
    * with the reason in `report.missing`, where no controller can be used.
    */
-  static open(procRoot = '/proc'): { cgroups: GuestCgroups | null; report: CgroupReport } {
+  static open(procRoot = '/proc', opts: { cpus?: string | null } = {}): { cgroups: GuestCgroups | null; report: CgroupReport } {
     const host = findCgroups(procRoot);
     const missing = [...host.missing];
     const parents: GuestGroup = {};
     const usable: Controller[] = [];
-    for (const c of ['cpu', 'memory', 'io', 'cpuacct'] as const) {
+    if (opts.cpus && !host.cpuset) missing.push(`keeping guests to CPUs ${opts.cpus} (no cpuset controller is mounted)`);
+    for (const c of ['cpu', 'memory', 'io', 'cpuacct', 'cpuset'] as const) {
       const h = host[c];
-      if (!h) continue;
+      // Guests are confined to some CPUs only when the operator asked for it.
+      if (!h || (c === 'cpuset' && !opts.cpus)) continue;
       const dir = path.join(h.ownDir, GROUP_PARENT);
       try {
         mkdirSync(dir, { recursive: true });
@@ -224,6 +257,7 @@ export class GuestCgroups {
           if (!(readText(path.join(h.ownDir, 'cgroup.subtree_control')) ?? '').split(/\s+/).includes(name)) writeSetting(h.ownDir, 'cgroup.subtree_control', `+${name}`);
           if (!(readText(path.join(dir, 'cgroup.subtree_control')) ?? '').split(/\s+/).includes(name)) writeSetting(dir, 'cgroup.subtree_control', `+${name}`);
         }
+        if (c === 'cpuset') setCpus(h, dir, opts.cpus!);
         parents[c] = dir;
         if (c !== 'cpuacct') usable.push(c);
       } catch (e) {
@@ -240,7 +274,7 @@ export class GuestCgroups {
       controllers: usable,
       missing,
     };
-    return { cgroups: usable.length ? new GuestCgroups(host, parents) : null, report };
+    return { cgroups: usable.length ? new GuestCgroups(host, parents, opts.cpus ?? null) : null, report };
   }
 
   private versions(): { cpu?: 1 | 2; memory?: 1 | 2; io?: 1 | 2 } {
@@ -260,6 +294,7 @@ export class GuestCgroups {
   create(id: string, limits: GuestLimits): GuestGroup {
     const group = this.groupOf(id);
     for (const dir of new Set(Object.values(group))) mkdirSync(dir, { recursive: true });
+    if (group.cpuset) setCpus(this.host.cpuset!, group.cpuset, this.cpus!);
     this.apply(group, limits);
     return group;
   }

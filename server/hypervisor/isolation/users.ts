@@ -95,7 +95,7 @@ export interface UserIsolationProbe {
   detail: string;
   /** Groups every guest user also needs (the KVM device's). */
   extraGroups: number[];
-  /** What the probe changed on the host to make it work (said in the report). */
+  /** What Cirrus keeps set on the host for it (said in the report; set by the probe where it was not). */
   changes: string[];
 }
 
@@ -149,10 +149,9 @@ export function probeUserIsolation(opts: {
     if (!existsSync(d)) continue;
     const st = statSync(d);
     const want = (st.mode & 0o7770) | 0o001;
-    if ((st.mode & 0o7777) !== want && st.uid === opts.euid) {
-      chmodSync(d, want);
-      changes.push(`${d}: others may pass through it, not list or change it (o=x)`);
-    }
+    if (st.uid !== opts.euid) continue;
+    if ((st.mode & 0o7777) !== want) chmodSync(d, want);
+    changes.push(`${d}: others may pass through it, not list or change it (o=x)`);
   }
   for (const d of opts.reachDirs) {
     const blocked = blockedAncestor(d);
@@ -161,10 +160,8 @@ export function probeUserIsolation(opts: {
   const tun = opts.tunDevice ?? '/dev/net/tun';
   if (existsSync(tun)) {
     const st = statSync(tun);
-    if ((st.mode & 0o006) !== 0o006) {
-      chmodSync(tun, 0o666);
-      changes.push(`${tun}: mode 0666 (as Debian's udev rules make it), so a guest's user can open the tap made for it`);
-    }
+    if ((st.mode & 0o006) !== 0o006) chmodSync(tun, 0o666);
+    changes.push(`${tun}: mode 0666 (as Debian's udev rules make it), so a guest's user can open the tap made for it (and no other)`);
   }
   const extraGroups: number[] = [];
   if (opts.kvm) {
