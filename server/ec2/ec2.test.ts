@@ -187,6 +187,26 @@ describe('instances', () => {
     expect(errorOf(await ec2({ Action: 'RunInstances', InstanceType: 'c1.micro' }, { as: smallKey }))).toEqual({ status: 400, code: 'MissingParameter' });
   });
 
+  it('filters by instance type in the query, so a filtered page is full and its NextToken true', async () => {
+    await t.db.insert(flavors).values({ name: 'c1.small', vcpus: 1, memoryMiB: 256, diskGiB: 1, nics: 1 }).onConflictDoNothing();
+    const typed = await makeTenant(t.db, owner, 'Typed');
+    const key = await newKey(owner, typed);
+    const launch = async (type: string, n: number) =>
+      ((await ec2({ Action: 'RunInstances', ImageId: 'cirrus-tiny-linux', InstanceType: type, MinCount: String(n), MaxCount: String(n) }, { as: key })).body.RunInstancesResponse.instancesSet.item as any[]).map(
+        (i) => i.instanceId as string,
+      );
+    // The other type first: a filter applied to the page after the fact would leave only 2 of the first 5.
+    await launch('c1.small', 3);
+    const micro = await launch('c1.micro', 7);
+    const byType = { Action: 'DescribeInstances', MaxResults: '5', 'Filter.1.Name': 'instance-type', 'Filter.1.Value.1': 'c1.micro' };
+    const first = await ec2(byType, { as: key });
+    expect(instancesOf(first)).toHaveLength(5);
+    const rest = await ec2({ ...byType, NextToken: first.body.DescribeInstancesResponse.nextToken as string }, { as: key });
+    expect(rest.body.DescribeInstancesResponse.nextToken).toBeUndefined();
+    expect([...instancesOf(first), ...instancesOf(rest)].map((i) => i.instanceId as string).sort()).toEqual([...micro].sort());
+    expect(instancesOf(await ec2({ ...byType, 'Filter.1.Value.1': 'custom-1vcpu-384mib' }, { as: key }))).toEqual([]);
+  });
+
   it('lets a viewer describe but not change, and pages with MaxResults and NextToken', async () => {
     const paged = await makeTenant(t.db, owner, 'Paged');
     const ownerKey = await newKey(owner, paged);

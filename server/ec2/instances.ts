@@ -1,6 +1,7 @@
 // The instance actions of the EC2 API: each is a thin reading of EC2's
 // parameters onto the domain functions the console's tRPC calls (launch,
 // lifecycle requests, tags), so quotas, audit and tenancy are the same.
+import { outer } from '../db/outer';
 import { and, asc, eq, inArray, isNull, or, sql, type SQL } from 'drizzle-orm';
 import { flavors, instances, networkInterfaces } from '../db/schema';
 import { requestInstanceAction, type LifecycleAction } from '../instances/actions';
@@ -153,9 +154,20 @@ function filterSql(fs: Filter[]): (SQL | undefined)[] {
       const key = f.name.slice(4);
       return or(...f.values.map((v) => (v.includes('*') || v.includes('?') ? sql`${instances.tags} ->> ${key} like ${globToLike(v)}` : sql`${instances.tags} @> ${JSON.stringify({ [key]: v })}::jsonb`)));
     }
-    return undefined; // instance-type is matched after the type is known (below)
+    if (f.name === 'instance-type') return inArray(instanceTypeSql, f.values);
+    return undefined;
   });
 }
+
+/**
+ * An instance's EC2 type in SQL, as withTypes names it: the first enabled
+ * flavor (by name) of its vCPUs and memory, or custom-…. In the WHERE clause,
+ * so a page of filtered instances is full and its NextToken true.
+ */
+const instanceTypeSql = sql`coalesce(
+  (select f.name from ${flavors} f where f.enabled and f.vcpus = ${outer(instances.vcpus)} and f.memory_mib = ${outer(instances.memoryMiB)} order by f.name limit 1),
+  'custom-' || ${outer(instances.vcpus)} || 'vcpu-' || ${outer(instances.memoryMiB)} || 'mib'
+)`;
 
 /** EC2 filter values take `*` and `?` wildcards. */
 const globToLike = (v: string) => v.replace(/[\\%_]/g, (c) => `\\${c}`).replace(/\*/g, '%').replace(/\?/g, '_');
@@ -191,9 +203,7 @@ async function describe(call: Call): Promise<{ items: Described[]; next: string 
     if (missing.length) throw notFound(missing);
   }
   const pageRows = rows.slice(0, size).map((r) => ({ ...r, hostName: null }));
-  let items = await withTypes(call, pageRows);
-  const types = fs.find((f) => f.name === 'instance-type');
-  if (types) items = items.filter((vm) => types.values.includes(vm.instanceType));
+  const items = await withTypes(call, pageRows);
   return { items, next: rows.length > size ? encodeToken(pageRows[pageRows.length - 1]!.id) : null };
 }
 
