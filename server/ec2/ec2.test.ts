@@ -2,10 +2,10 @@
 // The EC2 Query API above the driver (the in-memory hypervisor): requests
 // signed as an AWS SDK signs them, answered in EC2's XML. With awscli and
 // boto3 against a real server and real guests: server/ec2/aws-tools.test.ts.
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SessionUser } from '../accounts/users';
-import { accessKeys, auditLog, flavors } from '../db/schema';
+import { accessKeys, auditLog, flavors, instances } from '../db/schema';
 import type { FakeHypervisor } from '../hypervisor';
 import { drainJobs, setQuota, setUpCompute } from '../test/compute';
 import { readEc2, signedEc2Request, type Key } from '../test/ec2';
@@ -245,6 +245,16 @@ describe('instances', () => {
     ]);
     await ec2({ Action: 'DeleteTags', 'ResourceId.1': id, 'Tag.1.Key': 'cost' });
     expect(instancesOf(await ec2({ Action: 'DescribeInstances', 'InstanceId.1': id }))[0].tagSet.item).toEqual([{ key: 'team', value: 'infra' }]);
+    // No Tag.N: every tag goes — those on the instance when its row is locked, even one added while the call waited for it.
+    let deleting: Promise<unknown> | undefined;
+    await t.db.transaction(async (tx) => {
+      await tx.execute(sql`select 1 from instances where id = ${id} for update`);
+      await tx.update(instances).set({ tags: { team: 'infra', late: 'yes' } }).where(eq(instances.id, id));
+      deleting = ec2({ Action: 'DeleteTags', 'ResourceId.1': id });
+      await new Promise((r) => setTimeout(r, 300)); // it reads and waits for the row meanwhile
+    });
+    expect((await deleting) as { status: number }).toMatchObject({ status: 200 });
+    expect(instancesOf(await ec2({ Action: 'DescribeInstances', 'InstanceId.1': id }))[0].tagSet).toBe('');
     expect(errorOf(await ec2({ Action: 'CreateTags', 'ResourceId.1': id, 'Tag.1.Key': 'bad key!', 'Tag.1.Value': 'x' }))).toEqual({ status: 400, code: 'InvalidParameterValue' });
     expect(errorOf(await ec2({ Action: 'CreateTags', 'ResourceId.1': 'vpc-1', 'Tag.1.Key': 'a' }))).toEqual({ status: 400, code: 'InvalidID' });
   });

@@ -387,10 +387,8 @@ export const DeleteTags: Action = {
     const ids = resourceIds(call.params);
     await ownInstances(call, ids);
     const given = call.params.structs('Tag').map((t) => ({ key: t.required('Key'), value: t.string('Value') }));
-    const vms = await call.db.select({ id: instances.id, tags: instances.tags }).from(instances).where(ofTenant(call.tenant.id, inArray(instances.id, ids)));
-    // No Tag.N: every tag goes, as in EC2.
-    const remove = given.length ? given : [...new Set(vms.flatMap((v) => Object.keys(v.tags)))].map((key) => ({ key }));
-    await changeInstanceTags(call.db, call.actor, call.tenant.id, ids, { remove }).catch((err) => {
+    // No Tag.N: every tag goes, as in EC2 — each instance's as they are under its row lock.
+    await changeInstanceTags(call.db, call.actor, call.tenant.id, ids, given.length ? { remove: given } : { removeAll: true }).catch((err) => {
       throw fromDomain(err, { notFound: 'InvalidInstanceID.NotFound' });
     });
     return { return: true };
