@@ -61,7 +61,7 @@ export async function markHostOffline(db: DbOrTx, hostId: string): Promise<void>
   await db.update(hosts).set({ state: 'offline' }).where(and(eq(hosts.id, hostId), eq(hosts.state, 'enabled')));
 }
 
-/** A suspended instance holds its disk on the host, not its vCPUs and memory: resuming takes them back (reserveForResume). */
+/** A suspended instance holds its disk on the host, not its vCPUs and memory: resuming or stopping it takes them back (reserveForUnsuspend). */
 const HOLDS_COMPUTE = sql`${instances.state} <> 'suspended'`;
 
 /** What the instances rows in scope hold of a host (aggregates, so the rows are the live ones on that host). */
@@ -87,7 +87,7 @@ const freeOn = (host: HostRow, used: Resources): Resources => {
 
 /**
  * Take room on a host for an instance already placed there — a suspended one
- * that resumes, or one that grows — inside its transaction: the host row is
+ * that resumes or is stopped, or one that grows — inside its transaction: the host row is
  * locked as a new instance's claim locks it (instances_claim_host, at commit),
  * so two of these (or one and a launch) cannot both take the last room. `why`
  * ends the refusal ("resume it", …).
@@ -105,9 +105,19 @@ export async function reserveOnHost(tx: Tx, hostId: string, request: Partial<Res
   throw new DomainError('INSUFFICIENT_CAPACITY', `Its host ${host.name} has no room to ${why.doing} now: it needs ${needs} more, and ${has} ${short.length === 1 && free[short[0]!] === 1 ? 'is' : 'are'} free. ${why.otherwise}`);
 }
 
-/** Room for a suspended instance's vCPUs and memory again. */
-export const reserveForResume = (tx: Tx, hostId: string, request: Pick<Usage, 'vcpus' | 'memoryMiB'>) =>
-  reserveOnHost(tx, hostId, request, { doing: 'resume it', otherwise: 'Try again later, or stop it to give up its saved state.' });
+/**
+ * Room for a suspended instance's vCPUs and memory again, as it leaves `suspended` — resumed, or stopped:
+ * a stopped instance holds them on its host so that it can always start (start reserves nothing).
+ */
+export const reserveForUnsuspend = (tx: Tx, hostId: string, request: Pick<Usage, 'vcpus' | 'memoryMiB'>, action: 'resume' | 'stop') =>
+  reserveOnHost(
+    tx,
+    hostId,
+    request,
+    action === 'resume'
+      ? { doing: 'resume it', otherwise: 'Try again later.' }
+      : { doing: 'stop it', otherwise: 'A stopped instance keeps its vCPUs and memory on its host, ready to start; try again later.' },
+  );
 
 const liveHost = (onHost?: string | Placeholder) =>
   and(eq(hosts.state, 'enabled'), gt(hosts.heartbeatAt, sql`now() - make_interval(secs => ${HOST_STALE_AFTER_SECONDS})`), onHost ? eq(hosts.id, onHost) : undefined);

@@ -4,7 +4,7 @@ import { assertWithinBudget } from '../billing/budget-guard';
 import type { DbOrTx } from '../db/client';
 import { DomainError } from '../errors';
 import { enqueueInstanceOp, type InstanceOp } from '../jobs';
-import { reserveForResume } from '../hosts';
+import { reserveForUnsuspend } from '../hosts';
 import { checkQuota, lockTenantQuota, tenantUsage } from '../quotas';
 import { allowedFrom, whyNot, type InstanceAction, type InstanceState } from './can';
 import { refuseWhileCloning } from './clone';
@@ -51,7 +51,8 @@ export async function requestInstanceAction(
     if (action === 'start' || action === 'resume') await assertWithinBudget(tx, tenantId);
     // Its state file can be as large as its memory until it is written.
     if (limits) checkQuota(limits, await tenantUsage(tx, tenantId), { savedStateMiB: locked.memoryMiB }, `suspending ${locked.name}`);
-    if (action === 'resume' && locked.hostId) await reserveForResume(tx, locked.hostId, locked);
+    // A suspended instance holds only its disk on its host: resumed or stopped, it holds its vCPUs and memory there again.
+    if ((action === 'resume' || action === 'stop') && locked.state === 'suspended' && locked.hostId) await reserveForUnsuspend(tx, locked.hostId, locked, action);
     const discards = action === 'stop' && locked.state === 'suspended';
     const message =
       opts.message ?? (discards ? 'Stop requested: its saved state is discarded.' : action === 'stop' && opts.force ? 'Force stop requested.' : p.message);

@@ -8,6 +8,7 @@ import { hosts, instances } from '../db/schema';
 import { allocatedOn } from '../hosts';
 import type { FakeHypervisor, StateProgress } from '../hypervisor';
 import { tenantUsage } from '../quotas';
+import { newInstanceId } from './ids';
 import { Reconciler } from '../reconciler';
 import { drainJobs, setQuota, setUpCompute, tiny } from '../test/compute';
 import { callerAs, makeTenant, makeUser } from '../test/factories';
@@ -106,7 +107,7 @@ describe('suspend and resume', () => {
       .set({ memoryMiB: Math.ceil(((during.memoryMiB + 412 + host!.ramReserveMiB) * 100) / host!.ramRatioPct) })
       .where(eq(hosts.id, hostId));
     try {
-      await expect(api.resume(ids)).rejects.toThrow(/has no room to resume it now: it needs 512 MiB more, and 41[0-9] MiB are free\. Try again later, or stop it/);
+      await expect(api.resume(ids)).rejects.toThrow(/has no room to resume it now: it needs 512 MiB more, and 41[0-9] MiB are free\. Try again later\.$/);
       expect((await api.get(ids)).state).toBe('suspended');
     } finally {
       await t.db.update(hosts).set({ memoryMiB: host!.memoryMiB }).where(eq(hosts.id, hostId));
@@ -115,6 +116,34 @@ describe('suspend and resume', () => {
     expect((await allocatedOn(t.db, hostId)).memoryMiB).toBe(before.memoryMiB); // held again from the request on
     await drain();
     expect((await driver.status(inst.id)).state).toBe('running');
+  });
+
+  it('stops a suspended instance only where its vCPUs and memory fit again: a stopped one holds them, and start checks nothing', async () => {
+    // The reviewer's case: a host with room for 2 vCPUs, A suspended, B and C placed meanwhile.
+    const small = await setUpCompute(t.db);
+    await t.db.update(hosts).set({ cpus: 2, cpuRatioPct: 100, state: 'maintenance' }).where(eq(hosts.id, small.hostId)); // no launch lands here
+    const owner = await makeUser(t.db);
+    const tenant = await makeTenant(t.db, owner);
+    const api = callerAs(t.db, owner).instances;
+    const place = async (name: string, state: 'suspended' | 'running') => {
+      const id = newInstanceId();
+      await t.db.insert(instances).values({ ...tiny, id, tenantId: tenant.id, hostId: small.hostId, name, state, savedStateMiB: state === 'suspended' ? 64 : null });
+      return { tenantId: tenant.id, instanceId: id };
+    };
+    const a = await place('a', 'suspended');
+    await place('b', 'running');
+    const c = await place('c', 'running');
+    expect((await allocatedOn(t.db, small.hostId)).vcpus).toBe(2);
+
+    await expect(api.stop(a)).rejects.toThrow(
+      /^Its host test-\w+ has no room to stop it now: it needs 1 vCPU more, and 0 vCPU are free\. A stopped instance keeps its vCPUs and memory on its host, ready to start; try again later\.$/,
+    );
+    expect((await api.get(a)).state).toBe('suspended');
+    expect((await allocatedOn(t.db, small.hostId)).vcpus).toBe(2);
+
+    await api.terminate(c);
+    expect((await api.stop(a)).state).toBe('stopping');
+    expect((await allocatedOn(t.db, small.hostId)).vcpus).toBe(2);
   });
 
   it('stopping a suspended instance discards its state; terminating one removes everything', async () => {
