@@ -32,6 +32,12 @@ Client.prototype.query = function (this: pg.Client, config: unknown, ...rest: un
 
 export function createDb(connectionString: string, max = 10): { db: Db; pool: pg.Pool } {
   const pool = new pg.Pool({ connectionString, max, Client });
+  // Placement's guarantee needs READ COMMITTED (a fresh snapshot per statement: instances_claim_host, reserveOnHost),
+  // whatever default the database or role was given. Set on each new connection before its first query (queued ahead
+  // of it), not as a startup option, which PgBouncer refuses; the trigger refuses any other level anyway.
+  pool.on('connect', (client) => {
+    client.query("set default_transaction_isolation to 'read committed'").catch((err: Error) => console.error('[db] could not pin READ COMMITTED:', err.message));
+  });
   // An idle client that loses its connection must not crash the process.
   pool.on('error', (err: Error & { code?: string }) => {
     // 57P01: the server is shutting down (ours, on SIGINT/SIGTERM) — expected, not news.

@@ -93,8 +93,15 @@ const freeOn = (host: HostRow, used: Resources): Resources => {
  * ends the refusal ("resume it", …).
  */
 export async function reserveOnHost(tx: Tx, hostId: string, request: Partial<Resources>, why: { doing: string; otherwise: string }): Promise<void> {
-  const [host] = await tx.select().from(hosts).where(eq(hosts.id, hostId)).for('no key update');
-  if (!host) throw new Error(`host ${hostId} is gone`);
+  const [locked] = await tx
+    .select({ host: hosts, isolation: sql<string>`current_setting('transaction_isolation')` })
+    .from(hosts)
+    .where(eq(hosts.id, hostId))
+    .for('no key update');
+  if (!locked) throw new Error(`host ${hostId} is gone`);
+  // Its read of what the host holds sees the claims committed before the lock only under READ COMMITTED (as the trigger's).
+  if (locked.isolation !== 'read committed') throw new Error(`room on a host is reserved only under READ COMMITTED, and this transaction is ${locked.isolation}`);
+  const { host } = locked;
   const want = { vcpus: request.vcpus ?? 0, memoryMiB: request.memoryMiB ?? 0, diskGiB: request.diskGiB ?? 0 };
   const free = freeOn(host, await allocatedOn(tx, host.id));
   const short = (['vcpus', 'memoryMiB', 'diskGiB'] as const).filter((k) => want[k] > 0 && free[k] < want[k]);
@@ -202,7 +209,11 @@ export async function placementTransaction<T>(db: DbOrTx, run: (tx: Tx) => Promi
     try {
       return await db.transaction(async (tx) => {
         const out = await run(tx);
-        if (nested) await tx.execute(sql`set constraints instances_claim_host immediate`);
+        // Claimed now, then deferred again: SET CONSTRAINTS lasts for the rest of the caller's transaction otherwise.
+        if (nested) {
+          await tx.execute(sql`set constraints instances_claim_host immediate`);
+          await tx.execute(sql`set constraints instances_claim_host deferred`);
+        }
         return out;
       });
     } catch (e) {

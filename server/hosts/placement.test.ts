@@ -17,7 +17,7 @@ import { launchInstance } from '../instances/launch';
 import { setQuota, setUpCompute, tiny } from '../test/compute';
 import { callerAs, makeTenant, makeUser } from '../test/factories';
 import { createTestDatabase, type TestDatabase } from '../test/db';
-import { allocatedOn, hostCapacity, HOST_STALE_AFTER_SECONDS, PLACEMENT_LOST, placementTransaction } from '.';
+import { allocatedOn, hostCapacity, HOST_STALE_AFTER_SECONDS, PLACEMENT_LOST, placementTransaction, reserveOnHost } from '.';
 
 let t: TestDatabase;
 beforeAll(async () => {
@@ -211,6 +211,77 @@ describe('placement', () => {
     expect(kept).toEqual(['placed', 'placed', 'INSUFFICIENT_CAPACITY']);
     expect(await outsider).toBe('INSUFFICIENT_CAPACITY');
     expect(await onHost(hostId)).toBe(3);
+  });
+
+  it("a nested claim leaves the caller's later rows deferred: SET CONSTRAINTS IMMEDIATE does not outlast it", async () => {
+    const { hostId } = await setUpCompute(t.db);
+    await onlyThese([hostId]);
+    await t.db.update(hosts).set({ cpus: 1, cpuRatioPct: 100 }).where(eq(hosts.id, hostId));
+    const { owner, ids } = await tenants(1);
+    const actor = { kind: 'user' as const, userId: owner.id, email: owner.email, isAdmin: false, requestId: 'nested-deferred' };
+    let atInsert: string | undefined;
+    const outcome = await t.db
+      .transaction(async (tx) => {
+        await launchInstance(tx, actor, ids[0]!, { ...tiny, name: 'nested' }); // claimed at once: the host is full now
+        // A row that does not fit, inserted afterwards by the caller: its claim waits for the commit, as it would have.
+        atInsert = await tx
+          .transaction((sp) => sp.insert(instances).values({ ...tiny, id: newInstanceId(), tenantId: ids[0]!, name: 'later', hostId, state: 'pending' }))
+          .then(
+            () => 'deferred',
+            (e: unknown) => pgError(e)?.code ?? Promise.reject(e),
+          );
+      })
+      .then(
+        () => 'committed',
+        (e: unknown) => pgError(e)?.code ?? Promise.reject(e),
+      );
+    expect(atInsert).toBe('deferred');
+    expect(outcome).toBe(PLACEMENT_LOST);
+    expect(await onHost(hostId)).toBe(0);
+  });
+
+  it('claims only under READ COMMITTED, and refuses any other isolation level with a sentence saying so', async () => {
+    const { hostId } = await setUpCompute(t.db);
+    const { ids } = await tenants(1);
+    for (const isolationLevel of ['repeatable read', 'serializable'] as const) {
+      const err = await t.db
+        .transaction(async (tx) => {
+          await tx.insert(instances).values({ ...tiny, id: newInstanceId(), tenantId: ids[0]!, name: 'isolated', hostId, state: 'pending' });
+        }, { isolationLevel })
+        .catch((e: unknown) => e);
+      expect(pgError(err)?.code).toBe('CRPL2');
+      expect(String((err as Error & { cause?: Error }).cause?.message)).toMatch(
+        new RegExp(`cannot claim room on its host under ${isolationLevel.toUpperCase()} isolation: placement counts concurrent claims only under READ COMMITTED`),
+      );
+      // reserveOnHost, which reads the host's sums the same way, refuses too.
+      await expect(
+        t.db.transaction((tx) => reserveOnHost(tx, hostId, { vcpus: 1 }, { doing: 'grow', otherwise: '' }), { isolationLevel }),
+      ).rejects.toThrow(`room on a host is reserved only under READ COMMITTED, and this transaction is ${isolationLevel}`);
+    }
+    expect(await onHost(hostId)).toBe(0);
+    // The pool's transactions are READ COMMITTED by default (createDb pins it: server/db/client.test.ts).
+    await t.db.transaction(async (tx) => {
+      await tx.insert(instances).values({ ...tiny, id: newInstanceId(), tenantId: ids[0]!, name: 'committed', hostId, state: 'pending' });
+    });
+    expect(await onHost(hostId)).toBe(1);
+  });
+
+  it("judges the host's heartbeat by the claim's own clock, not by when its transaction began", async () => {
+    const { hostId } = await setUpCompute(t.db);
+    const { ids } = await tenants(1);
+    const outcome = await t.db
+      .transaction(async (tx) => {
+        // Alive when the transaction began, by half a second; silent past the limit by the time it commits.
+        await tx.update(hosts).set({ heartbeatAt: sql`now() - make_interval(secs => ${HOST_STALE_AFTER_SECONDS - 0.5})` }).where(eq(hosts.id, hostId));
+        await tx.insert(instances).values({ ...tiny, id: newInstanceId(), tenantId: ids[0]!, name: 'slow', hostId, state: 'pending' });
+        await new Promise((r) => setTimeout(r, 1000));
+      })
+      .then(
+        () => 'placed',
+        (e: unknown) => pgError(e)?.code ?? Promise.reject(e),
+      );
+    expect(outcome).toBe(PLACEMENT_LOST);
+    expect(await onHost(hostId)).toBe(0);
   });
 });
 
