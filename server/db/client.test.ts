@@ -2,8 +2,11 @@
 import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setUpCompute, tiny } from '../test/compute';
 import { createTestDatabase, type TestDatabase } from '../test/db';
-import { createDb } from './client';
+import { callerAs, makeTenant, makeUser } from '../test/factories';
+import { createDb, namedStatementsWanted } from './client';
+import { executeNamed } from './named';
 
 let t: TestDatabase;
 beforeAll(async () => {
@@ -33,6 +36,42 @@ describe('createDb', () => {
       }
     } finally {
       await t.db.execute(sql.raw(`alter database ${rows[0]!.name} reset default_transaction_isolation`));
+    }
+  });
+
+  it('with CIRRUS_DB_NAMED_STATEMENTS=off, sends every statement unnamed: a whole launch, prebuilt and raw named statements', async () => {
+    expect([undefined, '', 'on', 'off'].map((v) => namedStatementsWanted(v))).toEqual([true, true, true, false]);
+    expect(() => namedStatementsWanted('false')).toThrow('CIRRUS_DB_NAMED_STATEMENTS must be on or off, not "false"');
+    await setUpCompute(t.db);
+    const owner = await makeUser(t.db);
+    const tenant = await makeTenant(t.db, owner, 'Unnamed');
+    for (const namedStatements of [false, true]) {
+      // One connection, so pg_prepared_statements (a session's own) covers all of it; every Parse seen on the wire.
+      const { db, pool } = createDb(t.url, 1, { namedStatements });
+      const parsed: string[] = [];
+      pool.on('connect', (client) => {
+        const wire = (client as unknown as { connection: { parse(m: { name?: string }): void } }).connection;
+        const parse = wire.parse.bind(wire);
+        wire.parse = (m) => {
+          parsed.push(m.name ?? '');
+          parse(m);
+        };
+      });
+      try {
+        await callerAs(db, owner).instances.launch({ tenantId: tenant.id, ...tiny, name: `launch-${namedStatements ? 'named' : 'unnamed'}` });
+        await executeNamed(db, 'test-raw', sql`select ${1}::int as one`);
+        const { rows } = await db.execute<{ n: number }>(sql`select count(*)::int as n from pg_prepared_statements`);
+        if (namedStatements) {
+          expect(parsed.filter(Boolean).length).toBeGreaterThan(5);
+          expect(rows[0]!.n).toBe(parsed.filter(Boolean).length);
+        } else {
+          expect(parsed.length).toBeGreaterThan(5);
+          expect(parsed.filter(Boolean)).toEqual([]);
+          expect(rows[0]!.n).toBe(0);
+        }
+      } finally {
+        await pool.end();
+      }
     }
   });
 });

@@ -22,16 +22,41 @@ function wireName(label: string, text: string): string {
   return name;
 }
 
-class Client extends pg.Client {}
+/**
+ * CIRRUS_DB_NAMED_STATEMENTS: `on` (the default) names hot statements; `off` sends every statement unnamed,
+ * for a DATABASE_URL behind a pooler that hands each transaction another server connection and does not carry
+ * prepared statements across (PgBouncer in transaction mode before 1.21 or with max_prepared_statements = 0,
+ * Supavisor): there a name prepared on one connection is unknown on the next.
+ */
+export function namedStatementsWanted(raw = process.env.CIRRUS_DB_NAMED_STATEMENTS): boolean {
+  if (raw === undefined || raw === '' || raw === 'on') return true;
+  if (raw === 'off') return false;
+  throw new Error(`CIRRUS_DB_NAMED_STATEMENTS must be on or off, not ${JSON.stringify(raw)}`);
+}
+
+type ClientConfig = pg.ClientConfig & { namedStatements?: boolean };
+
+class Client extends pg.Client {
+  readonly namedStatements: boolean;
+  constructor(config?: string | ClientConfig) {
+    super(config);
+    this.namedStatements = typeof config !== 'object' || config.namedStatements !== false;
+  }
+}
 const query = pg.Client.prototype.query as (this: pg.Client, config: unknown, ...rest: unknown[]) => unknown;
-Client.prototype.query = function (this: pg.Client, config: unknown, ...rest: unknown[]) {
+Client.prototype.query = function (this: Client, config: unknown, ...rest: unknown[]) {
   const c = config as { name?: unknown; text?: unknown } | null;
-  if (c && typeof c === 'object' && typeof c.name === 'string' && typeof c.text === 'string') config = { ...c, name: wireName(c.name, c.text) };
+  if (c && typeof c === 'object' && typeof c.name === 'string' && typeof c.text === 'string') {
+    if (this.namedStatements) config = { ...c, name: wireName(c.name, c.text) };
+    else config = { ...c, name: undefined };
+  }
   return query.call(this, config, ...rest);
 } as typeof pg.Client.prototype.query;
 
-export function createDb(connectionString: string, max = 10): { db: Db; pool: pg.Pool } {
-  const pool = new pg.Pool({ connectionString, max, Client });
+export function createDb(connectionString: string, max = 10, opts: { namedStatements?: boolean } = {}): { db: Db; pool: pg.Pool } {
+  const namedStatements = opts.namedStatements ?? namedStatementsWanted();
+  const config: pg.PoolConfig & ClientConfig = { connectionString, max, Client, namedStatements }; // the pool passes it to each Client
+  const pool = new pg.Pool(config);
   // Placement's guarantee needs READ COMMITTED (a fresh snapshot per statement: instances_claim_host, reserveOnHost),
   // whatever default the database or role was given. Set on each new connection before its first query (queued ahead
   // of it), not as a startup option, which PgBouncer refuses; the trigger refuses any other level anyway.

@@ -11,7 +11,7 @@ import pg from 'pg';
 import { enforceBudgets } from '../billing/budget-guard';
 import { checkpointOpenUsage } from '../billing/ledger';
 import { seedFlavors, syncImages } from '../catalog';
-import type { Db } from '../db/client';
+import { namedStatementsWanted, type Db } from '../db/client';
 import { HEARTBEAT_EVERY_MS, heartbeat, markHostOffline, registerHost } from '../hosts';
 import { FakeHypervisor, ImageCatalog, openHypervisor, type HypervisorDriver } from '../hypervisor';
 import { HostNetwork, probeNetworking, type NetworkCapability } from '../hypervisor/net/host-network';
@@ -139,6 +139,8 @@ export async function startCompute(opts: { db: Db; databaseUrl: string; dataDir:
     concurrency: 4,
     noHandleSignals: true,
     pollInterval: 1000,
+    // Its own named statements too: off behind a transaction-mode pooler (CIRRUS_DB_NAMED_STATEMENTS=off).
+    noPreparedStatements: !namedStatementsWanted(),
     logger: new Logger(() => (level, message) => {
       if (!stopping && (level === 'error' || level === 'warning')) log(`[jobs] ${message}`);
     }),
