@@ -35,6 +35,7 @@ describe('cgroupSettings', () => {
       { controller: 'memory', file: 'memory.max', value: String(768 * MiB) },
       { controller: 'io', file: 'io.weight', value: 'default 200' },
     ]);
+    expect(cgroupSettings(limits, { pids: 2 })).toEqual([{ controller: 'pids', file: 'pids.max', value: '512' }]);
   });
 
   it('on v1: the same through cpu.shares, CFS quota and memory.limit_in_bytes', () => {
@@ -72,6 +73,7 @@ describe('findCgroups', () => {
       memory: { version: 2, ownDir: own },
       io: { version: 2, ownDir: own },
       cpuset: { version: 2, ownDir: own },
+      pids: { version: 2, ownDir: own },
       cpuacct: { version: 2, ownDir: own },
       missing: [],
     });
@@ -97,13 +99,18 @@ describe('findCgroups', () => {
     expect(host.cpuacct).toEqual({ version: 1, ownDir: path.join(base, 'cpuacct') });
     // No blkio.weight (no proportional scheduler): no I/O weights, and the report says why.
     expect(host.io).toBeNull();
-    expect(host.missing).toEqual([expect.stringMatching(/^I\/O weights \(the blkio hierarchy has no blkio.weight/)]);
+    expect(host.missing).toEqual([expect.stringMatching(/^I\/O weights \(the blkio hierarchy has no blkio.weight/), 'a task limit (no pids controller is mounted)']);
   });
 
   it('says what is missing on a host with no cgroups at all', () => {
     const host = findCgroups(fakeProc([`20 1 0:5 / /proc rw - proc proc rw`], []));
     expect([host.cpu, host.memory, host.io]).toEqual([null, null, null]);
-    expect(host.missing).toEqual(['I/O weights (no io or blkio controller is mounted)', 'CPU limits (no cpu controller is mounted)', 'memory limits (no memory controller is mounted)']);
+    expect(host.missing).toEqual([
+      'I/O weights (no io or blkio controller is mounted)',
+      'CPU limits (no cpu controller is mounted)',
+      'memory limits (no memory controller is mounted)',
+      'a task limit (no pids controller is mounted)',
+    ]);
     const { cgroups, report } = GuestCgroups.open(path.join(root, 'proc'));
     expect(cgroups).toBeNull();
     expect(report).toMatchObject({ enforced: false, controllers: [] });

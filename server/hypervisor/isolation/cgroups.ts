@@ -30,13 +30,20 @@ export interface GuestLimits {
   overheadMiB: number;
 }
 
-export type Controller = 'cpu' | 'memory' | 'io' | 'cpuset';
+export type Controller = 'cpu' | 'memory' | 'io' | 'cpuset' | 'pids';
 /** A file of one controller's hierarchy and what goes in it. */
 export interface CgroupSetting {
   controller: Controller;
   file: string;
   value: string;
 }
+
+/**
+ * The most tasks (threads) a guest's QEMU may have: its vCPUs, its block
+ * layer's worker pool (64 at most) and a few more, with room to spare — and
+ * far from the host's pid space, which a QEMU spawning threads could exhaust.
+ */
+export const PIDS_MAX = 512;
 
 /** The scheduler period the CPU ceiling is measured over (the kernel's default). */
 export const CPU_PERIOD_US = 100_000;
@@ -52,7 +59,7 @@ export function cpuWeight(vcpus: number, version: 1 | 2): number {
  * host has. Each setting's file exists on that version of the controller;
  * `io` is left out where the host has no proportional I/O weights.
  */
-export function cgroupSettings(limits: GuestLimits, version: { cpu?: 1 | 2; memory?: 1 | 2; io?: 1 | 2 }): CgroupSetting[] {
+export function cgroupSettings(limits: GuestLimits, version: { cpu?: 1 | 2; memory?: 1 | 2; io?: 1 | 2; pids?: 1 | 2 }): CgroupSetting[] {
   const { vcpus } = limits;
   if (!Number.isInteger(vcpus) || vcpus < 1) throw new Error(`bad vCPU count ${vcpus}`);
   if (!Number.isInteger(limits.memoryMiB) || limits.memoryMiB < 1 || !Number.isInteger(limits.overheadMiB) || limits.overheadMiB < 0) {
@@ -73,6 +80,7 @@ export function cgroupSettings(limits: GuestLimits, version: { cpu?: 1 | 2; memo
   // I/O in proportion too, within each version's range (v2 1–10000, default 100; v1 10–1000, default 500).
   if (version.io === 2) out.push({ controller: 'io', file: 'io.weight', value: `default ${Math.min(10_000, 100 * vcpus)}` });
   else if (version.io === 1) out.push({ controller: 'io', file: 'blkio.weight', value: String(Math.min(1000, 100 * vcpus)) });
+  if (version.pids) out.push({ controller: 'pids', file: 'pids.max', value: String(PIDS_MAX) });
   return out;
 }
 
@@ -90,6 +98,7 @@ export interface CgroupHost {
   memory: Hierarchy | null;
   io: Hierarchy | null;
   cpuset: Hierarchy | null;
+  pids: Hierarchy | null;
   /** CPU time per group: v2's cpu.stat, or v1's cpuacct (its own hierarchy on some hosts). */
   cpuacct: Hierarchy | null;
   /** What is missing, in words for an operator. */
@@ -173,9 +182,11 @@ export function findCgroups(procRoot = '/proc'): CgroupHost {
   if (!io && !missing.length) missing.push('I/O weights (no io or blkio controller is mounted)');
   const cpuacct = cpu?.version === 2 ? cpu : v1('cpuacct');
   const cpuset = pick('cpuset', 'cpuset');
+  const pids = pick('pids', 'pids');
   if (!cpu) missing.push('CPU limits (no cpu controller is mounted)');
   if (!memory) missing.push('memory limits (no memory controller is mounted)');
-  return { cpu, memory, io, cpuset, cpuacct, missing };
+  if (!pids) missing.push('a task limit (no pids controller is mounted)');
+  return { cpu, memory, io, cpuset, pids, cpuacct, missing };
 }
 
 // 3. Guests' groups -------------------------------------------------------------
@@ -244,7 +255,7 @@ export class GuestCgroups {
     const parents: GuestGroup = {};
     const usable: Controller[] = [];
     if (opts.cpus && !host.cpuset) missing.push(`keeping guests to CPUs ${opts.cpus} (no cpuset controller is mounted)`);
-    for (const c of ['cpu', 'memory', 'io', 'cpuacct', 'cpuset'] as const) {
+    for (const c of ['cpu', 'memory', 'io', 'pids', 'cpuacct', 'cpuset'] as const) {
       const h = host[c];
       // Guests are confined to some CPUs only when the operator asked for it.
       if (!h || (c === 'cpuset' && !opts.cpus)) continue;
@@ -277,9 +288,9 @@ export class GuestCgroups {
     return { cgroups: usable.length ? new GuestCgroups(host, parents, opts.cpus ?? null) : null, report };
   }
 
-  private versions(): { cpu?: 1 | 2; memory?: 1 | 2; io?: 1 | 2 } {
+  private versions(): { cpu?: 1 | 2; memory?: 1 | 2; io?: 1 | 2; pids?: 1 | 2 } {
     const v = (c: Controller) => (this.parents[c] ? this.host[c]!.version : undefined);
-    return { cpu: v('cpu'), memory: v('memory'), io: v('io') };
+    return { cpu: v('cpu'), memory: v('memory'), io: v('io'), pids: v('pids') };
   }
 
   /** The group a guest gets (not made yet). */

@@ -22,17 +22,38 @@ const dev = (name: string, m: number, gid = 0) => {
 };
 
 describe('guest uids', () => {
-  it('claims the lowest free uid per guest, never twice, and gives it back only for its own guest', () => {
-    const uids = new GuestUids(path.join(root, '.uids'));
+  const guestIn = (guests: string, id: string) => {
+    mkdirSync(path.join(guests, id), { recursive: true });
+    writeFileSync(path.join(guests, id, 'guest.json'), '{}');
+  };
+
+  it('claims the lowest free uid per guest, never twice on the machine, and gives it back only for its own guest', () => {
+    const registry = path.join(root, 'uids');
+    const [one, two] = [path.join(root, 'data-1', 'guests'), path.join(root, 'data-2', 'guests')];
+    for (const id of ['guest-a', 'guest-b', 'guest-d']) guestIn(one, id);
+    guestIn(two, 'guest-c');
+    const uids = new GuestUids(registry, one);
     const a = uids.claim('guest-a');
     const b = uids.claim('guest-b');
     expect([a, b]).toEqual([GUEST_UID_BASE, GUEST_UID_BASE + 1]);
-    // Another driver on the same directory sees the claims.
-    expect(new GuestUids(path.join(root, '.uids')).claim('guest-c')).toBe(GUEST_UID_BASE + 2);
+    // Another data directory's driver shares the registry: never the same uid.
+    expect(new GuestUids(registry, two).claim('guest-c')).toBe(GUEST_UID_BASE + 2);
     uids.release(a, 'guest-b'); // not b's: stays
+    new GuestUids(registry, two).release(a, 'guest-a'); // not that data directory's: stays
     expect(uids.claims().map((c) => c.uid)).toContain(a);
     uids.release(a, 'guest-a');
     expect(uids.claim('guest-d')).toBe(GUEST_UID_BASE);
+  });
+
+  it('takes over a claim whose data directory is gone and whose uid runs nothing', () => {
+    const registry = path.join(root, 'uids');
+    const gone = path.join(root, 'gone', 'guests');
+    guestIn(gone, 'old');
+    expect(new GuestUids(registry, gone).claim('old')).toBe(GUEST_UID_BASE);
+    rmSync(path.join(root, 'gone'), { recursive: true });
+    const here = path.join(root, 'here', 'guests');
+    guestIn(here, 'new');
+    expect(new GuestUids(registry, here).claim('new')).toBe(GUEST_UID_BASE);
   });
 });
 

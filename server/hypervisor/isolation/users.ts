@@ -4,15 +4,16 @@
 // another's disks, and a shared user would let any escaped QEMU read them all.
 //
 // A guest's uid and gid are the same number, from a range no distribution
-// hands out (0x70000000 up: systemd's "unused" block), claimed atomically by
-// a file in `<guests>/.uids/` and recorded in the guest's record. The user
+// hands out (0x70000000 up: systemd's "unused" block), claimed in a registry
+// shared by every Cirrus data directory on the machine (/var/lib/cirrus) and
+// recorded in the guest's record. The user
 // has no name, no home, no supplementary groups (but the KVM device's group
 // where KVM is used) and no capabilities; QEMU is started through util-linux's
 // setpriv, which sets exactly that and then execs it.
 //
 // 1. Claiming uids.  2. Whether this host can run guests as their own users.
 // 3. The argv that starts a program as a guest user.
-import { accessSync, chmodSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, writeSync, closeSync } from 'node:fs';
+import { accessSync, chmodSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 export const GUEST_UID_BASE = 0x7000_0000;
@@ -31,59 +32,113 @@ export function isGuestUid(uid: number): boolean {
 
 // 1. Claims ------------------------------------------------------------------
 
-/** The uids claimed in one guests directory: a file per uid holding the guest's id. */
-export class GuestUids {
-  constructor(private readonly dir: string) {}
+/** Where a host's guest uids are claimed: one place for every Cirrus data directory on the machine. */
+export const HOST_UIDS_DIR = '/var/lib/cirrus/guest-uids';
 
-  /** A free uid for guest `id`, claimed for it (atomically: two drivers never get the same one). */
-  claim(id: string): number {
+/**
+ * The uids claimed on this host: a file per uid naming the guests directory
+ * and guest it is for. Host-wide, because two data directories on one machine
+ * (two servers, test runs) must never give two guests the same user. A claim
+ * whose guest no longer exists and whose uid runs nothing is stale and taken
+ * over. Claims and releases hold a lock (a directory made atomically).
+ */
+export class GuestUids {
+  constructor(
+    private readonly dir: string,
+    /** The guests directory claims are made for. */
+    private readonly guestsDir: string,
+  ) {}
+
+  private withLock<T>(fn: () => T): T {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    const taken = new Set(this.claims().map((c) => c.uid));
-    for (let uid = GUEST_UID_BASE; uid < GUEST_UID_BASE + GUEST_UID_COUNT; uid++) {
-      if (taken.has(uid)) continue;
-      let fd: number;
+    const lock = path.join(this.dir, '.lock');
+    const until = Date.now() + 10_000;
+    for (;;) {
       try {
-        fd = openSync(path.join(this.dir, String(uid)), 'wx', 0o600);
+        mkdirSync(lock);
+        writeFileSync(path.join(lock, 'pid'), String(process.pid));
+        break;
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'EEXIST') continue;
-        throw e;
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        // A holder that died leaves its lock: its pid says so.
+        const holder = Number(readText(path.join(lock, 'pid')));
+        if (holder && !isAlive(holder)) rmSync(lock, { recursive: true, force: true });
+        else if (Date.now() > until) throw new Error(`the guest uid registry ${this.dir} stayed locked for 10 s`);
+        else sleepSync(10);
       }
-      try {
-        writeSync(fd, id);
-      } finally {
-        closeSync(fd);
-      }
-      return uid;
     }
-    throw new Error(`all ${GUEST_UID_COUNT} guest uids are in use`);
+    try {
+      return fn();
+    } finally {
+      rmSync(lock, { recursive: true, force: true });
+    }
   }
 
-  /** Give `uid` back, if it is still `id`'s. */
+  /** A free uid for guest `id`, claimed for it. */
+  claim(id: string): number {
+    return this.withLock(() => {
+      const claims = new Map(this.claims().map((c) => [c.uid, c]));
+      for (let uid = GUEST_UID_BASE; uid < GUEST_UID_BASE + GUEST_UID_COUNT; uid++) {
+        const c = claims.get(uid);
+        if (c && !isStale(c, uid)) continue;
+        writeFileSync(path.join(this.dir, String(uid)), JSON.stringify({ guestsDir: this.guestsDir, id }), { mode: 0o600 });
+        return uid;
+      }
+      throw new Error(`all ${GUEST_UID_COUNT} guest uids are in use`);
+    });
+  }
+
+  /** Give `uid` back, if it is still this guest's. */
   release(uid: number, id: string): void {
     if (!isGuestUid(uid)) return;
-    const file = path.join(this.dir, String(uid));
-    try {
-      if (readFileSync(file, 'utf8') === id) unlinkSync(file);
-    } catch {
-      // Not claimed (any more): nothing to give back.
-    }
+    this.withLock(() => {
+      const c = this.claims().find((x) => x.uid === uid);
+      if (c && c.id === id && c.guestsDir === this.guestsDir) rmSync(path.join(this.dir, String(uid)), { force: true });
+    });
   }
 
-  /** Every claim: uid and guest id. */
-  claims(): { uid: number; id: string }[] {
-    const out: { uid: number; id: string }[] = [];
+  /** Every claim on the host. */
+  claims(): { uid: number; guestsDir: string; id: string }[] {
+    const out: { uid: number; guestsDir: string; id: string }[] = [];
     if (!existsSync(this.dir)) return out;
     for (const name of readdirSync(this.dir)) {
       const uid = Number(name);
       if (!isGuestUid(uid)) continue;
       try {
-        out.push({ uid, id: readFileSync(path.join(this.dir, name), 'utf8') });
+        const c = JSON.parse(readFileSync(path.join(this.dir, name), 'utf8')) as { guestsDir: string; id: string };
+        out.push({ uid, guestsDir: c.guestsDir, id: c.id });
       } catch {
-        // Released meanwhile.
+        // Released meanwhile, or not a claim.
       }
     }
     return out;
   }
+}
+
+/** A claim whose guest's record is gone (its data directory deleted) and whose uid runs nothing. */
+function isStale(c: { guestsDir: string; id: string }, uid: number): boolean {
+  return !existsSync(path.join(c.guestsDir, c.id, 'guest.json')) && processesOfUid(uid).length === 0;
+}
+
+const readText = (file: string) => {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+};
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 // 2. Can this host do it? -------------------------------------------------------
@@ -212,4 +267,50 @@ export function runAsArgv(setpriv: string, user: GuestUser, binary: string, args
       ...args,
     ],
   ];
+}
+
+// 4. A guest user's processes ---------------------------------------------------------
+
+/**
+ * Every process running as `uid` (from /proc: its real uid, which no process
+ * can forge, unlike a pid file or a command line). A guest's QEMU cannot fork,
+ * so normally one.
+ */
+export function processesOfUid(uid: number, procRoot = '/proc'): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync(procRoot)) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const status = readFileSync(path.join(procRoot, entry, 'status'), 'latin1');
+      const m = /^Uid:\s+(\d+)/m.exec(status);
+      const state = /^State:\s+(\S)/m.exec(status)?.[1];
+      if (m && Number(m[1]) === uid && state !== 'Z' && state !== 'X') out.push(Number(entry));
+    } catch {
+      // Gone while we looked.
+    }
+  }
+  return out;
+}
+
+/**
+ * Kill every process of a guest user and wait until none is left: whatever a
+ * guest escaped into cannot outlive its stop, and a uid is given to another
+ * guest only once nothing runs as it. True when none is left.
+ */
+export async function killAllOfUid(uid: number, waitMs = 5_000): Promise<boolean> {
+  if (!isGuestUid(uid)) throw new Error(`uid ${uid} is not a guest uid`);
+  const until = Date.now() + waitMs;
+  for (;;) {
+    const left = processesOfUid(uid);
+    if (left.length === 0) return true;
+    for (const pid of left) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // Ended meanwhile.
+      }
+    }
+    if (Date.now() > until) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }

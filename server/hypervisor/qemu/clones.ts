@@ -7,10 +7,11 @@
 // nobody needs any more are collected. What is needed is asked of the files
 // themselves (qemu-img's backing chains), not remembered.
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { StateProgress } from '../types';
+import { readRecordFile, writeRecordFile } from './safe-files';
 
 const run = promisify(execFile);
 
@@ -19,7 +20,8 @@ export const RETAINED_FILE = 'retained.json';
 
 /** `file` and every file under it, to the image it ends in (read without taking QEMU's lock). */
 export async function backingChain(qemuImg: string, file: string): Promise<string[]> {
-  const { stdout } = await run(qemuImg, ['info', '-U', '--backing-chain', '--output=json', file], { maxBuffer: 4 << 20 });
+  // A header can name anything (a FIFO that never answers, too): bounded in time.
+  const { stdout } = await run(qemuImg, ['info', '-U', '--backing-chain', '--output=json', file], { maxBuffer: 4 << 20, timeout: 30_000 });
   return (JSON.parse(stdout) as { filename: string }[]).map((i) => i.filename);
 }
 
@@ -57,18 +59,37 @@ export function qcow2Files(dir: string): string[] {
   return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.qcow2')).map((f) => path.join(dir, f)) : [];
 }
 
+/** What a destroyed guest's kept directory records: its kept files, and what they are built on (the lineage they may name). */
+export interface RetainedRecord {
+  files: string[];
+  at: string;
+  /** The base disk of the guest's image, and the point it was itself linked from. */
+  baseDisk?: string | null;
+  linkedTo?: string | null;
+}
+
 /** Empty a destroyed guest's directory but for the files `keep` (marked retained), or remove it when none is kept. */
-export function retainOnly(dir: string, keep: Set<string>): void {
+export function retainOnly(dir: string, keep: Set<string>, lineage: { baseDisk: string | null; linkedTo: string | null } = { baseDisk: null, linkedTo: null }): void {
   const kept = qcow2Files(dir).filter((f) => keep.has(f));
   if (kept.length === 0) {
     rmSync(dir, { recursive: true, force: true });
     return;
   }
   // The marker first: from here the directory is a store of kept files, not a guest.
-  writeFileSync(path.join(dir, RETAINED_FILE), JSON.stringify({ files: kept.map((f) => path.basename(f)), at: new Date().toISOString() }) + '\n');
+  const record: RetainedRecord = { files: kept.map((f) => path.basename(f)), at: new Date().toISOString(), ...lineage };
+  writeRecordFile(path.join(dir, RETAINED_FILE), JSON.stringify(record) + '\n');
   for (const name of readdirSync(dir)) {
     const f = path.join(dir, name);
     if (name !== RETAINED_FILE && !keep.has(f)) rmSync(f, { recursive: true, force: true });
+  }
+}
+
+/** A kept directory's record (only the server's own file counts). */
+export function readRetained(dir: string): RetainedRecord | null {
+  try {
+    return JSON.parse(readRecordFile(path.join(dir, RETAINED_FILE))) as RetainedRecord;
+  } catch {
+    return null;
   }
 }
 

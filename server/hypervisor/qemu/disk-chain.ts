@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { MachineShape } from './hotplug';
+import { HypervisorError } from '../types';
 import { readRecordFile, writeRecordFile } from './safe-files';
 
 export interface SnapshotRecord {
@@ -35,6 +36,8 @@ export interface DiskChain {
    * points frozen for clones, and snapshots deleted while a linked clone reads them.
    */
   retained?: string[];
+  /** The overlay a switch in progress is making (written before QEMU is asked): what a crash mid-switch may leave active. */
+  pending?: string;
 }
 
 const CHAIN_FILE = 'disks.json';
@@ -76,4 +79,21 @@ export function allocatedBytes(file: string): number {
  */
 export function childrenOf(file: string, backingOf: Map<string, string | null>): string[] {
   return [...backingOf.entries()].filter(([, b]) => b === file).map(([f]) => f);
+}
+
+/** Record the overlay a switch is about to make, before QEMU makes it: the one file a crash mid-switch may leave active. */
+export function pendSwitch(dir: string, chain: DiskChain, next: string): void {
+  chain.pending = next;
+  writeChain(dir, chain);
+}
+
+/**
+ * The file QEMU says it writes to, when that is not the recorded active one:
+ * accepted only if it is the switch the server recorded before asking for it.
+ * A path QEMU makes up (a guest that escaped into it can say anything) is refused,
+ * never given an owner or a mode, never removed.
+ */
+export function switchedTo(id: string, chain: DiskChain, inQemu: string): string {
+  if (chain.pending && inQemu === chain.pending) return inQemu;
+  throw new HypervisorError('BACKEND_FAILED', `QEMU of guest ${id} writes to a disk file Cirrus did not give it (${path.basename(inQemu)}): refusing to take it as the guest's disk`);
 }

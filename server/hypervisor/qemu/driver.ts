@@ -51,13 +51,13 @@ import { isOurProcessAlive, processUsage, readPidFile, startQemu, waitForPidFile
 import { migration, unixUri, waitForMigration } from './migration';
 import { listenForState, sendState } from './state-stream';
 import { applyFileRules, guestFileRules, GuestJail, releaseKeptDir, type GuestGroup } from './jail';
-import { readRecordFile, writeRecordFile } from './safe-files';
+import { openOwnFile, readRecordFile, writeRecordFile } from './safe-files';
 import { cpusOf } from '../isolation/cgroups';
-import type { GuestUser } from '../isolation/users';
+import { isGuestUid, killAllOfUid, type GuestUser } from '../isolation/users';
 import { block, nodeOf, ROOT_DEVICE, waitForJob } from './block-jobs';
-import { allocatedBytes, childrenOf, newOverlayPath, readChain, snapshotStatePath, writeChain, type DiskChain, type SnapshotRecord } from './disk-chain';
+import { allocatedBytes, childrenOf, newOverlayPath, pendSwitch, readChain, snapshotStatePath, switchedTo, writeChain, type DiskChain, type SnapshotRecord } from './disk-chain';
 import { capturedFootprint, sweepUnfinishedCaptures, validateImageId, writeCapturedImage } from './captured-images';
-import { closureOf, collectRetainedDir, convertFlat, isRetainedDir, retainOnly } from './clones';
+import { backingChain, closureOf, collectRetainedDir, convertFlat, isRetainedDir, readRetained, retainOnly } from './clones';
 import { qmp } from './qmp-commands';
 import { restoreDetachedTaps } from './retap';
 import { capSerialLog, readSerialLog, resetSerialLog } from './serial-log';
@@ -423,11 +423,11 @@ export class QemuDriver implements HypervisorDriver {
     if (snapshot !== null) {
       const snap = chain.snapshots[snapshot];
       if (!snap) throw new HypervisorError('NOT_FOUND', `guest ${id} has no snapshot ${snapshot}`);
-      return snap.file;
+      return this.verifiedPoint(id, snap.file);
     }
     // Its disk now belongs with its saved memory: copying it alone would be a disk the state file does not match.
     if (existsSync(layout.stateFile)) throw new HypervisorError('INVALID_STATE', `guest ${id} is suspended: resume it first, or use one of its snapshots`);
-    return this.freezePoint(id, layout, chain);
+    return this.verifiedPoint(id, await this.freezePoint(id, layout, chain));
   }
 
   /** A new qcow2 at `file` over `backing` (of the backing's size, or `sizeGiB`). */
@@ -501,8 +501,9 @@ export class QemuDriver implements HypervisorDriver {
     } else {
       const inQemu = await activeFileOf(t.monitor);
       if (inQemu && inQemu !== chain.active) {
-        next = inQemu; // a crash came between QEMU's switch and its record: that switch is the point
+        next = switchedTo(id, chain, inQemu); // a crash came between QEMU's switch and its record: that switch is the point
       } else {
+        pendSwitch(layout.dir, chain, next);
         await this.switchActive(id, layout, t, next, { freeze: true }).catch((e: unknown) => {
           throw new HypervisorError('BACKEND_FAILED', `freezing the disk of guest ${id} failed: ${errorText(e)}`);
         });
@@ -511,6 +512,7 @@ export class QemuDriver implements HypervisorDriver {
     const point = chain.active;
     chain.retained = [...(chain.retained ?? []), point];
     chain.active = next;
+    delete chain.pending;
     writeChain(layout.dir, chain);
     await this.secureFiles(id);
     return point;
@@ -521,17 +523,70 @@ export class QemuDriver implements HypervisorDriver {
    * guest's frozen source file and everything under it.
    */
   private async neededByClones(except: string | null): Promise<Set<string>> {
-    const roots: string[] = [];
+    const out = new Set<string>();
     for (const id of this.guestIds()) {
       if (id === except) continue;
+      let linkedTo: string | null | undefined;
       try {
-        const r = JSON.parse(readRecordFile(this.layout(id).specFile)) as GuestRecord;
-        if (r.linkedTo) roots.push(r.linkedTo);
+        linkedTo = (JSON.parse(readRecordFile(this.layout(id).specFile)) as GuestRecord).linkedTo;
       } catch {
-        // Gone meanwhile.
+        continue; // gone meanwhile
       }
+      if (!linkedTo) continue;
+      // Only what its source's records say it may be built on: a header names whatever the guest that wrote it chose.
+      const lineage = this.lineageOf(path.dirname(linkedTo));
+      for (const f of await closureOf(this.qemuImg, [linkedTo])) if (lineage.has(f)) out.add(f);
     }
-    return closureOf(this.qemuImg, roots);
+    return out;
+  }
+
+  /**
+   * The files a disk in the guest directory (or kept directory) `dir` may be
+   * built on, from the server's own records: its frozen files (snapshots',
+   * points), its image's base disk, and those of the guest it was linked from,
+   * and so on. Never an active file: nothing builds on one.
+   */
+  private lineageOf(dir: string, seen = new Set<string>()): Set<string> {
+    const out = new Set<string>();
+    if (seen.has(dir) || path.dirname(dir) !== this.guestsDir) return out;
+    seen.add(dir);
+    let baseDisk: string | null | undefined;
+    let linkedTo: string | null | undefined;
+    const kept = readRetained(dir);
+    if (kept) {
+      for (const f of kept.files) out.add(path.join(dir, path.basename(f)));
+      ({ baseDisk, linkedTo } = kept);
+    } else {
+      let record: GuestRecord;
+      try {
+        record = JSON.parse(readRecordFile(path.join(dir, 'guest.json'))) as GuestRecord;
+      } catch {
+        return out;
+      }
+      const chain = readChain(dir, path.join(dir, 'disk.qcow2'));
+      for (const f of [...Object.values(chain.snapshots).map((x) => x.file), ...(chain.retained ?? [])]) out.add(f);
+      baseDisk = this.catalog.find(record.spec.image)?.diskPath ?? null;
+      linkedTo = record.linkedTo;
+    }
+    if (baseDisk) out.add(baseDisk);
+    if (linkedTo) for (const f of this.lineageOf(path.dirname(linkedTo), seen)) out.add(f);
+    return out;
+  }
+
+  /**
+   * A frozen file of the guest, checked before root reads it whole (a clone,
+   * an image, an export): every file its header chain names must be one the
+   * records say it may be built on. A guest that escaped into its QEMU can
+   * write any backing file name into its disk before it is frozen — another
+   * guest's disk, a secret — and qemu-img run by root would read it.
+   */
+  private async verifiedPoint(id: string, point: string): Promise<string> {
+    const lineage = this.lineageOf(this.layout(id).dir);
+    const stranger = (await backingChain(this.qemuImg, point)).find((f) => !lineage.has(f));
+    if (stranger !== undefined) {
+      throw new HypervisorError('BACKEND_FAILED', `the disk of guest ${id} is built on a file Cirrus did not give it (${path.basename(stranger)}): refusing to copy it`);
+    }
+    return point;
   }
 
   /**
@@ -608,7 +663,7 @@ export class QemuDriver implements HypervisorDriver {
           const taken = await agent.shutdown(this.layout(id).qgaSocket).then(() => true, () => false);
           if (taken) agentAt = Infinity;
         }
-        if (await settlesWithin(t.gone, Math.min(POWER_BUTTON_REPEAT_MS, Math.max(0, until - Date.now())))) return;
+        if (await settlesWithin(t.gone, Math.min(POWER_BUTTON_REPEAT_MS, Math.max(0, until - Date.now())))) return this.endGuestProcesses(id);
       }
       await this.forceStopLocked(id, t);
     });
@@ -725,7 +780,7 @@ export class QemuDriver implements HypervisorDriver {
         const inQemu = await activeFileOf(t.monitor);
         if (inQemu && inQemu !== chain.active) {
           // A crash came between QEMU's switch to the new overlay and its record: the switch stands.
-          next = inQemu;
+          next = switchedTo(id, chain, inQemu);
           const saved = snapshotStatePath(layout.dir, name);
           if (snap.memory) {
             // Its memory streamed to a server that is gone, so that state was never made final: the snapshot is of its disk.
@@ -736,6 +791,7 @@ export class QemuDriver implements HypervisorDriver {
           stateFile = snap.memory && existsSync(saved) ? saved : null;
         } else {
           const wasRunning = (await qmp.status(t.monitor)).running;
+          pendSwitch(layout.dir, chain, next);
           // Consistent: with memory the guest is paused throughout; without, its filesystems are flushed and frozen for the instant of the switch.
           if (snap.memory && wasRunning) await qmp.stop(t.monitor);
           try {
@@ -760,6 +816,7 @@ export class QemuDriver implements HypervisorDriver {
       // A memory snapshot loads into the machine it was taken of (with what was hot-added into it).
       chain.snapshots[name] = { file: chain.active, stateFile, createdAt: new Date().toISOString(), ...(stateFile ? { machine: this.liveShape(id) } : {}) };
       chain.active = next;
+      delete chain.pending;
       writeChain(layout.dir, chain);
       await this.secureFiles(id); // the snapshot's file is frozen: read by QEMU, never written
       return snapshotInfo(name, chain.snapshots[name]);
@@ -980,10 +1037,14 @@ export class QemuDriver implements HypervisorDriver {
       }
       for (const v of record?.spec.volumes ?? []) this.jail.ownVolume(v.source.path, null);
       // What its linked clones read stays (guest.json goes: it is no guest any more), root's from now on.
-      retainOnly(layout.dir, await this.neededByClones(id));
+      retainOnly(layout.dir, await this.neededByClones(id), {
+        baseDisk: record ? (this.catalog.find(record.spec.image)?.diskPath ?? null) : null,
+        linkedTo: record?.linkedTo ?? null,
+      });
       releaseKeptDir(layout.dir);
       await this.tidyAfterExit(id, null, record);
-      if (record?.uid !== undefined && record?.uid !== null) this.jail.uids.release(record.uid, id);
+      // The uid goes to another guest only once nothing runs as it.
+      if (record?.uid !== undefined && record?.uid !== null && isGuestUid(record.uid) && (await killAllOfUid(record.uid))) this.jail.uids.release(record.uid, id);
     });
     await this.collect();
   }
@@ -1186,7 +1247,10 @@ export class QemuDriver implements HypervisorDriver {
   private async loadState(id: string, layout: GuestLayout, stateFile: string, machine: MachineShape, onProgress?: (p: StateProgress) => void): Promise<void> {
     await this.spawnGuest(id, { incoming: true, machine });
     const t = this.tracked.get(id)!;
-    const size = statSync(stateFile).size;
+    // The server's own file, or the restore is refused (a link the guest's user planted is never read).
+    const own = openOwnFile(stateFile);
+    closeSync(own.fd);
+    const size = own.size;
     try {
       // QEMU listens on its incoming socket from the start (-incoming unix:…); the server feeds it the file, and what it has sent is the progress.
       let sent = 0;
@@ -1242,9 +1306,12 @@ export class QemuDriver implements HypervisorDriver {
     try {
       mkdirSync(layout.runDir, { recursive: true, mode: 0o700 });
       if (user) {
+        // Nothing may run as its user but the QEMU started now.
+        if (!(await killAllOfUid(user.uid))) throw new Error(`processes of uid ${user.uid} would not end`);
         // QEMU writes its screenshots into this file; once it is up, it can make nothing new in the run directory.
         closeSync(openSync(layout.screendump, 'wx', 0o600));
-        applyFileRules([{ path: layout.runDir, uid: 0, gid: user.gid, mode: 0o770 }, { path: layout.screendump, uid: user.uid, gid: user.gid, mode: 0o600 }]);
+        // Sticky: while it may make its sockets there, QEMU cannot remove or rename what the server made.
+        applyFileRules([{ path: layout.runDir, uid: 0, gid: user.gid, mode: 0o1770 }, { path: layout.screendump, uid: user.uid, gid: user.gid, mode: 0o600 }]);
         await this.secureFiles(id, user);
         for (const v of record.spec.volumes ?? []) this.jail.ownVolume(v.source.path, user);
         // A tap is made for its user before QEMU opens it (that user could not make one).
@@ -1258,7 +1325,7 @@ export class QemuDriver implements HypervisorDriver {
       await this.attach(id, layout, pid, 10_000, group);
       // QEMU has made its sockets (QMP answers once it is up): from now on its user cannot add, remove or swap anything
       // in the run directory, so every socket and file the server uses there stays the one QEMU made.
-      if (user) applyFileRules([{ path: layout.runDir, uid: 0, gid: user.gid, mode: 0o750 }]);
+      this.closeRunDir(id);
       if (!opts.incoming) await qmp.cont(this.tracked.get(id)!.monitor);
     } catch (e) {
       // Undo: no process, no sockets, no taps, no cgroup (the overlay belongs to create).
@@ -1271,6 +1338,7 @@ export class QemuDriver implements HypervisorDriver {
       this.tracked.delete(id);
       this.removeRuntimeFiles(layout);
       rmSync(layout.qemuLog, { force: true }); // what it said is in the error
+      this.closeRunDir(id);
       if (user) await this.jail.removeTaps(taps);
       if (group) await this.jail.cgroups!.remove(group);
       if (!opts.incoming) rmSync(layout.serialLog, { force: true });
@@ -1368,7 +1436,10 @@ export class QemuDriver implements HypervisorDriver {
     await attaching;
     const t = this.aliveTracked(id);
     // Found waiting for a start that never finished, while this guest's lock is ours (nobody else is starting it): run it.
-    if (t?.monitor.connected && this.holding.has(id) && (await qmp.status(t.monitor).catch(() => null))?.status === 'prelaunch') await qmp.cont(t.monitor);
+    if (t?.monitor.connected && this.holding.has(id) && (await qmp.status(t.monitor).catch(() => null))?.status === 'prelaunch') {
+      this.closeRunDir(id);
+      await qmp.cont(t.monitor);
+    }
     return t;
   }
 
@@ -1470,11 +1541,29 @@ export class QemuDriver implements HypervisorDriver {
     } catch {
       // QEMU may close the socket before answering; the pid decides.
     }
-    if (await settlesWithin(t.gone, 3_000)) return;
-    if (isOurProcessAlive(t.pid, this.layout(id).pidFile)) process.kill(t.pid, 'SIGKILL');
-    if (!(await settlesWithin(t.gone, 5_000))) {
-      throw new HypervisorError('BACKEND_FAILED', `QEMU of guest ${id} (pid ${t.pid}) did not exit`);
+    if (!(await settlesWithin(t.gone, 3_000))) {
+      if (isOurProcessAlive(t.pid, this.layout(id).pidFile)) process.kill(t.pid, 'SIGKILL');
+      if (!(await settlesWithin(t.gone, 5_000))) {
+        throw new HypervisorError('BACKEND_FAILED', `QEMU of guest ${id} (pid ${t.pid}) did not exit`);
+      }
     }
+    await this.endGuestProcesses(id);
+  }
+
+  /**
+   * Kill whatever still runs as the guest's user once its QEMU is taken to be
+   * gone: that is decided from its pid file and command line, which a QEMU a
+   * guest escaped into can forge, while its uid it cannot. Under the guest's lock.
+   */
+  private async endGuestProcesses(id: string): Promise<void> {
+    let uid: number | null | undefined;
+    try {
+      uid = this.load(id).record.uid;
+    } catch {
+      return; // no record: no user of its own
+    }
+    if (uid === null || uid === undefined || !isGuestUid(uid)) return;
+    if (!(await killAllOfUid(uid))) throw new HypervisorError('BACKEND_FAILED', `processes of guest ${id}'s user (uid ${uid}) would not end`);
   }
 
   private removeRuntimeFiles(layout: GuestLayout): void {
@@ -1496,7 +1585,11 @@ export class QemuDriver implements HypervisorDriver {
         // Destroyed: destroy removed its taps; the cgroup is all there may be.
       }
     }
-    if (record?.uid !== undefined && record?.uid !== null) await this.jail.removeTaps(record.spec.nics.flatMap((n) => (n.tap ? [n.tap] : [])));
+    if (record?.uid !== undefined && record?.uid !== null) {
+      // Taken for gone: so nothing may run as its user any more.
+      if (isGuestUid(record.uid)) await killAllOfUid(record.uid);
+      await this.jail.removeTaps(record.spec.nics.flatMap((n) => (n.tap ? [n.tap] : [])));
+    }
     const cg = this.jail.cgroups;
     if (cg) await cg.remove(group ?? cg.groupOf(id));
   }
@@ -1525,7 +1618,16 @@ export class QemuDriver implements HypervisorDriver {
     const t = await this.current(id);
     // Unreachable (another driver holds its QMP, or the host is slow): the next attach under its lock looks again (current()).
     if (!t?.monitor.connected) return;
-    if ((await qmp.status(t.monitor)).status === 'prelaunch') await qmp.cont(t.monitor);
+    if ((await qmp.status(t.monitor)).status === 'prelaunch') {
+      this.closeRunDir(id); // its start never got that far
+      await qmp.cont(t.monitor);
+    }
+  }
+
+  /** Close the guest's run directory to its user (root:N 0750): what QEMU made there stays what the server uses. */
+  private closeRunDir(id: string): void {
+    const { layout, record } = this.load(id);
+    if (record.uid !== undefined && record.uid !== null && isGuestUid(record.uid)) applyFileRules([{ path: layout.runDir, uid: 0, gid: record.uid, mode: 0o750 }]);
   }
 
   /** Re-attach to guests whose QEMU survived us; tidy after those that did not. */

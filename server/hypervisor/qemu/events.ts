@@ -1,5 +1,6 @@
 // Pure pieces of the QEMU driver: how QMP events and the way QEMU went away
 // become Cirrus guest events, plus small waiting and file helpers.
+import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { GuestEvent, StopReason } from '../types';
@@ -46,7 +47,7 @@ export function stopReasonOf(forced: boolean, shutdown: ShutdownInfo | null): St
 export async function readTail(file: string, maxBytes: number): Promise<string> {
   let fh;
   try {
-    fh = await open(file, 'r');
+    fh = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK); // a log: never read through a link
   } catch {
     return '';
   }

@@ -4,7 +4,7 @@
 // another's disk or the server's data; two guests burning CPU share it in
 // proportion to the vCPUs they bought; and a restarted server finds them
 // where it left them.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -12,7 +12,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findCgroups, GROUP_PARENT } from '../isolation/cgroups';
-import { findSetpriv, isGuestUid } from '../isolation/users';
+import { findSetpriv, isGuestUid, processesOfUid } from '../isolation/users';
 import { macAddress } from '../spec';
 import type { GuestSpec } from '../types';
 import { ImageCatalog } from '../images/catalog';
@@ -26,6 +26,9 @@ const run = promisify(execFile);
 const BOOT_MS = 90_000;
 const MiB = 1024 * 1024;
 const host = findCgroups();
+// Set before the guests start: what a server keeps in its environment (DATABASE_URL, NEXTAUTH_SECRET) must not reach QEMU.
+const SERVER_SECRET = `cirrus-test-${crypto.randomBytes(8).toString('hex')}`;
+process.env.CIRRUS_TEST_SERVER_SECRET = SERVER_SECRET;
 const GUEST_CPU = String(os.cpus().length - 1);
 const isRoot = process.geteuid?.() === 0;
 
@@ -186,6 +189,8 @@ describe('host isolation on real guests', () => {
       const used = Number(mem(host.memory!.version === 2 ? 'memory.current' : 'memory.usage_in_bytes'));
       expect(used).toBeGreaterThan(32 * MiB);
       expect(used).toBeLessThanOrEqual(Number(limit));
+      // At most so many tasks: a QEMU spawning threads cannot use up the host's pid space.
+      expect(readFileSync(path.join(host.pids!.ownDir, GROUP_PARENT, g.id, 'pids.max'), 'utf8').trim()).toBe('512');
       // Kept to the CPUs guests may use, every thread of it.
       expect(field(statusOf(pid), 'Cpus_allowed_list')).toBe(GUEST_CPU);
       for (const tid of readdirSync(`/proc/${pid}/task`)) expect(field(readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'), 'Cpus_allowed_list')).toBe(GUEST_CPU);
@@ -241,6 +246,12 @@ describe('host isolation on real guests', () => {
     expect([statSync(frozen).uid, statSync(frozen).mode & 0o777]).toEqual([0, 0o640]);
     expect((await asGuestUser(a, ['dd', 'if=/dev/zero', `of=${frozen}`, 'bs=1', 'count=1', 'conv=notrunc'])).out).toMatch(/Permission denied/);
     await driver.deleteSnapshot(one.id, 'planted');
+  });
+
+  it('gives QEMU nothing of the server’s environment (its database URL and session secret live there)', async () => {
+    const env = readFileSync(`/proc/${await pidOf(two.id)}/environ`, 'utf8').split('\0').filter(Boolean);
+    expect(env.map((e) => e.split('=')[0]).sort()).toEqual(['LANG', 'PATH']);
+    expect(env.join('\n')).not.toContain(SERVER_SECRET);
   });
 
   it('two guests of 1 and 2 vCPUs burning CPU on too few cores get it 1 : 2, measured from their cgroups', { timeout: 120_000 }, async () => {
@@ -322,6 +333,46 @@ describe('a server killed between starting QEMU and letting it run', () => {
       await d.close();
       rmSync(base, { recursive: true, force: true });
     }
+  });
+});
+
+describe('what a guest that escaped into its QEMU may have left behind', () => {
+  let base: string;
+  let d: QemuDriver;
+  const g = guest(`iso-g-${crypto.randomBytes(3).toString('hex')}`, 1, 128);
+
+  beforeAll(async () => {
+    base = mkdtempSync(path.join(os.tmpdir(), 'cirrus-ghost-'));
+    d = await QemuDriver.open({ guestsDir: path.join(base, 'guests'), imagesDir: testImagesDir(), stopTimeoutMs: 5_000 });
+    await d.create(g);
+    await d.start(g.id);
+  });
+
+  afterAll(async () => {
+    await d?.destroy(g.id).catch(() => undefined);
+    await d?.close();
+    rmSync(base, { recursive: true, force: true });
+  });
+
+  it('a process of its user that outlived QEMU is killed when the guest stops', { timeout: 60_000 }, async () => {
+    const uid = (JSON.parse(readFileSync(guestLayout(path.join(base, 'guests'), g.id).specFile, 'utf8')) as { uid: number }).uid;
+    // What an escape could leave running (QEMU itself cannot fork; this stands for whatever else runs as its uid).
+    const ghost = spawn(findSetpriv()!, [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--', 'sleep', '600'], { stdio: 'ignore', detached: true });
+    await eventually(() => processesOfUid(uid).length === 2, 5_000, 'the ghost runs beside QEMU');
+    await d.forceStop(g.id);
+    expect(processesOfUid(uid)).toEqual([]);
+    expect(ghost.exitCode ?? ghost.signalCode).not.toBeNull();
+  });
+
+  it('a disk whose header names a file Cirrus did not give it is never copied by root', { timeout: 60_000 }, async () => {
+    // A guest's user writes its active disk: its QEMU could have rewritten the backing name (here as root, the guest stopped).
+    const secret = path.join(base, 'secret');
+    writeFileSync(secret, 'root’s alone', { mode: 0o600 });
+    const layout = guestLayout(path.join(base, 'guests'), g.id);
+    await run('qemu-img', ['rebase', '-u', '-F', 'raw', '-b', secret, layout.disk]);
+    const target = path.join(base, 'export.qcow2');
+    await expect(d.exportDisk(g.id, null, { kind: 'file', path: target, format: 'qcow2' })).rejects.toThrow(/built on a file Cirrus did not give it \(secret\)/);
+    expect(existsSync(target)).toBe(false);
   });
 });
 

@@ -22,8 +22,8 @@ import { execFile } from 'node:child_process';
 import { chmodSync, existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { GuestCgroups, type CgroupReport, type GuestGroup, type GuestLimits } from '../isolation/cgroups';
-import { findSetpriv, GuestUids, probeUserIsolation, type GuestUser, type UserIsolationProbe } from '../isolation/users';
+import { GuestCgroups, PIDS_MAX, type CgroupReport, type GuestGroup, type GuestLimits } from '../isolation/cgroups';
+import { findSetpriv, GuestUids, HOST_UIDS_DIR, probeUserIsolation, type GuestUser, type UserIsolationProbe } from '../isolation/users';
 import { TAP_PATTERN } from '../spec';
 import type { Acceleration, HostIsolation } from '../types';
 import { TCG_TB_SIZE_MIB } from './args';
@@ -57,6 +57,10 @@ export function guestFileRules(g: {
   serialLog: string;
 }): FileRule[] {
   const { uid, gid } = g.user;
+  // Only files in the guest's own directory get its owner or mode: a record naming anything else is not the server's.
+  for (const f of [g.active, ...g.frozen, g.seed, g.serialLog]) {
+    if (path.dirname(f) !== g.dir && !path.dirname(f).startsWith(g.dir + path.sep)) throw new Error(`${f} is not in ${g.dir}: refusing to change its owner`);
+  }
   const anyShared = g.frozen.some((f) => g.shared.has(f)) || g.shared.has(g.active);
   const rules: FileRule[] = [
     { path: g.dir, uid: 0, gid, mode: anyShared ? 0o1771 : 0o1770 },
@@ -99,9 +103,12 @@ export class GuestJail {
       cpus?: string | null;
       procRoot?: string;
       euid?: number;
+      /** Where guest uids are claimed (default: the host's registry, HOST_UIDS_DIR). */
+      uidsDir?: string;
     },
   ) {
-    this.uids = new GuestUids(path.join(opts.guestsDir, '.uids'));
+    // One registry for the machine (two data directories must never share a uid); a server that is not root runs guests as itself.
+    this.uids = new GuestUids(opts.uidsDir ?? ((opts.euid ?? process.geteuid?.() ?? 0) === 0 ? HOST_UIDS_DIR : path.join(opts.guestsDir, '.uids')), opts.guestsDir);
     if (opts.mode === 'off') {
       this.cgroups = null;
       this.cgroupReport = { enforced: false, versions: '', controllers: [], missing: ['cgroup limits (turned off for this driver)'] };
@@ -152,7 +159,7 @@ export class GuestJail {
         enforced: cg.enforced,
         detail: cg.controllers.length
           ? `a cgroup per guest (${cg.versions}): ${cg.controllers
-              .map((c) => ({ cpu: 'CPU weight ∝ vCPUs and a ceiling of that many CPUs', memory: 'memory limit of its RAM plus QEMU’s overhead', io: 'I/O weight ∝ vCPUs', cpuset: `kept to CPUs ${this.opts.cpus} (the others are the host’s)` })[c])
+              .map((c) => ({ cpu: 'CPU weight ∝ vCPUs and a ceiling of that many CPUs', memory: 'memory limit of its RAM plus QEMU’s overhead', io: 'I/O weight ∝ vCPUs', pids: `at most ${PIDS_MAX} tasks`, cpuset: `kept to CPUs ${this.opts.cpus} (the others are the host’s)` })[c])
               .join('; ')}`
           : 'no cgroup limits: guests compete under the kernel’s defaults',
         controllers: cg.controllers,

@@ -1,8 +1,10 @@
 // Small host-side helpers: start QEMU detached from the server, and tell
 // whether a pid is still our QEMU (not a zombie, not a recycled pid).
-import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { runAsArgv, type GuestUser } from '../isolation/users';
+
+const QEMU_ENV: Record<string, string> = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' };
 
 export interface QemuProcess {
   pid: number;
@@ -19,11 +21,13 @@ export interface QemuProcess {
  */
 export function startQemu(opts: { binary: string; args: string[]; logFile: string; cwd: string; runAs: { setpriv: string; user: GuestUser } | null }): QemuProcess {
   const [command, argv] = opts.runAs ? runAsArgv(opts.runAs.setpriv, opts.runAs.user, opts.binary, opts.args) : [opts.binary, opts.args];
-  const log = openSync(opts.logFile, 'w', 0o600);
+  rmSync(opts.logFile, { force: true });
+  const log = openSync(opts.logFile, 'wx', 0o600); // a new file: never through a link someone planted
   const mask = process.umask(0o077);
-  let child;
+  let child: ChildProcess;
   try {
-    child = spawn(command, argv, { stdio: ['ignore', log, log], detached: true, cwd: opts.cwd });
+    // Nothing of the server's environment (its database URL and session secret are there): QEMU gets a PATH and a locale.
+    child = spawn(command, argv, { stdio: ['ignore', log, log], detached: true, cwd: opts.cwd, env: QEMU_ENV as NodeJS.ProcessEnv });
   } finally {
     process.umask(mask);
     closeSync(log);

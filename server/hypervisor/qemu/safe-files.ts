@@ -25,6 +25,20 @@ export function writeRecordFile(file: string, text: string): void {
   renameSync(tmp, file);
 }
 
+/**
+ * Open a file the server wrote (a saved state) for reading, only if it is its
+ * own regular file with one link, never through a link: a descriptor and its size.
+ */
+export function openOwnFile(file: string): { fd: number; size: number } {
+  const fd = openSync(file, OPEN_NO_FOLLOW);
+  const st = fstatSync(fd);
+  if (!st.isFile() || st.nlink !== 1 || st.uid !== (process.geteuid?.() ?? 0)) {
+    closeSync(fd);
+    throw new Error(`${file} is not a file this server wrote`);
+  }
+  return { fd, size: st.size };
+}
+
 /** A record the server wrote: read only if it is its own regular file with one link (never through a link). */
 export function readRecordFile(file: string): string {
   const fd = openSync(file, OPEN_NO_FOLLOW);

@@ -1,4 +1,4 @@
-import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -25,5 +25,24 @@ describe('serial log', () => {
     expect(await readSerialLog(files, 5)).toBe('789NEW'.slice(-5));
     resetSerialLog(files);
     expect(await readSerialLog(files, 1000)).toBe('');
+  });
+
+  it('reads only the tail of a huge log (its guest decides its size) and follows no link', async () => {
+    resetSerialLog(files);
+    truncateSync(files.serialLog, 2 ** 30); // a sparse gigabyte
+    appendFileSync(files.serialLog, 'the end');
+    const t0 = performance.now();
+    expect(capSerialLog(files, 1024, 16)).toBe(true);
+    expect(performance.now() - t0).toBeLessThan(2_000);
+    expect(readFileSync(files.serialLogOld, 'utf8').endsWith('the end')).toBe(true);
+    expect(statSync(files.serialLog).size).toBe(0);
+    // A link in its place is neither read nor cut.
+    const victim = path.join(dir, 'victim');
+    writeFileSync(victim, 'x'.repeat(100));
+    rmSync(files.serialLog);
+    symlinkSync(victim, files.serialLog);
+    expect(capSerialLog(files, 10, 5)).toBe(false);
+    expect(await readSerialLog(files, 1000)).not.toContain('x'); // only what the rotation kept
+    expect(readFileSync(victim, 'utf8')).toHaveLength(100);
   });
 });

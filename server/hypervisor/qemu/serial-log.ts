@@ -3,7 +3,7 @@
 // when it passes a cap its tail moves to serial.log.1 and it starts over. A
 // chatty guest therefore never fills the disk. (Bytes written in the instant
 // between copying the tail and truncating are lost; it is a log.)
-import { readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, ftruncateSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { readTail } from './events';
 
 export const SERIAL_LOG_CAP = 4 * 1024 * 1024;
@@ -14,25 +14,43 @@ export interface SerialLogFiles {
   serialLogOld: string;
 }
 
-/** Empty the log before QEMU starts, so it holds this boot only. */
+/** Empty the log before QEMU starts, so it holds this boot only (a new file: never written through a link). */
 export function resetSerialLog(files: SerialLogFiles): void {
   rmSync(files.serialLogOld, { force: true });
-  writeFileSync(files.serialLog, '', { mode: 0o600 });
+  rmSync(files.serialLog, { force: true });
+  closeSync(openSync(files.serialLog, 'wx', 0o600));
 }
 
-/** If the log is over `cap`, keep its last `keep` bytes in serial.log.1 and empty it. */
+/**
+ * If the log is over `cap`, keep its last `keep` bytes in serial.log.1 and
+ * empty it. Only the tail is read (the guest decides the file's size: it can
+ * make it a sparse gigabyte), and nothing is opened through a link.
+ */
 export function capSerialLog(files: SerialLogFiles, cap = SERIAL_LOG_CAP, keep = SERIAL_LOG_KEEP): boolean {
-  let size: number;
+  let fd: number;
   try {
-    size = statSync(files.serialLog).size;
+    fd = openSync(files.serialLog, constants.O_RDWR | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch {
     return false;
   }
-  if (size <= cap) return false;
-  const buf = readFileSync(files.serialLog);
-  writeFileSync(files.serialLogOld, buf.subarray(Math.max(0, buf.length - keep)), { mode: 0o600 });
-  truncateSync(files.serialLog, 0);
-  return true;
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.size <= cap) return false;
+    const len = Math.min(keep, st.size);
+    const tail = Buffer.alloc(len);
+    readSync(fd, tail, 0, len, st.size - len);
+    rmSync(files.serialLogOld, { force: true });
+    const old = openSync(files.serialLogOld, 'wx', 0o600);
+    try {
+      writeSync(old, tail);
+    } finally {
+      closeSync(old);
+    }
+    ftruncateSync(fd, 0);
+    return true;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** The last `maxBytes` of the log across a rotation. */

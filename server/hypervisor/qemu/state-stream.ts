@@ -10,6 +10,7 @@
 import { chownSync, closeSync, createReadStream, createWriteStream, fsyncSync, openSync, renameSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { pipeline } from 'node:stream/promises';
+import { openOwnFile } from './safe-files';
 
 export interface StateSink {
   /** Once QEMU says the migration completed: wait for the stream's end, sync the file and give it its final name; the bytes. */
@@ -98,7 +99,15 @@ export async function sendState(socket: string, file: string, onBytes?: (sent: n
     }
   }
   let sent = 0;
-  const input = createReadStream(file);
+  // Only the server's own state file, never through a link: the guest's user may make entries in its directory.
+  let fd: number;
+  try {
+    fd = openOwnFile(file).fd;
+  } catch (e) {
+    conn.destroy();
+    throw e;
+  }
+  const input = createReadStream('', { fd });
   input.on('data', (b) => {
     sent += b.length;
     onBytes?.(sent);
