@@ -1,26 +1,12 @@
-import crypto from 'node:crypto';
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
+import { NamingClient, type NamingClientConfig } from './named-client';
 import * as schema from './schema';
 
 export type Db = NodePgDatabase<typeof schema>;
 /** A transaction handle; domain functions accept `Db | Tx` where they can run inside either. */
 export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 export type DbOrTx = Db | Tx;
-
-// A statement given a name (a builder's `.prepare(label)`, executeNamed in ./named.ts) is parsed and
-// planned once per connection and then only bound and run. Its name on the wire is the label and a hash
-// of its text, so a label whose text varies (an optional condition, another set of columns) gets one
-// prepared statement per text instead of node-postgres's "Prepared statements must be unique".
-const wireNames = new Map<string, string>();
-function wireName(label: string, text: string): string {
-  let name = wireNames.get(text);
-  if (!name) {
-    name = `${label}:${crypto.createHash('sha1').update(text).digest('base64url').slice(0, 12)}`;
-    wireNames.set(text, name);
-  }
-  return name;
-}
 
 /**
  * CIRRUS_DB_NAMED_STATEMENTS: `on` (the default) names hot statements; `off` sends every statement unnamed,
@@ -34,28 +20,10 @@ export function namedStatementsWanted(raw = process.env.CIRRUS_DB_NAMED_STATEMEN
   throw new Error(`CIRRUS_DB_NAMED_STATEMENTS must be on or off, not ${JSON.stringify(raw)}`);
 }
 
-type ClientConfig = pg.ClientConfig & { namedStatements?: boolean };
-
-class Client extends pg.Client {
-  readonly namedStatements: boolean;
-  constructor(config?: string | ClientConfig) {
-    super(config);
-    this.namedStatements = typeof config !== 'object' || config.namedStatements !== false;
-  }
-}
-const query = pg.Client.prototype.query as (this: pg.Client, config: unknown, ...rest: unknown[]) => unknown;
-Client.prototype.query = function (this: Client, config: unknown, ...rest: unknown[]) {
-  const c = config as { name?: unknown; text?: unknown } | null;
-  if (c && typeof c === 'object' && typeof c.name === 'string' && typeof c.text === 'string') {
-    if (this.namedStatements) config = { ...c, name: wireName(c.name, c.text) };
-    else config = { ...c, name: undefined };
-  }
-  return query.call(this, config, ...rest);
-} as typeof pg.Client.prototype.query;
-
 export function createDb(connectionString: string, max = 10, opts: { namedStatements?: boolean } = {}): { db: Db; pool: pg.Pool } {
   const namedStatements = opts.namedStatements ?? namedStatementsWanted();
-  const config: pg.PoolConfig & ClientConfig = { connectionString, max, Client, namedStatements }; // the pool passes it to each Client
+  // The pool passes its config to each client it makes: names on the wire, or none (./named-client.ts).
+  const config: pg.PoolConfig & NamingClientConfig = { connectionString, max, Client: NamingClient, namedStatements };
   const pool = new pg.Pool(config);
   // Placement's guarantee needs READ COMMITTED (a fresh snapshot per statement: instances_claim_host, reserveOnHost),
   // whatever default the database or role was given. Set on each new connection before its first query (queued ahead
