@@ -1,3 +1,4 @@
+import type { DrizzleConfig } from 'drizzle-orm';
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
 import { NamingClient, type NamingClientConfig } from './named-client';
@@ -20,6 +21,9 @@ export function namedStatementsWanted(raw = process.env.CIRRUS_DB_NAMED_STATEMEN
   throw new Error(`CIRRUS_DB_NAMED_STATEMENTS must be on or off, not ${JSON.stringify(raw)}`);
 }
 
+/** How drizzle is set up: createDb's handles, and the builder prebuilt statements are made with (./named.ts). */
+export const drizzleConfig: DrizzleConfig<typeof schema> = { schema };
+
 export function createDb(connectionString: string, max = 10, opts: { namedStatements?: boolean } = {}): { db: Db; pool: pg.Pool } {
   const namedStatements = opts.namedStatements ?? namedStatementsWanted();
   // The pool passes its config to each client it makes: names on the wire, or none (./named-client.ts).
@@ -36,7 +40,7 @@ export function createDb(connectionString: string, max = 10, opts: { namedStatem
     // 57P01: the server is shutting down (ours, on SIGINT/SIGTERM) — expected, not news.
     if (err.code !== '57P01') console.error('[db] idle client error:', err.message);
   });
-  return { db: drizzle(pool, { schema }), pool };
+  return { db: drizzle(pool, drizzleConfig), pool };
 }
 
 // The custom server and the Next.js route handlers run in one process but load

@@ -67,6 +67,32 @@ describe('prebuilt, named statements', () => {
   });
 });
 
+describe('prebuilt, on drizzle internals', () => {
+  it('refuses, saying drizzle changed, a prepared query or a prepareQuery not made as it reads them', async () => {
+    // .prepare() gives something else than drizzle-orm 0.45's NodePgPreparedQuery…
+    const foreign = prebuilt('test-foreign', () => ({ prepare: () => ({ execute: async () => [] }) }));
+    expect(() => foreign(t.db)).toThrow("drizzle internals changed: prebuilt('test-foreign') did not get a NodePgPreparedQuery from .prepare()");
+    // …one whose fields moved…
+    const moved = prebuilt('test-moved', (db) => {
+      const select = db.select({ id: tenants.id }).from(tenants);
+      return {
+        prepare: (label: string) => {
+          const q = select.prepare(label);
+          delete (q as unknown as { queryString?: string }).queryString;
+          return q;
+        },
+      };
+    });
+    expect(() => moved(t.db)).toThrow("drizzle internals changed: prebuilt('test-moved') found no queryString of the expected type on its prepared query");
+    // …or a session whose prepareQuery takes its arguments in another order.
+    const query = prebuilt('test-order', (db) => db.select({ id: tenants.id }).from(tenants).limit(1));
+    const session = t.db._.session;
+    const reordered = { _: { session: { prepareQuery: (q: never, fields: never, name: string, array: boolean, mapper: never) => session.prepareQuery(q, fields, undefined, array, mapper) } } };
+    expect(() => query(reordered as unknown as typeof t.db)).toThrow("drizzle internals changed: prebuilt('test-order') found session.prepareQuery taking its arguments in another order");
+    expect(await query(t.db)).toHaveLength(1);
+  });
+});
+
 describe('writeTogether', () => {
   it('runs every write in one statement, seeing the rows the transaction wrote before, or none of them', async () => {
     const owner = await makeUser(t.db);
