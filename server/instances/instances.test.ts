@@ -2,12 +2,13 @@ import { TRPCError } from '@trpc/server';
 import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLog, hosts, images, instances } from '../db/schema';
-import { heartbeat, markHostOffline } from '../hosts';
+import { heartbeat, markHostOffline, placementTransaction } from '../hosts';
 import type { FakeHypervisor } from '../hypervisor';
-import { tenantUsage } from '../quotas';
+import { lockTenantQuota, tenantUsage } from '../quotas';
 import { drainJobs, setQuota, setUpCompute, tiny } from '../test/compute';
 import { addRole, callerAs, makeTenant, makeUser } from '../test/factories';
 import { createTestDatabase, type TestDatabase } from '../test/db';
+import { admitInstance } from './launch';
 import { runInstanceOp } from './ops';
 
 let t: TestDatabase;
@@ -96,6 +97,36 @@ describe('instances', () => {
       volumes: 0,
       volumeGiB: 0,
     });
+  });
+
+  it('a launch without tags has {} (the column default), and admitInstance refuses values that leave a column out', async () => {
+    const { owner, tenant, api } = await tenantWithOwner();
+    const inst = await api.instances.launch({ tenantId: tenant.id, ...tiny, name: 'untagged' });
+    expect((await t.db.execute<{ tags: unknown }>(sql`select tags from instances where id = ${inst.id}`)).rows[0]!.tags).toEqual({});
+    const actor = { kind: 'user' as const, userId: owner.id, email: owner.email, isAdmin: false, requestId: 'admit' };
+    const { tags: _left, ...withoutTags } = {
+      name: 'no-tags',
+      imageId: tiny.imageId,
+      vcpus: 1,
+      memoryMiB: 128,
+      diskGiB: 1,
+      nics: 1,
+      tags: {},
+      keyName: null,
+      sshPublicKey: null,
+      userData: null,
+      maxVcpus: null,
+      maxMemoryMiB: null,
+      cloneOfInstanceId: null,
+      cloneOfSnapshotId: null,
+      cloneLinked: null,
+    };
+    const admitted = placementTransaction(t.db, async (tx) =>
+      // @ts-expect-error — every given column is required: left out, the prepared insert would write JSON null, not {}
+      admitInstance(tx, actor, tenant.id, await lockTenantQuota(tx, tenant.id), { values: withoutTags, interfaces: [{}], action: 'launch', detail: {} }),
+    );
+    await expect(admitted).rejects.toThrow('admitInstance: tags was not given');
+    expect(await t.db.select().from(instances).where(eq(instances.name, 'no-tags'))).toEqual([]);
   });
 
   it('places only on live, enabled hosts: a silent or offline host takes nothing', async () => {

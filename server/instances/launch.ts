@@ -72,6 +72,9 @@ export async function launchInstance(db: DbOrTx, actor: Actor, tenantId: string,
         userData: input.userData ? input.userData : null,
         maxVcpus: input.maxVcpus && input.maxVcpus > input.vcpus ? input.maxVcpus : null,
         maxMemoryMiB: input.maxMemoryMiB && input.maxMemoryMiB > input.memoryMiB ? input.maxMemoryMiB : null,
+        cloneOfInstanceId: null,
+        cloneOfSnapshotId: null,
+        cloneLinked: null,
       },
       interfaces,
       action: 'launch',
@@ -99,9 +102,13 @@ const insertPending = prebuilt('admit-instance', (db) =>
     .returning(instanceColumns),
 );
 
-/** What a new instance is made of, whether launched from an image or cloned. */
+/**
+ * What a new instance is made of, whether launched from an image or cloned. Every given column is given (null where
+ * it has none): the insert is one prepared statement with a placeholder for each, so an omitted one would not get
+ * its column's default (`tags` would be JSON null, not `{}`).
+ */
 export type NewInstance = {
-  values: Pick<typeof instances.$inferInsert, (typeof givenColumns)[number]>;
+  values: Required<Pick<typeof instances.$inferInsert, (typeof givenColumns)[number]>>;
   interfaces: LaunchInterface[];
   action: 'launch' | 'clone';
   /** Only this host will do (a clone is made where its source's files are). */
@@ -112,6 +119,12 @@ export type NewInstance = {
   message?: string;
   detail: Record<string, unknown>;
 };
+
+/** A given column's value; one left out (past the type, from JavaScript or a cast) is a bug, not a null. */
+function given(v: NewInstance['values'], column: (typeof givenColumns)[number]) {
+  if (v[column] === undefined) throw new Error(`admitInstance: ${column} was not given (every new instance's ${column} is set, null where it has none)`);
+  return v[column];
+}
 
 /** What a new instance takes, checked against the quota and a host's room. */
 function requestOf(v: { vcpus: number; memoryMiB: number; diskGiB: number; nics: number }, interfaces: LaunchInterface[]) {
@@ -139,7 +152,7 @@ export async function admitInstance(tx: Tx, actor: Actor, tenantId: string, limi
   if (host instanceof DomainError) throw host;
 
   const [row] = await insertPending(tx, {
-    ...Object.fromEntries(givenColumns.map((c) => [c, v[c] ?? null])),
+    ...Object.fromEntries(givenColumns.map((c) => [c, given(v, c)])),
     id: newInstanceId(),
     tenantId,
     hostId: host.id,
