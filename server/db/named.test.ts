@@ -36,8 +36,21 @@ describe('prebuilt, named statements', () => {
     const expected = await build(t.db, tenant.id);
     expect(expected[0]!.instance.createdAt).toBeInstanceOf(Date);
     expect(await query(t.db, { tenantId: tenant.id })).toEqual(expected);
-    // In a transaction, and again on connections that have it prepared by now.
-    await t.db.transaction(async (tx) => expect(await query(tx, { tenantId: tenant.id })).toEqual(expected));
+    // In a transaction, on its connection: it sees the transaction's own uncommitted row, which the pool's others do not.
+    const uncommitted = newInstanceId();
+    const rolledBack = new Error('roll back');
+    const inTx = await t.db
+      .transaction(async (tx) => {
+        await tx.insert(instances).values({ ...tiny, id: uncommitted, tenantId: tenant.id, hostId, state: 'stopped', name: 'uncommitted' });
+        expect((await query(tx, { tenantId: tenant.id })).map((r) => r.instance.id).sort()).toEqual([id, uncommitted].sort());
+        expect((await query(t.db, { tenantId: tenant.id })).map((r) => r.instance.id)).toEqual([id]);
+        const { rows } = await executeNamed<{ n: number }>(tx, 'test-count-in-tx', sql`select count(*)::int as n from ${instances} where ${instances.tenantId} = ${tenant.id}`);
+        expect(rows[0]!.n).toBe(2);
+        throw rolledBack;
+      })
+      .catch((e: unknown) => e);
+    expect(inTx).toBe(rolledBack);
+    // Again on connections that have it prepared by now.
     const many = await Promise.all(Array.from({ length: 30 }, () => query(t.db, { tenantId: tenant.id })));
     for (const rows of many) expect(rows).toEqual(expected);
 

@@ -10,7 +10,9 @@ import { executeNamed } from './named';
  * part to completion with the statement's one snapshot, so no part sees
  * another's rows: use it for writes that read nothing the others write (rows
  * the transaction wrote before are seen, foreign keys included; triggers fire
- * at the statement's end as they would after each). A named statement
+ * at the statement's end as they would after each). Never two parts that
+ * update (or delete) the same row: both start from the row as it was and
+ * PostgreSQL applies only one of them, without an error. A named statement
  * (`label`, ./named.ts): its callers run it on every launch.
  */
 export async function writeTogether(db: DbOrTx, label: string, parts: (SQL | null)[]): Promise<void> {
