@@ -125,6 +125,11 @@ export async function startCompute(opts: { db: Db; databaseUrl: string; dataDir:
   if (images.length === 0) log('[compute] no guest images yet: run `npm run images` to build Cirrus Tiny Linux');
   log(`[compute] host ${hostName}: ${info.cpus} CPUs, ${info.memoryMiB} MiB, ${info.acceleration.toUpperCase()} (${driver.name})`);
   log(`[compute] networks: ${capability.mode === 'bridged' ? `bridged (host tag ${tag})` : `user-mode only — ${capability.reason}`}`);
+  if (info.isolation) {
+    const iso = info.isolation;
+    log(`[compute] isolation: ${iso.user.enforced ? 'a user per guest' : 'guests run as the server'}, ${iso.cgroups.enforced ? `cgroups (${iso.cgroups.controllers.join(', ')})` : 'no cgroup limits'}, QEMU's seccomp filter`);
+    for (const m of iso.missing) log(`[compute]   not enforced: ${m}`);
+  }
 
   // 3. Jobs for this host's guests.
   const released = await releaseDeadWorkers(db, hostId);

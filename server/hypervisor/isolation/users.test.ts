@@ -1,8 +1,8 @@
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { GUEST_UID_BASE, GuestUids, probeUserIsolation, runAsArgv } from './users';
+import { GUEST_UID_BASE, GuestUids, probeUserIsolation, removeFilesOfUid, runAsArgv } from './users';
 
 const isRoot = process.geteuid?.() === 0;
 let root: string;
@@ -107,5 +107,21 @@ describe('runAsArgv', () => {
     ]);
     expect(runAsArgv('/usr/bin/setpriv', { ...user, groups: [36] }, 'q', [])[1]).toContain('--groups=36');
     expect(() => runAsArgv('/usr/bin/setpriv', { uid: 0, gid: 0, groups: [] }, 'q', [])).toThrow(/not a guest uid/);
+  });
+});
+
+describe.runIf(isRoot)('what a guest user leaves behind', () => {
+  it('is removed from the shared temporary directories, and nobody else’s is', () => {
+    const shm = path.join(root, 'shm');
+    mkdirSync(shm);
+    const uid = GUEST_UID_BASE + 9;
+    for (const [name, owner] of [['left-by-guest', uid], ['dir-by-guest', uid], ['someone-elses', 0]] as const) {
+      const f = path.join(shm, name);
+      if (name.startsWith('dir')) mkdirSync(f);
+      else writeFileSync(f, 'x');
+      chownSync(f, owner, owner);
+    }
+    expect(removeFilesOfUid(uid, [shm, path.join(root, 'missing')]).map((f) => path.basename(f)).sort()).toEqual(['dir-by-guest', 'left-by-guest']);
+    expect(readdirSync(shm)).toEqual(['someone-elses']);
   });
 });

@@ -13,7 +13,7 @@
 //
 // 1. Claiming uids.  2. Whether this host can run guests as their own users.
 // 3. The argv that starts a program as a guest user.
-import { accessSync, chmodSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, constants, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 export const GUEST_UID_BASE = 0x7000_0000;
@@ -313,4 +313,36 @@ export async function killAllOfUid(uid: number, waitMs = 5_000): Promise<boolean
     if (Date.now() > until) return false;
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** World-writable places a guest's user can leave files in, which would outlive its QEMU and pass to the uid's next guest. */
+export const SHARED_TMP_DIRS = ['/dev/shm', '/tmp', '/var/tmp', '/run/lock'];
+
+/**
+ * Remove what a guest user left in the shared temporary directories (its
+ * top-level entries there; /dev/shm's also pin memory). Once nothing runs as
+ * it. The entries removed.
+ */
+export function removeFilesOfUid(uid: number, dirs = SHARED_TMP_DIRS): string[] {
+  if (!isGuestUid(uid)) throw new Error(`uid ${uid} is not a guest uid`);
+  const removed: string[] = [];
+  for (const dir of dirs) {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      const f = path.join(dir, name);
+      try {
+        if (lstatSync(f).uid !== uid) continue;
+        rmSync(f, { recursive: true, force: true });
+        removed.push(f);
+      } catch {
+        // Gone meanwhile.
+      }
+    }
+  }
+  return removed;
 }

@@ -53,14 +53,14 @@ import { listenForState, sendState } from './state-stream';
 import { applyFileRules, guestFileRules, GuestJail, releaseKeptDir, type GuestGroup } from './jail';
 import { openOwnFile, readRecordFile, writeRecordFile } from './safe-files';
 import { cpusOf } from '../isolation/cgroups';
-import { isGuestUid, killAllOfUid, type GuestUser } from '../isolation/users';
+import { isGuestUid, killAllOfUid, removeFilesOfUid, type GuestUser } from '../isolation/users';
 import { block, nodeOf, ROOT_DEVICE, waitForJob } from './block-jobs';
 import { allocatedBytes, childrenOf, newOverlayPath, pendSwitch, readChain, snapshotStatePath, switchedTo, writeChain, type DiskChain, type SnapshotRecord } from './disk-chain';
 import { capturedFootprint, sweepUnfinishedCaptures, validateImageId, writeCapturedImage } from './captured-images';
 import { backingChain, closureOf, collectRetainedDir, convertFlat, isRetainedDir, readRetained, retainOnly } from './clones';
 import { qmp } from './qmp-commands';
 import { restoreDetachedTaps } from './retap';
-import { capSerialLog, readSerialLog, resetSerialLog } from './serial-log';
+import { capLog, capSerialLog, QEMU_LOG_CAP, readSerialLog, resetSerialLog } from './serial-log';
 import { QmpMonitor } from './qmp-monitor';
 import { checkVolumeSource, DEFAULT_QEMU_IMG, writeFlatCopy } from './qemu-img';
 import { liveVolumeLimits, plugVolume, setLiveVolumeLimits, unplugVolume } from './volumes';
@@ -203,6 +203,7 @@ export class QemuDriver implements HypervisorDriver {
     for (const id of this.tracked.keys()) {
       try {
         capSerialLog(this.layout(id));
+        capLog(this.layout(id).qemuLog, QEMU_LOG_CAP); // QEMU's own output, which a guest that escaped into it can make endless
       } catch {
         // Next round.
       }
@@ -1564,6 +1565,7 @@ export class QemuDriver implements HypervisorDriver {
     }
     if (uid === null || uid === undefined || !isGuestUid(uid)) return;
     if (!(await killAllOfUid(uid))) throw new HypervisorError('BACKEND_FAILED', `processes of guest ${id}'s user (uid ${uid}) would not end`);
+    removeFilesOfUid(uid);
   }
 
   private removeRuntimeFiles(layout: GuestLayout): void {

@@ -19,7 +19,7 @@
 // points clones build on) are readable by any guest user that knows their
 // path; none of those directories can be listed by one.
 import { execFile } from 'node:child_process';
-import { chmodSync, existsSync, readdirSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { GuestCgroups, PIDS_MAX, type CgroupReport, type GuestGroup, type GuestLimits } from '../isolation/cgroups';
@@ -81,6 +81,18 @@ export function releaseKeptDir(dir: string): void {
   const rules: FileRule[] = [{ path: dir, uid: 0, gid: 0, mode: 0o711 }];
   for (const name of readdirSync(dir)) rules.push({ path: path.join(dir, name), uid: 0, gid: 0, mode: 0o644 });
   applyFileRules(rules);
+}
+
+/** Whether /proc hides other users' processes (hidepid=2 / invisible). */
+function procHidesOthers(procRoot = '/proc'): boolean {
+  try {
+    const line = readFileSync(path.join(procRoot, 'self', 'mountinfo'), 'utf8')
+      .split('\n')
+      .find((l) => l.split(' ')[4] === '/proc');
+    return /hidepid=(2|invisible)/.test(line ?? '');
+  } catch {
+    return false;
+  }
 }
 
 export class GuestJail {
@@ -153,6 +165,9 @@ export class GuestJail {
     const cg = this.cgroupReport;
     const missing = [...(u.enforced ? [] : [`a user per guest (${u.detail.replace(/^guests run as the server's own user: /, '')})`]), ...cg.missing];
     if (accel === 'tcg') missing.push('hardware virtualization (no usable KVM: guests are emulated by TCG, slower, and QEMU’s emulator is a larger attack surface)');
+    if (u.enforced && !procHidesOthers(this.opts.procRoot)) {
+      missing.push('hiding other processes (/proc is mounted without hidepid=invisible: a guest’s user can read other guests’ QEMU command lines, which name their files)');
+    }
     return {
       user: { enforced: u.enforced, detail: u.detail },
       cgroups: {

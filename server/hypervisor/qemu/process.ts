@@ -22,7 +22,8 @@ export interface QemuProcess {
 export function startQemu(opts: { binary: string; args: string[]; logFile: string; cwd: string; runAs: { setpriv: string; user: GuestUser } | null }): QemuProcess {
   const [command, argv] = opts.runAs ? runAsArgv(opts.runAs.setpriv, opts.runAs.user, opts.binary, opts.args) : [opts.binary, opts.args];
   rmSync(opts.logFile, { force: true });
-  const log = openSync(opts.logFile, 'wx', 0o600); // a new file: never through a link someone planted
+  // A new file (never through a link someone planted), appended to, so the driver can cut it (capLog) under QEMU.
+  const log = openSync(opts.logFile, 'ax', 0o600);
   const mask = process.umask(0o077);
   let child: ChildProcess;
   try {

@@ -2,7 +2,7 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSyn
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { capSerialLog, readSerialLog, resetSerialLog } from './serial-log';
+import { capLog, capSerialLog, readSerialLog, resetSerialLog } from './serial-log';
 
 let dir: string;
 let files: { serialLog: string; serialLogOld: string };
@@ -44,5 +44,15 @@ describe('serial log', () => {
     expect(capSerialLog(files, 10, 5)).toBe(false);
     expect(await readSerialLog(files, 1000)).not.toContain('x'); // only what the rotation kept
     expect(readFileSync(victim, 'utf8')).toHaveLength(100);
+  });
+
+  it('cuts QEMU’s own log, which it appends to, once it passes its cap', () => {
+    const log = path.join(dir, 'qemu.log');
+    writeFileSync(log, 'y'.repeat(50), { flag: 'ax' });
+    expect(capLog(log, 100)).toBe(false);
+    appendFileSync(log, 'y'.repeat(100));
+    expect(capLog(log, 100)).toBe(true);
+    expect(statSync(log).size).toBe(0);
+    expect(capLog(path.join(dir, 'absent.log'), 1)).toBe(false);
   });
 });

@@ -8,6 +8,8 @@ import { readTail } from './events';
 
 export const SERIAL_LOG_CAP = 4 * 1024 * 1024;
 export const SERIAL_LOG_KEEP = 256 * 1024;
+/** QEMU's own output (errors at start; later only what a guest escaped into it would write). */
+export const QEMU_LOG_CAP = 1024 * 1024;
 
 export interface SerialLogFiles {
   serialLog: string;
@@ -59,4 +61,22 @@ export async function readSerialLog(files: SerialLogFiles, maxBytes: number): Pr
   const recentBytes = Buffer.byteLength(recent);
   if (recentBytes >= maxBytes) return recent;
   return (await readTail(files.serialLogOld, maxBytes - recentBytes)) + recent;
+}
+
+/** Empty a log the writer appends to once it passes `cap` (opened without following a link). Whether it was cut. */
+export function capLog(file: string, cap: number): boolean {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_WRONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch {
+    return false;
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.size <= cap) return false;
+    ftruncateSync(fd, 0);
+    return true;
+  } finally {
+    closeSync(fd);
+  }
 }
