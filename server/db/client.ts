@@ -29,12 +29,6 @@ export function createDb(connectionString: string, max = 10, opts: { namedStatem
   // The pool passes its config to each client it makes: names on the wire, or none (./named-client.ts).
   const config: pg.PoolConfig & NamingClientConfig = { connectionString, max, Client: NamingClient, namedStatements };
   const pool = new pg.Pool(config);
-  // Placement's guarantee needs READ COMMITTED (a fresh snapshot per statement: instances_claim_host, reserveOnHost),
-  // whatever default the database or role was given. Set on each new connection before its first query (queued ahead
-  // of it), not as a startup option, which PgBouncer refuses; the trigger refuses any other level anyway.
-  pool.on('connect', (client) => {
-    client.query("set default_transaction_isolation to 'read committed'").catch((err: Error) => console.error('[db] could not pin READ COMMITTED:', err.message));
-  });
   // An idle client that loses its connection must not crash the process.
   pool.on('error', (err: Error & { code?: string }) => {
     // 57P01: the server is shutting down (ours, on SIGINT/SIGTERM) — expected, not news.

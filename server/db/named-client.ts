@@ -52,6 +52,8 @@ const stale = (err: unknown) => {
   return code === '26000' || (code === '0A000' && typeof message === 'string' && message.includes('cached plan must not change result type'));
 };
 
+const PIN_READ_COMMITTED = "set default_transaction_isolation to 'read committed'";
+
 export class NamingClient extends pg.Client {
   /** False: every statement goes unnamed (CIRRUS_DB_NAMED_STATEMENTS=off, behind a transaction-mode pooler). */
   readonly namedStatements: boolean;
@@ -61,6 +63,27 @@ export class NamingClient extends pg.Client {
   constructor(config?: string | NamingClientConfig) {
     super(config);
     this.namedStatements = typeof config !== 'object' || config.namedStatements !== false;
+  }
+
+  /**
+   * Connect, then pin READ COMMITTED before anything else runs on the connection: placement's guarantee needs a
+   * fresh snapshot per statement (instances_claim_host, reserveOnHost), whatever default the database or role was
+   * given. A SET rather than a startup option, which PgBouncer refuses; the trigger refuses any other level anyway.
+   * Done inside connect, so the pool's first query never shares the connection with it.
+   */
+  override connect(): Promise<pg.Client>;
+  override connect(callback: ((err: Error) => void) | ((err: null, c: pg.Client) => void)): void;
+  override connect(callback?: ((err: Error) => void) | ((err: null, c: pg.Client) => void)): void | Promise<pg.Client> {
+    const done = super.connect().then(async () => {
+      await query.call(this, PIN_READ_COMMITTED);
+      return this as pg.Client;
+    });
+    if (!callback) return done;
+    const cb = callback as (err: Error | null, c?: pg.Client) => void;
+    done.then(
+      (c) => cb(null, c),
+      (e: Error) => cb(e),
+    );
   }
 
   /** The name `base` goes by on this connection. */
