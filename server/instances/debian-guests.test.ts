@@ -201,21 +201,23 @@ describe('Debian guests', { timeout: 420_000 }, () => {
     expect(fs.existsSync(path.join(guestDir(g.id), 'saved.state'))).toBe(false);
   });
 
-  it('deb-b grows while it runs, 1 → 3 vCPUs, 512 → 1024 MiB, a 2 → 4 GiB disk: the guest sees them without a reboot', async () => {
+  it('deb-b grows while it runs, 1 → 2 vCPUs, 512 → 1024 MiB, a 2 → 4 GiB disk: the guest sees them without a reboot', async () => {
     const g = guests.b!;
     const bootId = (await sshWhenUp(g, 'cat /proc/sys/kernel/random/boot_id')).trim();
-    await call('instances.resize', { instanceId: g.id, vcpus: 3, memoryMiB: 1024, diskGiB: 4 });
+    // 2, not its room of 3: a TCG guest with more vCPUs than the host's 2 cores can stall for minutes under load
+    // (its vCPUs spin on locks a descheduled one holds); it hung so once in a fresh-clone run, after the hot-add.
+    await call('instances.resize', { instanceId: g.id, vcpus: 2, memoryMiB: 1024, diskGiB: 4 });
     expect(await waitState(g.id, 'running', 120_000)).toBe('running');
-    expect(await call('instances.get', { instanceId: g.id }, 'query')).toMatchObject({ vcpus: 3, memoryMiB: 1024, diskGiB: 4, stateReason: null });
+    expect(await call('instances.get', { instanceId: g.id }, 'query')).toMatchObject({ vcpus: 2, memoryMiB: 1024, diskGiB: 4, stateReason: null });
     // Debian's udev rules bring the hot-added CPUs and memory online by themselves.
     const seen = await waitFor(
       'the guest onlines what was added',
       () => ssh(g, "nproc; awk '/MemTotal/ {print $2}' /proc/meminfo; lsblk -b -dn -o SIZE /dev/vda; cat /proc/sys/kernel/random/boot_id"),
-      (r) => r.ok && r.out.trim().split('\n')[0] === '3' && Number(r.out.trim().split('\n')[1]) > 900 * 1024,
+      (r) => r.ok && r.out.trim().split('\n')[0] === '2' && Number(r.out.trim().split('\n')[1]) > 900 * 1024,
       60_000,
     );
     const [cpus, memKb, disk, boot] = seen.out.trim().split('\n');
-    expect(cpus).toBe('3');
+    expect(cpus).toBe('2');
     expect(Number(memKb)).toBeGreaterThan(900 * 1024);
     expect(Number(disk)).toBe(4 * GiB);
     expect(boot).toBe(bootId);

@@ -1429,7 +1429,7 @@ export class QemuDriver implements HypervisorDriver {
     if (!attaching) {
       const stale = this.tracked.get(id);
       if (stale) stale.monitor.close();
-      attaching = this.attach(id, layout, pid, ADOPT_CONNECT_MS)
+      attaching = this.attach(id, layout, pid, ADOPT_CONNECT_MS, this.jail.cgroups?.groupOfPid(pid, id) ?? null)
         .catch(() => undefined) // reachable or not, it runs: keep it tracked by pid
         .finally(() => this.attaching.delete(id));
       this.attaching.set(id, attaching);
