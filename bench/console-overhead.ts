@@ -16,6 +16,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { localGuests } from '../server/cluster/guests';
 import { ConsoleProxy } from '../server/console/proxy';
 import { issueTicket } from '../server/console/tickets';
 import { createDb } from '../server/db/client';
@@ -121,7 +122,7 @@ const bench: BenchModule = {
 
       const port = await freePort();
       const origin = `http://127.0.0.1:${port}`;
-      proxy = new ConsoleProxy({ db, compute: () => ({ driver, hostId }), publicOrigin: origin });
+      proxy = new ConsoleProxy({ db, guests: async (h) => (h === hostId ? localGuests(driver) : null), publicOrigin: origin });
       const p = proxy;
       server = http.createServer((_q, s) => s.end()).on('upgrade', (req, socket, head) => p.handleUpgrade(req, socket, head));
       await new Promise<void>((r) => server!.listen(port, '127.0.0.1', () => r()));

@@ -9,6 +9,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Db } from '../db/client';
 import type { HypervisorDriver } from '../hypervisor';
+import { guestsOn, type GuestAccess } from '../cluster/guests';
 import { countConsoleSession } from '../metrics/registry';
 import { ALL_TENANTS } from './access-notify';
 import { auditConsole, redeemTicket, stillAllowed, type RedeemedTicket } from './tickets';
@@ -17,8 +18,8 @@ export const CONSOLE_PATH = '/api/console/ws';
 
 export type ConsoleProxyOptions = {
   db: Db;
-  /** The driver of this host and its id; null while compute is unavailable. */
-  compute: () => { driver: HypervisorDriver; hostId: string } | null;
+  /** The live side of a host's guests: here, or through its node channel (default: guestsOn). Null: out of this server's reach. */
+  guests?: (hostId: string) => Promise<GuestAccess | null>;
   /** Cirrus's own origin (e.g. http://localhost:3000); a request from the same host is accepted too. */
   publicOrigin: string;
   maxSessionsPerUser?: number;
@@ -127,16 +128,20 @@ export class ConsoleProxy {
       await auditConsole(this.opts.db, who, 'failure', { reason });
       return this.refuse(req, socket, head, 4429, reason);
     }
-    const compute = this.opts.compute();
-    if (!compute) return this.refuse(req, socket, head, 4503, 'The hypervisor is not available on this server.');
-    const endpoint = await compute.driver.console(ticket.instanceId);
-    const guest = net.connect(ticket.kind === 'vnc' ? endpoint.vncSocket : endpoint.serialSocket);
-    await new Promise<void>((resolve, reject) => {
-      guest.once('connect', resolve);
-      guest.once('error', reject);
-    }).catch((err: Error) => {
-      throw new Error(`cannot reach the guest's ${ticket.kind} socket: ${err.message}`);
-    });
+    // The guest's host: this server's, or a node reached through its channel (never a VNC port of its own).
+    const guests = await (this.opts.guests ?? ((hostId) => guestsOn(this.opts.db, hostId)))(ticket.hostId);
+    if (!guests) return this.refuse(req, socket, head, 4503, 'The instance’s host cannot be reached from this server.');
+    let guest: net.Socket;
+    try {
+      guest = await guests.openConsole(ticket.instanceId, ticket.kind);
+    } catch (err) {
+      console.error(`[console] ${ticket.instanceId}: ${err instanceof Error ? err.message : err}`);
+      return this.refuse(req, socket, head, 4503, 'The instance’s console could not be reached. Try again in a moment.');
+    }
+    if (socket.destroyed) {
+      guest.destroy();
+      return;
+    }
     await auditConsole(this.opts.db, who, 'success', { kind: ticket.kind, ticket: ticket.ticketId });
     this.wss.handleUpgrade(req, socket, head, (ws) => this.pipe(ws, guest, ticket));
   }
@@ -187,6 +192,8 @@ export class ConsoleProxy {
     guest.on('close', () => void this.guestGone(session, 'The console connection to the guest ended.'));
     ws.on('error', () => close(1000, 'Closed.'));
     ws.on('close', () => close(1000, 'Closed.'));
+    // It comes paused (nothing read before these listeners were there): the guest's first bytes are the RFB greeting.
+    guest.resume();
   }
 
   /**

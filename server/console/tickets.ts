@@ -55,7 +55,8 @@ export async function issueTicket(
   });
 }
 
-export type RedeemedTicket = { ticketId: string; userId: string; email: string; tenantId: string; instanceId: string; kind: ConsoleKind };
+/** `hostId`: where the instance runs as the ticket is used (its console is opened there). */
+export type RedeemedTicket = { ticketId: string; userId: string; email: string; tenantId: string; instanceId: string; hostId: string; kind: ConsoleKind };
 export type Refusal = { ok: false; code: number; reason: string; audit?: { userId: string; email: string; tenantId: string; instanceId: string } };
 
 /**
@@ -79,9 +80,12 @@ export async function redeemTicket(db: DbOrTx, secret: string | null): Promise<{
     return { ok: false, code: 4403, reason: 'You no longer have access to this instance’s console.', audit: who };
   }
   if (membership.suspendedAt) return { ok: false, code: 4403, reason: 'This tenant is suspended.', audit: who };
-  const [inst] = await db.select({ state: instances.state }).from(instances).where(and(eq(instances.id, t.instanceId), eq(instances.tenantId, t.tenantId)));
-  if (inst?.state !== 'running') return { ok: false, code: 4409, reason: 'The instance is not running.', audit: who };
-  return { ok: true, ticket: { ticketId: t.id, userId: user.id, email: user.email, tenantId: t.tenantId, instanceId: t.instanceId, kind: t.kind } };
+  const [inst] = await db
+    .select({ state: instances.state, hostId: instances.hostId })
+    .from(instances)
+    .where(and(eq(instances.id, t.instanceId), eq(instances.tenantId, t.tenantId)));
+  if (inst?.state !== 'running' || !inst.hostId) return { ok: false, code: 4409, reason: 'The instance is not running.', audit: who };
+  return { ok: true, ticket: { ticketId: t.id, userId: user.id, email: user.email, tenantId: t.tenantId, instanceId: t.instanceId, hostId: inst.hostId, kind: t.kind } };
 }
 
 /** Sessions whose access ended: the instance left `running`, or the user lost the right to consoles. */

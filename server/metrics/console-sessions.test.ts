@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { localGuests } from '../cluster/guests';
 import { ConsoleProxy } from '../console/proxy';
 import type { FakeHypervisor, HypervisorDriver } from '../hypervisor';
 import { drainJobs, setUpCompute, tiny } from '../test/compute';
@@ -47,7 +48,7 @@ beforeAll(async () => {
   server = http.createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  proxy = new ConsoleProxy({ db: t.db, compute: () => ({ driver: consoleOnly, hostId }), publicOrigin: origin, checkEveryMs: 60_000 });
+  proxy = new ConsoleProxy({ db: t.db, guests: async (h) => (h === hostId ? localGuests(consoleOnly) : null), publicOrigin: origin, checkEveryMs: 60_000 });
   server.on('upgrade', (req, s, head) => proxy.handleUpgrade(req, s, head));
 });
 afterAll(async () => {
