@@ -1,11 +1,15 @@
 // Cirrus's custom server: boots the runtime (data dir, PostgreSQL, migrations,
 // seed), serves Next.js, owns WebSocket upgrades and background workers, and
-// shuts all of it down cleanly on SIGINT/SIGTERM.
+// shuts all of it down cleanly on SIGINT/SIGTERM. CIRRUS_ROLE picks its part
+// in a cluster (server/cluster/role.ts): a compute node serves no web at all.
 //
 // 1. Options · 2. Boot · 3. Next.js and HTTP · 4. Upgrades · 5. Shutdown
 import http from 'node:http';
 import path from 'node:path';
-import next from 'next';
+import { clusterKey } from './server/cluster/channel';
+import { setClusterContext } from './server/cluster/guests';
+import { runsGuests, serverRole, servesWeb, type ServerRole } from './server/cluster/role';
+import { startClusterChores } from './server/runtime/chores';
 import { DataDirInUseError } from './server/runtime/data-lock';
 import { boot, type Runtime } from './server/runtime/boot';
 import { listenConsoleAccess } from './server/console/access-notify';
@@ -21,11 +25,19 @@ if (!Number.isInteger(port) || port <= 0 || port > 65535) {
   process.exit(2);
 }
 
+let role: ServerRole;
+try {
+  role = serverRole();
+} catch (err) {
+  console.error(`[cirrus] ${err instanceof Error ? err.message : err}`);
+  process.exit(2);
+}
+
 async function main() {
   // -------------------------------------------------------------- 2. boot
   let runtime: Runtime;
   try {
-    runtime = await boot({ port });
+    runtime = await boot({ port, web: servesWeb(role) });
   } catch (err) {
     if (err instanceof DataDirInUseError) {
       console.error(`\n[cirrus] ${err.message}\n`);
@@ -34,18 +46,29 @@ async function main() {
     throw err;
   }
 
-  // Compute (hypervisor driver, job worker, reconciler). Without it Cirrus still
-  // serves the console; launches are refused until a host is available.
+  // Compute (hypervisor driver, job worker, reconciler, node channel). Without it
+  // a server of both roles still serves the console; launches are refused until a host is available.
   let compute: Compute | null = null;
-  try {
-    compute = await startCompute({ db: runtime.db, databaseUrl: process.env.DATABASE_URL as string, dataDir: runtime.dataDir, log: console.log });
-  } catch (err) {
-    console.error(`[cirrus] compute is unavailable on this host: ${err instanceof Error ? err.message : err}`);
+  if (runsGuests(role)) {
+    try {
+      compute = await startCompute({ db: runtime.db, databaseUrl: process.env.DATABASE_URL as string, dataDir: runtime.dataDir, log: console.log });
+    } catch (err) {
+      console.error(`[cirrus] compute is unavailable on this host: ${err instanceof Error ? err.message : err}`);
+      // A node is its compute: without it there is nothing to serve.
+      if (role === 'compute') {
+        await runtime.shutdown();
+        process.exit(5);
+      }
+    }
+  } else {
+    // A control plane reaches every host's guests through their node channels, with the cluster's key.
+    setClusterContext({ hostId: null, local: null, key: clusterKey(runtime.dataDir) });
   }
+  if (role === 'compute') return serveNode(runtime, compute!);
+  const stopChores = startClusterChores(runtime.db, console.log);
 
   const consoleProxy = new ConsoleProxy({
     db: runtime.db,
-    compute: () => compute,
     publicOrigin: process.env.NEXTAUTH_URL ?? `http://localhost:${port}`,
   });
   if (compute) consoleProxy.watch(compute.driver);
@@ -66,6 +89,7 @@ async function main() {
     shuttingDown = true;
     console.log('[cirrus] shutting down…');
     consoleProxy.closeAll();
+    stopChores();
     await stopListening();
     const computeStopped = compute?.stop().catch((err) => console.error('[cirrus] stopping compute:', err));
     await new Promise<void>((resolve) => {
@@ -83,6 +107,7 @@ async function main() {
   process.on('SIGTERM', () => void stop(0));
 
   // -------------------------------------------------------------- 3. Next.js and HTTP
+  const { default: next } = await import('next');
   const app = next({ dev, dir: path.resolve(import.meta.dirname), hostname: 'localhost', port });
   const handle = app.getRequestHandler();
   await app.prepare();
@@ -136,6 +161,23 @@ async function main() {
     }
     console.log(lines.join('\n') + '\n');
   });
+}
+
+/** A compute node: its guests, jobs and node channel, and no web; stopped by SIGINT/SIGTERM like the rest. */
+function serveNode(runtime: Runtime, compute: Compute) {
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    console.log('[cirrus] node shutting down…');
+    await compute.stop().catch((err) => console.error('[cirrus] stopping compute:', err));
+    await runtime.shutdown();
+    console.log('[cirrus] stopped');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
+  console.log(`\n  Cirrus compute node ${compute.hostName} (host ${compute.hostId})\n  Node channel: ${compute.nodeAddress}\n  Data directory: ${runtime.dataDir}\n`);
 }
 
 main().catch((err) => {

@@ -167,6 +167,8 @@ export const hosts = pgTable(
     /** What keeps guests apart on this host (users, cgroups, seccomp, KVM) and what it cannot, as its server found at start. */
     isolation: jsonb('isolation').$type<HostIsolation | null>(),
     state: hostState('state').notNull().default('enabled'),
+    /** Where the control plane reaches this host's node channel (host:port, TLS with the cluster key); null before a node ever served one. */
+    nodeAddress: text('node_address'),
     registeredAt: createdAt(),
     heartbeatAt: timestamp('heartbeat_at', { withTimezone: true }).notNull().defaultNow(),
   },

@@ -8,6 +8,7 @@ import { hosts, instances } from '../db/schema';
 import { DomainError } from '../errors';
 import type { HostInfo } from '../hypervisor';
 import { NOT_COUNTED, type Usage } from '../quotas';
+import { getSetting, type PlacementStrategy } from '../settings';
 
 export type HostRow = typeof hosts.$inferSelect;
 type Resources = { vcpus: number; memoryMiB: number; diskGiB: number };
@@ -26,9 +27,10 @@ export type HostNetworking = { mode: 'bridged' | 'user'; note: string | null };
 /** The local host announces itself at start with what the driver reports. Ratios set by admins are kept. */
 export async function registerHost(
   db: DbOrTx,
-  host: { id: string; name: string; driver: string; info: HostInfo; network?: HostNetworking },
+  host: { id: string; name: string; driver: string; info: HostInfo; network?: HostNetworking; nodeAddress?: string },
 ): Promise<void> {
   const values = {
+    nodeAddress: host.nodeAddress ?? null,
     cpus: host.info.cpus,
     memoryMiB: host.info.memoryMiB,
     diskGiB: host.info.freeDiskGiB,
@@ -131,7 +133,8 @@ const liveHost = (onHost?: string | Placeholder) =>
 
 /**
  * Pick a host for `request`, without a lock: of the enabled, live (recent
- * heartbeat) hosts, the first by id with room as committed now, in one read.
+ * heartbeat) hosts with room as committed now (one read), the emptiest or the
+ * fullest by the admin's placement strategy.
  * This is the choice; the new instance's row claims it as its transaction
  * commits (instances_claim_host, migration 0022), which makes it good or
  * refuses it (placementTransaction). `onHost`: only that host will do (a clone
@@ -149,12 +152,19 @@ export async function chooseHost(tx: Tx, request: Pick<Usage, 'vcpus' | 'memoryM
         : 'No host is accepting new instances right now. Try again later or ask an administrator.',
     );
   }
+  const strategy = await placementStrategy(tx);
+  let chosen: { host: HostRow; score: number } | null = null;
   let best: { free: Resources } | null = null;
   for (const { host, ...used } of candidates) {
     const free = freeOn(host, used);
-    if (fits(free, request)) return host;
+    if (fits(free, request)) {
+      // Spread: the host with the largest share of its room free; pack: the smallest that still fits. Ties: the first by id.
+      const score = roomLeft(host, free);
+      if (!chosen || (strategy === 'spread' ? score > chosen.score : score < chosen.score)) chosen = { host, score };
+    }
     if (!best || free.memoryMiB > best.free.memoryMiB) best = { free };
   }
+  if (chosen) return chosen.host;
   const f = best!.free;
   return new DomainError(
     'INSUFFICIENT_CAPACITY',
@@ -163,6 +173,31 @@ export async function chooseHost(tx: Tx, request: Pick<Usage, 'vcpus' | 'memoryM
       (onHost ? 'Try again when it has room.' : 'Try a smaller size.'),
   );
 }
+
+/**
+ * How much of a host is free, 0..1: the scarcer of its vCPUs and memory (disk
+ * is rarely what fills a host first), so a host full of small-memory guests
+ * does not look empty for its memory alone.
+ */
+function roomLeft(host: HostRow, free: Resources): number {
+  const cap = hostCapacity(host);
+  const share = (f: number, c: number) => (c > 0 ? Math.max(0, f) / c : 0);
+  return Math.min(share(free.vcpus, cap.vcpus), share(free.memoryMiB, cap.memoryMiB));
+}
+
+// The admin setting, read at most every few seconds: every launch asks, and a change may take that long to reach every server.
+const STRATEGY_TTL_MS = 5_000;
+let strategyCache: { value: PlacementStrategy; at: number } | null = null;
+async function placementStrategy(db: DbOrTx): Promise<PlacementStrategy> {
+  if (strategyCache && Date.now() - strategyCache.at < STRATEGY_TTL_MS) return strategyCache.value;
+  const value = await getSetting(db, 'placementStrategy');
+  strategyCache = { value, at: Date.now() };
+  return value;
+}
+/** Forget the cached setting (this server just changed it, or a test did). */
+export const forgetPlacementStrategy = () => {
+  strategyCache = null;
+};
 
 // Every launch reads them: built once, named statements.
 // Each host's sums in a lateral subquery (an index scan of its own rows), not a join of every host's rows grouped after.

@@ -21,7 +21,13 @@ export type Runtime = {
   shutdown: () => Promise<void>;
 };
 
-export async function boot(opts: { port: number; log?: (m: string) => void }): Promise<Runtime> {
+/**
+ * `web: false` (a compute node): no embedded database — a node joins a
+ * cluster's PostgreSQL (DATABASE_URL) — and no sign-in secrets or first-start
+ * seed, which are the control plane's.
+ */
+export async function boot(opts: { port: number; web?: boolean; log?: (m: string) => void }): Promise<Runtime> {
+  const web = opts.web ?? true;
   const log = opts.log ?? ((m: string) => console.log(m));
   const cleanups: (() => Promise<void> | void)[] = [];
   const shutdown = async () => {
@@ -44,6 +50,9 @@ export async function boot(opts: { port: number; log?: (m: string) => void }): P
 
     // 2. Database.
     let embedded = false;
+    if (!process.env.DATABASE_URL && !web) {
+      throw new Error('a compute node joins its cluster’s database: set DATABASE_URL to the PostgreSQL the control plane uses');
+    }
     if (!process.env.DATABASE_URL) {
       const pg = await startEmbeddedPostgres(dataDir, { log });
       cleanups.push(() => pg.stop());
@@ -56,6 +65,8 @@ export async function boot(opts: { port: number; log?: (m: string) => void }): P
     await runMigrations(url);
     const db = getDb();
     cleanups.push(() => closeDb());
+
+    if (!web) return { dataDir, db, embedded, seeded: null, shutdown };
 
     // 4. next-auth reads these from the environment when Next loads its routes.
     process.env.NEXTAUTH_SECRET ??= readOrCreateSecret(dataDir, 'nextauth-secret', () =>

@@ -8,8 +8,8 @@ import { cpusOf } from '../hypervisor/isolation/cgroups';
 import { reachableDir } from './reachable';
 import { Logger, run, type Runner } from 'graphile-worker';
 import pg from 'pg';
-import { enforceBudgets } from '../billing/budget-guard';
-import { checkpointOpenUsage } from '../billing/ledger';
+import { clusterKey, NodeChannelServer, parseNodeAddress } from '../cluster/channel';
+import { localGuests, nodeHandlers, setClusterContext } from '../cluster/guests';
 import { seedFlavors, syncImages } from '../catalog';
 import { namedStatementsWanted, type Db } from '../db/client';
 import { HEARTBEAT_EVERY_MS, heartbeat, markHostOffline, registerHost } from '../hosts';
@@ -52,10 +52,35 @@ function guestCpus(): string | null {
   return raw;
 }
 
+/**
+ * Where this host's node channel listens, and where other servers reach it:
+ * CIRRUS_NODE_ADDRESS (host:port, an address of this node), else loopback on
+ * a port the kernel picks (one machine: no other server needs it).
+ */
+export function nodeListenAddress(): { host: string; port: number } {
+  const raw = process.env.CIRRUS_NODE_ADDRESS?.trim();
+  if (!raw) return { host: '127.0.0.1', port: 0 };
+  try {
+    return parseNodeAddress(raw);
+  } catch {
+    throw new Error(`CIRRUS_NODE_ADDRESS must be host:port (an address of this node and a port), not ${JSON.stringify(raw)}`);
+  }
+}
+
+/** CIRRUS_HOST_NAME: the host's name for admins (node-1, rack2-b…); else the machine's name and the host id's start. */
+function hostNameFor(hostId: string): string {
+  const raw = process.env.CIRRUS_HOST_NAME?.trim();
+  if (!raw) return `${os.hostname()}-${hostId.slice(0, 8)}`;
+  if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(raw)) throw new Error(`CIRRUS_HOST_NAME must be lower-case letters, digits and dashes (at most 63), not ${JSON.stringify(raw)}`);
+  return raw;
+}
+
 export type Compute = {
   driver: HypervisorDriver;
   hostId: string;
   hostName: string;
+  /** Where this host's node channel listens (host:port). */
+  nodeAddress: string;
   network: NetworkAgent;
   /** Stop background work; the driver stays usable until `stop`. Safe to call twice. */
   stop: () => Promise<void>;
@@ -70,9 +95,11 @@ export async function startCompute(opts: { db: Db; databaseUrl: string; dataDir:
   const { db, dataDir, log } = opts;
   // 1. This data directory is one host; its id survives restarts.
   const hostId = readOrCreateSecret(dataDir, 'host-id', () => crypto.randomUUID());
-  const hostName = `${os.hostname()}-${hostId.slice(0, 8)}`;
-  // Checked before anything starts: a bad CIRRUS_SAMPLE_SECONDS stops the server here, not half-way.
+  const hostName = hostNameFor(hostId);
+  // Checked before anything starts: a bad CIRRUS_SAMPLE_SECONDS or node address stops the server here, not half-way.
   const sampleEvery = sampleSeconds();
+  const listenOn = nodeListenAddress();
+  const key = clusterKey(dataDir);
 
   // 2. The driver re-adopts guests that kept running while we were down.
   const catalogDir = imagesDir(dataDir);
@@ -107,7 +134,19 @@ export async function startCompute(opts: { db: Db; databaseUrl: string; dataDir:
     }
   }
   const networkNote = capability.mode === 'user' ? `NICs use QEMU user-mode networking: ${capability.reason}.` : null;
-  await registerHost(db, { id: hostId, name: hostName, driver: driver.name, info, network: { mode: capability.mode, note: networkNote } });
+  // The node channel: other servers (a control plane) reach this host's guests' consoles through it, never their sockets.
+  const local = localGuests(driver);
+  const channel = new NodeChannelServer(key, nodeHandlers(hostId, local, log));
+  let nodeAddress: string;
+  try {
+    const bound = await channel.listen(listenOn.host, listenOn.port);
+    nodeAddress = `${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}`;
+  } catch (err) {
+    await driver.close();
+    throw new Error(`the node channel cannot listen on ${listenOn.host}:${listenOn.port}: ${err instanceof Error ? err.message : err}`);
+  }
+  await registerHost(db, { id: hostId, name: hostName, driver: driver.name, info, network: { mode: capability.mode, note: networkNote }, nodeAddress });
+  setClusterContext({ hostId, local, key });
   const network = new NetworkAgent({ db, hostId, driver, hostNetwork, log });
   // Volumes: this host's default pool, a directory of qcow2 files in the data dir (in memory with the fake driver).
   const fake = driver instanceof FakeHypervisor ? driver : null;
@@ -176,16 +215,6 @@ export async function startCompute(opts: { db: Db; databaseUrl: string; dataDir:
   sampler.start();
   // The host's network: restored now (after a crash or a host restart), then kept in step.
   network.start();
-  // Open segments' complete days into the ledger's sums (after midnight), then hard-capped budgets:
-  // stop what runs once a tenant's month is spent.
-  const budgets = setInterval(() => {
-    void checkpointOpenUsage(db)
-      .catch((err) => log(`[billing] checkpoint of open usage failed: ${err instanceof Error ? err.message : err}`))
-      .then(() => enforceBudgets(db))
-      .then((n) => n && log(`[billing] stopped ${n} instance(s) of tenants over a hard-capped budget`))
-      .catch((err) => log(`[billing] budget check failed: ${err instanceof Error ? err.message : err}`));
-  }, 30_000);
-  budgets.unref();
   const beat = setInterval(() => void heartbeat(db, hostId).catch(() => undefined), HEARTBEAT_EVERY_MS);
   beat.unref();
 
@@ -193,11 +222,11 @@ export async function startCompute(opts: { db: Db; databaseUrl: string; dataDir:
     driver,
     hostId,
     hostName,
+    nodeAddress,
     network,
     stop: async () => {
       if (stopping) return;
       stopping = true;
-      clearInterval(budgets);
       clearInterval(beat);
       await markHostOffline(db, hostId).catch(() => undefined);
       await reconciler.stop();
@@ -205,6 +234,8 @@ export async function startCompute(opts: { db: Db; databaseUrl: string; dataDir:
       await network.stop();
       await runner.stop();
       await pgPool.end().catch(() => undefined);
+      await channel.close();
+      setClusterContext(undefined);
       await driver.close();
       g[KEY] = undefined;
     },
