@@ -118,6 +118,23 @@ test('an admin edits a host’s ratios and maintenance, refusing a bad ratio', a
   await expect(maintenance).toHaveAttribute('aria-checked', 'false');
 });
 
+test('an admin switches placement from spread to pack and back, kept across a reload', async ({ page }) => {
+  await signIn(page, admin.email, admin.password);
+  await page.goto('/admin/hosts');
+  const group = page.getByRole('group', { name: 'Placement strategy' });
+  const spread = group.getByRole('radio', { name: /^Spread/ });
+  const pack = group.getByRole('radio', { name: /^Pack/ });
+  await expect(spread).toBeChecked();
+  await pack.click();
+  await expect(page.getByRole('status').filter({ hasText: 'New instances are now placed by pack.' })).toBeVisible();
+  await expect(pack).toBeChecked();
+  await page.reload();
+  await expect(pack).toBeChecked();
+  await spread.click();
+  await expect(spread).toBeChecked();
+  await expect(page.getByRole('status').filter({ hasText: 'New instances are now placed by spread.' })).toBeVisible();
+});
+
 test('an admin saves the default quotas; a tenant override needs a tenant id', async ({ page }) => {
   await signIn(page, admin.email, admin.password);
   await page.goto('/admin/quotas');

@@ -48,6 +48,7 @@ const cases: Record<string, Case> = {
     return { input: { userId: u.id }, target: u.id };
   },
   'admin.hosts.update': async () => ({ input: { hostId: compute.hostId, cpuRatioPct: 200 }, target: compute.hostId }),
+  'admin.hosts.setPlacement': async () => ({ input: { strategy: 'pack' }, target: 'placementStrategy' }),
   'admin.storage.update': async () => ({ input: { poolId: compute.poolId, capacityGiB: 5000 }, target: compute.poolId }),
   'admin.quotas.setDefaults': async () => ({ input: { instances: 5, vcpus: 8, memoryMiB: 8192, diskGiB: 100, nics: 10, networks: 3, bandwidthMbit: 500, portForwards: 2, savedStateMiB: 4096, snapshots: 5, snapshotGiB: 50, volumes: 4, volumeGiB: 40 }, target: 'defaultQuotas' }),
   'admin.quotas.set': async () => {

@@ -3,7 +3,8 @@ import { recordAudit, type Actor } from '../audit';
 import type { DbOrTx } from '../db/client';
 import { hosts } from '../db/schema';
 import { DomainError } from '../errors';
-import { allocatedOn, hostCapacity, HOST_STALE_AFTER_SECONDS } from '../hosts';
+import { allocatedOn, forgetPlacementStrategy, hostCapacity, HOST_STALE_AFTER_SECONDS } from '../hosts';
+import { setSetting, type PlacementStrategy } from '../settings';
 
 /** Hosts with capacity, what is allocated, what is free, and whether their server is alive. */
 export async function listHosts(db: DbOrTx) {
@@ -40,4 +41,10 @@ export async function updateHost(db: DbOrTx, actor: Actor, input: HostUpdate) {
     await recordAudit(tx, actor, { action: 'admin.hosts.update', target: { type: 'host', id: h.id }, detail: { name: h.name, ...changes } });
     return updated!;
   });
+}
+
+/** Spread new instances over the hosts or pack them (admin setting, audited as every setting); this server takes it at once, others within seconds. */
+export async function setPlacementStrategy(db: DbOrTx, actor: Actor, strategy: PlacementStrategy): Promise<void> {
+  await setSetting(db, actor, 'placementStrategy', strategy);
+  forgetPlacementStrategy();
 }

@@ -266,6 +266,39 @@ describe('placement', () => {
     expect(await onHost(hostId)).toBe(1);
   });
 
+  it('spreads launches to the emptiest host by default, and packs them onto the fullest that fits when an admin says pack', async () => {
+    // In placement's order (ties go to the first by id).
+    const made = [await setUpCompute(t.db), await setUpCompute(t.db), await setUpCompute(t.db)].map((c) => c.hostId).sort();
+    await onlyThese(made);
+    for (const id of made) await t.db.update(hosts).set({ cpus: 4, cpuRatioPct: 100, memoryMiB: 8192, ramRatioPct: 100, ramReserveMiB: 0 }).where(eq(hosts.id, id));
+    const admin = await makeUser(t.db, { isAdmin: true });
+    const { owner, ids } = await tenants(1);
+    const launch = async (name: string) => {
+      const r = await callerAs(t.db, owner).instances.launch({ tenantId: ids[0]!, ...tiny, name });
+      return r.id;
+    };
+    const counts = async () => Promise.all(made.map(onHost));
+    // One at a time, as a user would: each sees the last one placed.
+    for (let i = 0; i < 6; i++) await launch(`spread-${i}`);
+    expect(await counts()).toEqual([2, 2, 2]);
+    // The scarcer resource decides: a host with its vCPUs nearly gone is not "empty" for its free memory.
+    await t.db.update(hosts).set({ cpus: 3 }).where(eq(hosts.id, made[0]!));
+    await launch('spread-6');
+
+    expect(await counts()).toEqual([2, 3, 2]);
+
+    // Pack: the fullest host that fits (by the scarcer resource again), until it is full, then the next fullest.
+    await callerAs(t.db, admin).admin.hosts.setPlacement({ strategy: 'pack' });
+    await launch('pack-0');
+    expect(await counts()).toEqual([2, 4, 2]);
+    await launch('pack-1');
+    expect(await counts()).toEqual([3, 4, 2]);
+    await launch('pack-2');
+    expect(await counts()).toEqual([3, 4, 3]);
+    await expect(callerAs(t.db, admin).admin.hosts.setPlacement({ strategy: 'scatter' as 'pack' })).rejects.toThrow(/spread or pack/);
+    await callerAs(t.db, admin).admin.hosts.setPlacement({ strategy: 'spread' });
+  });
+
   it("judges the host's heartbeat by the claim's own clock, not by when its transaction began", async () => {
     const { hostId } = await setUpCompute(t.db);
     const { ids } = await tenants(1);

@@ -16,6 +16,9 @@ export const portRangeSchema = z
   .refine((r) => r.to >= r.from, { message: 'The range ends before it starts.', path: ['to'] });
 export type PortRange = z.infer<typeof portRangeSchema>;
 
+export const placementStrategySchema = z.enum(['spread', 'pack'], 'Choose spread or pack.');
+export type PlacementStrategy = z.infer<typeof placementStrategySchema>;
+
 // Each setting: its schema and default. Unknown or malformed stored values fall back to the default.
 const definitions = {
   signupEnabled: { schema: z.boolean(), default: true },
@@ -26,6 +29,8 @@ const definitions = {
     default: { instances: 10, vcpus: 16, memoryMiB: 16_384, diskGiB: 200, nics: 20, ...newerQuotaDefaults } as QuotaLimits,
   },
   portForwardRange: { schema: portRangeSchema, default: { from: 20_000, to: 29_999 } as PortRange },
+  /** Where new instances go among the hosts with room: the emptiest (spread), or the fullest (pack, leaving whole hosts free). */
+  placementStrategy: { schema: placementStrategySchema, default: 'spread' as PlacementStrategy },
 } as const;
 
 export type SettingKey = keyof typeof definitions;
@@ -47,6 +52,7 @@ export async function getSettings(db: DbOrTx): Promise<Settings> {
     signupEnabled: await getSetting(db, 'signupEnabled'),
     defaultQuotas: await getSetting(db, 'defaultQuotas'),
     portForwardRange: await getSetting(db, 'portForwardRange'),
+    placementStrategy: await getSetting(db, 'placementStrategy'),
   };
 }
 

@@ -95,6 +95,7 @@ const matrix: Record<string, Access> = {
   'admin.users.disable': 'admin',
   'admin.hosts.list': 'admin',
   'admin.hosts.update': 'admin',
+  'admin.hosts.setPlacement': 'admin',
   'admin.storage.list': 'admin',
   'admin.storage.volumes': 'admin',
   'admin.storage.update': 'admin',

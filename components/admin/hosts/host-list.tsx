@@ -8,6 +8,7 @@ import { FormAlert } from '../../ui/field';
 import { Card } from '../../ui/page';
 import { DataTable, formatDateTime } from '../../ui/table';
 import { HostForm } from './host-form';
+import { PlacementForm } from './placement-form';
 import { formatRatio } from './ratio';
 
 type Host = RouterOutputs['admin']['hosts']['list'][number];
@@ -81,6 +82,7 @@ export function HostList() {
   const hosts = list.data ?? [];
   return (
     <div className="space-y-6">
+      <PlacementForm />
       <Card
         title="Hosts"
         description="Capacity counts the overcommit ratios and, for RAM, the reserve kept for the host itself. Network says whether NICs join tenant networks (bridged) or fall back to QEMU user-mode networking, and why. Isolation says what keeps each guest to itself on the host — its own user, a cgroup with its share, QEMU's seccomp filter, hardware virtualization — and what the host cannot enforce."
@@ -100,6 +102,8 @@ export function HostList() {
                   <span className="whitespace-nowrap">
                     <span className="font-medium">{h.name}</span>
                     <span className="block text-xs text-slate-500">{h.driver}</span>
+                    {/* Loopback: the server of both roles on one machine; another address: a node the control plane reaches over its channel. */}
+                    {h.nodeAddress && !h.nodeAddress.startsWith('127.') ? <span className="block text-xs text-slate-500">node {h.nodeAddress}</span> : null}
                   </span>
                 ),
               },

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { emailSchema } from '../../accounts/validation';
 import { createFlavor, deleteFlavor, listFlavorsForAdmin, listImagesForAdmin, setImageEnabled, updateFlavor } from '../../admin/catalog';
 import { adminInstanceAction, listAllInstances } from '../../admin/instances';
-import { listHosts, updateHost } from '../../admin/hosts';
+import { listHosts, setPlacementStrategy, updateHost } from '../../admin/hosts';
 import { getPortForwardRange, listAllNetworks, setPortForwardRange } from '../../admin/networks';
 import { getDefaultQuotas, setDefaultQuotas, setTenantQuota } from '../../admin/quotas';
 import { createTenantForUser, getTenantForAdmin, listTenantsForAdmin, reactivateTenant, suspendTenant } from '../../admin/tenants';
@@ -13,7 +13,7 @@ import { capturedImageIdSchema } from '../../images/validation';
 import { instanceStates } from '../../instances/can';
 import { flavorSpecSchema, instanceIdSchema } from '../../instances/validation';
 import { adminListQuotaRequests, decideQuotaRequest } from '../../quotas/requests';
-import { getSettings, portRangeSchema, quotaLimitsSchema, setSetting } from '../../settings';
+import { getSettings, placementStrategySchema, portRangeSchema, quotaLimitsSchema, setSetting } from '../../settings';
 import { listPoolsForAdmin, listPoolVolumesForAdmin, poolVolumesInput, updatePool, updatePoolInput } from '../../storage/pools';
 import { tenantNameSchema } from '../../tenants/tenants';
 import { adminProcedure, router } from '../init';
@@ -52,6 +52,10 @@ const hostsRouter = router({
       }),
     )
     .mutation(({ ctx, input }) => updateHost(ctx.db, ctx.actor, input)),
+  /** Spread new instances over the hosts, or pack them onto as few as fit. */
+  setPlacement: adminProcedure
+    .input(z.object({ strategy: placementStrategySchema }))
+    .mutation(({ ctx, input }) => setPlacementStrategy(ctx.db, ctx.actor, input.strategy)),
 });
 
 const quotasRouter = router({
