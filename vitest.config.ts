@@ -25,6 +25,7 @@ const system = [
   'server/ec2/aws-tools.test.ts',
   'cli/cli.test.ts',
   'server/metrics/monitoring-real.test.ts',
+  'server/cluster/cluster.test.ts',
 ];
 
 export default defineConfig({

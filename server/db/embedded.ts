@@ -18,7 +18,17 @@ for (const event of asyncExitHook.hookedEvents()) asyncExitHook.unhookEvent(even
 const PG_USER = 'cirrus';
 const PG_DATABASE = 'cirrus';
 
-export type EmbeddedDatabase = { url: string; stop: () => Promise<void> };
+/** `networkUrl`: the same database at the network address it was also asked to listen on. */
+export type EmbeddedDatabase = { url: string; networkUrl: string | null; stop: () => Promise<void> };
+
+/** A pg_hba.conf line for an IPv4 network, with the password (SCRAM), added once. */
+function allowNetwork(pgDir: string, cidr: string) {
+  if (!/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/.test(cidr)) throw new Error(`not an IPv4 network: ${cidr}`);
+  const hba = path.join(pgDir, 'pg_hba.conf');
+  const line = `host all all ${cidr} scram-sha-256`;
+  const text = fs.readFileSync(hba, 'utf8');
+  if (!text.split('\n').includes(line)) fs.appendFileSync(hba, `${line}\n`);
+}
 
 /** A free TCP port on loopback, chosen by the kernel. */
 export function freePort(): Promise<number> {
@@ -73,7 +83,12 @@ function clusterDir(dataDir: string, isRoot: boolean, log: (m: string) => void):
  */
 export async function startEmbeddedPostgres(
   dataDir: string,
-  opts: { log?: (m: string) => void; quiet?: boolean } = {},
+  opts: {
+    log?: (m: string) => void;
+    quiet?: boolean;
+    /** Also listen on this address, and let clients from this IPv4 network in (with the password): a test cluster's nodes. */
+    network?: { address: string; allow: string };
+  } = {},
 ): Promise<EmbeddedDatabase> {
   const log = opts.log ?? ((m: string) => console.log(m));
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
@@ -91,7 +106,7 @@ export async function startEmbeddedPostgres(
     // PostgreSQL refuses to run as root: the package then runs it as a `postgres` system user.
     createPostgresUser: isRoot,
     initdbFlags: ['--encoding=UTF8'],
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    postgresFlags: ['-c', `listen_addresses=${['127.0.0.1', ...(opts.network ? [opts.network.address] : [])].join(',')}`, '-c', 'unix_socket_directories='],
     onLog: (m) => {
       pgLog.push(m);
       if (pgLog.length > 200) pgLog.shift();
@@ -107,6 +122,7 @@ export async function startEmbeddedPostgres(
   } else {
     await stopOrphanPostmaster(pgDir, log);
   }
+  if (opts.network) allowNetwork(pgDir, opts.network.allow);
   try {
     await server.start();
   } catch (err) {
@@ -129,6 +145,7 @@ export async function startEmbeddedPostgres(
   let stopped = false;
   return {
     url,
+    networkUrl: opts.network ? url.replace('@127.0.0.1:', `@${opts.network.address}:`) : null,
     stop: async () => {
       if (stopped) return;
       stopped = true;
