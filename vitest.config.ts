@@ -26,6 +26,7 @@ const system = [
   'cli/cli.test.ts',
   'server/metrics/monitoring-real.test.ts',
   'server/cluster/cluster.test.ts',
+  'server/hypervisor/qemu/live-migration.test.ts',
 ];
 
 export default defineConfig({

@@ -221,6 +221,8 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
         CIRRUS_DATA_DIR: node.dataDir,
         CIRRUS_NODE_ADDRESS: node.channel,
         CIRRUS_HOST_NAME: node.name,
+        // Its guests' cgroups apart from the other nodes' (on their own machines they would be anyway): one instance on two nodes mid-move.
+        CIRRUS_CGROUP_PARENT: `cirrus-guests-${node.name}`,
         DATABASE_URL: db!.networkUrl!,
       });
     };

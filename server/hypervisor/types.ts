@@ -357,8 +357,53 @@ export interface HypervisorDriver {
    */
   restoreTaps?(id: string): Promise<string[]>;
 
+  // Live migration between hosts (qemu/live-migration.ts says how). Source and
+  // target are two drivers on two hosts; whoever runs the move carries the
+  // streams between them (the node channel).
+  /** Source: what the target must make to receive the guest (its spec, its machine as it runs now, its disk's size). */
+  migrationSource?(id: string): Promise<IncomingGuest>;
+  /**
+   * Target: make the guest with a blank disk of that size and start its QEMU
+   * waiting for the running state and serving the disk to the source's mirror.
+   */
+  prepareIncoming?(guest: IncomingGuest): Promise<void>;
+  /** Target: the Unix sockets the source's two streams go to on this host. */
+  incomingEndpoints?(id: string): Promise<{ disk: string; state: string }>;
+  /** Target, once the source is done: stop serving the disk and let the guest run. Idempotent. */
+  finishIncoming?(id: string): Promise<void>;
+  /**
+   * Source: mirror the disk and migrate the running state through the streams
+   * `open` makes; resolves with the guest stopped here, nothing left to send,
+   * and the target holding all of it. On failure the guest runs here as before.
+   */
+  migrateOut?(id: string, open: (kind: 'disk' | 'state') => Promise<import('node:stream').Duplex>, onProgress?: (p: MigrationProgress) => void): Promise<MigrationReport>;
+  /** Source, after a move that did not finish: drop what it set up and let the guest run here again. */
+  abortMigrationOut?(id: string): Promise<void>;
+
   /** Let go of connections and timers; guests keep running. */
   close(): Promise<void>;
+}
+
+/** What a target needs to receive a guest: its spec, the machine it runs as now (hot-added CPUs and memory), its disk's virtual size. */
+export interface IncomingGuest {
+  spec: GuestSpec;
+  machine: import('./machine').MachineShape;
+  diskBytes: number;
+}
+
+/** A move under way: which part, and how far. */
+export interface MigrationProgress {
+  phase: 'disk' | 'memory';
+  doneBytes: number;
+  totalBytes: number;
+}
+
+export interface MigrationReport {
+  /** How long the guest was stopped on the source before the move was complete (QEMU's own measure). */
+  downtimeMs: number;
+  /** Bytes carried: the disk's and the running state's. */
+  diskBytes: number;
+  stateBytes: number;
 }
 
 export type HypervisorErrorCode = 'INVALID_SPEC' | 'NOT_FOUND' | 'ALREADY_EXISTS' | 'INVALID_STATE' | 'BACKEND_FAILED';

@@ -114,6 +114,8 @@ export async function startCompute(opts: { db: Db; databaseUrl: string; dataDir:
           dataDir,
           saveMiBps: saveMiBps(),
           guestCpus: guestCpus(),
+          // Hosts of a cluster on one machine (npm run cluster): each its own parent group.
+          cgroupParent: process.env.CIRRUS_CGROUP_PARENT || undefined,
         });
   const info = await driver.hostInfo();
   // Tenant networks need bridges, namespaces and nftables; without them NICs fall back to user-mode.

@@ -195,6 +195,8 @@ export function findCgroups(procRoot = '/proc'): CgroupHost {
 export type GuestGroup = Partial<Record<Controller | 'cpuacct', string>>;
 
 export const GROUP_PARENT = 'cirrus-guests';
+/** Another name for the parent group (a host of a cluster on one machine: `cirrus-guests-node-2`), so two hosts never share a guest's group. */
+export const GROUP_PARENT_PATTERN = /^cirrus-guests(-[a-z0-9-]{1,40})?$/;
 
 /** A CPU list as the kernel writes it ("1", "2-7", "0,2-3"). */
 export const CPU_LIST_PATTERN = /^\d{1,4}(-\d{1,4})?(,\d{1,4}(-\d{1,4})?)*$/;
@@ -243,13 +245,16 @@ export class GuestCgroups {
     private readonly parents: GuestGroup,
     /** The CPUs guests are kept to, or null for all the host's. */
     readonly cpus: string | null,
+    private readonly parentName: string,
   ) {}
 
   /**
    * Find the hierarchies and make (or check) the parent group in each. Null,
    * with the reason in `report.missing`, where no controller can be used.
    */
-  static open(procRoot = '/proc', opts: { cpus?: string | null } = {}): { cgroups: GuestCgroups | null; report: CgroupReport } {
+  static open(procRoot = '/proc', opts: { cpus?: string | null; parent?: string } = {}): { cgroups: GuestCgroups | null; report: CgroupReport } {
+    const parentName = opts.parent ?? GROUP_PARENT;
+    if (!GROUP_PARENT_PATTERN.test(parentName)) throw new Error(`a guests' parent group is cirrus-guests or cirrus-guests-<name>, not ${JSON.stringify(parentName)}`);
     const host = findCgroups(procRoot);
     const missing = [...host.missing];
     const parents: GuestGroup = {};
@@ -259,7 +264,7 @@ export class GuestCgroups {
       const h = host[c];
       // Guests are confined to some CPUs only when the operator asked for it.
       if (!h || (c === 'cpuset' && !opts.cpus)) continue;
-      const dir = path.join(h.ownDir, GROUP_PARENT);
+      const dir = path.join(h.ownDir, parentName);
       try {
         mkdirSync(dir, { recursive: true });
         if (h.version === 2 && c !== 'cpuacct') {
@@ -285,7 +290,7 @@ export class GuestCgroups {
       controllers: usable,
       missing,
     };
-    return { cgroups: usable.length ? new GuestCgroups(host, parents, opts.cpus ?? null) : null, report };
+    return { cgroups: usable.length ? new GuestCgroups(host, parents, opts.cpus ?? null, parentName) : null, report };
   }
 
   private versions(): { cpu?: 1 | 2; memory?: 1 | 2; io?: 1 | 2; pids?: 1 | 2 } {
@@ -333,7 +338,7 @@ export class GuestCgroups {
     for (const c of Object.keys(want) as (Controller | 'cpuacct')[]) {
       const name = c === 'io' && this.host.io?.version === 1 ? 'blkio' : c;
       const line = this.host[c]!.version === 2 ? lines.find((g) => g.controllers.length === 0) : lines.find((g) => g.controllers.includes(name));
-      if (!line?.path.endsWith(`/${GROUP_PARENT}/${id}`)) return null;
+      if (!line?.path.endsWith(`/${this.parentName}/${id}`)) return null;
     }
     return want;
   }

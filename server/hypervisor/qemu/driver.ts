@@ -16,6 +16,9 @@ import { DEFAULT_IMAGE_ID, ImageCatalog, defaultImagesDir, type GuestImage } fro
 import { GUEST_ID_PATTERN, validateGuestId, validateGuestSpec } from '../spec';
 import {
   HypervisorError,
+  type IncomingGuest,
+  type MigrationProgress,
+  type MigrationReport,
   type Acceleration,
   type ConsoleEndpoint,
   type GuestEvent,
@@ -49,6 +52,7 @@ import { withGuestFileLock } from './guest-lock';
 import { guestLayout, MAX_SOCKET_PATH, type GuestLayout } from './layout';
 import { isOurProcessAlive, processUsage, readPidFile, startQemu, waitForPidFile } from './process';
 import { migration, unixUri, waitForMigration } from './migration';
+import { completeMirror, dropMirror, incoming as incomingMigration, mirror, relay, rootDisk, waitForMirrorReady, type OpenStream } from './live-migration';
 import { listenForState, sendState } from './state-stream';
 import { applyFileRules, guestFileRules, GuestJail, releaseKeptDir, type GuestGroup } from './jail';
 import { openOwnFile, readRecordFile, writeRecordFile } from './safe-files';
@@ -99,6 +103,8 @@ export interface QemuDriverOptions {
   procRoot?: string;
   /** The host CPUs guests run on (a CPU list, e.g. "1-7"); the others stay the host's. Default: all. */
   guestCpus?: string | null;
+  /** The guests' parent cgroup (cirrus-guests-<name>): hosts of a cluster sharing one machine keep their guests' groups apart. */
+  cgroupParent?: string;
 }
 
 interface GuestRecord {
@@ -144,6 +150,10 @@ const AGENT_SHUTDOWN_AFTER_MS = 6_000;
 const ADOPT_CONNECT_MS = 2_000;
 const SAVE_TIMEOUT_MS = 10 * 60_000;
 const RESTORE_TIMEOUT_MS = 10 * 60_000;
+/** A move between hosts: the disk in step and the running state across, each within this. */
+const MIGRATE_TIMEOUT_MS = 15 * 60_000;
+/** QEMU 7.2 caps a migration at 32 MiB/s by default; between hosts of one cluster the link is the limit. */
+const MIGRATE_BYTES_PER_SECOND = 1024 * 2 ** 20;
 /** How long a detach waits for the guest to let go of the device. */
 const DETACH_TIMEOUT_MS = 30_000;
 
@@ -229,6 +239,7 @@ export class QemuDriver implements HypervisorDriver {
       mode: opts.isolation,
       procRoot: opts.procRoot,
       cpus: opts.guestCpus ?? null,
+      cgroupParent: opts.cgroupParent,
     });
   }
 
@@ -1050,6 +1061,103 @@ export class QemuDriver implements HypervisorDriver {
     await this.collect();
   }
 
+  // Live migration (live-migration.ts) ---------------------------------------------
+
+  async migrationSource(id: string): Promise<IncomingGuest> {
+    return this.withLock(id, async () => {
+      const t = await this.requireRunning(id);
+      const { record, layout } = this.load(id);
+      if (record.spec.volumes?.length) throw new HypervisorError('INVALID_STATE', `guest ${id} has volumes attached: they stay in this host's pool`);
+      if (existsSync(layout.stateFile)) throw new HypervisorError('INVALID_STATE', `guest ${id} has a saved state here`);
+      return { spec: record.spec, machine: this.liveShape(id), diskBytes: (await rootDisk(t.monitor)).bytes };
+    });
+  }
+
+  async prepareIncoming(guest: IncomingGuest): Promise<void> {
+    const { spec, image } = this.checkNewSpec(guest.spec);
+    const machine = validateShape(guest.machine);
+    if (!Number.isSafeInteger(guest.diskBytes) || guest.diskBytes < spec.diskGiB * 2 ** 30 || guest.diskBytes > 16 * 2 ** 40) {
+      throw new HypervisorError('INVALID_SPEC', `an incoming disk of ${guest.diskBytes} bytes does not fit a ${spec.diskGiB} GiB guest`);
+    }
+    await this.withLock(spec.id, async () => {
+      // A prepare asked again (a retried move) finds its guest waiting: nothing to do.
+      if (existsSync(this.layout(spec.id).specFile)) {
+        const t = await this.current(spec.id);
+        if (t && (await qmp.status(t.monitor)).status === 'inmigrate') return;
+        throw new HypervisorError('ALREADY_EXISTS', `guest ${spec.id} already exists on this host`);
+      }
+      // The disk is one qcow2 of its own (no backing file): the mirror copies the whole disk, base image included.
+      await this.makeGuest(spec, image, null, (layout) => run(this.qemuImg, ['create', '-q', '-f', 'qcow2', layout.disk, String(guest.diskBytes)]));
+      try {
+        await this.spawnGuest(spec.id, { incoming: true, machine, serveDisk: true });
+      } catch (e) {
+        rmSync(this.layout(spec.id).dir, { recursive: true, force: true });
+        throw e;
+      }
+    });
+  }
+
+  async incomingEndpoints(id: string): Promise<{ disk: string; state: string }> {
+    const { layout } = this.load(id);
+    return { disk: layout.nbdSocket, state: layout.incomingSocket };
+  }
+
+  async finishIncoming(id: string): Promise<void> {
+    await this.withLock(id, async () => {
+      const t = await this.requireRunning(id);
+      const s = await qmp.status(t.monitor);
+      if (s.status === 'inmigrate') throw new HypervisorError('INVALID_STATE', `guest ${id} has not received its whole state yet`);
+      await incomingMigration.stopServing(t.monitor);
+      if (!s.running) await qmp.cont(t.monitor);
+      this.emit({ type: 'started', id, at: new Date() });
+    });
+  }
+
+  async migrateOut(id: string, open: OpenStream, onProgress?: (p: MigrationProgress) => void): Promise<MigrationReport> {
+    return this.withLock(id, async () => {
+      const t = await this.requireRunning(id);
+      const { layout, record } = this.load(id);
+      if (record.spec.volumes?.length) throw new HypervisorError('INVALID_STATE', `guest ${id} has volumes attached: they stay in this host's pool`);
+      const user = this.jail.userOf(record.uid, (await this.acceleration()).accel);
+      // What an earlier try left (a server killed half-way) goes first.
+      await dropMirror(t.monitor);
+      const disk = await relay(layout.mirrorSocket, user, 'disk', open);
+      const state = await relay(layout.migrateSocket, user, 'state', open);
+      try {
+        await mirror.addTarget(t.monitor, layout.mirrorSocket);
+        await mirror.start(t.monitor);
+        await waitForMirrorReady(t.monitor, { timeoutMs: MIGRATE_TIMEOUT_MS, failure: disk.failure, onProgress: (p) => onProgress?.({ phase: 'disk', ...p }) });
+        await migration.setBandwidth(t.monitor, MIGRATE_BYTES_PER_SECOND);
+        await migration.start(t.monitor, unixUri(layout.migrateSocket));
+        await waitForMigration(t.monitor, { timeoutMs: MIGRATE_TIMEOUT_MS, everyMs: 50, onProgress: (p) => onProgress?.({ phase: 'memory', ...p }) });
+        // Stopped here now (postmigrate): no write can come, so the mirror completes with the target holding every block.
+        await completeMirror(t.monitor);
+        const done = await migration.query(t.monitor);
+        return { downtimeMs: done.downtime ?? 0, diskBytes: disk.sent(), stateBytes: state.sent() };
+      } catch (e) {
+        await migration.cancel(t.monitor).catch(() => undefined);
+        await dropMirror(t.monitor);
+        // A failed migration lets the source run again by itself; one that completed before the mirror failed did not.
+        if (!(await qmp.status(t.monitor)).running) await qmp.cont(t.monitor).catch(() => undefined);
+        throw new HypervisorError('BACKEND_FAILED', `moving guest ${id} failed: ${errorText(e)}`);
+      } finally {
+        disk.close();
+        state.close();
+      }
+    });
+  }
+
+  async abortMigrationOut(id: string): Promise<void> {
+    await this.withLock(id, async () => {
+      const t = await this.requireRunning(id);
+      const now = await migration.query(t.monitor);
+      if (now.status === 'setup' || now.status === 'active') await migration.cancel(t.monitor).catch(() => undefined);
+      await dropMirror(t.monitor);
+      // Stopped after a completed migration (postmigrate): cont takes its disks back and runs it here.
+      if (!(await qmp.status(t.monitor)).running) await qmp.cont(t.monitor);
+    });
+  }
+
   // 4. Questions -------------------------------------------------------------
 
   async status(id: string): Promise<GuestStatus> {
@@ -1278,7 +1386,7 @@ export class QemuDriver implements HypervisorDriver {
    * guest's own user, in its cgroup, and attach QMP; undo everything on
    * failure. Under the guest's lock.
    */
-  private async spawnGuest(id: string, opts: { incoming: boolean; machine?: MachineShape }): Promise<void> {
+  private async spawnGuest(id: string, opts: { incoming: boolean; machine?: MachineShape; serveDisk?: boolean }): Promise<void> {
     const { layout } = this.load(id);
     const image = this.imageOf(id);
     const { accel } = await this.acceleration();
@@ -1324,6 +1432,8 @@ export class QemuDriver implements HypervisorDriver {
       // Into its cgroup while its vCPUs are still stopped (-S): all it runs is charged there.
       if (group) this.jail.cgroups!.place(group, pid);
       await this.attach(id, layout, pid, 10_000, group);
+      // A live migration's target serves its disk to the source's mirror: QEMU makes that socket too, before the directory closes.
+      if (opts.serveDisk) await incomingMigration.serveDisk(this.tracked.get(id)!.monitor, layout.nbdSocket);
       // QEMU has made its sockets (QMP answers once it is up): from now on its user cannot add, remove or swap anything
       // in the run directory, so every socket and file the server uses there stays the one QEMU made.
       this.closeRunDir(id);
@@ -1569,7 +1679,7 @@ export class QemuDriver implements HypervisorDriver {
   }
 
   private removeRuntimeFiles(layout: GuestLayout): void {
-    for (const f of [layout.qmpSocket, layout.vncSocket, layout.serialSocket, layout.qgaSocket, layout.pidFile, layout.screendump, layout.migrateSocket, layout.incomingSocket]) {
+    for (const f of [layout.qmpSocket, layout.vncSocket, layout.serialSocket, layout.qgaSocket, layout.pidFile, layout.screendump, layout.migrateSocket, layout.incomingSocket, layout.nbdSocket, layout.mirrorSocket]) {
       rmSync(f, { force: true });
     }
   }

@@ -117,6 +117,8 @@ export class GuestJail {
       euid?: number;
       /** Where guest uids are claimed (default: the host's registry, HOST_UIDS_DIR). */
       uidsDir?: string;
+      /** The guests' parent cgroup's name (default cirrus-guests). */
+      cgroupParent?: string;
     },
   ) {
     // One registry for the machine (two data directories must never share a uid); a server that is not root runs guests as itself.
@@ -125,7 +127,7 @@ export class GuestJail {
       this.cgroups = null;
       this.cgroupReport = { enforced: false, versions: '', controllers: [], missing: ['cgroup limits (turned off for this driver)'] };
     } else {
-      const { cgroups, report } = GuestCgroups.open(opts.procRoot, { cpus: opts.cpus ?? null });
+      const { cgroups, report } = GuestCgroups.open(opts.procRoot, { cpus: opts.cpus ?? null, parent: opts.cgroupParent });
       this.cgroups = cgroups;
       this.cgroupReport = report;
     }

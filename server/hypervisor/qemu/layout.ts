@@ -37,6 +37,10 @@ export interface GuestLayout {
   migrateSocket: string;
   /** Where a QEMU waiting for a saved state listens for it. */
   incomingSocket: string;
+  /** Live migration, target: where its QEMU serves the blank disk the source mirrors into (NBD). */
+  nbdSocket: string;
+  /** Live migration, source: where the server relays the mirror's NBD connection to the target. */
+  mirrorSocket: string;
 }
 
 /** Unix socket paths are limited to 107 bytes by the kernel. */
@@ -64,5 +68,7 @@ export function guestLayout(guestsDir: string, id: string): GuestLayout {
     qemuLog: path.join(run, 'qemu.log'),
     migrateSocket: path.join(run, 'migrate.sock'),
     incomingSocket: path.join(run, 'incoming.sock'),
+    nbdSocket: path.join(run, 'nbd.sock'),
+    mirrorSocket: path.join(run, 'mirror.sock'),
   };
 }

@@ -16,6 +16,8 @@ export interface MigrationStatus {
   status: string;
   ram?: { transferred: number; remaining: number; total: number };
   'error-desc'?: string;
+  /** Once completed: how long the guest was stopped for the last pass, in ms. */
+  downtime?: number;
 }
 
 export const migration = {
