@@ -73,6 +73,11 @@ const cases: Record<string, Case> = {
     const instanceId = await runningInstance();
     return { input: { instanceId }, target: instanceId };
   },
+  'admin.instances.migrate': async () => {
+    const instanceId = await runningInstance();
+    const other = await setUpCompute(t.db); // somewhere to move to
+    return { input: { instanceId, targetHostId: other.hostId }, target: instanceId };
+  },
   'admin.quotaRequests.decide': async () => {
     const tenantId = await tenantOf('Asking');
     const req = await callerAs(t.db, owner).quotaRequests.create({ tenantId, resource: 'vcpus', limit: 64, reason: 'A bigger build farm for CI.' });

@@ -64,7 +64,17 @@ export type NodeRequest =
   | { op: 'serial-log'; instanceId: string; bytes: number }
   | { op: 'guest-info'; instanceId: string }
   | { op: 'screenshot'; instanceId: string }
-  | { op: 'console'; instanceId: string; kind: 'vnc' | 'serial' };
+  | { op: 'console'; instanceId: string; kind: 'vnc' | 'serial' }
+  // Live migration, asked of the target by the source's node (server/cluster/migrate.ts).
+  | { op: 'migrate-prepare'; instanceId: string; guest: unknown }
+  | { op: 'migrate-finish'; instanceId: string }
+  | { op: 'migrate-abort'; instanceId: string }
+  | { op: 'migrate-status'; instanceId: string }
+  | { op: 'migrate-stream'; instanceId: string; kind: 'disk' | 'state' };
+
+/** The requests answered with a stream (raw bytes after the answer line). */
+export type NodeStreamRequest = Extract<NodeRequest, { op: 'console' | 'migrate-stream' }>;
+export type NodeCallRequest = Exclude<NodeRequest, NodeStreamRequest>;
 
 export type NodeAnswer = { ok: true; result?: unknown } | { ok: false; code: string; message: string };
 
@@ -121,9 +131,9 @@ function readLine(socket: net.Socket, max: number): Promise<string> {
 
 export type NodeHandlers = {
   /** Answer a request (its result goes back as JSON). Throw a NodeError to answer with a code. */
-  call: (req: Exclude<NodeRequest, { op: 'console' }>) => Promise<unknown>;
-  /** Open the stream a request names (a guest's console socket), connected. */
-  open: (req: Extract<NodeRequest, { op: 'console' }>) => Promise<net.Socket>;
+  call: (req: NodeCallRequest) => Promise<unknown>;
+  /** Open the stream a request names (a guest's console socket, a migration's incoming socket), connected. */
+  open: (req: NodeStreamRequest) => Promise<net.Socket>;
   /** A request that could not be served, for the node's log. */
   log?: (message: string) => void;
 };
@@ -151,6 +161,15 @@ export function parseNodeRequest(line: string): NodeRequest | null {
       return id ? { op: r.op, instanceId: id } : null;
     case 'console':
       return id && (r.kind === 'vnc' || r.kind === 'serial') ? { op: 'console', instanceId: id, kind: r.kind } : null;
+    case 'migrate-prepare':
+      // The guest's spec is checked whole by the driver (validateGuestSpec, validateShape) before anything is made.
+      return id && typeof r.guest === 'object' && r.guest !== null ? { op: 'migrate-prepare', instanceId: id, guest: r.guest } : null;
+    case 'migrate-finish':
+    case 'migrate-abort':
+    case 'migrate-status':
+      return id ? { op: r.op, instanceId: id } : null;
+    case 'migrate-stream':
+      return id && (r.kind === 'disk' || r.kind === 'state') ? { op: 'migrate-stream', instanceId: id, kind: r.kind } : null;
     default:
       return null;
   }
@@ -194,7 +213,7 @@ export class NodeChannelServer {
       return;
     }
     try {
-      if (req.op !== 'console') {
+      if (req.op !== 'console' && req.op !== 'migrate-stream') {
         answer({ ok: true, result: await h.call(req) });
         socket.end();
         return;
@@ -283,7 +302,7 @@ async function ask(address: string, key: Buffer, req: NodeRequest, timeoutMs: nu
 }
 
 /** Ask a node and wait for its answer's result; a refusal is thrown as a NodeError. */
-export async function callNode(address: string, key: Buffer, req: Exclude<NodeRequest, { op: 'console' }>, timeoutMs = 15_000): Promise<unknown> {
+export async function callNode(address: string, key: Buffer, req: NodeCallRequest, timeoutMs = 15_000): Promise<unknown> {
   const { socket, answer } = await ask(address, key, req, timeoutMs);
   socket.destroy();
   if (!answer.ok) throw new NodeError(answer.code, answer.message);
@@ -291,7 +310,7 @@ export async function callNode(address: string, key: Buffer, req: Exclude<NodeRe
 }
 
 /** Open a stream on a node (a guest's console): the socket carries the guest's bytes once this resolves. */
-export async function openNodeStream(address: string, key: Buffer, req: Extract<NodeRequest, { op: 'console' }>, timeoutMs = 15_000): Promise<net.Socket> {
+export async function openNodeStream(address: string, key: Buffer, req: NodeStreamRequest, timeoutMs = 15_000): Promise<net.Socket> {
   const { socket, answer } = await ask(address, key, req, timeoutMs);
   if (!answer.ok) {
     socket.destroy();

@@ -51,8 +51,21 @@ const HYPERVISOR_CODES = new Set<string>(['INVALID_SPEC', 'NOT_FOUND', 'ALREADY_
 const fromNodeError = (err: unknown): unknown =>
   err instanceof NodeError && HYPERVISOR_CODES.has(err.code) ? new HypervisorError(err.code as HypervisorErrorCode, err.message) : err;
 
-/** What a node serves on its channel: its own guests' live side, and nothing else. */
-export function nodeHandlers(hostId: string, guests: GuestAccess, log: (m: string) => void): NodeHandlers {
+/** The target's side of a live migration, as its node serves it (migrate.ts). */
+export type MigrationTargetService = {
+  prepare: (instanceId: string, guest: unknown) => Promise<void>;
+  finish: (instanceId: string) => Promise<void>;
+  abort: (instanceId: string) => Promise<void>;
+  status: (instanceId: string) => Promise<string>;
+  open: (instanceId: string, kind: 'disk' | 'state') => Promise<net.Socket>;
+};
+
+/** What a node serves on its channel: its own guests' live side, and its side of moves to it. */
+export function nodeHandlers(hostId: string, guests: GuestAccess, log: (m: string) => void, migration?: MigrationTargetService): NodeHandlers {
+  const moves = () => {
+    if (!migration) throw new NodeError('INVALID', 'this node takes no live migrations');
+    return migration;
+  };
   return {
     log,
     call: async (req) => {
@@ -66,6 +79,14 @@ export function nodeHandlers(hostId: string, guests: GuestAccess, log: (m: strin
             return await guests.guestInfo(req.instanceId);
           case 'screenshot':
             return (await guests.screenshot(req.instanceId)).toString('base64');
+          case 'migrate-prepare':
+            return await moves().prepare(req.instanceId, req.guest);
+          case 'migrate-finish':
+            return await moves().finish(req.instanceId);
+          case 'migrate-abort':
+            return await moves().abort(req.instanceId);
+          case 'migrate-status':
+            return await moves().status(req.instanceId);
         }
       } catch (err) {
         throw toNodeError(err);
@@ -73,7 +94,7 @@ export function nodeHandlers(hostId: string, guests: GuestAccess, log: (m: strin
     },
     open: async (req) => {
       try {
-        return await guests.openConsole(req.instanceId, req.kind);
+        return req.op === 'console' ? await guests.openConsole(req.instanceId, req.kind) : await moves().open(req.instanceId, req.kind);
       } catch (err) {
         throw toNodeError(err);
       }

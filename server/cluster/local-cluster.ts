@@ -51,7 +51,9 @@ export type LocalCluster = {
   nodes: LocalNode[];
   /** Fence a node as a failed host is fenced: every process in its namespace killed at once (its QEMUs too). */
   killNode: (name: string) => Promise<void>;
-  /** Start a node's server again (after killNode or stopNode), on its own data directory. */
+  /** SIGKILL a node's server only, as a crash of Cirrus on it would: its guests' QEMUs go on. */
+  killNodeServer: (name: string) => Promise<void>;
+  /** Start a node's server again (after killNode or killNodeServer), on its own data directory. */
   startNode: (name: string) => Promise<void>;
   /** SIGKILL the control plane (its nodes and guests keep running) or start it again. */
   killControl: () => Promise<void>;
@@ -255,6 +257,15 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
       await killNamespace(node.ns);
       node.process = null;
     };
+    const killNodeServer = async (name: string) => {
+      const node = nodes.find((n) => n.name === name);
+      if (!node?.process) throw new Error(`node ${name} runs no server`);
+      // nsenter, unshare and sh each exec the next: this pid is the node's server.
+      const p = node.process;
+      p.kill('SIGKILL');
+      await new Promise((r) => (p.exitCode !== null || p.signalCode !== null ? r(null) : p.once('exit', r)));
+      node.process = null;
+    };
     const killControl = async () => {
       control.process?.kill('SIGKILL');
       await new Promise((r) => (control.process?.exitCode !== null ? r(null) : control.process.once('exit', r)));
@@ -283,6 +294,7 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
       control,
       nodes,
       killNode,
+      killNodeServer,
       startNode,
       killControl,
       startControl,

@@ -281,6 +281,8 @@ export const instances = pgTable(
     nics: integer('nics').notNull(),
     tags: jsonb('tags').$type<Record<string, string>>().notNull().default({}),
     hostId: uuid('host_id').references(() => hosts.id),
+    /** While it moves to another host (instance_migrations): that host, whose room it holds too until the move ends. */
+    migrationHostId: uuid('migration_host_id').references(() => hosts.id),
     state: instanceState('state').notNull().default('pending'),
     /** Why it is in this state, when that needs saying (error, stopped by a crash, …). */
     stateReason: text('state_reason'),
@@ -325,6 +327,44 @@ export const instances = pgTable(
     index('instances_tenant_created_idx').on(t.tenantId, t.createdAt, t.id),
     index('instances_tenant_state_idx').on(t.tenantId, t.state),
     index('instances_host_state_idx').on(t.hostId, t.state),
+    index('instances_migration_host_idx').on(t.migrationHostId).where(sql`${t.migrationHostId} is not null`),
+  ],
+);
+
+/** A move of a running instance to another host, from the request to its end. */
+export const migrationState = pgEnum('migration_state', ['queued', 'preparing', 'copying', 'switching', 'completed', 'failed']);
+
+export const instanceMigrations = pgTable(
+  'instance_migrations',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    instanceId: text('instance_id')
+      .notNull()
+      .references(() => instances.id, { onDelete: 'cascade' }),
+    tenantId: uuid('tenant_id').notNull(),
+    sourceHostId: uuid('source_host_id')
+      .notNull()
+      .references(() => hosts.id),
+    targetHostId: uuid('target_host_id')
+      .notNull()
+      .references(() => hosts.id),
+    state: migrationState('state').notNull().default('queued'),
+    /** Why it moves: an admin asked, or its host is being evacuated. */
+    reason: text('reason', { enum: ['admin', 'evacuation'] }).notNull(),
+    requestedBy: text('requested_by').notNull(),
+    /** How far the copy has come: the disk first, then memory. */
+    progress: jsonb('progress').$type<{ phase: 'disk' | 'memory'; doneBytes: number; totalBytes: number } | null>(),
+    /** How long the guest was stopped for the switch, ms (once completed). */
+    downtimeMs: integer('downtime_ms'),
+    error: text('error'),
+    createdAt: createdAt(),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+  },
+  (t) => [
+    // One move at a time per instance.
+    uniqueIndex('instance_migrations_active_key').on(t.instanceId).where(sql`${t.state} in ('queued', 'preparing', 'copying', 'switching')`),
+    index('instance_migrations_source_idx').on(t.sourceHostId, t.createdAt),
+    index('instance_migrations_instance_idx').on(t.instanceId, t.createdAt),
   ],
 );
 

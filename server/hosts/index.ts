@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, is, notInArray, sql, type Placeholder } from 'drizzle-orm';
+import { and, asc, eq, gt, is, notInArray, or, sql, type Placeholder, type SQL } from 'drizzle-orm';
 import { PgTransaction } from 'drizzle-orm/pg-core';
 import type { DbOrTx, Tx } from '../db/client';
 import { prebuilt } from '../db/named';
@@ -66,6 +66,9 @@ export async function markHostOffline(db: DbOrTx, hostId: string): Promise<void>
 /** A suspended instance holds its disk on the host, not its vCPUs and memory: resuming or stopping it takes them back (reserveForUnsuspend). */
 const HOLDS_COMPUTE = sql`${instances.state} <> 'suspended'`;
 
+/** The instances a host holds room for: those on it, and those moving to it (they hold their old host's room too until the move ends). */
+const heldBy = (hostId: string | SQL) => or(eq(instances.hostId, hostId), eq(instances.migrationHostId, hostId));
+
 /** What the instances rows in scope hold of a host (aggregates, so the rows are the live ones on that host). */
 const allocatedColumns = {
   vcpus: sql<number>`coalesce(sum(${instances.vcpus}) filter (where ${HOLDS_COMPUTE}), 0)::int`,
@@ -78,7 +81,7 @@ export async function allocatedOn(db: DbOrTx, hostId: string): Promise<Resources
   const [row] = await db
     .select(allocatedColumns)
     .from(instances)
-    .where(and(eq(instances.hostId, hostId), counted));
+    .where(and(heldBy(hostId), counted));
   return row ?? { vcpus: 0, memoryMiB: 0, diskGiB: 0 };
 }
 
@@ -140,10 +143,11 @@ const liveHost = (onHost?: string | Placeholder) =>
  * refuses it (placementTransaction). `onHost`: only that host will do (a clone
  * is made where its source's files are). The refusal is returned, not thrown,
  * so a launch can choose before it takes its tenant's quota lock and still
- * say "quota exceeded" first when both apply.
+ * say "quota exceeded" first when both apply. `exclude`: any host but that
+ * one (a move away from it).
  */
-export async function chooseHost(tx: Tx, request: Pick<Usage, 'vcpus' | 'memoryMiB' | 'diskGiB'>, onHost?: string): Promise<HostRow | DomainError> {
-  const candidates = onHost ? await candidateHost(tx, { onHost }) : await candidateHosts(tx);
+export async function chooseHost(tx: Tx, request: Pick<Usage, 'vcpus' | 'memoryMiB' | 'diskGiB'>, onHost?: string, exclude?: string): Promise<HostRow | DomainError> {
+  const candidates = (onHost ? await candidateHost(tx, { onHost }) : await candidateHosts(tx)).filter((c) => c.host.id !== exclude);
   if (candidates.length === 0) {
     return new DomainError(
       'INSUFFICIENT_CAPACITY',
@@ -210,7 +214,7 @@ const candidates = (one: boolean) =>
         diskGiB: allocatedColumns.diskGiB.as('used_disk_gib'),
       })
       .from(instances)
-      .where(and(eq(instances.hostId, outer(hosts.id)), counted))
+      .where(and(heldBy(outer(hosts.id)), counted))
       .as('used');
     return db
       .select({ host: hosts, vcpus: used.vcpus, memoryMiB: used.memoryMiB, diskGiB: used.diskGiB })

@@ -189,6 +189,8 @@ export async function runInstanceOp(deps: OpDeps, payload: InstanceOpPayload, at
         await runVolumeInstanceOp({ db, driver, pools: deps.pools }, inst, payload, attempt.attempts >= attempt.maxAttempts);
         return;
       }
+      case 'migrate':
+        throw new Error('a migrate op is run by its node (server/cluster/migrate.ts), not here');
       case 'terminate': {
         if (inst.state !== 'terminating') return;
         await driver.destroy(inst.id);

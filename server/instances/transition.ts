@@ -19,6 +19,8 @@ export type Transition = {
   extra?: Partial<{ launchedAt: ReturnType<typeof sql>; terminatedAt: ReturnType<typeof sql>; savedStateMiB: number | null }>;
   /** false: the ledger is the caller's (a resize keeps a running instance billed as running throughout). */
   meter?: boolean;
+  /** Only while it is on this host: what a host saw of a guest says nothing of an instance that has moved on to another. */
+  onHost?: string;
 };
 
 /**
@@ -43,7 +45,7 @@ export async function transition(db: DbOrTx, actor: Actor, instanceId: string, t
       ...meteredNetworkColumns(),
     })
     .from(instances)
-    .where(and(eq(instances.id, instanceId), inArray(instances.state, [...t.from])))
+    .where(and(eq(instances.id, instanceId), inArray(instances.state, [...t.from]), t.onHost ? eq(instances.hostId, t.onHost) : undefined))
     .for('update');
   if (!old) return null;
   await db

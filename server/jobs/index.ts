@@ -22,13 +22,15 @@ export type InstanceOp =
   | 'volume-attach'
   | 'volume-detach'
   | 'volume-create'
+  | 'migrate'
   | 'terminate';
 /**
  * `snapshotId`: the snapshot a snapshot-* op is about; `imageId`: the image
  * image-create makes; `volumeId`: the volume a volume-* op plugs, unplugs or
- * (volume-create, in its source instance's queue) fills from a snapshot.
+ * (volume-create, in its source instance's queue) fills from a snapshot;
+ * `migrationId`: the move a migrate op carries out (server/cluster/migrate.ts).
  */
-export type InstanceOpPayload = { instanceId: string; op: InstanceOp; snapshotId?: string; imageId?: string; volumeId?: string };
+export type InstanceOpPayload = { instanceId: string; op: InstanceOp; snapshotId?: string; imageId?: string; volumeId?: string; migrationId?: string };
 
 export const MAX_ATTEMPTS = 4;
 
@@ -42,6 +44,19 @@ export async function enqueueInstanceOp(db: DbOrTx, hostId: string, payload: Ins
 /** enqueueInstanceOp's statement, for a caller that runs it with its other writes in one statement (writeTogether). */
 export const instanceOpJob = (hostId: string, payload: InstanceOpPayload): SQL =>
   sql`select graphile_worker.add_job(${instanceOpTask(hostId)}, ${JSON.stringify(payload)}::json, queue_name => ${instanceQueue(payload.instanceId)}, max_attempts => ${MAX_ATTEMPTS})`;
+
+/**
+ * An op queued for `hostId` whose instance has moved to another host since
+ * (a live migration ran before it in the instance's queue) is queued again
+ * for that host, behind this one; true when it was. The op runs where the guest is.
+ */
+export async function forwardIfMoved(db: DbOrTx, hostId: string, payload: InstanceOpPayload): Promise<boolean> {
+  const { rows } = await db.execute<{ host_id: string | null }>(sql`select host_id from instances where id = ${payload.instanceId}`);
+  const now = rows[0]?.host_id;
+  if (!now || now === hostId) return false;
+  await enqueueInstanceOp(db, now, payload);
+  return true;
+}
 
 /** Whether a job for this instance is waiting or running (the reconciler re-enqueues when none is). */
 export async function hasPendingJob(db: DbOrTx, instanceId: string): Promise<boolean> {

@@ -94,7 +94,7 @@ export class Reconciler {
   /** Whether it moved (false: it was no longer running — someone else moved it first). */
   private async markStopped(id: string, reason: StopReason | 'vanished'): Promise<boolean> {
     const from = await this.opts.db.transaction((tx) =>
-      transition(tx, cirrus, id, { from: ['running'], to: 'stopped', action: 'stopped', reason: stopMessages[reason] }),
+      transition(tx, cirrus, id, { from: ['running'], to: 'stopped', action: 'stopped', reason: stopMessages[reason], onHost: this.opts.hostId }),
     );
     return from !== null;
   }
@@ -115,6 +115,8 @@ export class Reconciler {
       .from(instances)
       .where(and(eq(instances.hostId, hostId), ne(instances.state, 'terminated')));
     const live = new Set(rows.map((r) => r.id));
+    // Guests moving here are the target's half of a live migration, not orphans.
+    for (const r of await db.select({ id: instances.id }).from(instances).where(eq(instances.migrationHostId, hostId))) live.add(r.id);
 
     for (const row of rows) {
       const guest = guests.get(row.id);
@@ -123,7 +125,7 @@ export class Reconciler {
         if (await this.markStopped(row.id, 'vanished')) countRepair('guest-vanished');
       } else if (row.state === 'stopped' && up) {
         const from = await db.transaction((tx) =>
-          transition(tx, cirrus, row.id, { from: ['stopped'], to: 'running', action: 'found-running', message: 'The guest was found running on its host.' }),
+          transition(tx, cirrus, row.id, { from: ['stopped'], to: 'running', action: 'found-running', message: 'The guest was found running on its host.', onHost: hostId }),
         );
         if (from) countRepair('found-running');
       } else if (retryOp[row.state] && row.age > this.opts.stuckAfterMs && !(await hasPendingJob(db, row.id))) {

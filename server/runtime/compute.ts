@@ -10,6 +10,7 @@ import { Logger, run, type Runner } from 'graphile-worker';
 import pg from 'pg';
 import { clusterKey, NodeChannelServer, parseNodeAddress } from '../cluster/channel';
 import { localGuests, nodeHandlers, setClusterContext } from '../cluster/guests';
+import { migrationTarget, runMigration } from '../cluster/migrate';
 import { seedFlavors, syncImages } from '../catalog';
 import { namedStatementsWanted, type Db } from '../db/client';
 import { HEARTBEAT_EVERY_MS, heartbeat, markHostOffline, registerHost } from '../hosts';
@@ -17,7 +18,7 @@ import { FakeHypervisor, ImageCatalog, openHypervisor, type HypervisorDriver } f
 import { HostNetwork, probeNetworking, type NetworkCapability } from '../hypervisor/net/host-network';
 import { hostTag } from '../hypervisor/net/names';
 import { runInstanceOp } from '../instances/ops';
-import { imageOpTask, instanceOpTask, networkSyncTask, releaseDeadWorkers, volumeOpTask, type ImageOpPayload, type InstanceOpPayload, type VolumeOpPayload } from '../jobs';
+import { forwardIfMoved, imageOpTask, instanceOpTask, networkSyncTask, releaseDeadWorkers, volumeOpTask, type ImageOpPayload, type InstanceOpPayload, type VolumeOpPayload } from '../jobs';
 import { MemoryPool } from '../hypervisor/fake/pool';
 import { openStoragePool, type StoragePoolBackend } from '../hypervisor/storage';
 import { runVolumeOp } from '../storage/ops';
@@ -34,6 +35,15 @@ function saveMiBps(): number | undefined {
   if (!raw) return undefined;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1) throw new Error(`CIRRUS_STATE_SAVE_MIBPS must be a whole number of MiB/s (at least 1), not ${JSON.stringify(raw)}`);
+  return n;
+}
+
+/** CIRRUS_MIGRATE_MIBPS: a positive whole number, or unset (1 GiB/s: the link between hosts is the limit). */
+function migrateMiBps(): number | undefined {
+  const raw = process.env.CIRRUS_MIGRATE_MIBPS;
+  if (!raw) return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`CIRRUS_MIGRATE_MIBPS must be a whole number of MiB/s (at least 1), not ${JSON.stringify(raw)}`);
   return n;
 }
 
@@ -113,6 +123,7 @@ export async function startCompute(opts: { db: Db; databaseUrl: string; dataDir:
           capturedImagesDir: reachableDir(dataDir, 'captured-images', { mode: 0o711, log }),
           dataDir,
           saveMiBps: saveMiBps(),
+          migrateMiBps: migrateMiBps(),
           guestCpus: guestCpus(),
           // Hosts of a cluster on one machine (npm run cluster): each its own parent group.
           cgroupParent: process.env.CIRRUS_CGROUP_PARENT || undefined,
@@ -138,7 +149,7 @@ export async function startCompute(opts: { db: Db; databaseUrl: string; dataDir:
   const networkNote = capability.mode === 'user' ? `NICs use QEMU user-mode networking: ${capability.reason}.` : null;
   // The node channel: other servers (a control plane) reach this host's guests' consoles through it, never their sockets.
   const local = localGuests(driver);
-  const channel = new NodeChannelServer(key, nodeHandlers(hostId, local, log));
+  const channel = new NodeChannelServer(key, nodeHandlers(hostId, local, log, migrationTarget(db, hostId, driver)));
   let nodeAddress: string;
   try {
     const bound = await channel.listen(listenOn.host, listenOn.port);
@@ -192,7 +203,11 @@ export async function startCompute(opts: { db: Db; databaseUrl: string; dataDir:
     }),
     taskList: {
       [instanceOpTask(hostId)]: async (payload, helpers) => {
-        await runInstanceOp({ db, driver, network, pools }, payload as InstanceOpPayload, {
+        const op = payload as InstanceOpPayload;
+        if (op.op === 'migrate') return runMigration({ db, driver, hostId, key, log }, op.instanceId, op.migrationId ?? '');
+        // Queued here while its instance moved away: it runs where the instance is now (next in its queue).
+        if (await forwardIfMoved(db, hostId, op)) return;
+        await runInstanceOp({ db, driver, network, pools }, op, {
           attempts: helpers.job.attempts,
           maxAttempts: helpers.job.max_attempts,
         });

@@ -91,6 +91,8 @@ export interface QemuDriverOptions {
   stopTimeoutMs?: number;
   /** The most MiB/s a save writes the state at (default: as fast as the disk takes it). */
   saveMiBps?: number;
+  /** The most MiB/s a live migration sends its disk, then its memory, at (default: 1 GiB/s, the link is the limit). */
+  migrateMiBps?: number;
   /** The data directory the guests directory is in (default: its parent): guests' users pass through it, and list nothing. */
   dataDir?: string;
   /**
@@ -152,8 +154,6 @@ const SAVE_TIMEOUT_MS = 10 * 60_000;
 const RESTORE_TIMEOUT_MS = 10 * 60_000;
 /** A move between hosts: the disk in step and the running state across, each within this. */
 const MIGRATE_TIMEOUT_MS = 15 * 60_000;
-/** QEMU 7.2 caps a migration at 32 MiB/s by default; between hosts of one cluster the link is the limit. */
-const MIGRATE_BYTES_PER_SECOND = 1024 * 2 ** 20;
 /** How long a detach waits for the guest to let go of the device. */
 const DETACH_TIMEOUT_MS = 30_000;
 
@@ -194,6 +194,7 @@ export class QemuDriver implements HypervisorDriver {
   private readonly stopTimeoutMs: number;
   private readonly accelOption: Acceleration | 'auto';
   private readonly saveBytesPerSecond: number;
+  private readonly migrateBytesPerSecond: number;
   private readonly jail: GuestJail;
   private readonly tracked = new Map<string, Tracked>();
   private readonly locks = new Map<string, Promise<unknown>>();
@@ -230,6 +231,7 @@ export class QemuDriver implements HypervisorDriver {
     this.stopTimeoutMs = opts.stopTimeoutMs ?? 30_000;
     this.accelOption = opts.accel ?? 'auto';
     this.saveBytesPerSecond = (opts.saveMiBps ?? 64 * 1024) * 1024 * 1024;
+    this.migrateBytesPerSecond = (opts.migrateMiBps ?? 1024) * 1024 * 1024;
     if (opts.guestCpus) cpusOf(opts.guestCpus); // a CPU list, or it throws saying what one is
     mkdirSync(this.guestsDir, { recursive: true, mode: 0o700 });
     this.jail = new GuestJail({
@@ -1105,6 +1107,8 @@ export class QemuDriver implements HypervisorDriver {
   async finishIncoming(id: string): Promise<void> {
     await this.withLock(id, async () => {
       const t = await this.requireRunning(id);
+      // The source sees its migration complete a moment before this QEMU has taken in the end of the stream.
+      await waitUntilAsync(async () => (await qmp.status(t.monitor)).status !== 'inmigrate', 30_000, t.gone);
       const s = await qmp.status(t.monitor);
       if (s.status === 'inmigrate') throw new HypervisorError('INVALID_STATE', `guest ${id} has not received its whole state yet`);
       await incomingMigration.stopServing(t.monitor);
@@ -1125,9 +1129,9 @@ export class QemuDriver implements HypervisorDriver {
       const state = await relay(layout.migrateSocket, user, 'state', open);
       try {
         await mirror.addTarget(t.monitor, layout.mirrorSocket);
-        await mirror.start(t.monitor);
+        await mirror.start(t.monitor, this.migrateBytesPerSecond);
         await waitForMirrorReady(t.monitor, { timeoutMs: MIGRATE_TIMEOUT_MS, failure: disk.failure, onProgress: (p) => onProgress?.({ phase: 'disk', ...p }) });
-        await migration.setBandwidth(t.monitor, MIGRATE_BYTES_PER_SECOND);
+        await migration.setBandwidth(t.monitor, this.migrateBytesPerSecond);
         await migration.start(t.monitor, unixUri(layout.migrateSocket));
         await waitForMigration(t.monitor, { timeoutMs: MIGRATE_TIMEOUT_MS, everyMs: 50, onProgress: (p) => onProgress?.({ phase: 'memory', ...p }) });
         // Stopped here now (postmigrate): no write can come, so the mirror completes with the target holding every block.

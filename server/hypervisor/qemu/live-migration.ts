@@ -65,8 +65,9 @@ export const mirror = {
   /** Source: the target's export, through the relay socket, as a block node. */
   addTarget: (m: QmpExecutor, socket: string) =>
     m.execute('blockdev-add', { driver: 'nbd', 'node-name': MIRROR_TARGET, server: { type: 'unix', path: socket }, export: ROOT_DEVICE }),
-  start: (m: QmpExecutor) =>
-    m.execute('blockdev-mirror', { 'job-id': MIRROR_JOB, device: ROOT_DEVICE, target: MIRROR_TARGET, sync: 'full', 'auto-dismiss': true }),
+  /** `bytesPerSecond`: the most the copy takes (0: no limit); writes the guest makes meanwhile are mirrored as they come. */
+  start: (m: QmpExecutor, bytesPerSecond: number) =>
+    m.execute('blockdev-mirror', { 'job-id': MIRROR_JOB, device: ROOT_DEVICE, target: MIRROR_TARGET, sync: 'full', 'auto-dismiss': true, speed: bytesPerSecond }),
   job: async (m: QmpExecutor) => (await m.execute<QmpBlockJob[]>('query-block-jobs')).find((j) => j.device === MIRROR_JOB) ?? null,
   /** In its ready state, cancelling completes the mirror without switching to the target (the guest stays on its own disk). `force`: drop it as it is. */
   cancel: (m: QmpExecutor, force: boolean) => m.execute('block-job-cancel', { device: MIRROR_JOB, force }),

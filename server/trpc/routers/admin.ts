@@ -3,6 +3,7 @@ import { emailSchema } from '../../accounts/validation';
 import { createFlavor, deleteFlavor, listFlavorsForAdmin, listImagesForAdmin, setImageEnabled, updateFlavor } from '../../admin/catalog';
 import { adminInstanceAction, listAllInstances } from '../../admin/instances';
 import { listHosts, setPlacementStrategy, updateHost } from '../../admin/hosts';
+import { migrationsOf, recentMigrations, requestMigration } from '../../cluster/migrations';
 import { getPortForwardRange, listAllNetworks, setPortForwardRange } from '../../admin/networks';
 import { getDefaultQuotas, setDefaultQuotas, setTenantQuota } from '../../admin/quotas';
 import { createTenantForUser, getTenantForAdmin, listTenantsForAdmin, reactivateTenant, suspendTenant } from '../../admin/tenants';
@@ -52,6 +53,8 @@ const hostsRouter = router({
       }),
     )
     .mutation(({ ctx, input }) => updateHost(ctx.db, ctx.actor, input)),
+  /** Moves under way, or ended within the hour, with their progress. */
+  migrations: adminProcedure.query(({ ctx }) => recentMigrations(ctx.db)),
   /** Spread new instances over the hosts, or pack them onto as few as fit. */
   setPlacement: adminProcedure
     .input(z.object({ strategy: placementStrategySchema }))
@@ -99,6 +102,11 @@ const instancesRouter = router({
   terminate: adminProcedure
     .input(z.object({ instanceId: instanceIdSchema }))
     .mutation(({ ctx, input }) => adminInstanceAction(ctx.db, ctx.actor, input, 'terminate')),
+  /** Move a running instance live to another host (that one, or where placement puts it). */
+  migrate: adminProcedure
+    .input(z.object({ instanceId: instanceIdSchema, targetHostId: z.uuid('Choose a host.').nullish() }))
+    .mutation(({ ctx, input }) => requestMigration(ctx.db, ctx.actor, { ...input, reason: 'admin' })),
+  migrations: adminProcedure.input(z.object({ instanceId: instanceIdSchema })).query(({ ctx, input }) => migrationsOf(ctx.db, input.instanceId)),
 });
 
 const quotaRequestsRouter = router({

@@ -1,0 +1,200 @@
+// A live migration carried out: a job of the source's node, in the instance's
+// queue (nothing else runs on the instance meanwhile), talking to the target's
+// node over the node channel. The target's side is `migrationTarget`.
+//
+// The move is recorded as it goes (instance_migrations.state) so that a retry
+// after a crash (kill -9 of the node, of the control plane) converges:
+//   queued → preparing → copying   nothing is decided: a retry undoes what
+//                                  there is on the target and the guest goes
+//                                  on on its source; the move fails, saying why
+//   switching                      the source has stopped with nothing left to
+//                                  send: the target is told to run it, then the
+//                                  database says it is there. A retry asks the
+//                                  target: running (or ready) → finish there;
+//                                  gone → run the source again; unreachable →
+//                                  try again later, never both.
+//   completed | failed
+// The target never removes a guest the database says is its own (the abort's
+// guard), and the source's copy goes only once the database says it moved.
+import net from 'node:net';
+import { and, eq, sql } from 'drizzle-orm';
+import { systemActor } from '../audit';
+import type { Db } from '../db/client';
+import { hosts, instanceMigrations, instances } from '../db/schema';
+import { HypervisorError, isHypervisorError, type HypervisorDriver, type IncomingGuest, type MigrationProgress } from '../hypervisor';
+import { recordInstanceEvent } from '../instances/transition';
+import { callNode, NodeError, openNodeStream } from './channel';
+import type { MigrationTargetService } from './guests';
+import type { MigrationRow } from './migrations';
+
+const cirrus = systemActor('migration');
+
+// ---------------------------------------------------------------- the target's side
+
+/**
+ * What a node does for moves to it: each step checks the database first, so a
+ * node only ever receives an instance that is moving to it, and only ever
+ * removes one that is not its own.
+ */
+export function migrationTarget(db: Db, hostId: string, driver: HypervisorDriver): MigrationTargetService {
+  const need = <T>(fn: T | undefined, what: string): T => {
+    if (!fn) throw new NodeError('INVALID', `this host's driver cannot ${what}`);
+    return fn;
+  };
+  const placement = async (instanceId: string) => {
+    const [row] = await db.select({ hostId: instances.hostId, migrationHostId: instances.migrationHostId }).from(instances).where(eq(instances.id, instanceId));
+    return row ?? null;
+  };
+  const movingHere = async (instanceId: string) => {
+    const p = await placement(instanceId);
+    if (p?.migrationHostId !== hostId) throw new NodeError('INVALID_STATE', `instance ${instanceId} is not moving to this host`);
+  };
+  return {
+    prepare: async (instanceId, guest) => {
+      await movingHere(instanceId);
+      const g = guest as IncomingGuest;
+      if (g?.spec?.id !== instanceId) throw new NodeError('INVALID', 'the guest sent is not the instance named');
+      await need(driver.prepareIncoming?.bind(driver), 'receive guests')(g);
+    },
+    open: async (instanceId, kind) => {
+      await movingHere(instanceId);
+      const at = await need(driver.incomingEndpoints?.bind(driver), 'receive guests')(instanceId);
+      const socket = net.connect(kind === 'disk' ? at.disk : at.state);
+      await new Promise<void>((resolve, reject) => {
+        socket.once('connect', resolve);
+        socket.once('error', reject);
+      });
+      socket.pause();
+      return socket;
+    },
+    finish: async (instanceId) => {
+      const p = await placement(instanceId);
+      // Moving here, or here already (a finish asked again after the switch was recorded).
+      if (p?.migrationHostId !== hostId && p?.hostId !== hostId) throw new NodeError('INVALID_STATE', `instance ${instanceId} is not moving to this host`);
+      await need(driver.finishIncoming?.bind(driver), 'receive guests')(instanceId);
+    },
+    abort: async (instanceId) => {
+      // Never a guest the database says runs here: that would be the only copy.
+      const p = await placement(instanceId);
+      if (p?.hostId === hostId) throw new NodeError('INVALID_STATE', `instance ${instanceId} runs on this host: it is not removed`);
+      await driver.destroy(instanceId);
+    },
+    status: async (instanceId) => {
+      try {
+        return (await driver.status(instanceId)).state;
+      } catch (err) {
+        if (isHypervisorError(err, 'NOT_FOUND')) return 'absent';
+        throw err;
+      }
+    },
+  };
+}
+
+// ---------------------------------------------------------------- the source's side
+
+export type MigrateDeps = { db: Db; driver: HypervisorDriver; hostId: string; key: Buffer; log: (m: string) => void };
+
+const setState = (db: Db, id: string, state: MigrationRow['state'], more: Partial<Pick<MigrationRow, 'progress' | 'error' | 'downtimeMs'>> = {}) =>
+  db.update(instanceMigrations).set({ state, ...more }).where(eq(instanceMigrations.id, id));
+
+/** Carry out move `migrationId` of `instanceId` from this host (the op's payload), or go on with it after a crash. */
+export async function runMigration(deps: MigrateDeps, instanceId: string, migrationId: string): Promise<void> {
+  const { db, driver, hostId } = deps;
+  const [m] = await db.select().from(instanceMigrations).where(eq(instanceMigrations.id, migrationId));
+  if (!m || m.instanceId !== instanceId || m.state === 'completed' || m.state === 'failed') return;
+  if (m.sourceHostId !== hostId) throw new Error(`move ${migrationId} is not from this host`);
+  const [target] = await db.select({ name: hosts.name, address: hosts.nodeAddress }).from(hosts).where(eq(hosts.id, m.targetHostId));
+  const [source] = await db.select({ name: hosts.name }).from(hosts).where(eq(hosts.id, hostId));
+  if (!target?.address) return fail(deps, m, `host ${target?.name ?? m.targetHostId} has no node channel`);
+  const node = (req: Parameters<typeof callNode>[2], timeoutMs?: number) => callNode(target.address!, deps.key, req, timeoutMs);
+
+  if (m.state === 'switching') return settleSwitch(deps, m, { node, targetName: target.name, sourceName: source?.name ?? hostId });
+  if (m.state !== 'queued') {
+    // A move cut off before its switch (this node or the target restarted): nothing of it is decided; undo and say so.
+    await driver.abortMigrationOut?.(instanceId).catch(() => undefined);
+    await node({ op: 'migrate-abort', instanceId }).catch(() => undefined);
+    return fail(deps, m, 'it was interrupted (a node restarted during the copy); the instance runs on its host as before');
+  }
+
+  const [inst] = await db.select({ state: instances.state, hostId: instances.hostId }).from(instances).where(eq(instances.id, instanceId));
+  if (inst?.state !== 'running' || inst.hostId !== hostId) return fail(deps, m, `the instance is ${inst?.state ?? 'gone'}, not running here`);
+  if (!driver.migrationSource || !driver.migrateOut) return fail(deps, m, `this host's driver (${driver.name}) cannot move guests`);
+
+  let report: Awaited<ReturnType<NonNullable<HypervisorDriver['migrateOut']>>>;
+  try {
+    await setState(db, m.id, 'preparing');
+    const guest = await driver.migrationSource(instanceId);
+    await node({ op: 'migrate-prepare', instanceId, guest }, 120_000);
+    await setState(db, m.id, 'copying');
+    let last = 0;
+    const progress = (p: MigrationProgress) => {
+      const now = Date.now();
+      if (now - last < 500 && p.doneBytes < p.totalBytes) return;
+      last = now;
+      void setState(db, m.id, 'copying', { progress: p }).catch(() => undefined);
+    };
+    report = await driver.migrateOut(instanceId, (kind) => openNodeStream(target.address!, deps.key, { op: 'migrate-stream', instanceId, kind }), progress);
+  } catch (err) {
+    // The source runs on (migrateOut saw to that); what the target made goes.
+    await node({ op: 'migrate-abort', instanceId }).catch(() => undefined);
+    return fail(deps, m, errorText(err));
+  }
+  // Decided: the source has stopped with everything on the target. Written before the target is told to run it.
+  // QEMU's part of the downtime is kept with it: a switch finished after a crash reports at least that.
+  await setState(db, m.id, 'switching', { progress: null, downtimeMs: report.downtimeMs });
+  const switchStarted = Date.now();
+  await settleSwitch(deps, { ...m, state: 'switching' }, { node, targetName: target.name, sourceName: source?.name ?? hostId }, { report, switchStarted });
+}
+
+/**
+ * The switch: the target runs the guest, the database says it is there, the
+ * source's copy goes. Also how a retry finishes one a crash interrupted.
+ */
+async function settleSwitch(
+  deps: MigrateDeps,
+  m: MigrationRow,
+  ctx: { node: (req: Parameters<typeof callNode>[2], timeoutMs?: number) => Promise<unknown>; targetName: string; sourceName: string },
+  fresh?: { report: { downtimeMs: number; diskBytes: number; stateBytes: number }; switchStarted: number },
+): Promise<void> {
+  const { db, driver } = deps;
+  const id = m.instanceId;
+  if (!fresh) {
+    // After a crash: what the target has decides (an unreachable target throws, and the job tries again later).
+    const there = (await ctx.node({ op: 'migrate-status', instanceId: id })) as string;
+    if (there === 'absent' || there === 'stopped') {
+      await driver.abortMigrationOut?.(id).catch(() => undefined);
+      return fail(deps, m, `host ${ctx.targetName} lost the guest before it ran there; it runs on ${ctx.sourceName} as before`);
+    }
+  }
+  await ctx.node({ op: 'migrate-finish', instanceId: id }, 60_000);
+  const downtimeMs = fresh ? fresh.report.downtimeMs + (Date.now() - fresh.switchStarted) : m.downtimeMs;
+  await db.transaction(async (tx) => {
+    await tx.update(instances).set({ hostId: m.targetHostId, migrationHostId: null }).where(and(eq(instances.id, id), eq(instances.hostId, m.sourceHostId)));
+    await tx.update(instanceMigrations).set({ state: 'completed', progress: null, downtimeMs, finishedAt: sql`now()` }).where(eq(instanceMigrations.id, m.id));
+    await recordInstanceEvent(tx, cirrus, {
+      instanceId: id,
+      tenantId: m.tenantId,
+      action: 'migrated',
+      message:
+        `Moved live from host ${ctx.sourceName} to ${ctx.targetName}` +
+        (fresh
+          ? `; the guest was paused for ${downtimeMs} ms (${mib(fresh.report.diskBytes)} of disk and ${mib(fresh.report.stateBytes)} of memory copied).`
+          : `; the switch was finished after a restart, and the guest was paused for at least ${downtimeMs ?? 0} ms.`),
+    });
+  });
+  // Only now is the source's copy not the instance: it goes (the reconciler would remove it too).
+  await driver.destroy(id).catch((err: unknown) => deps.log(`[migrate] ${id}: its old copy stays until the reconciler removes it: ${errorText(err)}`));
+  deps.log(`[migrate] ${id} moved to ${ctx.targetName}${downtimeMs !== null ? ` (downtime ${downtimeMs} ms)` : ''}`);
+}
+
+async function fail(deps: MigrateDeps, m: MigrationRow, why: string): Promise<void> {
+  await deps.db.transaction(async (tx) => {
+    await tx.update(instances).set({ migrationHostId: null }).where(and(eq(instances.id, m.instanceId), eq(instances.migrationHostId, m.targetHostId)));
+    await tx.update(instanceMigrations).set({ state: 'failed', progress: null, error: why.slice(0, 500), finishedAt: sql`now()` }).where(eq(instanceMigrations.id, m.id));
+    await recordInstanceEvent(tx, cirrus, { instanceId: m.instanceId, tenantId: m.tenantId, action: 'migration-failed', message: `The move to another host failed: ${why}`.slice(0, 500) });
+  });
+  deps.log(`[migrate] ${m.instanceId}: move failed: ${why}`);
+}
+
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+const errorText = (err: unknown) => (err instanceof HypervisorError || err instanceof NodeError || err instanceof Error ? err.message : String(err));

@@ -1,0 +1,107 @@
+// Asking for a live migration, and reading how moves went. The move itself
+// is a job of the source's node (migrate.ts); here it is accepted or refused
+// in one transaction: the target chosen (or checked) and its room claimed as
+// a launch claims it, the move recorded, the job queued.
+import { and, count, desc, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
+import { recordAudit, type Actor } from '../audit';
+import type { DbOrTx } from '../db/client';
+import { hosts, instanceMigrations, instances, networkInterfaces, snapshots, volumes } from '../db/schema';
+import { DomainError } from '../errors';
+import { chooseHost, placementTransaction } from '../hosts';
+import { enqueueInstanceOp } from '../jobs';
+import { recordInstanceEvent } from '../instances/transition';
+
+export type MigrationRow = typeof instanceMigrations.$inferSelect;
+export type MigrationReason = MigrationRow['reason'];
+export const ACTIVE_MIGRATION_STATES = ['queued', 'preparing', 'copying', 'switching'] as const;
+
+/**
+ * Why this instance cannot move live now, in words for the admin; null when
+ * it can. What a move cannot take along today: volumes (they live in their
+ * host's pool), snapshots (files on their host), NICs on tenant networks
+ * (a network does not span hosts yet).
+ */
+export async function migrationWhyNot(db: DbOrTx, inst: typeof instances.$inferSelect): Promise<string | null> {
+  if (inst.state !== 'running') return `Only a running instance moves live; ${inst.name} is ${inst.state}.`;
+  if (!inst.hostId) return `${inst.name} has no host.`;
+  if (inst.migrationHostId) return `${inst.name} is already moving to another host.`;
+  const [v] = await db.select({ n: count() }).from(volumes).where(eq(volumes.instanceId, inst.id));
+  if (v!.n > 0) return `${inst.name} has ${v!.n} volume${v!.n === 1 ? '' : 's'} attached; volumes stay in their host's pool: detach them first.`;
+  const [s] = await db.select({ n: count() }).from(snapshots).where(eq(snapshots.instanceId, inst.id));
+  if (s!.n > 0) return `${inst.name} has ${s!.n} snapshot${s!.n === 1 ? '' : 's'}, kept as files on its host; delete them (or clone from them) first.`;
+  const [b] = await db
+    .select({ n: count() })
+    .from(networkInterfaces)
+    .where(and(eq(networkInterfaces.instanceId, inst.id), isNull(networkInterfaces.releasedAt), eq(networkInterfaces.mode, 'bridged')));
+  if (b!.n > 0) return `${inst.name} is on a tenant network wired on its host; networks do not span hosts yet.`;
+  return null;
+}
+
+/**
+ * Move a running instance to `targetHostId`, or to the host placement picks
+ * (any but its own). Refused with a sentence when it cannot move or no host
+ * has room; otherwise its move is queued on its host's node and returned.
+ */
+export async function requestMigration(db: DbOrTx, actor: Actor, input: { instanceId: string; targetHostId?: string | null; reason: MigrationReason }): Promise<MigrationRow> {
+  return placementTransaction(db, async (tx) => {
+    const [inst] = await tx.select().from(instances).where(eq(instances.id, input.instanceId)).for('update');
+    if (!inst || inst.state === 'terminated') throw new DomainError('NOT_FOUND', 'That instance was not found.');
+    const why = await migrationWhyNot(tx, inst);
+    if (why) throw new DomainError('INVALID_STATE', why);
+    if (input.targetHostId === inst.hostId) throw new DomainError('INVALID_INPUT', `${inst.name} already runs on that host: choose another.`);
+    const request = { vcpus: inst.vcpus, memoryMiB: inst.memoryMiB, diskGiB: inst.diskGiB };
+    const target = await chooseHost(tx, request, input.targetHostId ?? undefined, inst.hostId!);
+    if (target instanceof DomainError) throw target;
+    // The target's room is claimed as this commits (instances_claim_migration_host), as a launch's is.
+    await tx.update(instances).set({ migrationHostId: target.id }).where(eq(instances.id, inst.id));
+    const who = actor.kind === 'user' ? actor.email : 'Cirrus';
+    const [row] = await tx
+      .insert(instanceMigrations)
+      .values({ instanceId: inst.id, tenantId: inst.tenantId, sourceHostId: inst.hostId!, targetHostId: target.id, reason: input.reason, requestedBy: who })
+      .returning();
+    await enqueueInstanceOp(tx, inst.hostId!, { instanceId: inst.id, op: 'migrate', migrationId: row!.id });
+    const [source] = await tx.select({ name: hosts.name }).from(hosts).where(eq(hosts.id, inst.hostId!));
+    await recordInstanceEvent(tx, actor, {
+      instanceId: inst.id,
+      tenantId: inst.tenantId,
+      action: 'migration-requested',
+      message: `Moving live from host ${source?.name ?? inst.hostId} to ${target.name}${input.reason === 'evacuation' ? ' (its host is being evacuated)' : ''}.`,
+    });
+    await recordAudit(tx, actor, {
+      action: 'admin.instances.migrate',
+      tenantId: inst.tenantId,
+      target: { type: 'instance', id: inst.id },
+      detail: { migration: row!.id, from: inst.hostId, to: target.id, reason: input.reason },
+    });
+    return row!;
+  });
+}
+
+/** An instance's moves, newest first (the admin's instance view). */
+export function migrationsOf(db: DbOrTx, instanceId: string, limit = 20) {
+  return db.select().from(instanceMigrations).where(eq(instanceMigrations.instanceId, instanceId)).orderBy(desc(instanceMigrations.createdAt)).limit(limit);
+}
+
+/** Moves under way, or ended within the last hour, from or to a host (the hosts page's progress). */
+export function recentMigrations(db: DbOrTx) {
+  return db
+    .select({
+      id: instanceMigrations.id,
+      instanceId: instanceMigrations.instanceId,
+      instanceName: instances.name,
+      sourceHostId: instanceMigrations.sourceHostId,
+      targetHostId: instanceMigrations.targetHostId,
+      state: instanceMigrations.state,
+      reason: instanceMigrations.reason,
+      progress: instanceMigrations.progress,
+      downtimeMs: instanceMigrations.downtimeMs,
+      error: instanceMigrations.error,
+      createdAt: instanceMigrations.createdAt,
+      finishedAt: instanceMigrations.finishedAt,
+    })
+    .from(instanceMigrations)
+    .innerJoin(instances, eq(instances.id, instanceMigrations.instanceId))
+    .where(or(inArray(instanceMigrations.state, [...ACTIVE_MIGRATION_STATES]), lt(sql`now() - interval '1 hour'`, instanceMigrations.finishedAt)))
+    .orderBy(desc(instanceMigrations.createdAt))
+    .limit(200);
+}
