@@ -73,6 +73,10 @@ const cases: Record<string, Case> = {
     const instanceId = await runningInstance();
     return { input: { instanceId }, target: instanceId };
   },
+  'admin.hosts.evacuate': async () => {
+    const spare = await setUpCompute(t.db);
+    return { input: { hostId: spare.hostId }, target: spare.hostId };
+  },
   'admin.instances.migrate': async () => {
     const instanceId = await runningInstance();
     const other = await setUpCompute(t.db); // somewhere to move to

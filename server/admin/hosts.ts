@@ -1,7 +1,7 @@
-import { asc, eq, sql } from 'drizzle-orm';
+import { and, asc, count, eq, notInArray, sql } from 'drizzle-orm';
 import { recordAudit, type Actor } from '../audit';
 import type { DbOrTx } from '../db/client';
-import { hosts } from '../db/schema';
+import { hosts, instances } from '../db/schema';
 import { DomainError } from '../errors';
 import { allocatedOn, forgetPlacementStrategy, hostCapacity, HOST_STALE_AFTER_SECONDS } from '../hosts';
 import { setSetting, type PlacementStrategy } from '../settings';
@@ -16,9 +16,15 @@ export async function listHosts(db: DbOrTx) {
     rows.map(async ({ host, alive }) => {
       const capacity = hostCapacity(host);
       const allocated = await allocatedOn(db, host.id);
+      // What runs or is kept there (an evacuation is done when this is 0).
+      const [on] = await db
+        .select({ n: count() })
+        .from(instances)
+        .where(and(eq(instances.hostId, host.id), notInArray(instances.state, ['terminating', 'terminated'])));
       return {
         ...host,
         alive,
+        instanceCount: on?.n ?? 0,
         capacity,
         allocated,
         free: { vcpus: capacity.vcpus - allocated.vcpus, memoryMiB: capacity.memoryMiB - allocated.memoryMiB, diskGiB: capacity.diskGiB - allocated.diskGiB },

@@ -33,7 +33,9 @@ export async function listAllInstances(
       tenantId: instances.tenantId,
       tenantName: tenants.name,
       tenantSlug: tenants.slug,
+      hostId: instances.hostId,
       hostName: hosts.name,
+      migrationHostId: instances.migrationHostId,
     })
     .from(instances)
     .innerJoin(tenants, eq(tenants.id, instances.tenantId))

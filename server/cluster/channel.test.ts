@@ -82,7 +82,7 @@ describe('node channel', () => {
       open: async (req) => {
         // A stand-in for the guest's console socket: a local echo server that greets first.
         const echo = net.createServer((s) => {
-          s.write(`hello ${req.kind} ${req.instanceId}\n`);
+          s.write(`hello ${req.op === 'console' ? req.kind : req.op} ${req.instanceId}\n`);
           s.on('data', (d) => (d.toString() === 'bye' ? s.end() : s.write(d)));
         });
         await new Promise<void>((r) => echo.listen(0, '127.0.0.1', () => r()));

@@ -14,6 +14,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import type { Duplex } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import tls from 'node:tls';
 import { GUEST_ID_PATTERN } from '../hypervisor/spec';
 import { readOrCreateSecret } from '../runtime/secrets';
@@ -70,10 +72,12 @@ export type NodeRequest =
   | { op: 'migrate-finish'; instanceId: string }
   | { op: 'migrate-abort'; instanceId: string }
   | { op: 'migrate-status'; instanceId: string }
-  | { op: 'migrate-stream'; instanceId: string; kind: 'disk' | 'state' };
+  | { op: 'migrate-stream'; instanceId: string; kind: 'disk' | 'state' }
+  // A stopped instance's move: its disk sent whole; the node answers a second line once it has made the guest of it.
+  | { op: 'move-in'; instanceId: string; guest: unknown; bytes: number };
 
 /** The requests answered with a stream (raw bytes after the answer line). */
-export type NodeStreamRequest = Extract<NodeRequest, { op: 'console' | 'migrate-stream' }>;
+export type NodeStreamRequest = Extract<NodeRequest, { op: 'console' | 'migrate-stream' | 'move-in' }>;
 export type NodeCallRequest = Exclude<NodeRequest, NodeStreamRequest>;
 
 export type NodeAnswer = { ok: true; result?: unknown } | { ok: false; code: string; message: string };
@@ -132,8 +136,8 @@ function readLine(socket: net.Socket, max: number): Promise<string> {
 export type NodeHandlers = {
   /** Answer a request (its result goes back as JSON). Throw a NodeError to answer with a code. */
   call: (req: NodeCallRequest) => Promise<unknown>;
-  /** Open the stream a request names (a guest's console socket, a migration's incoming socket), connected. */
-  open: (req: NodeStreamRequest) => Promise<net.Socket>;
+  /** Open the stream a request names (a guest's console socket, a migration's incoming socket, a copied disk's sink), connected. */
+  open: (req: NodeStreamRequest) => Promise<Duplex>;
   /** A request that could not be served, for the node's log. */
   log?: (message: string) => void;
 };
@@ -168,6 +172,10 @@ export function parseNodeRequest(line: string): NodeRequest | null {
     case 'migrate-abort':
     case 'migrate-status':
       return id ? { op: r.op, instanceId: id } : null;
+    case 'move-in':
+      return id && typeof r.guest === 'object' && r.guest !== null && Number.isSafeInteger(r.bytes) && (r.bytes as number) > 0
+        ? { op: 'move-in', instanceId: id, guest: r.guest, bytes: r.bytes as number }
+        : null;
     case 'migrate-stream':
       return id && (r.kind === 'disk' || r.kind === 'state') ? { op: 'migrate-stream', instanceId: id, kind: r.kind } : null;
     default:
@@ -213,7 +221,7 @@ export class NodeChannelServer {
       return;
     }
     try {
-      if (req.op !== 'console' && req.op !== 'migrate-stream') {
+      if (req.op !== 'console' && req.op !== 'migrate-stream' && req.op !== 'move-in') {
         answer({ ok: true, result: await h.call(req) });
         socket.end();
         return;
@@ -307,6 +315,29 @@ export async function callNode(address: string, key: Buffer, req: NodeCallReques
   socket.destroy();
   if (!answer.ok) throw new NodeError(answer.code, answer.message);
   return answer.result;
+}
+
+/**
+ * Send `file` to a node that takes it whole (move-in), then wait for the
+ * node's verdict on what it made of it; `onBytes` hears the running total.
+ */
+export async function sendFileToNode(address: string, key: Buffer, req: Omit<Extract<NodeRequest, { op: 'move-in' }>, 'bytes'>, file: string, onBytes?: (sent: number) => void): Promise<void> {
+  // The node takes exactly this many bytes, then answers on the same connection (no half-close: TLS sockets close both ways).
+  const socket = await openNodeStream(address, key, { ...req, bytes: fs.statSync(file).size });
+  try {
+    const verdict = readLine(socket, 64 * 1024);
+    let sent = 0;
+    const input = fs.createReadStream(file);
+    input.on('data', (b) => {
+      sent += b.length;
+      onBytes?.(sent);
+    });
+    await pipeline(input, socket, { end: false });
+    const answer = JSON.parse(await verdict) as NodeAnswer;
+    if (!answer.ok) throw new NodeError(answer.code, answer.message);
+  } finally {
+    socket.destroy();
+  }
 }
 
 /** Open a stream on a node (a guest's console): the socket carries the guest's bytes once this resolves. */

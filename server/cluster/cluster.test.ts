@@ -277,6 +277,54 @@ describe('a three-node cluster on one machine', { timeout: 300_000 }, () => {
     await runsOnlyOn(onNode3[2]!, 'node-3');
   });
 
+  it('evacuates a node: its running guest moves live, its stopped one as a copy of its disk, and the node ends with none', async () => {
+    const onNode3 = async () =>
+      db
+        .select({ id: instances.id, state: instances.state })
+        .from(instances)
+        .innerJoin(hosts, eq(hosts.id, instances.hostId))
+        .where(and(inArray(instances.id, launched), eq(hosts.name, 'node-3')));
+    const [running, toStop] = (await onNode3()).map((r) => r.id);
+    expect(toStop).toBeDefined();
+    const shellOn = async (id: string) => {
+      const [row] = await db.select({ host: hosts.name }).from(instances).innerJoin(hosts, eq(hosts.id, instances.hostId)).where(eq(instances.id, id));
+      const node = cluster.nodes.find((n) => n.name === row!.host)!;
+      return (line: string) => guestShell({ console: async () => ({ serialSocket: path.join(node.dataDir, 'guests', id, 'run', 'serial.sock') }) }, id, line);
+    };
+    // Something on the stopped one's disk to find again after its move.
+    const sh = await shellOn(toStop!);
+    await waitFor('the guest’s shell', () => sh('echo up').catch(() => ''), (r) => r === 'up', 90_000);
+    await sh('echo kept-through-the-move > /data/marker; sync; echo ok');
+    const stopped = await trpc(cluster.url, token, 'instances.stop', { tenantId, instanceId: toStop });
+    if (!stopped.ok) throw new Error(stopped.message);
+    await waitFor('stopped', async () => (await db.select({ state: instances.state }).from(instances).where(eq(instances.id, toStop!)))[0]!.state, (st) => st === 'stopped', 60_000);
+
+    const node3 = (await db.select({ id: hosts.id }).from(hosts).where(eq(hosts.name, 'node-3')))[0]!.id;
+    const evacuated = await trpc<{ queued: number; refused: unknown[] }>(cluster.url, adminToken, 'admin.hosts.evacuate', { hostId: node3 });
+    if (!evacuated.ok) throw new Error(evacuated.message);
+    expect(evacuated.data).toEqual({ queued: 2, refused: [] });
+    await waitFor('node-3 empty', onNode3, (rs) => rs.length === 0, 180_000);
+    const moves = await db.select().from(instanceMigrations).where(and(eq(instanceMigrations.sourceHostId, node3), eq(instanceMigrations.reason, 'evacuation')));
+    expect(moves.map((m) => [m.kind, m.state]).sort()).toEqual([
+      ['cold', 'completed'],
+      ['live', 'completed'],
+    ]);
+    expect((await db.select({ state: hosts.state }).from(hosts).where(eq(hosts.id, node3)))[0]!.state).toBe('maintenance');
+    // The running one runs elsewhere, by one QEMU; the stopped one is stopped elsewhere, and starts there with its disk.
+    const node3ns = netnsOf('ns', cluster.nodes[2]!.ns);
+    await waitFor('one QEMU', () => qemuProcessesFor(running!), (p) => p.length === 1, 60_000);
+    expect(netnsOf(qemuProcessesFor(running!)[0]!)).not.toBe(node3ns);
+    expect((await db.select({ state: instances.state }).from(instances).where(eq(instances.id, toStop!)))[0]!.state).toBe('stopped');
+    expect(qemuProcessesFor(toStop!)).toEqual([]);
+    const started = await trpc(cluster.url, token, 'instances.start', { tenantId, instanceId: toStop });
+    if (!started.ok) throw new Error(started.message);
+    await waitFor('running again', async () => (await db.select({ state: instances.state }).from(instances).where(eq(instances.id, toStop!)))[0]!.state, (st) => st === 'running', 60_000);
+    expect(netnsOf(qemuProcessesFor(toStop!)[0]!)).not.toBe(node3ns);
+    const moved = await shellOn(toStop!);
+    await waitFor('its shell on its new host', () => moved('echo up').catch(() => ''), (r) => r === 'up', 90_000);
+    expect(await moved('cat /data/marker')).toBe('kept-through-the-move');
+  });
+
   it('terminates every guest on its own node', async () => {
     for (const id of launched) {
       const r = await trpc(cluster.url, token, 'instances.terminate', { tenantId, instanceId: id });

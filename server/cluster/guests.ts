@@ -3,6 +3,7 @@
 // server (a control plane, another node) it is the host's node channel.
 // 1. On the host · 2. The node's service over the channel · 3. From elsewhere
 import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import { eq } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client';
 import { hosts } from '../db/schema';
@@ -58,6 +59,8 @@ export type MigrationTargetService = {
   abort: (instanceId: string) => Promise<void>;
   status: (instanceId: string) => Promise<string>;
   open: (instanceId: string, kind: 'disk' | 'state') => Promise<net.Socket>;
+  /** A stopped instance's disk, sent whole: the stream it goes into, which answers one line once the guest is made of it. */
+  receive: (instanceId: string, guest: unknown, bytes: number) => Promise<Duplex>;
 };
 
 /** What a node serves on its channel: its own guests' live side, and its side of moves to it. */
@@ -94,7 +97,9 @@ export function nodeHandlers(hostId: string, guests: GuestAccess, log: (m: strin
     },
     open: async (req) => {
       try {
-        return req.op === 'console' ? await guests.openConsole(req.instanceId, req.kind) : await moves().open(req.instanceId, req.kind);
+        if (req.op === 'console') return await guests.openConsole(req.instanceId, req.kind);
+        if (req.op === 'move-in') return await moves().receive(req.instanceId, req.guest, req.bytes);
+        return await moves().open(req.instanceId, req.kind);
       } catch (err) {
         throw toNodeError(err);
       }

@@ -16,14 +16,16 @@
 //   completed | failed
 // The target never removes a guest the database says is its own (the abort's
 // guard), and the source's copy goes only once the database says it moved.
+import fs from 'node:fs';
 import net from 'node:net';
+import { Duplex, PassThrough, Writable } from 'node:stream';
 import { and, eq, sql } from 'drizzle-orm';
 import { systemActor } from '../audit';
 import type { Db } from '../db/client';
 import { hosts, instanceMigrations, instances } from '../db/schema';
 import { HypervisorError, isHypervisorError, type HypervisorDriver, type IncomingGuest, type MigrationProgress } from '../hypervisor';
 import { recordInstanceEvent } from '../instances/transition';
-import { callNode, NodeError, openNodeStream } from './channel';
+import { callNode, NodeError, openNodeStream, sendFileToNode } from './channel';
 import type { MigrationTargetService } from './guests';
 import type { MigrationRow } from './migrations';
 
@@ -73,6 +75,30 @@ export function migrationTarget(db: Db, hostId: string, driver: HypervisorDriver
       if (p?.migrationHostId !== hostId && p?.hostId !== hostId) throw new NodeError('INVALID_STATE', `instance ${instanceId} is not moving to this host`);
       await need(driver.finishIncoming?.bind(driver), 'receive guests')(instanceId);
     },
+    receive: async (instanceId, guest, bytes) => {
+      await movingHere(instanceId);
+      const g = guest as IncomingGuest;
+      if (g?.spec?.id !== instanceId) throw new NodeError('INVALID', 'the guest sent is not the instance named');
+      const receive = need(driver.receiveGuest?.bind(driver), 'receive guests');
+      // What comes in goes to the driver; one line goes back once it has made the guest (or why it did not).
+      const input = new PassThrough();
+      const output = new PassThrough();
+      // Exactly `bytes` go to the driver, then its input ends (the connection stays open for the answer).
+      let got = 0;
+      const sink = new Writable({
+        write(chunk: Buffer, _enc, done) {
+          got += chunk.length;
+          if (got > bytes) return done(new Error(`more than the ${bytes} bytes announced`));
+          input.write(chunk, () => done());
+          if (got === bytes) input.end();
+        },
+      });
+      receive(g, input).then(
+        () => output.end(`${JSON.stringify({ ok: true })}\n`),
+        (err: unknown) => output.end(`${JSON.stringify({ ok: false, code: isHypervisorError(err) ? err.code : 'INTERNAL', message: errorText(err) })}\n`),
+      );
+      return Duplex.from({ writable: sink, readable: output });
+    },
     abort: async (instanceId) => {
       // Never a guest the database says runs here: that would be the only copy.
       const p = await placement(instanceId);
@@ -117,6 +143,7 @@ export async function runMigration(deps: MigrateDeps, instanceId: string, migrat
   }
 
   const [inst] = await db.select({ state: instances.state, hostId: instances.hostId }).from(instances).where(eq(instances.id, instanceId));
+  if (m.kind === 'cold') return coldMove(deps, m, { targetAddress: target.address, targetName: target.name, sourceName: source?.name ?? hostId, state: inst?.state ?? null });
   if (inst?.state !== 'running' || inst.hostId !== hostId) return fail(deps, m, `the instance is ${inst?.state ?? 'gone'}, not running here`);
   if (!driver.migrationSource || !driver.migrateOut) return fail(deps, m, `this host's driver (${driver.name}) cannot move guests`);
 
@@ -144,6 +171,46 @@ export async function runMigration(deps: MigrateDeps, instanceId: string, migrat
   await setState(db, m.id, 'switching', { progress: null, downtimeMs: report.downtimeMs });
   const switchStarted = Date.now();
   await settleSwitch(deps, { ...m, state: 'switching' }, { node, targetName: target.name, sourceName: source?.name ?? hostId }, { report, switchStarted });
+}
+
+/**
+ * A stopped instance's move: its disk copied whole to the target, which makes
+ * the guest of it (stopped); then the database says it is there and the
+ * source's copy goes. Nothing runs it meanwhile: a start asked for during the
+ * move waits in its queue and runs on the target (forwardIfMoved).
+ */
+async function coldMove(deps: MigrateDeps, m: MigrationRow, ctx: { targetAddress: string; targetName: string; sourceName: string; state: string | null }): Promise<void> {
+  const { db, driver, hostId } = deps;
+  const id = m.instanceId;
+  if (!driver.exportForMove) return fail(deps, m, `this host's driver (${driver.name}) cannot move guests`);
+  let file: string | null = null;
+  try {
+    await setState(db, m.id, 'preparing');
+    const [inst] = await db.select({ state: instances.state, hostId: instances.hostId }).from(instances).where(eq(instances.id, id));
+    if (inst?.hostId !== hostId || !['stopped', 'starting'].includes(inst.state)) return fail(deps, m, `the instance is ${inst?.state ?? 'gone'}, not stopped here`);
+    const out = await driver.exportForMove(id);
+    file = out.file;
+    await setState(db, m.id, 'copying');
+    const total = fs.statSync(file).size;
+    let last = 0;
+    await sendFileToNode(ctx.targetAddress, deps.key, { op: 'move-in', instanceId: id, guest: out.guest }, file, (done) => {
+      if (Date.now() - last < 500 && done < total) return;
+      last = Date.now();
+      void setState(db, m.id, 'copying', { progress: { phase: 'disk', doneBytes: done, totalBytes: total } }).catch(() => undefined);
+    });
+  } catch (err) {
+    await callNode(ctx.targetAddress, deps.key, { op: 'migrate-abort', instanceId: id }).catch(() => undefined);
+    return fail(deps, m, errorText(err));
+  } finally {
+    if (file) fs.rmSync(file, { force: true });
+  }
+  await db.transaction(async (tx) => {
+    await tx.update(instances).set({ hostId: m.targetHostId, migrationHostId: null }).where(and(eq(instances.id, id), eq(instances.hostId, m.sourceHostId)));
+    await tx.update(instanceMigrations).set({ state: 'completed', progress: null, finishedAt: sql`now()` }).where(eq(instanceMigrations.id, m.id));
+    await recordInstanceEvent(tx, cirrus, { instanceId: id, tenantId: m.tenantId, action: 'migrated', message: `Moved, stopped, from host ${ctx.sourceName} to ${ctx.targetName} (its disk copied whole).` });
+  });
+  await driver.destroy(id).catch((err: unknown) => deps.log(`[migrate] ${id}: its old copy stays until the reconciler removes it: ${errorText(err)}`));
+  deps.log(`[migrate] ${id} moved (stopped) to ${ctx.targetName}`);
 }
 
 /**

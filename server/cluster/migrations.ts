@@ -22,7 +22,9 @@ export const ACTIVE_MIGRATION_STATES = ['queued', 'preparing', 'copying', 'switc
  * (a network does not span hosts yet).
  */
 export async function migrationWhyNot(db: DbOrTx, inst: typeof instances.$inferSelect): Promise<string | null> {
-  if (inst.state !== 'running') return `Only a running instance moves live; ${inst.name} is ${inst.state}.`;
+  if (inst.state !== 'running' && inst.state !== 'stopped') {
+    return `A running instance moves live and a stopped one as a copy of its disk; ${inst.name} is ${inst.state}${inst.state === 'suspended' ? ' (its saved memory is on its host: resume or stop it first)' : ''}.`;
+  }
   if (!inst.hostId) return `${inst.name} has no host.`;
   if (inst.migrationHostId) return `${inst.name} is already moving to another host.`;
   const [v] = await db.select({ n: count() }).from(volumes).where(eq(volumes.instanceId, inst.id));
@@ -38,9 +40,10 @@ export async function migrationWhyNot(db: DbOrTx, inst: typeof instances.$inferS
 }
 
 /**
- * Move a running instance to `targetHostId`, or to the host placement picks
- * (any but its own). Refused with a sentence when it cannot move or no host
- * has room; otherwise its move is queued on its host's node and returned.
+ * Move an instance to `targetHostId`, or to the host placement picks (any
+ * but its own): live while it runs, as a copy of its disk while it is
+ * stopped. Refused with a sentence when it cannot move or no host has room;
+ * otherwise its move is queued on its host's node and returned.
  */
 export async function requestMigration(db: DbOrTx, actor: Actor, input: { instanceId: string; targetHostId?: string | null; reason: MigrationReason }): Promise<MigrationRow> {
   return placementTransaction(db, async (tx) => {
@@ -57,7 +60,7 @@ export async function requestMigration(db: DbOrTx, actor: Actor, input: { instan
     const who = actor.kind === 'user' ? actor.email : 'Cirrus';
     const [row] = await tx
       .insert(instanceMigrations)
-      .values({ instanceId: inst.id, tenantId: inst.tenantId, sourceHostId: inst.hostId!, targetHostId: target.id, reason: input.reason, requestedBy: who })
+      .values({ instanceId: inst.id, tenantId: inst.tenantId, sourceHostId: inst.hostId!, targetHostId: target.id, kind: inst.state === 'running' ? 'live' : 'cold', reason: input.reason, requestedBy: who })
       .returning();
     await enqueueInstanceOp(tx, inst.hostId!, { instanceId: inst.id, op: 'migrate', migrationId: row!.id });
     const [source] = await tx.select({ name: hosts.name }).from(hosts).where(eq(hosts.id, inst.hostId!));
@@ -65,7 +68,7 @@ export async function requestMigration(db: DbOrTx, actor: Actor, input: { instan
       instanceId: inst.id,
       tenantId: inst.tenantId,
       action: 'migration-requested',
-      message: `Moving live from host ${source?.name ?? inst.hostId} to ${target.name}${input.reason === 'evacuation' ? ' (its host is being evacuated)' : ''}.`,
+      message: `Moving ${inst.state === 'running' ? 'live' : 'while stopped'} from host ${source?.name ?? inst.hostId} to ${target.name}${input.reason === 'evacuation' ? ' (its host is being evacuated)' : ''}.`,
     });
     await recordAudit(tx, actor, {
       action: 'admin.instances.migrate',
@@ -92,6 +95,7 @@ export function recentMigrations(db: DbOrTx) {
       sourceHostId: instanceMigrations.sourceHostId,
       targetHostId: instanceMigrations.targetHostId,
       state: instanceMigrations.state,
+      kind: instanceMigrations.kind,
       reason: instanceMigrations.reason,
       progress: instanceMigrations.progress,
       downtimeMs: instanceMigrations.downtimeMs,
@@ -104,4 +108,34 @@ export function recentMigrations(db: DbOrTx) {
     .where(or(inArray(instanceMigrations.state, [...ACTIVE_MIGRATION_STATES]), lt(sql`now() - interval '1 hour'`, instanceMigrations.finishedAt)))
     .orderBy(desc(instanceMigrations.createdAt))
     .limit(200);
+}
+
+export type EvacuationResult = { queued: number; refused: { instanceId: string; name: string; reason: string }[] };
+
+/**
+ * Empty a host: it goes into maintenance (no new instances), then every
+ * instance on it moves — live if it runs, as a copy if it is stopped — to
+ * where placement puts it. What cannot move is listed with the reason; the
+ * moves are the nodes' jobs, their progress on the hosts page.
+ */
+export async function evacuateHost(db: DbOrTx, actor: Actor, hostId: string): Promise<EvacuationResult> {
+  const [host] = await db.select({ id: hosts.id, name: hosts.name }).from(hosts).where(eq(hosts.id, hostId));
+  if (!host) throw new DomainError('NOT_FOUND', 'That host was not found.');
+  await db.update(hosts).set({ state: 'maintenance' }).where(and(eq(hosts.id, hostId), sql`${hosts.state} <> 'maintenance'`));
+  const on = await db
+    .select({ id: instances.id, name: instances.name })
+    .from(instances)
+    .where(and(eq(instances.hostId, hostId), sql`${instances.state} not in ('terminating', 'terminated')`, isNull(instances.migrationHostId)));
+  const result: EvacuationResult = { queued: 0, refused: [] };
+  for (const inst of on) {
+    try {
+      await requestMigration(db, actor, { instanceId: inst.id, reason: 'evacuation' });
+      result.queued++;
+    } catch (err) {
+      if (!(err instanceof DomainError)) throw err;
+      result.refused.push({ instanceId: inst.id, name: inst.name, reason: err.message });
+    }
+  }
+  await recordAudit(db, actor, { action: 'admin.hosts.evacuate', target: { type: 'host', id: hostId }, detail: { name: host.name, queued: result.queued, refused: result.refused.length } });
+  return result;
 }

@@ -349,6 +349,8 @@ export const instanceMigrations = pgTable(
       .notNull()
       .references(() => hosts.id),
     state: migrationState('state').notNull().default('queued'),
+    /** live: a running instance, its memory and disk copied while it runs; cold: a stopped one, its disk copied whole. */
+    kind: text('kind', { enum: ['live', 'cold'] }).notNull().default('live'),
     /** Why it moves: an admin asked, or its host is being evacuated. */
     reason: text('reason', { enum: ['admin', 'evacuation'] }).notNull(),
     requestedBy: text('requested_by').notNull(),

@@ -379,6 +379,10 @@ export interface HypervisorDriver {
   migrateOut?(id: string, open: (kind: 'disk' | 'state') => Promise<import('node:stream').Duplex>, onProgress?: (p: MigrationProgress) => void): Promise<MigrationReport>;
   /** Source, after a move that did not finish: drop what it set up and let the guest run here again. */
   abortMigrationOut?(id: string): Promise<void>;
+  /** A stopped guest's move (cold): its disk as one standalone qcow2 file (the caller sends it, then removes it), and what the target makes of it. */
+  exportForMove?(id: string): Promise<{ guest: IncomingGuest; file: string }>;
+  /** Target of a cold move: the guest made, stopped, from `disk` (a standalone qcow2, checked before anything opens it). */
+  receiveGuest?(guest: IncomingGuest, disk: NodeJS.ReadableStream): Promise<void>;
 
   /** Let go of connections and timers; guests keep running. */
   close(): Promise<void>;

@@ -97,6 +97,7 @@ const matrix: Record<string, Access> = {
   'admin.hosts.update': 'admin',
   'admin.hosts.setPlacement': 'admin',
   'admin.hosts.migrations': 'admin',
+  'admin.hosts.evacuate': 'admin',
   'admin.instances.migrate': 'admin',
   'admin.instances.migrations': 'admin',
   'admin.storage.list': 'admin',

@@ -6,6 +6,7 @@ import type { RouterOutputs } from '@/server/trpc/root';
 import { useTRPC } from '../../trpc/client';
 import { useFieldErrors } from '../../ui/field-errors';
 import { Button } from '../../ui/button';
+import { ConfirmButton } from '../../ui/confirm-button';
 import { FormAlert, TextField } from '../../ui/field';
 import { Card } from '../../ui/page';
 import { formatRatio, parseRatio } from './ratio';
@@ -27,6 +28,24 @@ export function HostForm({ host }: { host: Host }) {
     trpc.admin.hosts.update.mutationOptions({ onSettled: () => queryClient.invalidateQueries({ queryKey: trpc.admin.hosts.pathKey() }) }),
   );
   const maintenance = host.state === 'maintenance';
+  const evacuate = useMutation(
+    trpc.admin.hosts.evacuate.mutationOptions({ onSettled: () => queryClient.invalidateQueries({ queryKey: trpc.admin.hosts.pathKey() }) }),
+  );
+  const [refused, setRefused] = useState<{ instanceId: string; name: string; reason: string }[]>([]);
+
+  async function onEvacuate() {
+    setMessage(null);
+    try {
+      const r = await evacuate.mutateAsync({ hostId: host.id });
+      setRefused(r.refused);
+      setMessage({
+        text: `${host.name} is in maintenance; ${r.queued} instance${r.queued === 1 ? ' is' : 's are'} moving away${r.refused.length ? `, ${r.refused.length} cannot move (below)` : ''}.`,
+        tone: r.refused.length ? 'error' : 'success',
+      });
+    } catch (err) {
+      setMessage({ text: fromServer(err).message, tone: 'error' });
+    }
+  }
 
   async function send(input: Omit<Parameters<typeof update.mutateAsync>[0], 'hostId'>, done: string) {
     setMessage(null);
@@ -76,7 +95,28 @@ export function HostForm({ host }: { host: Host }) {
             <span aria-hidden className={`inline-block size-5 rounded-full bg-white shadow transition ${maintenance ? 'translate-x-5' : 'translate-x-0.5'}`} />
           </button>
           <span className="text-sm text-slate-800">Maintenance {maintenance ? 'on: no new instances are placed here' : 'off'}</span>
+          <ConfirmButton
+            aria-label={`Evacuate ${host.name}`}
+            question={`Put ${host.name} in maintenance and move every instance on it to other hosts (running ones live)?`}
+            confirmLabel="Evacuate"
+            busy={evacuate.isPending}
+            onConfirm={() => void onEvacuate()}
+          >
+            Evacuate
+          </ConfirmButton>
         </div>
+        {refused.length ? (
+          <div className="text-sm text-slate-700">
+            <p>These stay on {host.name}:</p>
+            <ul className="list-disc pl-5">
+              {refused.map((r) => (
+                <li key={r.instanceId}>
+                  <span className="font-medium">{r.name}</span>: {r.reason}
+                </li>
+              ))}
+            </ul>
+          </div>
+        ) : null}
         <form onSubmit={onSubmit} noValidate aria-label={`Settings for ${host.name}`} className="space-y-4">
           <div className="grid grid-cols-1 gap-4 sm:grid-cols-3">
             <TextField

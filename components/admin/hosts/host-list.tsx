@@ -8,6 +8,7 @@ import { FormAlert } from '../../ui/field';
 import { Card } from '../../ui/page';
 import { DataTable, formatDateTime } from '../../ui/table';
 import { HostForm } from './host-form';
+import { MigrationList } from './migration-list';
 import { PlacementForm } from './placement-form';
 import { formatRatio } from './ratio';
 
@@ -133,6 +134,7 @@ export function HostList() {
                   </span>
                 ),
               },
+              { header: 'Instances', cell: (h) => <span className="tabular-nums">{h.instanceCount}</span> },
               {
                 header: 'vCPU',
                 cell: (h) => <Usage capacity={String(h.capacity.vcpus)} allocated={String(h.allocated.vcpus)} free={String(h.free.vcpus)} />,
@@ -158,6 +160,7 @@ export function HostList() {
           />
         ) : null}
       </Card>
+      <MigrationList hosts={hosts} />
       {hosts.map((h) => (
         <HostForm key={h.id} host={h} />
       ))}

@@ -171,7 +171,7 @@ export function InstancesAdmin({ initialTenantId = '' }: { initialTenantId?: str
               ),
             },
             { header: 'Size', cell: (i) => `${i.vcpus} vCPU · ${i.memoryMiB} MiB · ${i.diskGiB} GiB · ${i.nics} NIC`, className: 'whitespace-nowrap' },
-            { header: 'Host', cell: (i) => i.hostName ?? '—' },
+            { header: 'Host', cell: (i) => <HostCell instance={i} /> },
             { header: 'Created', cell: (i) => formatDateTime(i.createdAt), className: 'whitespace-nowrap' },
             {
               header: 'Actions',
@@ -196,6 +196,7 @@ export function InstancesAdmin({ initialTenantId = '' }: { initialTenantId?: str
                   >
                     Force stop
                   </ConfirmButton>
+                  <MoveControl instance={i} onDone={(text) => setNotice(text)} />
                   <ConfirmButton
                     aria-label={`Terminate ${i.name}`}
                     question={`Terminate ${i.name}? Its disk and snapshots are deleted.`}
@@ -214,5 +215,75 @@ export function InstancesAdmin({ initialTenantId = '' }: { initialTenantId?: str
       ) : null}
       <Pager label="Pages of instances" pages={pages} nextCursor={list.isPlaceholderData ? undefined : list.data?.nextCursor} />
     </div>
+  );
+}
+
+type Host = RouterOutputs['admin']['hosts']['list'][number];
+
+/** The instance's host, and where it is moving to while it moves. */
+function HostCell({ instance }: { instance: Instance }) {
+  const trpc = useTRPC();
+  const hosts = useQuery(trpc.admin.hosts.list.queryOptions(undefined, { staleTime: 10_000 }));
+  const to = instance.migrationHostId ? (hosts.data?.find((h) => h.id === instance.migrationHostId)?.name ?? 'another host') : null;
+  return (
+    <span className="whitespace-nowrap">
+      {instance.hostName ?? '—'}
+      {to ? <span className="block text-xs text-amber-800">moving to {to}…</span> : null}
+    </span>
+  );
+}
+
+/**
+ * Move an instance to another host: a running one live, a stopped one as a
+ * copy of its disk. The host list offers the enabled, live ones besides its own;
+ * "Any host" lets placement choose.
+ */
+function MoveControl({ instance, onDone }: { instance: Instance; onDone: (text: string) => void }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const hosts = useQuery(trpc.admin.hosts.list.queryOptions(undefined, { staleTime: 10_000 }));
+  const [target, setTarget] = useState('');
+  const move = useMutation(
+    trpc.admin.instances.migrate.mutationOptions({
+      onSuccess: async () => {
+        onDone(`${instance.name} is moving ${instance.state === 'running' ? 'live ' : ''}to another host.`);
+        await queryClient.invalidateQueries({ queryKey: trpc.admin.instances.list.queryKey() });
+      },
+    }),
+  );
+  const others = (hosts.data ?? []).filter((h: Host) => h.id !== instance.hostId && h.state === 'enabled' && h.alive);
+  const why =
+    instance.migrationHostId
+      ? 'It is moving already.'
+      : instance.state !== 'running' && instance.state !== 'stopped'
+        ? `A ${instance.state} instance does not move.`
+        : others.length === 0
+          ? 'No other host takes instances now.'
+          : undefined;
+  const id = `move-${instance.id}`;
+  return (
+    <span className="flex flex-wrap items-center gap-1">
+      <label htmlFor={id} className="sr-only">
+        Move {instance.name} to
+      </label>
+      <select id={id} value={target} onChange={(e) => setTarget(e.target.value)} disabled={!!why} className="rounded border border-slate-300 px-1 py-1 text-sm">
+        <option value="">Any host</option>
+        {others.map((h: Host) => (
+          <option key={h.id} value={h.id}>
+            {h.name}
+          </option>
+        ))}
+      </select>
+      <Button
+        variant="secondary"
+        aria-label={`Move ${instance.name}`}
+        disabledReason={why}
+        busy={move.isPending}
+        onClick={() => move.mutate({ instanceId: instance.id, targetHostId: target || null })}
+      >
+        Move
+      </Button>
+      {move.error ? <span role="alert" className="block w-full text-xs text-red-700">{describeError(move.error).message}</span> : null}
+    </span>
   );
 }

@@ -4,7 +4,8 @@
 // not remembered: the pid file and QMP say what runs; the only memory here is
 // the open monitors and why a guest is being stopped.
 import { execFile } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, realpathSync, rmdirSync, rmSync, statfsSync, statSync } from 'node:fs';
+import { closeSync, createWriteStream, existsSync, mkdirSync, openSync, readdirSync, realpathSync, renameSync, rmdirSync, rmSync, statfsSync, statSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -66,7 +67,7 @@ import { qmp } from './qmp-commands';
 import { restoreDetachedTaps } from './retap';
 import { capLog, capSerialLog, QEMU_LOG_CAP, readSerialLog, resetSerialLog } from './serial-log';
 import { QmpMonitor } from './qmp-monitor';
-import { checkVolumeSource, DEFAULT_QEMU_IMG, writeFlatCopy } from './qemu-img';
+import { checkStandaloneQcow2, checkVolumeSource, DEFAULT_QEMU_IMG, writeFlatCopy } from './qemu-img';
 import { liveVolumeLimits, plugVolume, setLiveVolumeLimits, unplugVolume } from './volumes';
 import type { QmpEventMessage } from './qmp-wire';
 
@@ -1147,6 +1148,48 @@ export class QemuDriver implements HypervisorDriver {
       } finally {
         disk.close();
         state.close();
+      }
+    });
+  }
+
+  async exportForMove(id: string): Promise<{ guest: IncomingGuest; file: string }> {
+    const out = await this.withLock(id, async () => {
+      const { layout, record } = this.load(id);
+      if (await this.current(id)) throw new HypervisorError('INVALID_STATE', `guest ${id} is running: it moves live, not as a copy`);
+      if (record.spec.volumes?.length) throw new HypervisorError('INVALID_STATE', `guest ${id} has volumes attached: they stay in this host's pool`);
+      const bytes = record.spec.diskGiB * 1024 ** 3;
+      const dir = path.join(this.guestsDir, '.moves');
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const file = path.join(dir, `${id}.qcow2`);
+      rmSync(file, { force: true });
+      await writeFlatCopy(this.qemuImg, await this.pointOf(id, layout, null), file, bytes);
+      return { guest: { spec: record.spec, machine: coldShape(record.spec), diskBytes: bytes }, file };
+    });
+    // The point frozen for the copy is not kept.
+    await this.collect().catch(() => undefined);
+    return out;
+  }
+
+  async receiveGuest(guest: IncomingGuest, disk: NodeJS.ReadableStream): Promise<void> {
+    const { spec, image } = this.checkNewSpec(guest.spec);
+    if (!Number.isSafeInteger(guest.diskBytes) || guest.diskBytes !== spec.diskGiB * 1024 ** 3) {
+      throw new HypervisorError('INVALID_SPEC', `a copied disk of ${guest.diskBytes} bytes does not fit a ${spec.diskGiB} GiB guest`);
+    }
+    await this.withLock(spec.id, async () => {
+      if (existsSync(this.layout(spec.id).specFile)) throw new HypervisorError('ALREADY_EXISTS', `guest ${spec.id} already exists on this host`);
+      const dir = path.join(this.guestsDir, '.moves');
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const partial = path.join(dir, `${spec.id}.incoming`);
+      rmSync(partial, { force: true });
+      try {
+        await pipeline(disk, createWriteStream(partial, { flags: 'wx', mode: 0o600 }));
+        // What another host sent is checked before QEMU ever opens it.
+        await checkStandaloneQcow2(this.qemuImg, partial, guest.diskBytes).catch((e: unknown) => {
+          throw new HypervisorError('INVALID_SPEC', `the disk copied for guest ${spec.id} is refused: ${errorText(e)}`);
+        });
+        await this.makeGuest(spec, image, null, async (layout) => renameSync(partial, layout.disk));
+      } finally {
+        rmSync(partial, { force: true });
       }
     });
   }

@@ -58,7 +58,7 @@ describe('QemuDriver: live migration', { timeout: 240_000 }, () => {
     const id = 'mig-live';
     await boot(source, id);
     // A file written on the disk before the move, and a counter running in memory through it.
-    await sh(source, id, 'echo kept-on-disk > /root/marker; sync; echo ok');
+    await sh(source, id, 'echo kept-on-disk > /data/marker; sync; echo ok');
     await sh(source, id, " sh -c 'i=0; while true; do i=$((i+1)); echo $i > /tmp/count; sleep 0.1; done' >/dev/null 2>&1 & echo started");
     const bootId = await sh(source, id, 'cat /proc/sys/kernel/random/boot_id');
     const before = Number(await sh(source, id, 'cat /tmp/count'));
@@ -85,13 +85,13 @@ describe('QemuDriver: live migration', { timeout: 240_000 }, () => {
     expect(pids[0]).toBe((await target.status(id)).pid);
     // The same boot, the same disk, and the counter goes on from where it was.
     expect(await sh(target, id, 'cat /proc/sys/kernel/random/boot_id')).toBe(bootId);
-    expect(await sh(target, id, 'cat /root/marker')).toBe('kept-on-disk');
+    expect(await sh(target, id, 'cat /data/marker')).toBe('kept-on-disk');
     const after = Number(await sh(target, id, 'cat /tmp/count'));
     expect(after).toBeGreaterThan(before);
     await eventually(async () => Number(await sh(target, id, 'cat /tmp/count')) > after, 10_000, 'the counter counting on the target');
     // What it writes now goes to its own disk on the target, which holds everything (no backing file).
-    await sh(target, id, 'echo written-after > /root/after; sync; echo ok');
-    expect(await sh(target, id, 'cat /root/after /root/marker | tr "\\n" " "')).toBe('written-after kept-on-disk');
+    await sh(target, id, 'echo written-after > /data/after; sync; echo ok');
+    expect(await sh(target, id, 'cat /data/after /data/marker | tr "\\n" " "')).toBe('written-after kept-on-disk');
     await target.destroy(id);
   });
 

@@ -29,6 +29,21 @@ export async function imageInfo(qemuImg: string, file: string): Promise<ImageInf
   return { format: info.format, virtualSizeBytes: info['virtual-size'] };
 }
 
+/**
+ * A qcow2 that came from elsewhere (another host's copy of a disk) is one
+ * file and nothing more: read as qcow2 (never probed), with no backing file
+ * and no external data file, which would make QEMU open paths its sender
+ * chose, and of exactly `bytes`. Throws saying what is wrong.
+ */
+export async function checkStandaloneQcow2(qemuImg: string, file: string, bytes: number): Promise<void> {
+  const { stdout } = await run(qemuImg, ['info', '-f', 'qcow2', '--output=json', file]);
+  const info = JSON.parse(stdout) as { format: string; 'virtual-size': number; 'backing-filename'?: string; 'full-backing-filename'?: string; 'format-specific'?: { data?: { 'data-file'?: string } } };
+  if (info.format !== 'qcow2') throw new Error(`it is ${info.format}, not qcow2`);
+  if (info['backing-filename'] || info['full-backing-filename']) throw new Error('it names a backing file');
+  if (info['format-specific']?.data?.['data-file']) throw new Error('it names an external data file');
+  if (info['virtual-size'] !== bytes) throw new Error(`it holds ${info['virtual-size']} bytes, not ${bytes}`);
+}
+
 /** Whether a process (a running guest's QEMU) holds `file` open for writing: qemu-img then cannot take its lock. */
 export async function heldByQemu(qemuImg: string, file: string): Promise<boolean> {
   try {

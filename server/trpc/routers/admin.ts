@@ -3,7 +3,7 @@ import { emailSchema } from '../../accounts/validation';
 import { createFlavor, deleteFlavor, listFlavorsForAdmin, listImagesForAdmin, setImageEnabled, updateFlavor } from '../../admin/catalog';
 import { adminInstanceAction, listAllInstances } from '../../admin/instances';
 import { listHosts, setPlacementStrategy, updateHost } from '../../admin/hosts';
-import { migrationsOf, recentMigrations, requestMigration } from '../../cluster/migrations';
+import { evacuateHost, migrationsOf, recentMigrations, requestMigration } from '../../cluster/migrations';
 import { getPortForwardRange, listAllNetworks, setPortForwardRange } from '../../admin/networks';
 import { getDefaultQuotas, setDefaultQuotas, setTenantQuota } from '../../admin/quotas';
 import { createTenantForUser, getTenantForAdmin, listTenantsForAdmin, reactivateTenant, suspendTenant } from '../../admin/tenants';
@@ -53,6 +53,8 @@ const hostsRouter = router({
       }),
     )
     .mutation(({ ctx, input }) => updateHost(ctx.db, ctx.actor, input)),
+  /** Maintenance, then every instance on the host moved away (live, or as a copy when stopped). */
+  evacuate: adminProcedure.input(z.object({ hostId: z.uuid() })).mutation(({ ctx, input }) => evacuateHost(ctx.db, ctx.actor, input.hostId)),
   /** Moves under way, or ended within the hour, with their progress. */
   migrations: adminProcedure.query(({ ctx }) => recentMigrations(ctx.db)),
   /** Spread new instances over the hosts, or pack them onto as few as fit. */

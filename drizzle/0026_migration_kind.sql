@@ -1,0 +1,1 @@
+ALTER TABLE "instance_migrations" ADD COLUMN "kind" text DEFAULT 'live' NOT NULL;
