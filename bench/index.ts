@@ -2,6 +2,7 @@
 // prints the machine, accelerator and commit, then runs each benchmark module in
 // turn and prints its figures. Add a module by writing bench/<name>.ts exporting a
 // BenchModule and listing it below.
+import clusterBench from './cluster';
 import consoleOverhead from './console-overhead';
 import densityBench from './density';
 import { environment } from './environment';
@@ -10,12 +11,13 @@ import imagesBench from './images';
 import instancesBench from './instances';
 import invoiceBench from './invoice';
 import launchLatency from './launch-latency';
+import migrationBench from './migration';
 import networkBench from './network';
 import suspendBench from './suspend';
 import volumesBench from './volumes';
 import type { BenchModule } from './types';
 
-const modules: BenchModule[] = [launchLatency, instancesBench, consoleOverhead, invoiceBench, networkBench, imagesBench, suspendBench, volumesBench, hotplugBench, densityBench];
+const modules: BenchModule[] = [launchLatency, instancesBench, consoleOverhead, invoiceBench, networkBench, imagesBench, suspendBench, volumesBench, hotplugBench, densityBench, migrationBench, clusterBench];
 
 async function main(): Promise<number> {
   const only = process.argv.slice(2).filter((a) => !a.startsWith('-'));
