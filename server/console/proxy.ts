@@ -12,7 +12,7 @@ import type { HypervisorDriver } from '../hypervisor';
 import { guestsOn, type GuestAccess } from '../cluster/guests';
 import { countConsoleSession } from '../metrics/registry';
 import { ALL_TENANTS } from './access-notify';
-import { auditConsole, redeemTicket, stillAllowed, type RedeemedTicket } from './tickets';
+import { auditConsole, hostOf, redeemTicket, stillAllowed, type RedeemedTicket } from './tickets';
 
 export const CONSOLE_PATH = '/api/console/ws';
 
@@ -205,7 +205,9 @@ export class ConsoleProxy {
     if (!this.sessions.has(s.id)) return;
     const why = await stillAllowed(this.opts.db, s.ticket).catch(() => null);
     const denied = why !== null && !why.startsWith('The instance');
-    s.close(denied ? 4403 : 4410, denied ? why : fallback);
+    // Moved live to another host: the guest runs on, and a new connection (the console's next try) reaches it there.
+    const moved = !why && (await hostOf(this.opts.db, s.ticket.instanceId).catch(() => null)) !== s.ticket.hostId;
+    s.close(denied ? 4403 : 4410, denied ? why : moved ? 'The instance moved to another host; reconnecting there.' : fallback);
   }
 
   /** Recheck now the sessions of one tenant, or all (ALL_TENANTS): access changed (access-notify.ts). */

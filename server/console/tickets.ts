@@ -104,3 +104,9 @@ export async function auditConsole(db: DbOrTx, who: { userId: string; email: str
   const actor: Actor = { kind: 'user', userId: who.userId, email: who.email, isAdmin: false, requestId: 'console' };
   await recordAudit(db, actor, { action: 'console.open', tenantId: who.tenantId, target: { type: 'instance', id: who.instanceId }, outcome, detail });
 }
+
+/** The host an instance is on now (null: none, or gone). */
+export async function hostOf(db: DbOrTx, instanceId: string): Promise<string | null> {
+  const [row] = await db.select({ hostId: instances.hostId }).from(instances).where(eq(instances.id, instanceId));
+  return row?.hostId ?? null;
+}
