@@ -22,7 +22,7 @@ import { TagsEditor, type TagRow } from './tags-editor';
 
 type Errors = Record<string, string[] | undefined>;
 const DEFAULT_IMAGE = 'cirrus-tiny-linux';
-const FIELDS = ['name', 'imageId', 'vcpus', 'memoryMiB', 'diskGiB', 'nics', 'bandwidthMbit', 'interfaces', 'keyPairId', 'userData', 'maxVcpus', 'maxMemoryMiB'];
+const FIELDS = ['name', 'imageId', 'vcpus', 'memoryMiB', 'diskGiB', 'nics', 'bandwidthMbit', 'interfaces', 'keyPairId', 'userData', 'maxVcpus', 'maxMemoryMiB', 'spreadGroup'];
 
 /** A refusal's field key as the form shows it: per-NIC keys whole ("interfaces.0.networkId"), others by the part before the dot ("tags.env" → tags). */
 function formKey(path: string): string | null {
@@ -68,6 +68,7 @@ export function LaunchForm() {
   const [tagRows, setTagRows] = useState<TagRow[]>([]);
   const [room, setRoom] = useState({ maxVcpus: '', maxMemoryMiB: '' });
   const [access, setAccess] = useState<AccessDraft>({ keyPairId: '', userData: '' });
+  const [spreadGroup, setSpreadGroup] = useState('');
   const [nicDrafts, setNicDrafts] = useState<InterfaceDraft[]>([]);
   // The NIC rate of the preset last picked (untyped rates follow it); until then the first preset's.
   const [presetRate, setPresetRate] = useState<number | null>(null);
@@ -120,6 +121,7 @@ export function LaunchForm() {
       ...(image?.features.cloudInit ? { keyPairId: access.keyPairId || undefined, userData: access.userData || undefined } : {}),
       // Only images that online hot-added vCPUs and memory have room to grow into (the fields are hidden for the others).
       ...(image?.features.hotplug ? { maxVcpus: toNumber(room.maxVcpus) ?? undefined, maxMemoryMiB: toNumber(room.maxMemoryMiB) ?? undefined } : {}),
+      spreadGroup: spreadGroup.trim() || undefined,
     });
     setTagErrors(rowErrors);
     if (!parsed.success || Object.keys(rowErrors).length) {
@@ -233,6 +235,20 @@ export function LaunchForm() {
               </div>
             </fieldset>
           ) : null}
+          <div className="mt-4 max-w-md">
+            <TextField
+              label="Spread group (optional)"
+              name="spreadGroup"
+              autoComplete="off"
+              value={spreadGroup}
+              onChange={(e) => {
+                clearError('spreadGroup');
+                setSpreadGroup(e.target.value);
+              }}
+              error={errors.spreadGroup}
+              hint="Your instances with the same spread group run on different hosts, so one host failing stops at most one of them."
+            />
+          </div>
         </Card>
         <Card title="Network interfaces" description="The network each interface joins and the rate it is shaped to.">
           <InterfaceFields

@@ -7,7 +7,7 @@ import { recordAudit, type Actor } from '../audit';
 import type { DbOrTx } from '../db/client';
 import { hosts, instanceMigrations, instances, networkInterfaces, snapshots, volumes } from '../db/schema';
 import { DomainError } from '../errors';
-import { chooseHost, placementTransaction } from '../hosts';
+import { chooseHost, placementTransaction, spreadGroupHosts } from '../hosts';
 import { enqueueInstanceOp } from '../jobs';
 import { recordInstanceEvent } from '../instances/transition';
 
@@ -53,7 +53,12 @@ export async function requestMigration(db: DbOrTx, actor: Actor, input: { instan
     if (why) throw new DomainError('INVALID_STATE', why);
     if (input.targetHostId === inst.hostId) throw new DomainError('INVALID_INPUT', `${inst.name} already runs on that host: choose another.`);
     const request = { vcpus: inst.vcpus, memoryMiB: inst.memoryMiB, diskGiB: inst.diskGiB };
-    const target = await chooseHost(tx, request, input.targetHostId ?? undefined, inst.hostId!);
+    // Away from its host, and from the hosts of its spread group's other instances.
+    const avoid = [inst.hostId!, ...(inst.spreadGroup ? await spreadGroupHosts(tx, inst.tenantId, inst.spreadGroup, inst.id) : [])];
+    if (input.targetHostId && avoid.includes(input.targetHostId)) {
+      throw new DomainError('INVALID_INPUT', `Another instance of ${inst.name}'s spread group ${inst.spreadGroup} runs on that host: choose another.`);
+    }
+    const target = await chooseHost(tx, request, input.targetHostId ?? undefined, avoid);
     if (target instanceof DomainError) throw target;
     // The target's room is claimed as this commits (instances_claim_migration_host), as a launch's is.
     await tx.update(instances).set({ migrationHostId: target.id }).where(eq(instances.id, inst.id));

@@ -281,6 +281,8 @@ export const instances = pgTable(
     nics: integer('nics').notNull(),
     tags: jsonb('tags').$type<Record<string, string>>().notNull().default({}),
     hostId: uuid('host_id').references(() => hosts.id),
+    /** Anti-affinity: instances of a tenant with the same spread group run on different hosts (null: no group). */
+    spreadGroup: text('spread_group'),
     /** While it moves to another host (instance_migrations): that host, whose room it holds too until the move ends. */
     migrationHostId: uuid('migration_host_id').references(() => hosts.id),
     state: instanceState('state').notNull().default('pending'),
@@ -327,6 +329,7 @@ export const instances = pgTable(
     index('instances_tenant_created_idx').on(t.tenantId, t.createdAt, t.id),
     index('instances_tenant_state_idx').on(t.tenantId, t.state),
     index('instances_host_state_idx').on(t.hostId, t.state),
+    index('instances_spread_group_idx').on(t.tenantId, t.spreadGroup).where(sql`${t.spreadGroup} is not null`),
     index('instances_migration_host_idx').on(t.migrationHostId).where(sql`${t.migrationHostId} is not null`),
   ],
 );

@@ -143,11 +143,11 @@ const liveHost = (onHost?: string | Placeholder) =>
  * refuses it (placementTransaction). `onHost`: only that host will do (a clone
  * is made where its source's files are). The refusal is returned, not thrown,
  * so a launch can choose before it takes its tenant's quota lock and still
- * say "quota exceeded" first when both apply. `exclude`: any host but that
- * one (a move away from it).
+ * say "quota exceeded" first when both apply. `avoid`: any host but those
+ * (a move away from one; a spread group's hosts).
  */
-export async function chooseHost(tx: Tx, request: Pick<Usage, 'vcpus' | 'memoryMiB' | 'diskGiB'>, onHost?: string, exclude?: string): Promise<HostRow | DomainError> {
-  const candidates = (onHost ? await candidateHost(tx, { onHost }) : await candidateHosts(tx)).filter((c) => c.host.id !== exclude);
+export async function chooseHost(tx: Tx, request: Pick<Usage, 'vcpus' | 'memoryMiB' | 'diskGiB'>, onHost?: string, avoid: readonly string[] = []): Promise<HostRow | DomainError> {
+  const candidates = (onHost ? await candidateHost(tx, { onHost }) : await candidateHosts(tx)).filter((c) => !avoid.includes(c.host.id));
   if (candidates.length === 0) {
     return new DomainError(
       'INSUFFICIENT_CAPACITY',
@@ -227,6 +227,19 @@ const candidateHost = candidates(true);
 const candidateHosts = candidates(false);
 
 const fits = (free: Resources, request: Resources) => free.vcpus >= request.vcpus && free.memoryMiB >= request.memoryMiB && free.diskGiB >= request.diskGiB;
+
+/**
+ * The hosts where a tenant's spread group has a live instance already (a new
+ * one of the group goes elsewhere). Read under the tenant's quota lock, it is
+ * exact: the tenant's launches take that lock one at a time.
+ */
+export async function spreadGroupHosts(tx: DbOrTx, tenantId: string, group: string, except?: string): Promise<string[]> {
+  const rows = await tx
+    .selectDistinct({ hostId: instances.hostId, moving: instances.migrationHostId })
+    .from(instances)
+    .where(and(eq(instances.tenantId, tenantId), eq(instances.spreadGroup, group), notInArray(instances.state, ['terminating', 'terminated']), except ? sql`${instances.id} <> ${except}` : undefined));
+  return [...new Set(rows.flatMap((r) => [r.hostId, r.moving].filter((h): h is string => !!h)))];
+}
 
 /** The SQLSTATE instances_claim_host raises when a new instance's host went away or filled up between chooseHost and the commit. */
 export const PLACEMENT_LOST = 'CRPL1';

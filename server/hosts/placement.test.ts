@@ -299,6 +299,28 @@ describe('placement', () => {
     await callerAs(t.db, admin).admin.hosts.setPlacement({ strategy: 'spread' });
   });
 
+  it('puts the instances of a spread group on different hosts, even launched all at once, and says so when no other host is left', async () => {
+    const made = [await setUpCompute(t.db), await setUpCompute(t.db), await setUpCompute(t.db)].map((c) => c.hostId);
+    await onlyThese(made);
+    const admin = await makeUser(t.db, { isAdmin: true });
+    await callerAs(t.db, admin).admin.hosts.setPlacement({ strategy: 'pack' }); // pack would put them all on one host
+    const { owner, ids } = await tenants(1);
+    const launched = await Promise.all(['a', 'b', 'c'].map((n) => callerAs(t.db, owner).instances.launch({ tenantId: ids[0]!, ...tiny, name: `web-${n}`, spreadGroup: 'web' })));
+    expect(new Set(launched.map((i) => i.hostId)).size).toBe(3);
+    expect(launched.every((i) => i.spreadGroup === 'web')).toBe(true);
+    // A fourth has nowhere to go: every live host has one.
+    const fourth = await codeOf(callerAs(t.db, owner).instances.launch({ tenantId: ids[0]!, ...tiny, name: 'web-d', spreadGroup: 'web' }));
+    expect(fourth).toBe('INSUFFICIENT_CAPACITY');
+    await expect(callerAs(t.db, owner).instances.launch({ tenantId: ids[0]!, ...tiny, name: 'web-d', spreadGroup: 'web' })).rejects.toThrow(/Spread group web has an instance on 3 hosts already/);
+    // Another group, or none, is free to share a host; a bad name is refused with a sentence.
+    expect((await callerAs(t.db, owner).instances.launch({ tenantId: ids[0]!, ...tiny, name: 'db-a', spreadGroup: 'db' })).hostId).toBeDefined();
+    await expect(callerAs(t.db, owner).instances.launch({ tenantId: ids[0]!, ...tiny, name: 'x', spreadGroup: 'Web Servers' })).rejects.toThrow(/lower-case letters, digits and dashes/);
+    // A move keeps the group apart too: no host is free of the group but its own.
+    await t.db.update(instances).set({ state: 'running' }).where(eq(instances.id, launched[0]!.id));
+    await expect(callerAs(t.db, admin).admin.instances.migrate({ instanceId: launched[0]!.id, targetHostId: launched[1]!.hostId })).rejects.toThrow(/spread group web runs on that host/);
+    await callerAs(t.db, admin).admin.hosts.setPlacement({ strategy: 'spread' });
+  });
+
   it("judges the host's heartbeat by the claim's own clock, not by when its transaction began", async () => {
     const { hostId } = await setUpCompute(t.db);
     const { ids } = await tenants(1);

@@ -8,7 +8,7 @@ import { writeTogether } from '../db/together';
 import { instances } from '../db/schema';
 import { imageForLaunch } from '../images/images';
 import { DomainError } from '../errors';
-import { chooseHost, placementTransaction, type HostRow } from '../hosts';
+import { chooseHost, placementTransaction, spreadGroupHosts, type HostRow } from '../hosts';
 import { instanceOpJob } from '../jobs';
 import { getKeyPairForLaunch } from '../keys/key-pairs';
 import { allocateInterfaces } from '../network/interfaces';
@@ -75,6 +75,7 @@ export async function launchInstance(db: DbOrTx, actor: Actor, tenantId: string,
         cloneOfInstanceId: null,
         cloneOfSnapshotId: null,
         cloneLinked: null,
+        spreadGroup: input.spreadGroup ?? null,
       },
       interfaces,
       action: 'launch',
@@ -85,7 +86,7 @@ export async function launchInstance(db: DbOrTx, actor: Actor, tenantId: string,
 }
 
 /** The columns a launch or a clone gives a new instance (the rest: its id, tenant, host, state and creator, or defaults). */
-const givenColumns = ['name', 'imageId', 'vcpus', 'memoryMiB', 'diskGiB', 'nics', 'tags', 'keyName', 'sshPublicKey', 'userData', 'maxVcpus', 'maxMemoryMiB', 'cloneOfInstanceId', 'cloneOfSnapshotId', 'cloneLinked'] as const;
+const givenColumns = ['name', 'imageId', 'vcpus', 'memoryMiB', 'diskGiB', 'nics', 'tags', 'keyName', 'sshPublicKey', 'userData', 'maxVcpus', 'maxMemoryMiB', 'cloneOfInstanceId', 'cloneOfSnapshotId', 'cloneLinked', 'spreadGroup'] as const;
 
 // Every launch and clone inserts one: built once, a named statement.
 const insertPending = prebuilt('admit-instance', (db) =>
@@ -148,7 +149,17 @@ export async function admitInstance(tx: Tx, actor: Actor, tenantId: string, limi
   const v = n.values;
   const request = requestOf(v, n.interfaces);
   checkQuota(limits, await tenantUsage(tx, tenantId), request, `this ${n.action}`);
-  const host = n.placement ?? (await chooseHost(tx, request, n.onHost));
+  let host = n.placement ?? (await chooseHost(tx, request, n.onHost));
+  // A spread group's instances run on different hosts: read under the tenant's lock, so its launches cannot both take one host.
+  if (v.spreadGroup) {
+    const taken = await spreadGroupHosts(tx, tenantId, v.spreadGroup);
+    if (host instanceof DomainError || taken.includes(host.id)) {
+      host = await chooseHost(tx, request, n.onHost, taken);
+      if (host instanceof DomainError && taken.length) {
+        throw new DomainError('INSUFFICIENT_CAPACITY', `Spread group ${v.spreadGroup} has an instance on ${taken.length} host${taken.length === 1 ? '' : 's'} already, and no other host has room: ${host.message}`);
+      }
+    }
+  }
   if (host instanceof DomainError) throw host;
 
   const [row] = await insertPending(tx, {

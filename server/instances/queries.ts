@@ -31,6 +31,7 @@ export const instanceColumns = {
   cloneLinked: instances.cloneLinked,
   maxVcpus: instances.maxVcpus,
   maxMemoryMiB: instances.maxMemoryMiB,
+  spreadGroup: instances.spreadGroup,
 };
 const withHost = { ...instanceColumns, hostName: hosts.name };
 

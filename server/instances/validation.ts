@@ -42,6 +42,12 @@ export const userDataSchema = z
   .refine((t) => !/[\ud800-\udfff]/u.test(t) && !t.includes('\u0000'), 'User data must be UTF-8 text (a cloud-config or a script), not binary.')
   .refine((t) => new TextEncoder().encode(t).length <= MAX_USER_DATA_BYTES, `User data must be at most ${MAX_USER_DATA_BYTES / 1024} KiB.`);
 
+/** A spread group's name: lower-case letters, digits and dashes. */
+export const spreadGroupSchema = z
+  .string()
+  .trim()
+  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'A spread group is lower-case letters, digits and dashes (at most 63), starting with a letter or digit.');
+
 const launchFields = z.object({
   name: instanceNameSchema,
   imageId: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'Choose an image.'),
@@ -58,6 +64,8 @@ const launchFields = z.object({
   /** Room to hot-add vCPUs and memory into while it runs (images that online them); omitted: none. */
   maxVcpus: intIn('The vCPU ceiling', LIMITS.vcpus).optional(),
   maxMemoryMiB: intIn('The memory ceiling', LIMITS.memoryMiB, ' MiB').optional(),
+  /** Anti-affinity: the tenant's instances with the same spread group run on different hosts. */
+  spreadGroup: spreadGroupSchema.optional(),
 });
 
 /** The room to grow into is no smaller than the size. */

@@ -1,0 +1,2 @@
+ALTER TABLE "instances" ADD COLUMN "spread_group" text;--> statement-breakpoint
+CREATE INDEX "instances_spread_group_idx" ON "instances" USING btree ("tenant_id","spread_group") WHERE "instances"."spread_group" is not null;
