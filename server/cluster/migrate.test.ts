@@ -1,0 +1,79 @@
+// The rules of a move that keep an instance on exactly one host, without
+// QEMU (the in-memory driver; real moves are in cluster.test.ts and
+// hypervisor/qemu/live-migration.test.ts): a node takes only a guest moving
+// to it, never removes one the database says is its own, and a move that
+// cannot be done ends failed, saying why, with nothing held on the target.
+import crypto from 'node:crypto';
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { instanceEvents, instanceMigrations, instances } from '../db/schema';
+import { allocatedOn } from '../hosts';
+import { drainJobs, setQuota, setUpCompute, tiny } from '../test/compute';
+import { callerAs, makeTenant, makeUser } from '../test/factories';
+import { createTestDatabase, type TestDatabase } from '../test/db';
+import { migrationTarget, runMigration } from './migrate';
+
+let t: TestDatabase;
+beforeAll(async () => {
+  t = await createTestDatabase();
+});
+afterAll(() => t.close());
+
+async function runningOn() {
+  const source = await setUpCompute(t.db);
+  const target = await setUpCompute(t.db);
+  const owner = await makeUser(t.db);
+  const admin = await makeUser(t.db, { isAdmin: true });
+  const tenant = await makeTenant(t.db, owner, `moves-${crypto.randomBytes(2).toString('hex')}`);
+  await setQuota(t.db, tenant.id, {});
+  const vm = await callerAs(t.db, owner).instances.launch({ tenantId: tenant.id, ...tiny, name: 'mover' });
+  // Wherever placement put it, the other host is the target.
+  const [from, to] = vm.hostId === source.hostId ? [source, target] : [target, source];
+  await drainJobs(t.db, t.url, from.hostId, from.driver);
+  return { from, to, admin, vm };
+}
+
+describe('moves between hosts', () => {
+  it('a node takes a guest only while it is moving there, and never removes the one the database says it runs', async () => {
+    const { from, to, admin, vm } = await runningOn();
+    const there = migrationTarget(t.db, to.hostId, to.driver);
+    await expect(there.prepare(vm.id, { spec: { id: vm.id } })).rejects.toThrow(/is not moving to this host/);
+    await expect(there.open(vm.id, 'state')).rejects.toThrow(/is not moving to this host/);
+    // On its own host, an abort (a move's undo) is refused: that guest is the instance.
+    const here = migrationTarget(t.db, from.hostId, from.driver);
+    await expect(here.abort(vm.id)).rejects.toThrow(/runs on this host: it is not removed/);
+    expect((await from.driver.status(vm.id)).state).toBe('running');
+    // Moving: the target takes it; its room is held on both hosts meanwhile.
+    const move = await callerAs(t.db, admin).admin.instances.migrate({ instanceId: vm.id, targetHostId: to.hostId });
+    expect(move).toMatchObject({ state: 'queued', kind: 'live', sourceHostId: from.hostId, targetHostId: to.hostId });
+    expect((await allocatedOn(t.db, to.hostId)).vcpus).toBe(tiny.vcpus);
+    expect((await allocatedOn(t.db, from.hostId)).vcpus).toBe(tiny.vcpus);
+    await expect(there.prepare(vm.id, { spec: { id: 'i-00000000000000000' } })).rejects.toThrow(/not the instance named/);
+    // A second move while one is under way is refused with a sentence.
+    await expect(callerAs(t.db, admin).admin.instances.migrate({ instanceId: vm.id })).rejects.toThrow(/already moving/);
+  });
+
+  it('a move the source cannot make ends failed with the reason, the target’s room given back and the instance where it was', async () => {
+    const { from, to, admin, vm } = await runningOn();
+    const move = await callerAs(t.db, admin).admin.instances.migrate({ instanceId: vm.id, targetHostId: to.hostId });
+    // The in-memory driver cannot move guests.
+    await runMigration({ db: t.db, driver: from.driver, hostId: from.hostId, key: crypto.randomBytes(32), log: () => undefined }, vm.id, move.id);
+    const [m] = await t.db.select().from(instanceMigrations).where(eq(instanceMigrations.id, move.id));
+    expect(m).toMatchObject({ state: 'failed', error: expect.stringMatching(/cannot move guests|no node channel/) });
+    const [row] = await t.db.select({ hostId: instances.hostId, moving: instances.migrationHostId, state: instances.state }).from(instances).where(eq(instances.id, vm.id));
+    expect(row).toEqual({ hostId: from.hostId, moving: null, state: 'running' });
+    expect((await allocatedOn(t.db, to.hostId)).vcpus).toBe(0);
+    const events = await t.db.select({ action: instanceEvents.action, message: instanceEvents.message }).from(instanceEvents).where(eq(instanceEvents.instanceId, vm.id));
+    expect(events.map((e) => e.action)).toEqual(expect.arrayContaining(['migration-requested', 'migration-failed']));
+    // Run again (a retried job), it does nothing more.
+    await runMigration({ db: t.db, driver: from.driver, hostId: from.hostId, key: crypto.randomBytes(32), log: () => undefined }, vm.id, move.id);
+    expect((await t.db.select().from(instanceEvents).where(eq(instanceEvents.instanceId, vm.id))).length).toBe(events.length);
+  });
+
+  it('refuses what cannot move, saying why: a suspended instance, and a move to its own host', async () => {
+    const { from, admin, vm } = await runningOn();
+    await expect(callerAs(t.db, admin).admin.instances.migrate({ instanceId: vm.id, targetHostId: from.hostId })).rejects.toThrow(/already runs on that host/);
+    await t.db.update(instances).set({ state: 'suspended' }).where(eq(instances.id, vm.id));
+    await expect(callerAs(t.db, admin).admin.instances.migrate({ instanceId: vm.id })).rejects.toThrow(/suspended \(its saved memory is on its host/);
+  });
+});
