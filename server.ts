@@ -7,6 +7,7 @@
 import http from 'node:http';
 import path from 'node:path';
 import { clusterKey } from './server/cluster/channel';
+import { haConfig, type HaConfig } from './server/cluster/ha';
 import { setClusterContext } from './server/cluster/guests';
 import { runsGuests, serverRole, servesWeb, type ServerRole } from './server/cluster/role';
 import { startClusterChores } from './server/runtime/chores';
@@ -26,8 +27,10 @@ if (!Number.isInteger(port) || port <= 0 || port > 65535) {
 }
 
 let role: ServerRole;
+let ha: HaConfig;
 try {
   role = serverRole();
+  ha = haConfig();
 } catch (err) {
   console.error(`[cirrus] ${err instanceof Error ? err.message : err}`);
   process.exit(2);
@@ -65,7 +68,7 @@ async function main() {
     setClusterContext({ hostId: null, local: null, key: clusterKey(runtime.dataDir) });
   }
   if (role === 'compute') return serveNode(runtime, compute!);
-  const stopChores = startClusterChores(runtime.db, console.log);
+  const stopChores = startClusterChores(runtime.db, ha, console.log);
 
   const consoleProxy = new ConsoleProxy({
     db: runtime.db,

@@ -41,6 +41,9 @@ export async function updateHost(db: DbOrTx, actor: Actor, input: HostUpdate) {
     // NO KEY UPDATE, as placement claims a host: FOR UPDATE would also wait for every launch in flight (their instance rows' foreign keys hold KEY SHARE on the host).
     const [h] = await tx.select().from(hosts).where(eq(hosts.id, input.hostId)).for('no key update');
     if (!h) throw new DomainError('NOT_FOUND', 'That host was not found.');
+    if (input.state && h.state === 'down') {
+      throw new DomainError('CONFLICT', `${h.name} is down (its heartbeat stopped): it comes back by itself when its server runs again, and cannot be put in or out of maintenance until then.`);
+    }
     const { hostId: _id, ...changes } = input;
     if (Object.keys(changes).length === 0) return h;
     const [updated] = await tx.update(hosts).set(changes).where(eq(hosts.id, h.id)).returning();

@@ -26,6 +26,7 @@ export async function migrationWhyNot(db: DbOrTx, inst: typeof instances.$inferS
     return `A running instance moves live and a stopped one as a copy of its disk; ${inst.name} is ${inst.state}${inst.state === 'suspended' ? ' (its saved memory is on its host: resume or stop it first)' : ''}.`;
   }
   if (!inst.hostId) return `${inst.name} has no host.`;
+  if (inst.autoRecover) return `${inst.name} is auto-recover: its disk is on the shared pool, and moving such an instance between hosts is not built yet (it restarts on another host if its host goes down).`;
   if (inst.migrationHostId) return `${inst.name} is already moving to another host.`;
   const [v] = await db.select({ n: count() }).from(volumes).where(eq(volumes.instanceId, inst.id));
   if (v!.n > 0) return `${inst.name} has ${v!.n} volume${v!.n === 1 ? '' : 's'} attached; volumes stay in their host's pool: detach them first.`;

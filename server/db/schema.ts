@@ -143,7 +143,8 @@ export const instanceState = pgEnum('instance_state', [
   'resizing',
 ]);
 
-export const hostState = pgEnum('host_state', ['enabled', 'maintenance', 'offline']);
+/** down: its heartbeat stopped for longer than CIRRUS_HOST_DOWN_AFTER (server/cluster/ha.ts); it is fenced, then its instances recovered. */
+export const hostState = pgEnum('host_state', ['enabled', 'maintenance', 'offline', 'down']);
 
 /** A machine that runs guests. The local host registers itself at start (server/hosts). */
 export const hosts = pgTable(
@@ -169,6 +170,11 @@ export const hosts = pgTable(
     state: hostState('state').notNull().default('enabled'),
     /** Where the control plane reaches this host's node channel (host:port, TLS with the cluster key); null before a node ever served one. */
     nodeAddress: text('node_address'),
+    /** The shared pool it mounts (the pool's id, the same on every host that does), where auto-recover instances keep their disks; null: none. */
+    sharedPool: text('shared_pool'),
+    /** When it was declared down (state down), and when its fence said it can run nothing any more (null: not yet). */
+    downAt: timestamp('down_at', { withTimezone: true }),
+    fencedAt: timestamp('fenced_at', { withTimezone: true }),
     registeredAt: createdAt(),
     heartbeatAt: timestamp('heartbeat_at', { withTimezone: true }).notNull().defaultNow(),
   },
@@ -283,6 +289,10 @@ export const instances = pgTable(
     hostId: uuid('host_id').references(() => hosts.id),
     /** Anti-affinity: instances of a tenant with the same spread group run on different hosts (null: no group). */
     spreadGroup: text('spread_group'),
+    /** High availability: its disk is on the shared pool, and when its host goes down it restarts on another (server/cluster/ha.ts). */
+    autoRecover: boolean('auto_recover').notNull().default(false),
+    /** While it waits to be recovered (its host down, not yet fenced): the state it goes back to on its new host. */
+    recoverTo: instanceState('recover_to'),
     /** While it moves to another host (instance_migrations): that host, whose room it holds too until the move ends. */
     migrationHostId: uuid('migration_host_id').references(() => hosts.id),
     state: instanceState('state').notNull().default('pending'),

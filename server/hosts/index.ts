@@ -27,10 +27,11 @@ export type HostNetworking = { mode: 'bridged' | 'user'; note: string | null };
 /** The local host announces itself at start with what the driver reports. Ratios set by admins are kept. */
 export async function registerHost(
   db: DbOrTx,
-  host: { id: string; name: string; driver: string; info: HostInfo; network?: HostNetworking; nodeAddress?: string },
+  host: { id: string; name: string; driver: string; info: HostInfo; network?: HostNetworking; nodeAddress?: string; sharedPool?: string | null },
 ): Promise<void> {
   const values = {
     nodeAddress: host.nodeAddress ?? null,
+    sharedPool: host.sharedPool ?? null,
     cpus: host.info.cpus,
     memoryMiB: host.info.memoryMiB,
     diskGiB: host.info.freeDiskGiB,
@@ -45,7 +46,7 @@ export async function registerHost(
     .values({ id: host.id, name: host.name, ...values })
     .onConflictDoUpdate({
       target: hosts.id,
-      // A host that went offline at its last shutdown comes back; one an admin put in maintenance stays there.
+      // A host that went offline at its last shutdown comes back; one an admin put in maintenance stays there; one declared down comes back through rejoinHost (server/cluster/ha.ts).
       set: { ...values, name: host.name, heartbeatAt: sql`now()`, state: sql`case when ${hosts.state} = 'offline' then 'enabled'::host_state else ${hosts.state} end` },
     });
 }
@@ -54,8 +55,10 @@ export async function registerHost(
 export const HOST_STALE_AFTER_SECONDS = 45;
 export const HEARTBEAT_EVERY_MS = 10_000;
 
-export async function heartbeat(db: DbOrTx, hostId: string): Promise<void> {
-  await db.update(hosts).set({ heartbeatAt: sql`now()` }).where(eq(hosts.id, hostId));
+/** Returns the host's state (down: it was declared down while silent, and must rejoin). */
+export async function heartbeat(db: DbOrTx, hostId: string): Promise<HostRow['state'] | null> {
+  const [row] = await db.update(hosts).set({ heartbeatAt: sql`now()` }).where(eq(hosts.id, hostId)).returning({ state: hosts.state });
+  return row?.state ?? null;
 }
 
 /** At a clean shutdown: no new placements until the host's server is back. */
@@ -146,14 +149,25 @@ const liveHost = (onHost?: string | Placeholder) =>
  * say "quota exceeded" first when both apply. `avoid`: any host but those
  * (a move away from one; a spread group's hosts).
  */
-export async function chooseHost(tx: Tx, request: Pick<Usage, 'vcpus' | 'memoryMiB' | 'diskGiB'>, onHost?: string, avoid: readonly string[] = []): Promise<HostRow | DomainError> {
-  const candidates = (onHost ? await candidateHost(tx, { onHost }) : await candidateHosts(tx)).filter((c) => !avoid.includes(c.host.id));
+export async function chooseHost(
+  tx: Tx,
+  request: Pick<Usage, 'vcpus' | 'memoryMiB' | 'diskGiB'>,
+  onHost?: string,
+  avoid: readonly string[] = [],
+  needs: { sharedPool?: string | true } = {},
+): Promise<HostRow | DomainError> {
+  const pool = needs.sharedPool;
+  const candidates = (onHost ? await candidateHost(tx, { onHost }) : await candidateHosts(tx)).filter(
+    (c) => !avoid.includes(c.host.id) && (pool === undefined || (pool === true ? c.host.sharedPool !== null : c.host.sharedPool === pool)),
+  );
   if (candidates.length === 0) {
     return new DomainError(
       'INSUFFICIENT_CAPACITY',
       onHost
         ? 'Its host is not accepting new instances right now (offline or in maintenance). Try again later or ask an administrator.'
-        : 'No host is accepting new instances right now. Try again later or ask an administrator.',
+        : pool !== undefined
+          ? 'No host with a shared pool is accepting new instances right now, and an auto-recover instance keeps its disk on one. Try again later or ask an administrator.'
+          : 'No host is accepting new instances right now. Try again later or ask an administrator.',
     );
   }
   const strategy = await placementStrategy(tx);

@@ -222,8 +222,12 @@ export interface HypervisorDriver {
   readonly name: string;
   hostInfo(): Promise<HostInfo>;
 
-  /** Prepare a stopped guest (disk overlay etc.). Refuses invalid specs before touching anything. */
-  create(spec: GuestSpec): Promise<void>;
+  /**
+   * Prepare a stopped guest (disk overlay etc.). Refuses invalid specs before
+   * touching anything. `shared`: everything of it goes on the shared pool
+   * (sharedPool()), where another host can take it over (adoptShared).
+   */
+  create(spec: GuestSpec, opts?: { shared?: boolean }): Promise<void>;
   start(id: string): Promise<void>;
   /** ACPI power button, then a forced stop after the timeout. */
   stop(id: string, opts?: StopOptions): Promise<void>;
@@ -383,6 +387,21 @@ export interface HypervisorDriver {
   exportForMove?(id: string): Promise<{ guest: IncomingGuest; file: string }>;
   /** Target of a cold move: the guest made, stopped, from `disk` (a standalone qcow2, checked before anything opens it). */
   receiveGuest?(guest: IncomingGuest, disk: NodeJS.ReadableStream): Promise<void>;
+
+  // A shared pool (storage every host of a cluster reaches at the same path:
+  // NFS, CephFS, a cluster filesystem) holds guests a down host's could be
+  // restarted from on another. Each guest there is owned by one host at a time.
+  /** The shared pool this host reaches (its id, the same on every host that mounts it), or null. */
+  sharedPool?(): { id: string; dir: string } | null;
+  /** Whether the shared pool holds guest `id` (whichever host owns it). */
+  hasSharedGuest?(id: string): Promise<boolean>;
+  /**
+   * Take over a guest on the shared pool, stopped, as this host's: the host
+   * that owned it is down and fenced (the caller's word: nothing here can see
+   * another machine's processes). From now on only this host lists it.
+   * `nics`: its NICs as this host wires them (taps are named per host).
+   */
+  adoptShared?(id: string, opts?: { nics?: NicSpec[] }): Promise<void>;
 
   /** Let go of connections and timers; guests keep running. */
   close(): Promise<void>;

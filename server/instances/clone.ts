@@ -24,6 +24,9 @@ export async function cloneInstance(db: DbOrTx, actor: Actor, tenantId: string, 
     // The quota lock before the source's row lock, in the order every request takes them.
     const limits = await lockTenantQuota(tx, tenantId);
     const { src, snap } = await lockCopySource(tx, tenantId, 'clone', input.instanceId, input.snapshotId);
+    if (src.autoRecover) {
+      throw new DomainError('INVALID_STATE', `${src.name} is auto-recover: its disk is on the shared pool, where a clone built on it would be taken over with it. Capture an image of it and launch from that instead.`, 'instanceId');
+    }
     const [source] = await tx.select({ sshPublicKey: instances.sshPublicKey, userData: instances.userData }).from(instances).where(eq(instances.id, src.id));
     if (!source) throw new Error(`instance ${src.id} is gone`);
 
@@ -51,6 +54,7 @@ export async function cloneInstance(db: DbOrTx, actor: Actor, tenantId: string, 
         cloneOfSnapshotId: snap?.id ?? null,
         cloneLinked: input.linked,
         spreadGroup: null,
+        autoRecover: false,
         maxVcpus: src.maxVcpus,
         maxMemoryMiB: src.maxMemoryMiB,
       },

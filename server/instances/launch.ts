@@ -54,8 +54,11 @@ export async function launchInstance(db: DbOrTx, actor: Actor, tenantId: string,
     await assertWithinBudget(tx, tenantId);
     // A tenant's own image is in its host's catalog only.
     const onHost = image.captured && image.hostId ? image.hostId : undefined;
+    if (input.autoRecover && onHost) {
+      throw new DomainError('INVALID_INPUT', `${image.name} is an image captured on one host, and only that host has it: an auto-recover instance must be able to boot on any host. Launch it without auto-recover, or from a catalog image.`, 'autoRecover');
+    }
     // Chosen before the quota lock too (a read; the row claims it at commit), so the tenant's launches queue on their lock for less.
-    const placement = await chooseHost(tx, requestOf(input, interfaces), onHost);
+    const placement = await chooseHost(tx, requestOf(input, interfaces), onHost, [], input.autoRecover ? { sharedPool: true } : {});
     const limits = await lockTenantQuota(tx, tenantId);
     return admitInstance(tx, actor, tenantId, limits, {
       placement,
@@ -76,6 +79,7 @@ export async function launchInstance(db: DbOrTx, actor: Actor, tenantId: string,
         cloneOfSnapshotId: null,
         cloneLinked: null,
         spreadGroup: input.spreadGroup ?? null,
+        autoRecover: input.autoRecover ?? false,
       },
       interfaces,
       action: 'launch',
@@ -86,7 +90,7 @@ export async function launchInstance(db: DbOrTx, actor: Actor, tenantId: string,
 }
 
 /** The columns a launch or a clone gives a new instance (the rest: its id, tenant, host, state and creator, or defaults). */
-const givenColumns = ['name', 'imageId', 'vcpus', 'memoryMiB', 'diskGiB', 'nics', 'tags', 'keyName', 'sshPublicKey', 'userData', 'maxVcpus', 'maxMemoryMiB', 'cloneOfInstanceId', 'cloneOfSnapshotId', 'cloneLinked', 'spreadGroup'] as const;
+const givenColumns = ['name', 'imageId', 'vcpus', 'memoryMiB', 'diskGiB', 'nics', 'tags', 'keyName', 'sshPublicKey', 'userData', 'maxVcpus', 'maxMemoryMiB', 'cloneOfInstanceId', 'cloneOfSnapshotId', 'cloneLinked', 'spreadGroup', 'autoRecover'] as const;
 
 // Every launch and clone inserts one: built once, a named statement.
 const insertPending = prebuilt('admit-instance', (db) =>
@@ -154,7 +158,7 @@ export async function admitInstance(tx: Tx, actor: Actor, tenantId: string, limi
   if (v.spreadGroup) {
     const taken = await spreadGroupHosts(tx, tenantId, v.spreadGroup);
     if (host instanceof DomainError || taken.includes(host.id)) {
-      host = await chooseHost(tx, request, n.onHost, taken);
+      host = await chooseHost(tx, request, n.onHost, taken, v.autoRecover ? { sharedPool: true } : {});
       if (host instanceof DomainError && taken.length) {
         throw new DomainError('INSUFFICIENT_CAPACITY', `Spread group ${v.spreadGroup} has an instance on ${taken.length} host${taken.length === 1 ? '' : 's'} already, and no other host has room: ${host.message}`);
       }

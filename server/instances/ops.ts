@@ -47,12 +47,29 @@ async function guestState(driver: HypervisorDriver, id: string) {
   }
 }
 
+/**
+ * Take over an instance's guest from the shared pool when it is not on this
+ * host yet: the job runs here because the database put the instance here, which
+ * for a guest on the pool means its last host was declared down and fenced.
+ */
+async function adoptIfRecovered({ db, driver, network }: OpDeps, inst: { id: string; nics: number }): Promise<void> {
+  if (!driver.adoptShared || !driver.hasSharedGuest) return;
+  if ((await guestState(driver, inst.id)) !== 'absent') return;
+  if (!(await driver.hasSharedGuest(inst.id))) return;
+  // Its NICs as this host wires them: their taps are named after the host.
+  await driver.adoptShared(inst.id, { nics: await guestNics(db, inst.id, inst.nics, network ? network.tag : undefined) });
+}
+
 export async function runInstanceOp(deps: OpDeps, payload: InstanceOpPayload, attempt: Attempt): Promise<void> {
   const { db, driver, network } = deps;
   const [inst] = await db.select().from(instances).where(eq(instances.id, payload.instanceId));
   if (!inst) return; // gone (tenant deleted): nothing to do
   try {
+    // Recovered here from a down host (server/cluster/ha.ts): its guest on the shared pool is this host's from now on.
+    if (inst.autoRecover && payload.op !== 'migrate') await adoptIfRecovered(deps, inst);
     switch (payload.op) {
+      case 'adopt':
+        return;
       case 'start': {
         await move(db, inst.id, { from: ['pending'], to: 'starting', action: 'provision', message: 'Creating the guest.' });
         const [now] = await db.select({ state: instances.state }).from(instances).where(eq(instances.id, inst.id));
@@ -69,7 +86,8 @@ export async function runInstanceOp(deps: OpDeps, payload: InstanceOpPayload, at
             await driver.clone(inst.cloneOfInstanceId, spec, opts, opts.linked ? undefined : progressWriter(db, inst.id, 'starting'));
             if (!opts.linked) await db.update(instances).set({ progress: null }).where(eq(instances.id, inst.id)); // copied: it boots now
           } else {
-            await driver.create(spec);
+            // An auto-recover instance keeps everything on the shared pool, where another host can take it over.
+            await driver.create(spec, inst.autoRecover ? { shared: true } : undefined);
           }
           state = 'stopped';
         }

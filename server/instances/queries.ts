@@ -32,6 +32,7 @@ export const instanceColumns = {
   maxVcpus: instances.maxVcpus,
   maxMemoryMiB: instances.maxMemoryMiB,
   spreadGroup: instances.spreadGroup,
+  autoRecover: instances.autoRecover,
 };
 const withHost = { ...instanceColumns, hostName: hosts.name };
 

@@ -66,6 +66,8 @@ const launchFields = z.object({
   maxMemoryMiB: intIn('The memory ceiling', LIMITS.memoryMiB, ' MiB').optional(),
   /** Anti-affinity: the tenant's instances with the same spread group run on different hosts. */
   spreadGroup: spreadGroupSchema.optional(),
+  /** High availability: its disk goes on the shared pool, and when its host goes down it restarts on another. */
+  autoRecover: z.boolean().optional(),
 });
 
 /** The room to grow into is no smaller than the size. */

@@ -23,6 +23,7 @@ export type InstanceOp =
   | 'volume-detach'
   | 'volume-create'
   | 'migrate'
+  | 'adopt'
   | 'terminate';
 /**
  * `snapshotId`: the snapshot a snapshot-* op is about; `imageId`: the image

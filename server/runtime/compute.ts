@@ -10,6 +10,7 @@ import { Logger, run, type Runner } from 'graphile-worker';
 import pg from 'pg';
 import { clusterKey, NodeChannelServer, parseNodeAddress } from '../cluster/channel';
 import { localGuests, nodeHandlers, setClusterContext } from '../cluster/guests';
+import { rejoinHost } from '../cluster/ha';
 import { migrationTarget, runMigration } from '../cluster/migrate';
 import { seedFlavors, syncImages } from '../catalog';
 import { namedStatementsWanted, type Db } from '../db/client';
@@ -45,6 +46,18 @@ function migrateMiBps(): number | undefined {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1) throw new Error(`CIRRUS_MIGRATE_MIBPS must be a whole number of MiB/s (at least 1), not ${JSON.stringify(raw)}`);
   return n;
+}
+
+/**
+ * CIRRUS_SHARED_POOL: a directory every host of the cluster mounts at this same
+ * path (NFS, CephFS, a cluster filesystem), where auto-recover instances keep
+ * their disks; unset: none.
+ */
+function sharedPoolDir(): string | null {
+  const raw = process.env.CIRRUS_SHARED_POOL?.trim();
+  if (!raw) return null;
+  if (!path.isAbsolute(raw)) throw new Error(`CIRRUS_SHARED_POOL must be an absolute path (the same on every host), not ${JSON.stringify(raw)}`);
+  return path.resolve(raw);
 }
 
 /** CIRRUS_GUEST_CPUS: the host CPUs guests run on (the others stay the host's), checked against this host's. */
@@ -110,6 +123,7 @@ export async function startCompute(opts: { db: Db; databaseUrl: string; dataDir:
   const sampleEvery = sampleSeconds();
   const listenOn = nodeListenAddress();
   const key = clusterKey(dataDir);
+  const sharedDir = sharedPoolDir();
 
   // 2. The driver re-adopts guests that kept running while we were down.
   const catalogDir = imagesDir(dataDir);
@@ -127,6 +141,7 @@ export async function startCompute(opts: { db: Db; databaseUrl: string; dataDir:
           guestCpus: guestCpus(),
           // Hosts of a cluster on one machine (npm run cluster): each its own parent group.
           cgroupParent: process.env.CIRRUS_CGROUP_PARENT || undefined,
+          sharedPool: sharedDir ? { dir: sharedDir, hostId } : undefined,
         });
   const info = await driver.hostInfo();
   // Tenant networks need bridges, namespaces and nftables; without them NICs fall back to user-mode.
@@ -158,7 +173,12 @@ export async function startCompute(opts: { db: Db; databaseUrl: string; dataDir:
     await driver.close();
     throw new Error(`the node channel cannot listen on ${listenOn.host}:${listenOn.port}: ${err instanceof Error ? err.message : err}`);
   }
-  await registerHost(db, { id: hostId, name: hostName, driver: driver.name, info, network: { mode: capability.mode, note: networkNote }, nodeAddress });
+  const pool = driver.sharedPool?.() ?? null;
+  await registerHost(db, { id: hostId, name: hostName, driver: driver.name, info, network: { mode: capability.mode, note: networkNote }, nodeAddress, sharedPool: pool?.id ?? null });
+  // Declared down while this server was away: back now, with what is still on it (server/cluster/ha.ts).
+  const back = await rejoinHost(db, hostId);
+  if (back !== null) log(`[compute] this host had been declared down; it is back (${back} instance(s) still on it came back as they were)`);
+  if (pool) log(`[compute] shared pool ${pool.id} at ${pool.dir}`);
   setClusterContext({ hostId, local, key });
   const network = new NetworkAgent({ db, hostId, driver, hostNetwork, log });
   // Volumes: this host's default pool, a directory of qcow2 files in the data dir (in memory with the fake driver).
@@ -232,7 +252,18 @@ export async function startCompute(opts: { db: Db; databaseUrl: string; dataDir:
   sampler.start();
   // The host's network: restored now (after a crash or a host restart), then kept in step.
   network.start();
-  const beat = setInterval(() => void heartbeat(db, hostId).catch(() => undefined), HEARTBEAT_EVERY_MS);
+  const beat = setInterval(
+    () =>
+      void heartbeat(db, hostId)
+        .then(async (state) => {
+          // Silent long enough to be declared down, and alive after all: it rejoins (a fence, where there is one, would have stopped it).
+          if (state !== 'down') return;
+          const n = await rejoinHost(db, hostId);
+          if (n !== null) log(`[compute] this host was declared down while it could not reach the database; it is back (${n} instance(s) came back as they were)`);
+        })
+        .catch(() => undefined),
+    HEARTBEAT_EVERY_MS,
+  );
   beat.unref();
 
   const compute: Compute = {

@@ -174,6 +174,9 @@ export async function requestAttach(db: DbOrTx, actor: Actor, tenantId: string, 
     if (inst.state !== 'running' && inst.state !== 'stopped') {
       throw new DomainError('INVALID_STATE', `${inst.name} is ${inst.state}: a volume is attached to a running or stopped instance.`, 'instanceId');
     }
+    if (inst.autoRecover) {
+      throw new DomainError('INVALID_STATE', `${inst.name} is auto-recover: everything it uses must be on the shared pool, to restart on another host, and volumes are in one host's pool.`, 'instanceId');
+    }
     const [pool] = await tx.execute<{ host_id: string }>(sql`select host_id from storage_pools where id = ${vol.poolId}`).then((r) => r.rows);
     if (!pool || pool.host_id !== inst.hostId) {
       throw new DomainError('INVALID_STATE', `Volume “${vol.name}” is stored on another host than ${inst.name}: a volume is attached to instances of its own host.`, 'instanceId');

@@ -8,6 +8,7 @@ import { runInstanceOp } from '../instances/ops';
 import { imageOpTask, instanceOpTask, volumeOpTask, type ImageOpPayload, type InstanceOpPayload, type VolumeOpPayload } from '../jobs';
 import { runImageOp } from '../images/ops';
 import { MemoryPool } from '../hypervisor/fake/pool';
+import type { FakeSharedPool } from '../hypervisor/fake/driver';
 import { runVolumeOp } from '../storage/ops';
 import { ensureHostPool, GiB, type PoolOpener } from '../storage/pools';
 import type { QuotaLimits } from '../settings';
@@ -19,11 +20,12 @@ export async function setUpCompute(
   db: Db,
   /** `bridged`: the host builds tenant networks (its NICs are on them: shaped, forwarded, their rates billed). */
   /** `poolGiB`: the capacity of its storage pool (in memory). */
-  host: { cpus?: number; memoryMiB?: number; diskGiB?: number; bridged?: boolean; poolGiB?: number } = {},
+  /** `sharedPool`: a shared pool it reaches (the same object for every host that does); `node`: it registers as a compute node (with a node address), as HA watches. */
+  host: { cpus?: number; memoryMiB?: number; diskGiB?: number; bridged?: boolean; poolGiB?: number; sharedPool?: FakeSharedPool; node?: boolean } = {},
   /** More images the driver can boot (their rows are the caller's to insert). */
   moreImages: Record<string, { minMemoryMiB: number; minDiskGiB: number }> = {},
 ) {
-  const driver = new FakeHypervisor({ transitionMs: 1, images: { [TEST_IMAGE]: { minMemoryMiB: 96, minDiskGiB: 1 }, ...moreImages } });
+  const driver = new FakeHypervisor({ transitionMs: 1, images: { [TEST_IMAGE]: { minMemoryMiB: 96, minDiskGiB: 1 }, ...moreImages }, sharedPool: host.sharedPool });
   const hostId = crypto.randomUUID();
   await registerHost(db, {
     id: hostId,
@@ -31,9 +33,11 @@ export async function setUpCompute(
     driver: 'fake',
     info: { cpus: host.cpus ?? 64, memoryMiB: host.memoryMiB ?? 1_000_000, freeDiskGiB: host.diskGiB ?? 100_000, acceleration: 'tcg', hypervisor: 'fake', isolation: null },
     network: host.bridged ? { mode: 'bridged', note: null } : { mode: 'user', note: 'The test host builds no tenant networks.' },
+    sharedPool: host.sharedPool?.id ?? null,
+    ...(host.node ? { nodeAddress: `127.0.0.1:${10_000 + crypto.randomInt(50_000)}` } : {}),
   });
-  // Like a real server, keep the host's heartbeat fresh while the test file runs.
-  setInterval(() => void heartbeat(db, hostId).catch(() => undefined), HEARTBEAT_EVERY_MS).unref();
+  // Like a real server, keep the host's heartbeat fresh while the test file runs (until the test silences it).
+  const beat = setInterval(() => void heartbeat(db, hostId).catch(() => undefined), HEARTBEAT_EVERY_MS).unref();
   await db
     .insert(images)
     .values({ id: TEST_IMAGE, name: 'Cirrus Tiny Linux', minMemoryMiB: 96, minDiskGiB: 1 })
@@ -45,7 +49,7 @@ export async function setUpCompute(
     if (row.id !== poolRow.id) throw new Error(`pool ${row.id} is not this test host's`);
     return pool;
   });
-  return { driver, hostId, pool, poolId: poolRow.id };
+  return { driver, hostId, pool, poolId: poolRow.id, silence: () => clearInterval(beat) };
 }
 
 const poolsOf = new Map<string, PoolOpener>();

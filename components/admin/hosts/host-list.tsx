@@ -19,6 +19,7 @@ const STATE_STYLE: Record<Host['state'], string> = {
   enabled: 'bg-emerald-100 text-emerald-900',
   maintenance: 'bg-amber-100 text-amber-900',
   offline: 'bg-slate-200 text-slate-800',
+  down: 'bg-red-100 text-red-900',
 };
 
 /** One resource as "free of capacity", with the allocation below. */
@@ -131,6 +132,16 @@ export function HostList() {
                     >
                       {h.alive ? 'alive' : 'offline'}
                     </span>
+                    {h.state === 'down' && h.downAt ? (
+                      <span className="block w-full text-xs text-red-900">
+                        Down since {formatDateTime(h.downAt)}; {h.fencedAt ? `fenced ${formatDateTime(h.fencedAt)}` : 'not fenced yet'}.
+                      </span>
+                    ) : null}
+                    {h.sharedPool ? (
+                      <span className="block w-full text-xs text-slate-500" title={`Shared pool ${h.sharedPool}`}>
+                        shared pool {h.sharedPool.slice(0, 8)}
+                      </span>
+                    ) : null}
                   </span>
                 ),
               },

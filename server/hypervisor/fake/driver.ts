@@ -37,7 +37,12 @@ export interface FakeDriverOptions {
   transitionMs?: number;
   images?: Record<string, ImageLimits>;
   host?: Partial<HostInfo>;
+  /** A shared pool several fake hosts reach (the same object given to each). */
+  sharedPool?: FakeSharedPool;
 }
+
+/** What a shared pool holds, in memory: each guest's spec and the host that owns it. */
+export type FakeSharedPool = { id: string; guests: Map<string, { spec: GuestSpec; owner: FakeHypervisor }> };
 
 interface FakeGuest {
   spec: GuestSpec;
@@ -65,11 +70,34 @@ export class FakeHypervisor implements HypervisorDriver {
   private readonly images: Record<string, ImageLimits>;
   private readonly host: HostInfo;
   private readonly exports = new Map<string, { sourceId: string; snapshot: string | null; virtualSizeBytes: number }>();
+  private readonly shared: FakeSharedPool | null;
 
   constructor(opts: FakeDriverOptions = {}) {
     this.transitionMs = opts.transitionMs ?? 20;
     this.images = opts.images ?? { [DEFAULT_IMAGE_ID]: { minMemoryMiB: 96, minDiskGiB: 1 } };
     this.host = { cpus: 8, memoryMiB: 32768, freeDiskGiB: 500, acceleration: 'tcg', hypervisor: 'fake 1', isolation: null, ...opts.host };
+    this.shared = opts.sharedPool ?? null;
+  }
+
+  sharedPool(): { id: string; dir: string } | null {
+    return this.shared ? { id: this.shared.id, dir: `/fake-shared/${this.shared.id}` } : null;
+  }
+
+  async hasSharedGuest(id: string): Promise<boolean> {
+    return this.shared?.guests.has(validateGuestId(id)) ?? false;
+  }
+
+  async adoptShared(id: string, opts: { nics?: GuestSpec['nics'] } = {}): Promise<void> {
+    validateGuestId(id);
+    const entry = this.shared?.guests.get(id);
+    if (!entry) throw new HypervisorError('NOT_FOUND', `the shared pool holds no guest ${id}`);
+    await this.lock(id, async () => {
+      if (entry.owner === this) return;
+      // The host that had it no longer lists it (a real one reads the pool's owner file).
+      entry.owner.guests.delete(id);
+      entry.owner = this;
+      this.guests.set(id, { spec: opts.nics ? { ...entry.spec, nics: opts.nics } : entry.spec, state: 'stopped', pid: null, serial: '', saved: null, snapshots: new Map() });
+    });
   }
 
   async hostInfo(): Promise<HostInfo> {
@@ -81,11 +109,13 @@ export class FakeHypervisor implements HypervisorDriver {
     return () => this.listeners.delete(listener);
   }
 
-  async create(raw: GuestSpec): Promise<void> {
+  async create(raw: GuestSpec, opts: { shared?: boolean } = {}): Promise<void> {
     const spec = this.checkSpec(raw);
+    if (opts.shared && !this.shared) throw new HypervisorError('INVALID_SPEC', 'this host has no shared pool');
     await this.lock(spec.id, async () => {
-      if (this.guests.has(spec.id)) throw new HypervisorError('ALREADY_EXISTS', `guest ${spec.id} already exists`);
+      if (this.guests.has(spec.id) || (opts.shared && this.shared!.guests.has(spec.id))) throw new HypervisorError('ALREADY_EXISTS', `guest ${spec.id} already exists`);
       this.guests.set(spec.id, { spec, state: 'stopped', pid: null, serial: '', saved: null, snapshots: new Map() });
+      if (opts.shared) this.shared!.guests.set(spec.id, { spec, owner: this });
     });
   }
 
@@ -391,6 +421,7 @@ export class FakeHypervisor implements HypervisorDriver {
       if (!this.guests.has(id)) return;
       await this.halt(id, 'killed');
       this.guests.delete(id);
+      if (this.shared?.guests.get(id)?.owner === this) this.shared.guests.delete(id);
     });
   }
 

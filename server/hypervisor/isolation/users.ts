@@ -74,14 +74,14 @@ export class GuestUids {
     }
   }
 
-  /** A free uid for guest `id`, claimed for it. */
-  claim(id: string): number {
+  /** A free uid for guest `id` (whose directory is in `guestsDir`: this registry's, or a shared pool's), claimed for it. */
+  claim(id: string, guestsDir = this.guestsDir): number {
     return this.withLock(() => {
       const claims = new Map(this.claims().map((c) => [c.uid, c]));
       for (let uid = GUEST_UID_BASE; uid < GUEST_UID_BASE + GUEST_UID_COUNT; uid++) {
         const c = claims.get(uid);
         if (c && !isStale(c, uid)) continue;
-        writeFileSync(path.join(this.dir, String(uid)), JSON.stringify({ guestsDir: this.guestsDir, id }), { mode: 0o600 });
+        writeFileSync(path.join(this.dir, String(uid)), JSON.stringify({ guestsDir, id }), { mode: 0o600 });
         return uid;
       }
       throw new Error(`all ${GUEST_UID_COUNT} guest uids are in use`);
@@ -89,11 +89,11 @@ export class GuestUids {
   }
 
   /** Give `uid` back, if it is still this guest's. */
-  release(uid: number, id: string): void {
+  release(uid: number, id: string, guestsDir = this.guestsDir): void {
     if (!isGuestUid(uid)) return;
     this.withLock(() => {
       const c = this.claims().find((x) => x.uid === uid);
-      if (c && c.id === id && c.guestsDir === this.guestsDir) rmSync(path.join(this.dir, String(uid)), { force: true });
+      if (c && c.id === id && c.guestsDir === guestsDir) rmSync(path.join(this.dir, String(uid)), { force: true });
     });
   }
 

@@ -27,6 +27,7 @@ import {
   type GuestInfo,
   type GuestSnapshot,
   type GuestSpec,
+  type NicSpec,
   type GuestStats,
   type GuestStatus,
   type HostInfo,
@@ -51,6 +52,7 @@ import { agent, GuestAgentError } from './guest-agent';
 import { errorText, guestEventOf, settlesWithin, shutdownOf, stopReasonOf, waitUntil, waitUntilAsync } from './events';
 import { withGuestFileLock } from './guest-lock';
 import { guestLayout, MAX_SOCKET_PATH, type GuestLayout } from './layout';
+import { SharedGuests } from './shared-pool';
 import { isOurProcessAlive, processUsage, readPidFile, startQemu, waitForPidFile } from './process';
 import { migration, unixUri, waitForMigration } from './migration';
 import { completeMirror, dropMirror, incoming as incomingMigration, mirror, relay, rootDisk, waitForMirrorReady, type OpenStream } from './live-migration';
@@ -108,6 +110,8 @@ export interface QemuDriverOptions {
   guestCpus?: string | null;
   /** The guests' parent cgroup (cirrus-guests-<name>): hosts of a cluster sharing one machine keep their guests' groups apart. */
   cgroupParent?: string;
+  /** The shared pool this host reaches (shared-pool.ts), and this host's id, which owns the guests it makes or adopts there. */
+  sharedPool?: { dir: string; hostId: string };
 }
 
 interface GuestRecord {
@@ -189,6 +193,7 @@ export class QemuDriver implements HypervisorDriver {
   readonly name = 'qemu';
   readonly guestsDir: string;
   readonly catalog: ImageCatalog;
+  private readonly shared: SharedGuests | null;
   private readonly qemu: string;
   private readonly qemuImg: string;
   private readonly genisoimage: string;
@@ -235,10 +240,12 @@ export class QemuDriver implements HypervisorDriver {
     this.migrateBytesPerSecond = (opts.migrateMiBps ?? 1024) * 1024 * 1024;
     if (opts.guestCpus) cpusOf(opts.guestCpus); // a CPU list, or it throws saying what one is
     mkdirSync(this.guestsDir, { recursive: true, mode: 0o700 });
+    this.shared = opts.sharedPool ? new SharedGuests(realIfThere(path.resolve(opts.sharedPool.dir)), opts.sharedPool.hostId) : null;
+    const sharedDirs = this.shared ? [this.shared.dir, this.shared.guestsDir] : [];
     this.jail = new GuestJail({
       guestsDir: this.guestsDir,
-      ownDirs: [path.resolve(opts.dataDir ?? path.dirname(this.guestsDir)), ...(this.catalog.capturedDir ? [this.catalog.capturedDir] : [])],
-      reachDirs: [this.catalog.imagesDir, ...(this.catalog.capturedDir ? [this.catalog.capturedDir] : [])],
+      ownDirs: [path.resolve(opts.dataDir ?? path.dirname(this.guestsDir)), ...(this.catalog.capturedDir ? [this.catalog.capturedDir] : []), ...sharedDirs],
+      reachDirs: [this.catalog.imagesDir, ...(this.catalog.capturedDir ? [this.catalog.capturedDir] : []), ...sharedDirs],
       mode: opts.isolation,
       procRoot: opts.procRoot,
       cpus: opts.guestCpus ?? null,
@@ -290,8 +297,17 @@ export class QemuDriver implements HypervisorDriver {
 
   // 3. Lifecycle ---------------------------------------------------------------
 
-  async create(raw: GuestSpec): Promise<void> {
-    const { spec, image } = this.checkNewSpec(raw);
+  async create(raw: GuestSpec, opts: { shared?: boolean } = {}): Promise<void> {
+    const { spec, image } = this.checkNewSpec(raw, opts);
+    if (opts.shared) {
+      if (!this.shared) throw new HypervisorError('INVALID_SPEC', 'this host has no shared pool');
+      if (this.shared.holds(spec.id)) throw new HypervisorError('ALREADY_EXISTS', `guest ${spec.id} already exists on the shared pool`);
+      // One standalone qcow2 (no backing file): any host that mounts the pool can open it, whatever its image catalog's path.
+      await this.withLock(spec.id, () =>
+        this.makeGuest(spec, image, null, (layout) => writeFlatCopy(this.qemuImg, image.diskPath, layout.disk, spec.diskGiB * 1024 ** 3), { shared: true }),
+      );
+      return;
+    }
     await this.withLock(spec.id, () =>
       this.makeGuest(spec, image, null, (layout) => this.overlay(image.diskPath, layout.disk, spec.diskGiB)),
     );
@@ -300,6 +316,7 @@ export class QemuDriver implements HypervisorDriver {
   async clone(sourceId: string, raw: GuestSpec, opts: CloneOptions, onProgress?: (p: StateProgress) => void): Promise<void> {
     const { spec, image } = this.checkNewSpec(raw);
     if (spec.id === sourceId) throw new HypervisorError('INVALID_SPEC', 'a clone needs an id of its own');
+    if (this.shared?.owns(sourceId)) throw new HypervisorError('INVALID_STATE', `guest ${sourceId} is on the shared pool: its clones would be built on files another host may take over`);
     const snapshot = opts.snapshot === null ? null : validateSnapshotName(opts.snapshot);
     // The source's lock is held throughout: the point it is cloned from cannot go meanwhile.
     const made = this.withLock(sourceId, async () => {
@@ -465,13 +482,13 @@ export class QemuDriver implements HypervisorDriver {
   }
 
   /** A spec for a new guest, valid for its image and with sockets that fit. */
-  private checkNewSpec(raw: GuestSpec): { spec: GuestSpec; image: GuestImage } {
+  private checkNewSpec(raw: GuestSpec, where: { shared?: boolean } = {}): { spec: GuestSpec; image: GuestImage } {
     const spec = validateGuestSpec(raw);
     delete spec.volumes; // a new guest (a clone too) has none: they are attached to it
     const image = this.catalog.find(spec.image);
     if (!image) throw new HypervisorError('INVALID_SPEC', `image "${spec.image}" is not in the catalog`);
     validateGuestSpec(spec, image);
-    const layout = this.layout(spec.id);
+    const layout = where.shared && this.shared ? guestLayout(this.shared.guestsDir, spec.id) : this.layout(spec.id);
     for (const sock of [layout.qmpSocket, layout.vncSocket, layout.serialSocket, layout.qgaSocket, layout.migrateSocket, layout.incomingSocket]) {
       if (Buffer.byteLength(sock) > MAX_SOCKET_PATH) {
         throw new HypervisorError('INVALID_SPEC', `guest directory path too long for a Unix socket: ${sock}`);
@@ -481,13 +498,15 @@ export class QemuDriver implements HypervisorDriver {
   }
 
   /** Make a stopped guest's directory: its disk (by `writeDisk`), its seed, and guest.json last. Under the guest's lock. */
-  private async makeGuest(spec: GuestSpec, image: GuestImage, linkedTo: string | null, writeDisk: (layout: GuestLayout) => Promise<unknown>): Promise<void> {
-    const layout = this.layout(spec.id);
-    if (existsSync(layout.specFile)) throw new HypervisorError('ALREADY_EXISTS', `guest ${spec.id} already exists`);
+  private async makeGuest(spec: GuestSpec, image: GuestImage, linkedTo: string | null, writeDisk: (layout: GuestLayout) => Promise<unknown>, where: { shared?: boolean } = {}): Promise<void> {
+    if (existsSync(this.layout(spec.id).specFile)) throw new HypervisorError('ALREADY_EXISTS', `guest ${spec.id} already exists`);
+    const layout = where.shared ? guestLayout(this.shared!.guestsDir, spec.id) : this.layout(spec.id);
     // A directory without guest.json is a create that died half-way (we
     // hold the guest's lock, so nobody is making it now): start over.
     rmSync(layout.dir, { recursive: true, force: true });
     mkdirSync(layout.dir, { mode: 0o700 });
+    // Ours from the start: layout() finds it on the pool from here on.
+    if (where.shared) this.shared!.claim(spec.id);
     try {
       await writeDisk(layout);
       // cloud-init images always get a seed: without one it waits for a datasource that never comes.
@@ -498,6 +517,7 @@ export class QemuDriver implements HypervisorDriver {
       writeRecordFile(layout.specFile, JSON.stringify(record, null, 2) + '\n');
     } catch (e) {
       rmSync(layout.dir, { recursive: true, force: true });
+      if (where.shared) this.shared!.drop(spec.id);
       throw new HypervisorError('BACKEND_FAILED', `creating guest ${spec.id} failed: ${errorText(e)}`);
     }
   }
@@ -563,7 +583,7 @@ export class QemuDriver implements HypervisorDriver {
    */
   private lineageOf(dir: string, seen = new Set<string>()): Set<string> {
     const out = new Set<string>();
-    if (seen.has(dir) || path.dirname(dir) !== this.guestsDir) return out;
+    if (seen.has(dir) || (path.dirname(dir) !== this.guestsDir && path.dirname(dir) !== this.shared?.guestsDir)) return out;
     seen.add(dir);
     let baseDisk: string | null | undefined;
     let linkedTo: string | null | undefined;
@@ -634,10 +654,10 @@ export class QemuDriver implements HypervisorDriver {
     await p;
   }
 
-  /** Ids of the guests on this host (those with a guest.json). */
+  /** Ids of the guests on this host (those with a guest.json): here, and those it owns on the shared pool. */
   private guestIds(): string[] {
-    if (!existsSync(this.guestsDir)) return [];
-    return readdirSync(this.guestsDir).filter((n) => GUEST_ID_PATTERN.test(n) && existsSync(this.layout(n).specFile));
+    const here = existsSync(this.guestsDir) ? readdirSync(this.guestsDir).filter((n) => GUEST_ID_PATTERN.test(n)) : [];
+    return [...new Set([...here, ...(this.shared?.ownedIds() ?? [])])].filter((n) => existsSync(this.layout(n).specFile));
   }
 
   async start(id: string): Promise<void> {
@@ -1059,7 +1079,8 @@ export class QemuDriver implements HypervisorDriver {
       releaseKeptDir(layout.dir);
       await this.tidyAfterExit(id, null, record);
       // The uid goes to another guest only once nothing runs as it.
-      if (record?.uid !== undefined && record?.uid !== null && isGuestUid(record.uid) && (await killAllOfUid(record.uid))) this.jail.uids.release(record.uid, id);
+      if (record?.uid !== undefined && record?.uid !== null && isGuestUid(record.uid) && (await killAllOfUid(record.uid))) this.jail.uids.release(record.uid, id, path.dirname(layout.dir));
+      this.shared?.drop(id);
     });
     await this.collect();
   }
@@ -1070,6 +1091,7 @@ export class QemuDriver implements HypervisorDriver {
     return this.withLock(id, async () => {
       const t = await this.requireRunning(id);
       const { record, layout } = this.load(id);
+      this.notOnSharedPool(id, 'moving it live between hosts that share its disk is not built yet');
       if (record.spec.volumes?.length) throw new HypervisorError('INVALID_STATE', `guest ${id} has volumes attached: they stay in this host's pool`);
       if (existsSync(layout.stateFile)) throw new HypervisorError('INVALID_STATE', `guest ${id} has a saved state here`);
       return { spec: record.spec, machine: this.liveShape(id), diskBytes: (await rootDisk(t.monitor)).bytes };
@@ -1156,6 +1178,7 @@ export class QemuDriver implements HypervisorDriver {
     const out = await this.withLock(id, async () => {
       const { layout, record } = this.load(id);
       if (await this.current(id)) throw new HypervisorError('INVALID_STATE', `guest ${id} is running: it moves live, not as a copy`);
+      this.notOnSharedPool(id, 'every host of the pool reaches its disk already; a copy would be a second guest');
       if (record.spec.volumes?.length) throw new HypervisorError('INVALID_STATE', `guest ${id} has volumes attached: they stay in this host's pool`);
       const bytes = record.spec.diskGiB * 1024 ** 3;
       const dir = path.join(this.guestsDir, '.moves');
@@ -1328,6 +1351,42 @@ export class QemuDriver implements HypervisorDriver {
     });
   }
 
+  // Shared pool (shared-pool.ts) -------------------------------------------------
+
+  sharedPool(): { id: string; dir: string } | null {
+    return this.shared ? { id: this.shared.id, dir: this.shared.dir } : null;
+  }
+
+  async hasSharedGuest(id: string): Promise<boolean> {
+    return this.shared?.holds(validateGuestId(id)) ?? false;
+  }
+
+  async adoptShared(id: string, opts: { nics?: NicSpec[] } = {}): Promise<void> {
+    validateGuestId(id);
+    const shared = this.shared;
+    if (!shared) throw new HypervisorError('INVALID_STATE', 'this host has no shared pool');
+    await this.withLock(id, async () => {
+      if (shared.owns(id)) return; // taken over already (a retried job)
+      if (existsSync(path.join(this.guestsDir, id))) throw new HypervisorError('ALREADY_EXISTS', `guest ${id} already exists on this host`);
+      if (!shared.holds(id)) throw new HypervisorError('NOT_FOUND', `the shared pool holds no guest ${id}`);
+      const layout = guestLayout(shared.guestsDir, id);
+      const record = JSON.parse(readRecordFile(layout.specFile)) as GuestRecord;
+      // Its NICs as this host wires them (tap names are per host); checked as any spec is.
+      if (opts.nics) record.spec = { ...record.spec, nics: opts.nics };
+      record.spec = validateGuestSpec(record.spec);
+      // Its uid was claimed on the machine of the host that had it: here it gets one of this machine's at its next start
+      // (the same one, where both hosts are one machine and the claim is still its).
+      const mine = record.uid != null ? this.jail.uids.claims().find((c) => c.uid === record.uid && c.id === id && c.guestsDir === shared.guestsDir) : undefined;
+      // A saved state loads into the machine it was saved from; otherwise it boots cold from its spec.
+      const adopted: GuestRecord = { ...record, uid: mine ? record.uid : null, machine: existsSync(layout.stateFile) ? (record.machine ?? null) : null };
+      // What the last host's QEMU left in its run directory (sockets, pid file) is not this host's.
+      rmSync(layout.runDir, { recursive: true, force: true });
+      rmSync(layout.statePartial, { force: true });
+      writeRecordFile(layout.specFile, JSON.stringify(adopted, null, 2) + '\n');
+      shared.claim(id);
+    });
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.logTimer);
@@ -1337,8 +1396,14 @@ export class QemuDriver implements HypervisorDriver {
 
   // 5. Internals ---------------------------------------------------------------
 
+  /** Its directory: on the shared pool when this host owns it there, else here. */
   private layout(id: string): GuestLayout {
-    return guestLayout(this.guestsDir, id);
+    return guestLayout(this.shared?.owns(id) ? this.shared.guestsDir : this.guestsDir, id);
+  }
+
+  /** The refusal for what a guest on the shared pool cannot do (yet), if it is one. */
+  private notOnSharedPool(id: string, what: string): void {
+    if (this.shared?.owns(id)) throw new HypervisorError('INVALID_STATE', `guest ${id} is on the shared pool: ${what}`);
   }
 
   private imageOf(id: string): GuestImage | null {
@@ -1519,7 +1584,7 @@ export class QemuDriver implements HypervisorDriver {
     if (!this.jail.userIsolation(accel).enforced) return null;
     const { layout, record } = this.load(id);
     if (record.uid === undefined || record.uid === null) {
-      record.uid = this.jail.uids.claim(id);
+      record.uid = this.jail.uids.claim(id, path.dirname(layout.dir));
       this.saveRecord(layout, record);
     }
     return this.jail.userOf(record.uid, accel);
@@ -1792,8 +1857,7 @@ export class QemuDriver implements HypervisorDriver {
   /** Re-attach to guests whose QEMU survived us; tidy after those that did not. */
   private async adoptAll(): Promise<void> {
     const { accel } = await this.acceleration();
-    for (const id of readdirSync(this.guestsDir)) {
-      if (!GUEST_ID_PATTERN.test(id)) continue;
+    for (const id of this.guestIds()) {
       const layout = this.layout(id);
       if (!existsSync(layout.specFile)) continue;
       const pid = readPidFile(layout.pidFile);
