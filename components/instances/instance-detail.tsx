@@ -145,6 +145,7 @@ export function InstanceDetail({ instanceId }: { instanceId: string }) {
             ['Host', i.hostName ?? '—'],
             ['Key pair', i.keyName ?? '—'],
             ...(i.spreadGroup ? ([['Spread group', i.spreadGroup]] as [string, ReactNode][]) : []),
+            ...(i.autoRecover ? ([['High availability', 'Auto-recover: restarts on another host if its host fails']] as [string, ReactNode][]) : []),
             ...(i.cloneOfInstanceId ? ([['Cloned from', <ClonedFrom key="cf" instance={i} slug={tenant.slug} />]] as [string, ReactNode][]) : []),
             ['Tags', tags.length ? tags.map(([k, v]) => (
               <span key={k} className="mr-1 mb-1 inline-block rounded bg-slate-100 px-1.5 py-0.5 font-mono text-xs">{v ? `${k}=${v}` : k}</span>

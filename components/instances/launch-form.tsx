@@ -22,7 +22,7 @@ import { TagsEditor, type TagRow } from './tags-editor';
 
 type Errors = Record<string, string[] | undefined>;
 const DEFAULT_IMAGE = 'cirrus-tiny-linux';
-const FIELDS = ['name', 'imageId', 'vcpus', 'memoryMiB', 'diskGiB', 'nics', 'bandwidthMbit', 'interfaces', 'keyPairId', 'userData', 'maxVcpus', 'maxMemoryMiB', 'spreadGroup'];
+const FIELDS = ['name', 'imageId', 'vcpus', 'memoryMiB', 'diskGiB', 'nics', 'bandwidthMbit', 'interfaces', 'keyPairId', 'userData', 'maxVcpus', 'maxMemoryMiB', 'spreadGroup', 'autoRecover'];
 
 /** A refusal's field key as the form shows it: per-NIC keys whole ("interfaces.0.networkId"), others by the part before the dot ("tags.env" → tags). */
 function formKey(path: string): string | null {
@@ -69,6 +69,7 @@ export function LaunchForm() {
   const [room, setRoom] = useState({ maxVcpus: '', maxMemoryMiB: '' });
   const [access, setAccess] = useState<AccessDraft>({ keyPairId: '', userData: '' });
   const [spreadGroup, setSpreadGroup] = useState('');
+  const [autoRecover, setAutoRecover] = useState(false);
   const [nicDrafts, setNicDrafts] = useState<InterfaceDraft[]>([]);
   // The NIC rate of the preset last picked (untyped rates follow it); until then the first preset's.
   const [presetRate, setPresetRate] = useState<number | null>(null);
@@ -122,6 +123,7 @@ export function LaunchForm() {
       // Only images that online hot-added vCPUs and memory have room to grow into (the fields are hidden for the others).
       ...(image?.features.hotplug ? { maxVcpus: toNumber(room.maxVcpus) ?? undefined, maxMemoryMiB: toNumber(room.maxMemoryMiB) ?? undefined } : {}),
       spreadGroup: spreadGroup.trim() || undefined,
+      ...(autoRecover ? { autoRecover: true } : {}),
     });
     setTagErrors(rowErrors);
     if (!parsed.success || Object.keys(rowErrors).length) {
@@ -248,6 +250,31 @@ export function LaunchForm() {
               error={errors.spreadGroup}
               hint="Your instances with the same spread group run on different hosts, so one host failing stops at most one of them."
             />
+          </div>
+          <div className="mt-4 max-w-md">
+            <label className="flex items-center gap-2 text-sm font-medium text-slate-800">
+              <input
+                type="checkbox"
+                name="autoRecover"
+                className="size-4"
+                checked={autoRecover}
+                onChange={(e) => {
+                  clearError('autoRecover');
+                  setAutoRecover(e.target.checked);
+                }}
+                aria-describedby="autoRecover-hint"
+                aria-invalid={errors.autoRecover ? true : undefined}
+              />
+              Restart on another host if its host fails (auto-recover)
+            </label>
+            <p id="autoRecover-hint" className="mt-1 text-xs text-slate-500">
+              Its disk is kept on storage every host shares; if its host goes down, it boots again on another within about a minute. It cannot have volumes or clones, and needs a host with a shared pool.
+            </p>
+            {errors.autoRecover ? (
+              <p className="mt-1 text-sm text-red-700" role="alert">
+                {errors.autoRecover}
+              </p>
+            ) : null}
           </div>
         </Card>
         <Card title="Network interfaces" description="The network each interface joins and the rate it is shaped to.">

@@ -325,6 +325,68 @@ describe('a three-node cluster on one machine', { timeout: 300_000 }, () => {
     expect(await moved('cat /data/marker')).toBe('kept-through-the-move');
   });
 
+  it('a node killed with its guests is declared down and fenced: its auto-recover instance boots on another node from the shared pool within 60 s, the other shows host down, and the node back does not start it', async () => {
+    const hostIdOf = async (name: string) => (await db.select({ id: hosts.id }).from(hosts).where(eq(hosts.name, name)))[0]!.id;
+    const setHost = async (name: string, state: 'enabled' | 'maintenance') => {
+      const r = await trpc(cluster.url, adminToken, 'admin.hosts.update', { hostId: await hostIdOf(name), state });
+      if (!r.ok) throw new Error(r.message);
+    };
+    // Both onto node-3 (the evacuation left it in maintenance): the others closed while they launch.
+    await setHost('node-3', 'enabled');
+    await setHost('node-1', 'maintenance');
+    await setHost('node-2', 'maintenance');
+    const launch = async (name: string, autoRecover: boolean) => {
+      const r = await trpc<{ id: string; hostId: string }>(cluster.url, token, 'instances.launch', { tenantId, name, imageId: 'cirrus-tiny-linux', vcpus: 1, memoryMiB: 128, diskGiB: 1, nics: 1, autoRecover });
+      if (!r.ok) throw new Error(r.message);
+      launched.push(r.data.id);
+      return r.data;
+    };
+    const ha = await launch('ha', true);
+    const plain = await launch('plain', false);
+    const node3 = await hostIdOf('node-3');
+    expect([ha.hostId, plain.hostId]).toEqual([node3, node3]);
+    await setHost('node-1', 'enabled');
+    await setHost('node-2', 'enabled');
+    const state = async (id: string) => (await db.select({ state: instances.state, reason: instances.stateReason, host: hosts.name }).from(instances).innerJoin(hosts, eq(hosts.id, instances.hostId)).where(eq(instances.id, id)))[0]!;
+    await waitFor('both running', async () => [await state(ha.id), await state(plain.id)], (rs) => rs.every((r) => r.state === 'running'), 90_000);
+    // Its whole guest is on the shared pool: something written to its disk, and the boot it is in.
+    const poolDir = path.join(cluster.sharedPool, 'guests', ha.id);
+    const sh = (line: string) => guestShell({ console: async () => ({ serialSocket: path.join(poolDir, 'run', 'serial.sock') }) }, ha.id, line);
+    await waitFor('the guest’s shell', () => sh('echo up').catch(() => ''), (r) => r === 'up', 90_000);
+    await sh('echo kept-through-the-failure > /data/marker; sync; echo ok');
+    const bootId = await sh('cat /proc/sys/kernel/random/boot_id');
+
+    // node-3 dies with its guests: every process in its namespace killed at once.
+    const killedAt = Date.now();
+    await cluster.killNode('node-3');
+    expect(qemuProcessesFor(ha.id)).toEqual([]);
+    const back = await waitFor('the auto-recover instance running on another node', () => state(ha.id), (r) => r.state === 'running' && r.host !== 'node-3', 60_000);
+    console.log(`[cluster] node-3 killed → ${ha.id} running on ${back.host} after ${((Date.now() - killedAt) / 1000).toFixed(1)} s`);
+    expect((await state(plain.id)).state).toBe('error');
+    expect((await state(plain.id)).reason).toMatch(/^Host down: node-3 stopped answering/);
+    const [down] = await db.select({ state: hosts.state, fencedAt: hosts.fencedAt }).from(hosts).where(eq(hosts.id, node3));
+    expect(down).toMatchObject({ state: 'down', fencedAt: expect.any(Date) });
+    const events = await db.select({ action: instanceEvents.action, message: instanceEvents.message }).from(instanceEvents).where(eq(instanceEvents.instanceId, ha.id));
+    expect(events.find((e) => e.action === 'recovered')?.message).toMatch(new RegExp(`node-3 went down and was fenced; it restarts on ${back.host}`));
+    // One QEMU, in its new node's namespace; a new boot, from the same disk.
+    await waitFor('one QEMU', () => qemuProcessesFor(ha.id), (p) => p.length === 1, 30_000);
+    expect(netnsOf(qemuProcessesFor(ha.id)[0]!)).toBe(netnsOf('ns', cluster.nodes.find((n) => n.name === back.host)!.ns));
+    await waitFor('its shell on its new node', () => sh('echo up').catch(() => ''), (r) => r === 'up', 90_000);
+    expect(await sh('cat /proc/sys/kernel/random/boot_id')).not.toBe(bootId);
+    expect(await sh('cat /data/marker')).toBe('kept-through-the-failure');
+    expect(fs.readFileSync(path.join(poolDir, 'owner'), 'utf8').trim()).toBe(await hostIdOf(back.host));
+
+    // node-3 comes back: enabled again, its own instance back as stopped, and the one that moved is not started there.
+    await cluster.startNode('node-3');
+    await cluster.waitForNodes(['node-3']);
+    expect(await state(plain.id)).toMatchObject({ state: 'stopped', host: 'node-3' });
+    // Two of its reconciler's sweeps and more: still one QEMU for the recovered instance, not in node-3's namespace.
+    await new Promise((r) => setTimeout(r, 8_000));
+    expect(qemuProcessesFor(ha.id)).toHaveLength(1);
+    expect(netnsOf(qemuProcessesFor(ha.id)[0]!)).not.toBe(netnsOf('ns', cluster.nodes[2]!.ns));
+    expect(await state(ha.id)).toMatchObject({ state: 'running', host: back.host });
+  });
+
   it('terminates every guest on its own node', async () => {
     for (const id of launched) {
       const r = await trpc(cluster.url, token, 'instances.terminate', { tenantId, instanceId: id });
@@ -332,6 +394,8 @@ describe('a three-node cluster on one machine', { timeout: 300_000 }, () => {
     }
     await waitFor('all terminated', () => db.select({ state: instances.state }).from(instances).where(inArray(instances.id, launched)), (rs) => rs.every((r) => r.state === 'terminated'), 120_000);
     expect(launched.flatMap((id) => qemuProcessesFor(id))).toEqual([]);
+    // The recovered guest's directory on the shared pool went with it.
+    expect(fs.readdirSync(path.join(cluster.sharedPool, 'guests'))).toEqual([]);
     launched = [];
   });
 });

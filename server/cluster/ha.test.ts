@@ -160,8 +160,9 @@ describe('high availability', () => {
 
   it('reads its settings from the environment, refusing bad ones', () => {
     expect(haConfig({})).toMatchObject({ downAfterSeconds: 60, fence: null });
-    expect(haConfig({ CIRRUS_HOST_DOWN_AFTER: '8', CIRRUS_FENCE_COMMAND: '/usr/local/bin/fence-node' })).toMatchObject({ downAfterSeconds: 8, fenceCommand: '/usr/local/bin/fence-node' });
-    expect(() => haConfig({ CIRRUS_HOST_DOWN_AFTER: '2' })).toThrow(/from 5 to 3600/);
+    expect(haConfig({ CIRRUS_HOST_DOWN_AFTER: '30', CIRRUS_FENCE_COMMAND: '/usr/local/bin/fence-node' })).toMatchObject({ downAfterSeconds: 30, fenceCommand: '/usr/local/bin/fence-node' });
+    // Less than two heartbeats would declare a node down for one late beat.
+    expect(() => haConfig({ CIRRUS_HOST_DOWN_AFTER: '10' })).toThrow(/from 20 \(two heartbeats\) to 3600/);
     expect(() => haConfig({ CIRRUS_FENCE_COMMAND: 'fence-node; rm -rf /' })).toThrow(/absolute path/);
   });
 });

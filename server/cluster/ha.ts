@@ -33,7 +33,7 @@ import { recordAudit, systemActor } from '../audit';
 import type { Db, DbOrTx, Tx } from '../db/client';
 import { hosts, instanceMigrations, instances } from '../db/schema';
 import { DomainError } from '../errors';
-import { chooseHost, placementTransaction, spreadGroupHosts, type HostRow } from '../hosts';
+import { chooseHost, HEARTBEAT_EVERY_MS, placementTransaction, spreadGroupHosts, type HostRow } from '../hosts';
 import type { InstanceState } from '../instances/can';
 import { transition } from '../instances/transition';
 import { enqueueInstanceOp } from '../jobs';
@@ -47,12 +47,17 @@ export type HaConfig = { downAfterSeconds: number; fence: Fence | null; fenceCom
 
 export const DEFAULT_DOWN_AFTER_SECONDS = 60;
 
-/** CIRRUS_HOST_DOWN_AFTER (seconds, 5–3600, default 60) and CIRRUS_FENCE_COMMAND (an absolute path to an executable), checked at start. */
-export function haConfig(env: NodeJS.ProcessEnv = process.env): HaConfig {
+/**
+ * CIRRUS_HOST_DOWN_AFTER (seconds, 20–3600, default 60: at least two of a
+ * node's heartbeats, every 10 s, so one late beat declares nothing) and
+ * CIRRUS_FENCE_COMMAND (an absolute path to an executable), checked at start.
+ */
+export function haConfig(env: Record<string, string | undefined> = process.env): HaConfig {
   const raw = env.CIRRUS_HOST_DOWN_AFTER?.trim();
   const downAfterSeconds = raw ? Number(raw) : DEFAULT_DOWN_AFTER_SECONDS;
-  if (!Number.isInteger(downAfterSeconds) || downAfterSeconds < 5 || downAfterSeconds > 3600) {
-    throw new Error(`CIRRUS_HOST_DOWN_AFTER must be a whole number of seconds from 5 to 3600, not ${JSON.stringify(raw)}`);
+  const least = (2 * HEARTBEAT_EVERY_MS) / 1000;
+  if (!Number.isInteger(downAfterSeconds) || downAfterSeconds < least || downAfterSeconds > 3600) {
+    throw new Error(`CIRRUS_HOST_DOWN_AFTER must be a whole number of seconds from ${least} (two heartbeats) to 3600, not ${JSON.stringify(raw)}`);
   }
   const command = env.CIRRUS_FENCE_COMMAND?.trim() || null;
   if (command !== null && !path.isAbsolute(command)) throw new Error(`CIRRUS_FENCE_COMMAND must be an absolute path to an executable, not ${JSON.stringify(command)}`);

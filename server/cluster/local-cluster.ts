@@ -28,6 +28,8 @@ export type LocalClusterOptions = {
   log?: (m: string) => void;
   /** Echo the servers' output (prefixed with their names) as well as writing it to their logs. */
   echo?: boolean;
+  /** How long a node's heartbeat may stop before the control plane declares it down and fences it (CIRRUS_HOST_DOWN_AFTER; default 30). */
+  downAfterSeconds?: number;
 };
 
 export type LocalNode = {
@@ -47,6 +49,10 @@ export type LocalCluster = {
   /** The database, from this machine's root namespace. */
   databaseUrl: string;
   keyFile: string;
+  /** The shared pool every node mounts (CIRRUS_SHARED_POOL): auto-recover instances' guests live there. */
+  sharedPool: string;
+  /** The fence the control plane runs for a node declared down (CIRRUS_FENCE_COMMAND): kills every process in its namespace. */
+  fenceCommand: string;
   control: { dataDir: string; log: string; process: ChildProcess | null };
   nodes: LocalNode[];
   /** Fence a node as a failed host is fenced: every process in its namespace killed at once (its QEMUs too). */
@@ -170,6 +176,10 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
     db = await startEmbeddedPostgres(path.join(dir, 'db'), { log, quiet: true, network: { address: gateway, allow: `10.231.${octet}.0/24` } });
     const keyFile = path.join(dir, 'cluster-key');
     fs.writeFileSync(keyFile, `${newClusterKey()}\n`, { mode: 0o600 });
+    // One directory for every node: on one machine it is shared storage as an NFS mount would be on many.
+    const sharedPool = path.join(dir, 'shared-pool');
+    fs.mkdirSync(sharedPool, { mode: 0o711 });
+    const fenceCommand = writeFenceScript(dir, tag);
 
     // ---------------------------------------------------------------- 4. the processes
     const common: Record<string, string> = {
@@ -210,6 +220,9 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
         HOST: '127.0.0.1',
         DATABASE_URL: db!.url,
         CIRRUS_DATA_DIR: control.dataDir,
+        // High availability: a node silent this long is declared down and fenced by the script (its namespace killed).
+        CIRRUS_HOST_DOWN_AFTER: String(opts.downAfterSeconds ?? 30),
+        CIRRUS_FENCE_COMMAND: fenceCommand,
         ...(opts.admin ? { CIRRUS_ADMIN_EMAIL: opts.admin.email, CIRRUS_ADMIN_PASSWORD: opts.admin.password } : {}),
       });
       await waitFor(async () => (await fetch(`http://127.0.0.1:${opts.port}/api/health`).catch(() => null))?.ok === true, 180_000, () => `the control plane did not become healthy (see ${control.log})`, control.process);
@@ -225,6 +238,7 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
         CIRRUS_HOST_NAME: node.name,
         // Its guests' cgroups apart from the other nodes' (on their own machines they would be anyway): one instance on two nodes mid-move.
         CIRRUS_CGROUP_PARENT: `cirrus-guests-${node.name}`,
+        CIRRUS_SHARED_POOL: sharedPool,
         DATABASE_URL: db!.networkUrl!,
       });
     };
@@ -291,6 +305,8 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
       url: `http://127.0.0.1:${opts.port}`,
       databaseUrl: db.url,
       keyFile,
+      sharedPool,
+      fenceCommand,
       control,
       nodes,
       killNode,
@@ -307,6 +323,32 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
     await db?.stop().catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * The cluster's fence: `fence-node <name> <host id> <node address>` kills every
+ * process in that node's network namespace (its server and its QEMUs), as a
+ * power switch would end a real host, and exits 0 once none is left. The
+ * namespace's name comes from the node's, checked to be one of this cluster's.
+ */
+function writeFenceScript(dir: string, tag: string): string {
+  const file = path.join(dir, 'fence-node');
+  const script = `#!/bin/sh
+# Fence a node of the local cluster in ${dir}: every process in its network namespace killed.
+set -eu
+case "\${1:-}" in node-[1-9]) ;; *) echo "not a node of this cluster: \${1:-}" >&2; exit 2 ;; esac
+ns="crcl${tag}-n\${1#node-}"
+for _ in $(seq 1 100); do
+  pids=$(ip netns pids "$ns" 2>/dev/null || true)
+  [ -z "$pids" ] && exit 0
+  kill -9 $pids 2>/dev/null || true
+  sleep 0.1
+done
+echo "processes in $ns are still there after 10 s" >&2
+exit 1
+`;
+  fs.writeFileSync(file, script, { mode: 0o700 });
+  return file;
 }
 
 async function waitFor(test: () => Promise<boolean>, timeoutMs: number, why: () => string, watch?: ChildProcess | null) {
