@@ -27,6 +27,7 @@ const system = [
   'server/metrics/monitoring-real.test.ts',
   'server/cluster/cluster.test.ts',
   'server/hypervisor/qemu/live-migration.test.ts',
+  'server/cluster/networks.test.ts',
 ];
 
 export default defineConfig({

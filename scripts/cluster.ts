@@ -20,7 +20,8 @@ const dir = path.resolve(process.env.CIRRUS_CLUSTER_DIR ?? '.data/cluster');
 
 async function main() {
   console.log(`[cluster] starting ${nodes} node(s) and a control plane in ${dir}…`);
-  const cluster = await startLocalCluster({ dir, nodes, port, imagesDir: process.env.CIRRUS_IMAGES_DIR ?? '.data/images', echo: true });
+  // Tenant networks span the nodes over VXLAN (CIRRUS_NETWORK=user: user-mode NICs only).
+  const cluster = await startLocalCluster({ dir, nodes, port, imagesDir: process.env.CIRRUS_IMAGES_DIR ?? '.data/images', echo: true, tenantNetworks: process.env.CIRRUS_NETWORK !== 'user' });
   let stopping = false;
   const stop = async () => {
     if (stopping) return;

@@ -37,6 +37,7 @@ import { chooseHost, HEARTBEAT_EVERY_MS, placementTransaction, spreadGroupHosts,
 import type { InstanceState } from '../instances/can';
 import { transition } from '../instances/transition';
 import { enqueueInstanceOp } from '../jobs';
+import { hostsWithoutItsNetworks } from './migrations';
 
 const cirrus = systemActor('ha');
 
@@ -227,7 +228,7 @@ async function recoverOne(tx: Tx, instanceId: string, downHostId: string): Promi
   if (!inst?.recoverTo) return null;
   const holdsCompute = inst.recoverTo !== 'suspended';
   const request = { vcpus: holdsCompute ? inst.vcpus : 0, memoryMiB: holdsCompute ? inst.memoryMiB : 0, diskGiB: inst.diskGiB };
-  const avoid = [downHostId, ...(inst.spreadGroup ? await spreadGroupHosts(tx, inst.tenantId, inst.spreadGroup, inst.id) : [])];
+  const avoid = [downHostId, ...(inst.spreadGroup ? await spreadGroupHosts(tx, inst.tenantId, inst.spreadGroup, inst.id) : []), ...(await hostsWithoutItsNetworks(tx, inst.id))];
   const target = await chooseHost(tx, request, undefined, avoid, { sharedPool: down.sharedPool });
   if (target instanceof DomainError) throw target;
   // Its new host's room is claimed as this commits (instances_claim_new_host).

@@ -19,11 +19,12 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import { Duplex, PassThrough, Writable } from 'node:stream';
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, isNull, sql } from 'drizzle-orm';
 import { systemActor } from '../audit';
 import type { Db } from '../db/client';
-import { hosts, instanceMigrations, instances } from '../db/schema';
+import { hosts, instanceMigrations, instances, networkInterfaces } from '../db/schema';
 import { HypervisorError, isHypervisorError, type HypervisorDriver, type IncomingGuest, type MigrationProgress } from '../hypervisor';
+import { tapName } from '../hypervisor/net/names';
 import { recordInstanceEvent } from '../instances/transition';
 import { callNode, NodeError, openNodeStream, sendFileToNode } from './channel';
 import type { MigrationTargetService } from './guests';
@@ -33,12 +34,15 @@ const cirrus = systemActor('migration');
 
 // ---------------------------------------------------------------- the target's side
 
+/** The target host's tenant networks: its tag (null: it builds none) and a sync of its data plane. */
+export type TargetNetwork = { tag: string | null; sync: () => Promise<void> };
+
 /**
  * What a node does for moves to it: each step checks the database first, so a
  * node only ever receives an instance that is moving to it, and only ever
  * removes one that is not its own.
  */
-export function migrationTarget(db: Db, hostId: string, driver: HypervisorDriver): MigrationTargetService {
+export function migrationTarget(db: Db, hostId: string, driver: HypervisorDriver, network?: TargetNetwork): MigrationTargetService {
   const need = <T>(fn: T | undefined, what: string): T => {
     if (!fn) throw new NodeError('INVALID', `this host's driver cannot ${what}`);
     return fn;
@@ -51,12 +55,27 @@ export function migrationTarget(db: Db, hostId: string, driver: HypervisorDriver
     const p = await placement(instanceId);
     if (p?.migrationHostId !== hostId) throw new NodeError('INVALID_STATE', `instance ${instanceId} is not moving to this host`);
   };
+  /** The guest as this host makes it: its NICs on this host's taps (their names are per host), as its NIC rows say. */
+  const asHere = async (instanceId: string, guest: unknown): Promise<IncomingGuest> => {
+    const g = guest as IncomingGuest;
+    if (g?.spec?.id !== instanceId) throw new NodeError('INVALID', 'the guest sent is not the instance named');
+    const rows = await db
+      .select({ id: networkInterfaces.id, mac: networkInterfaces.mac, mode: networkInterfaces.mode })
+      .from(networkInterfaces)
+      .where(and(eq(networkInterfaces.instanceId, instanceId), isNull(networkInterfaces.releasedAt)))
+      .orderBy(networkInterfaces.position);
+    if (rows.length === 0 || rows.length !== g.spec.nics?.length) return g;
+    const tag = network?.tag ?? null;
+    if (rows.some((r) => r.mode === 'bridged') && !tag) throw new NodeError('INVALID_STATE', `instance ${instanceId} is on tenant networks, and this host builds none`);
+    return { ...g, spec: { ...g.spec, nics: rows.map((r) => ({ mac: r.mac, tap: r.mode === 'bridged' ? tapName(tag!, r.id) : null })) } };
+  };
   return {
     prepare: async (instanceId, guest) => {
       await movingHere(instanceId);
-      const g = guest as IncomingGuest;
-      if (g?.spec?.id !== instanceId) throw new NodeError('INVALID', 'the guest sent is not the instance named');
+      const g = await asHere(instanceId, guest);
       await need(driver.prepareIncoming?.bind(driver), 'receive guests')(g);
+      // Its taps join their bridges (and the networks their other hosts) before it runs here.
+      await network?.sync().catch(() => undefined);
     },
     open: async (instanceId, kind) => {
       await movingHere(instanceId);
@@ -77,8 +96,7 @@ export function migrationTarget(db: Db, hostId: string, driver: HypervisorDriver
     },
     receive: async (instanceId, guest, bytes) => {
       await movingHere(instanceId);
-      const g = guest as IncomingGuest;
-      if (g?.spec?.id !== instanceId) throw new NodeError('INVALID', 'the guest sent is not the instance named');
+      const g = await asHere(instanceId, guest);
       const receive = need(driver.receiveGuest?.bind(driver), 'receive guests');
       // What comes in goes to the driver; one line goes back once it has made the guest (or why it did not).
       const input = new PassThrough();

@@ -10,6 +10,7 @@ import { DomainError } from '../errors';
 import { chooseHost, placementTransaction, spreadGroupHosts } from '../hosts';
 import { enqueueInstanceOp } from '../jobs';
 import { recordInstanceEvent } from '../instances/transition';
+import { underlayOf } from '../network/host-spec';
 
 export type MigrationRow = typeof instanceMigrations.$inferSelect;
 export type MigrationReason = MigrationRow['reason'];
@@ -36,8 +37,23 @@ export async function migrationWhyNot(db: DbOrTx, inst: typeof instances.$inferS
     .select({ n: count() })
     .from(networkInterfaces)
     .where(and(eq(networkInterfaces.instanceId, inst.id), isNull(networkInterfaces.releasedAt), eq(networkInterfaces.mode, 'bridged')));
-  if (b!.n > 0) return `${inst.name} is on a tenant network wired on its host; networks do not span hosts yet.`;
+  if (b!.n > 0) {
+    // Its networks follow it over VXLAN between nodes' underlay addresses: a host without one (a single machine) has none to offer.
+    const [h] = await db.select({ nodeAddress: hosts.nodeAddress, mode: hosts.networkMode }).from(hosts).where(eq(hosts.id, inst.hostId));
+    if (h?.mode !== 'bridged' || !underlayOf(h.nodeAddress)) return `${inst.name} is on a tenant network, and its host is not a node whose networks span hosts.`;
+  }
   return null;
+}
+
+/** When the instance is on tenant networks: the hosts that cannot carry them (no bridges, or no underlay address to join them over). */
+export async function hostsWithoutItsNetworks(db: DbOrTx, instanceId: string): Promise<string[]> {
+  const [b] = await db
+    .select({ n: count() })
+    .from(networkInterfaces)
+    .where(and(eq(networkInterfaces.instanceId, instanceId), isNull(networkInterfaces.releasedAt), eq(networkInterfaces.mode, 'bridged')));
+  if (!b?.n) return [];
+  const all = await db.select({ id: hosts.id, nodeAddress: hosts.nodeAddress, mode: hosts.networkMode }).from(hosts);
+  return all.filter((h) => h.mode !== 'bridged' || !underlayOf(h.nodeAddress)).map((h) => h.id);
 }
 
 /**
@@ -55,7 +71,7 @@ export async function requestMigration(db: DbOrTx, actor: Actor, input: { instan
     if (input.targetHostId === inst.hostId) throw new DomainError('INVALID_INPUT', `${inst.name} already runs on that host: choose another.`);
     const request = { vcpus: inst.vcpus, memoryMiB: inst.memoryMiB, diskGiB: inst.diskGiB };
     // Away from its host, and from the hosts of its spread group's other instances.
-    const avoid = [inst.hostId!, ...(inst.spreadGroup ? await spreadGroupHosts(tx, inst.tenantId, inst.spreadGroup, inst.id) : [])];
+    const avoid = [inst.hostId!, ...(inst.spreadGroup ? await spreadGroupHosts(tx, inst.tenantId, inst.spreadGroup, inst.id) : []), ...(await hostsWithoutItsNetworks(tx, inst.id))];
     if (input.targetHostId && avoid.includes(input.targetHostId)) {
       throw new DomainError('INVALID_INPUT', `Another instance of ${inst.name}'s spread group ${inst.spreadGroup} runs on that host: choose another.`);
     }

@@ -2,11 +2,12 @@
 // bridged NIC of an instance placed on the host, on its network, with the
 // network's port forwards; each network gets a transit slot on the host
 // (network_hosts), kept while the network is realised there.
-import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNull, ne, or, sql } from 'drizzle-orm';
+import { parseNodeAddress } from '../cluster/channel';
 import type { Db } from '../db/client';
-import { instances, networkHosts, networkInterfaces, networks, portForwards } from '../db/schema';
+import { hosts, instances, networkHosts, networkInterfaces, networks, portForwards } from '../db/schema';
 import { macAddress, type NicSpec } from '../hypervisor';
-import { dnsLabel, type HostNetworkSpec, type NetworkSpec } from '../hypervisor/net/spec';
+import { dnsLabel, type HostNetworkSpec, type NetworkSpec, type VxlanSpec } from '../hypervisor/net/spec';
 import { tapName, TRANSIT_SLOTS } from '../hypervisor/net/names';
 
 export type InstanceNics = Map<string, { state: string; nicIds: string[] }>;
@@ -28,7 +29,8 @@ export async function hostNetworkSpec(db: Db, hostId: string, tag: string): Prom
     .from(networkInterfaces)
     .innerJoin(instances, eq(instances.id, networkInterfaces.instanceId))
     .innerJoin(networks, eq(networks.id, networkInterfaces.networkId))
-    .where(and(eq(instances.hostId, hostId), isNull(networkInterfaces.releasedAt), eq(networkInterfaces.mode, 'bridged')))
+    // Its instances', and those of instances moving here (their taps are made here before they arrive).
+    .where(and(or(eq(instances.hostId, hostId), eq(instances.migrationHostId, hostId)), isNull(networkInterfaces.releasedAt), eq(networkInterfaces.mode, 'bridged')))
     .orderBy(networkInterfaces.instanceId, networkInterfaces.position);
   const forwards = await db
     .select({ hostPort: portForwards.hostPort, guestPort: portForwards.guestPort, ip: sql<string>`host(${networkInterfaces.address})`, networkId: networkInterfaces.networkId })
@@ -52,7 +54,49 @@ export async function hostNetworkSpec(db: Db, hostId: string, tag: string): Prom
 
   const slots = await transitSlots(db, hostId, [...byNetwork.keys()]);
   for (const net of byNetwork.values()) net.slot = slots.get(net.id)!;
+  for (const [networkId, vxlan] of await spanning(db, hostId, [...byNetwork.keys()])) byNetwork.get(networkId)!.vxlan = vxlan;
   return { spec: { tag, networks: [...byNetwork.values()] }, instances: byInstance };
+}
+
+/** A node's underlay address (its node channel's host), or null on one machine (loopback) or when it has none. */
+export function underlayOf(nodeAddress: string | null): string | null {
+  if (!nodeAddress) return null;
+  try {
+    const { host } = parseNodeAddress(nodeAddress);
+    return /^\d{1,3}(\.\d{1,3}){3}$/.test(host) && !host.startsWith('127.') ? host : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The networks of this host that other hosts have too (their instances'
+ * bridged NICs, or those of instances moving there): each joins them over
+ * VXLAN, from this node's underlay address to theirs. A host on one machine
+ * alone (a loopback node address) spans nothing.
+ */
+async function spanning(db: Db, hostId: string, networkIds: string[]): Promise<Map<string, VxlanSpec>> {
+  const out = new Map<string, VxlanSpec>();
+  if (networkIds.length === 0) return out;
+  const [me] = await db.select({ nodeAddress: hosts.nodeAddress }).from(hosts).where(eq(hosts.id, hostId));
+  const local = underlayOf(me?.nodeAddress ?? null);
+  if (!local) return out;
+  const rows = await db
+    .selectDistinct({ networkId: networks.id, vni: networks.vxlanId, nodeAddress: hosts.nodeAddress })
+    .from(networkInterfaces)
+    .innerJoin(networks, eq(networks.id, networkInterfaces.networkId))
+    .innerJoin(instances, eq(instances.id, networkInterfaces.instanceId))
+    .innerJoin(hosts, or(eq(hosts.id, instances.hostId), eq(hosts.id, instances.migrationHostId)))
+    .where(and(inArray(networks.id, networkIds), isNull(networkInterfaces.releasedAt), eq(networkInterfaces.mode, 'bridged'), ne(hosts.id, hostId)));
+  for (const r of rows) {
+    const peer = underlayOf(r.nodeAddress);
+    if (!peer || peer === local) continue;
+    const v = out.get(r.networkId) ?? { vni: r.vni, local, peers: [] };
+    if (!v.peers.includes(peer)) v.peers.push(peer);
+    out.set(r.networkId, v);
+  }
+  for (const v of out.values()) v.peers.sort();
+  return out;
 }
 
 /**

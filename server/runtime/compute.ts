@@ -164,7 +164,8 @@ export async function startCompute(opts: { db: Db; databaseUrl: string; dataDir:
   const networkNote = capability.mode === 'user' ? `NICs use QEMU user-mode networking: ${capability.reason}.` : null;
   // The node channel: other servers (a control plane) reach this host's guests' consoles through it, never their sockets.
   const local = localGuests(driver);
-  const channel = new NodeChannelServer(key, nodeHandlers(hostId, local, log, migrationTarget(db, hostId, driver)));
+  // Moves to this host: their taps made and joined to this host's networks (the agent made below) before they run here.
+  const channel = new NodeChannelServer(key, nodeHandlers(hostId, local, log, migrationTarget(db, hostId, driver, { tag: hostNetwork?.tag ?? null, sync: () => network.sync() })));
   let nodeAddress: string;
   try {
     const bound = await channel.listen(listenOn.host, listenOn.port);

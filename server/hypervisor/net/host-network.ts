@@ -9,7 +9,7 @@ import path from 'node:path';
 import { upstreamServers } from './dnsmasq';
 import { runCommand, type Runner } from './exec';
 import { readKernelState, tapGuestCounters, type KernelState } from './kernel-state';
-import { bridgeName, HOST_TAG_PATTERN, ifbName, NAMESPACE_PATTERN, prefixOf, routerPortName, tapName, tapOfIfb, transitName } from './names';
+import { bridgeName, HOST_TAG_PATTERN, ifbName, NAMESPACE_PATTERN, prefixOf, routerPortName, tapName, tapOfIfb, transitName, vxlanName } from './names';
 import { hostRuleset, hostTableName } from './nft';
 import { ensureNetwork, removeNetwork, writeSysctl, type RouterContext } from './router';
 import { validateHostNetworkSpec, type HostNetworkSpec } from './spec';
@@ -212,9 +212,9 @@ export class HostNetwork {
     // Links of ours that belong to nothing the spec names (a network removed
     // while its namespace was already gone, an IFB whose guest stopped).
     const wanted = new Set<string>();
-    for (const id of networks) for (const l of [bridgeName(this.tag, id), routerPortName(this.tag, id), transitName(this.tag, id)]) wanted.add(l);
+    for (const id of networks) for (const l of [bridgeName(this.tag, id), routerPortName(this.tag, id), transitName(this.tag, id), vxlanName(this.tag, id)]) wanted.add(l);
     for (const link of state.links.values()) {
-      const ours = (['b', 'g', 'r', 'i'] as const).some((k) => link.name.startsWith(prefixOf(k, this.tag)));
+      const ours = (['b', 'g', 'r', 'i', 'x'] as const).some((k) => link.name.startsWith(prefixOf(k, this.tag)));
       if (!ours || wanted.has(link.name)) continue;
       if (link.name.startsWith(prefixOf('i', this.tag)) && nics.has(tapOfIfb(link.name)) && state.links.has(tapOfIfb(link.name))) continue;
       await this.run('ip', ['link', 'del', link.name]).catch(() => undefined);

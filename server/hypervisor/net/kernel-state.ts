@@ -9,6 +9,8 @@ export interface LinkInfo {
   kind: string | null;
   master: string | null;
   up: boolean;
+  /** A VXLAN device's network id, local address and MTU. */
+  vxlan?: { id: number; local: string | null; mtu: number };
 }
 
 export interface KernelState {
@@ -17,14 +19,16 @@ export interface KernelState {
   qdiscs: Map<string, QdiscState>;
 }
 
-type IpLink = { ifname?: string; master?: string; flags?: string[]; linkinfo?: { info_kind?: string } };
+type IpLink = { ifname?: string; master?: string; flags?: string[]; mtu?: number; linkinfo?: { info_kind?: string; info_data?: { id?: number; local?: string } } };
 
 export function parseLinks(json: string): Map<string, LinkInfo> {
   const out = new Map<string, LinkInfo>();
   const rows = JSON.parse(json || '[]') as IpLink[];
   for (const r of rows) {
     if (!r.ifname) continue;
-    out.set(r.ifname, { name: r.ifname, kind: r.linkinfo?.info_kind ?? null, master: r.master ?? null, up: (r.flags ?? []).includes('UP') });
+    const info: LinkInfo = { name: r.ifname, kind: r.linkinfo?.info_kind ?? null, master: r.master ?? null, up: (r.flags ?? []).includes('UP') };
+    if (info.kind === 'vxlan') info.vxlan = { id: r.linkinfo?.info_data?.id ?? 0, local: r.linkinfo?.info_data?.local ?? null, mtu: r.mtu ?? 0 };
+    out.set(r.ifname, info);
   }
   return out;
 }

@@ -6,6 +6,7 @@
 //
 //   cb…  bridge of a network          cg…  the router's port on that bridge (veth)
 //   cr…  transit link to the router   ct…  a guest NIC's tap   ci…  its IFB (guest → host shaping)
+//   cx…  the network's VXLAN port on its bridge (the network's other hosts, over the underlay)
 //
 // The host tag (10 bits of the host id) keeps two Cirrus hosts on one kernel
 // (two data directories, as the tests run) apart; HostNetwork locks it.
@@ -13,8 +14,8 @@ import { createHash } from 'node:crypto';
 import { formatIp4, ip4 } from './ipv4';
 
 export const HOST_TAG_PATTERN = /^[0-3][0-9a-f]{2}$/;
-export const INTERFACE_PATTERN = /^c[bgrti][0-3][0-9a-f]{12}$/;
-export type InterfaceKind = 'b' | 'g' | 'r' | 't' | 'i';
+export const INTERFACE_PATTERN = /^c[bgrtix][0-3][0-9a-f]{12}$/;
+export type InterfaceKind = 'b' | 'g' | 'r' | 't' | 'i' | 'x';
 
 const hash10 = (id: string) => createHash('sha256').update(id).digest('hex').slice(0, 10);
 
@@ -34,6 +35,9 @@ export const routerPortName = (tag: string, networkId: string) => name('g', tag,
 export const transitName = (tag: string, networkId: string) => name('r', tag, networkId);
 export const tapName = (tag: string, nicId: string) => name('t', tag, nicId);
 export const ifbName = (tag: string, nicId: string) => name('i', tag, nicId);
+export const vxlanName = (tag: string, networkId: string) => name('x', tag, networkId);
+/** The UDP port VXLAN uses between hosts (IANA's). */
+export const VXLAN_PORT = 4789;
 
 /** Our interfaces of one kind on this host: `cb<tag>` etc. (for orphan sweeps and nft wildcards). */
 export const prefixOf = (kind: InterfaceKind, tag: string) => `c${kind}${tag}`;

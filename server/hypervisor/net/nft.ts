@@ -3,7 +3,7 @@
 // table, deleting it and declaring it again in one transaction leaves no
 // moment without rules and removes whatever an earlier version had.
 import { formatCidr, parseCidr } from './ipv4';
-import { prefixOf, ROUTER_LAN, ROUTER_UPLINK, tapName, transitBlock, transitPair } from './names';
+import { prefixOf, ROUTER_LAN, ROUTER_UPLINK, stableMac, tapName, transitBlock, transitPair, vxlanName } from './names';
 import type { HostNetworkSpec, NetworkSpec } from './spec';
 
 export const hostTableName = (tag: string) => `cirrus_${tag}`;
@@ -67,6 +67,7 @@ export function hostRuleset(spec: HostNetworkSpec): string {
 
   const taps: string[] = [];
   const chains: string[] = [];
+  const spanning = spec.networks.filter((n) => n.vxlan);
   for (const n of spec.networks) {
     for (const nic of n.nics) {
       const tap = tapName(tag, nic.id);
@@ -97,7 +98,13 @@ export function hostRuleset(spec: HostNetworkSpec): string {
     '  type filter hook input priority filter; policy accept;',
     `  iifname "${prefixOf('t', tag)}*" drop`,
     `  iifname "${prefixOf('g', tag)}*" drop`,
+    ...(spanning.length ? [`  iifname "${prefixOf('x', tag)}*" drop`] : []),
     '}',
+    // A network on several hosts has a router on each, with one address and one MAC: each host's guests use
+    // their own, so nothing the router sends (ARP answers, DHCP offers) crosses to the other hosts.
+    ...(spanning.length
+      ? ['chain forward {', '  type filter hook forward priority filter; policy accept;', ...spanning.map((n) => `  oifname "${vxlanName(tag, n.id)}" ether saddr ${stableMac(`${n.id}/gw`)} drop`), '}']
+      : []),
     ...chains,
   ]);
   return `${ip}\n${bridge}\n`;

@@ -11,7 +11,7 @@ import type { Runner } from './exec';
 import { parseCidr } from './ipv4';
 import type { KernelState } from './kernel-state';
 import { readNamespaceAddresses } from './kernel-state';
-import { bridgeName, ROUTER_LAN, ROUTER_UPLINK, routerNamespace, routerPortName, stableMac, transitName, transitPair } from './names';
+import { bridgeName, ROUTER_LAN, ROUTER_UPLINK, routerNamespace, routerPortName, stableMac, transitName, transitPair, VXLAN_PORT, vxlanName } from './names';
 import { routerRuleset } from './nft';
 import type { NetworkSpec } from './spec';
 
@@ -130,12 +130,53 @@ export async function ensureNetwork(ctx: RouterContext, n: NetworkSpec, state: K
   writeSysctl(`net.ipv4.conf.${bridge}.arp_ignore`, '8');
   const p = state.links.get(port);
   if (p?.master !== bridge || !p.up) await run('ip', ['link', 'set', port, 'master', bridge, 'up']);
+  await ensureVxlan(ctx, n, state);
 
   // 4. The router's rules (always re-applied: one atomic nft transaction, and a table deleted behind our back comes back).
   await run('nft', ['-f', '-'], { netns: ns, input: routerRuleset(n) });
 
   // 5. DHCP and DNS.
   await ensureDhcp(ctx, n, ns, files, fresh);
+}
+
+/**
+ * The network's VXLAN port on its bridge, when it spans hosts: a device with
+ * the network's id and this host's underlay address, and one all-zeros
+ * forwarding entry per peer (head-end replication: broadcasts, unknown
+ * unicast and ARP go to each host that has the network; which host a MAC is
+ * behind is learnt from what arrives, so a guest that moved is found again by
+ * the announcement QEMU sends after a migration). Its MTU is the guests'
+ * 1500: the underlay carries 50 bytes more per frame. A network on this host
+ * alone has none.
+ */
+async function ensureVxlan(ctx: RouterContext, n: NetworkSpec, state: KernelState): Promise<void> {
+  const { run, tag } = ctx;
+  const dev = vxlanName(tag, n.id);
+  const bridge = bridgeName(tag, n.id);
+  const have = state.links.get(dev);
+  if (!n.vxlan) {
+    if (have) await run('ip', ['link', 'del', dev]);
+    return;
+  }
+  const { vni, local, peers } = n.vxlan;
+  if (have && (have.vxlan?.id !== vni || have.vxlan.local !== local || have.vxlan.mtu !== 1500)) {
+    await run('ip', ['link', 'del', dev]);
+    state.links.delete(dev);
+  }
+  if (!state.links.has(dev)) {
+    await run('ip', ['link', 'add', dev, 'mtu', '1500', 'type', 'vxlan', 'id', String(vni), 'local', local, 'dstport', String(VXLAN_PORT)]);
+    state.links.set(dev, { name: dev, kind: 'vxlan', master: null, up: false, vxlan: { id: vni, local, mtu: 1500 } });
+    writeSysctl(`net.ipv6.conf.${dev}.disable_ipv6`, '1');
+  }
+  const link = state.links.get(dev)!;
+  if (link.master !== bridge || !link.up) await run('ip', ['link', 'set', dev, 'master', bridge, 'up']);
+  // Floods go to every peer; learnt entries (a MAC behind a peer) come and go by themselves.
+  const { stdout } = await run('bridge', ['-j', 'fdb', 'show', 'dev', dev]);
+  const flooding = new Set(
+    (JSON.parse(stdout || '[]') as { mac?: string; dst?: string }[]).filter((e) => e.mac === '00:00:00:00:00:00' && e.dst).map((e) => e.dst!),
+  );
+  for (const peer of peers) if (!flooding.has(peer)) await run('bridge', ['fdb', 'append', '00:00:00:00:00:00', 'dev', dev, 'dst', peer]);
+  for (const gone of flooding) if (!peers.includes(gone)) await run('bridge', ['fdb', 'del', '00:00:00:00:00:00', 'dev', dev, 'dst', gone]);
 }
 
 async function ensureDhcp(ctx: RouterContext, n: NetworkSpec, ns: string, files: DnsmasqFiles, restart: boolean): Promise<void> {
@@ -184,7 +225,7 @@ export async function removeNetwork(ctx: RouterContext, networkId: string, state
     }
     await run('ip', ['netns', 'del', ns]);
   }
-  for (const l of [routerPortName(tag, networkId), transitName(tag, networkId), bridgeName(tag, networkId)]) {
+  for (const l of [routerPortName(tag, networkId), transitName(tag, networkId), vxlanName(tag, networkId), bridgeName(tag, networkId)]) {
     if (state.links.has(l)) await run('ip', ['link', 'del', l]).catch(() => undefined);
   }
   rmSync(files.dir, { recursive: true, force: true });

@@ -23,6 +23,19 @@ export interface NetworkSpec {
   /** Every live NIC of the network on this host: DHCP reservation, DNS name, anti-spoofing rule and rate. */
   nics: NicPlumbing[];
   forwards: ForwardSpec[];
+  /**
+   * The network spans hosts: its bridge here joins the others' over VXLAN
+   * (`vni`: the network's id there), from this host's underlay address `local`
+   * to each host in `peers` that has it too (each gets a copy of broadcasts).
+   * Absent: the network is on this host alone.
+   */
+  vxlan?: VxlanSpec;
+}
+
+export interface VxlanSpec {
+  vni: number;
+  local: string;
+  peers: string[];
 }
 
 export interface NicPlumbing {
@@ -105,6 +118,19 @@ export function validateHostNetworkSpec(spec: HostNetworkSpec): HostNetworkSpec 
       ips.add(nic.ip);
       for (const l of [nic.hostname, ...nic.aliases]) if (!DNS_LABEL_PATTERN.test(l)) fail(`dns label ${JSON.stringify(l)}`);
       if (!Number.isInteger(nic.rateMbit) || nic.rateMbit < 1 || nic.rateMbit > MAX_RATE_MBIT) fail(`rate ${nic.rateMbit}`);
+    }
+    if (n.vxlan) {
+      const { vni, local, peers } = n.vxlan;
+      if (!Number.isInteger(vni) || vni < 1 || vni > 16_777_215) fail(`vxlan id ${vni}`);
+      const unicast = (ip: unknown) => {
+        try {
+          return typeof ip === 'string' && formatIp4(ip4(ip)) === ip && !/^(0|127|22[4-9]|2[3-5]\d)\./.test(ip);
+        } catch {
+          return false;
+        }
+      };
+      if (!unicast(local)) fail(`vxlan local address ${JSON.stringify(local)}`);
+      if (!Array.isArray(peers) || peers.length > 1024 || new Set(peers).size !== peers.length || peers.some((p) => !unicast(p) || p === local)) fail(`vxlan peers ${JSON.stringify(peers)}`);
     }
     for (const f of n.forwards) {
       if (!port(f.hostPort) || !port(f.guestPort) || hostPorts.has(f.hostPort)) fail(`port forward ${JSON.stringify(f)}`);
