@@ -100,6 +100,10 @@ describe('a tenant network across three nodes', { timeout: 300_000 }, () => {
     // One reaches the other across the nodes, both ways.
     expect(await waitFor('left pings right', () => pings(a.sh, b.ip).catch(() => ''), (r) => r.startsWith('3 '), 60_000)).toBe('3 packets received');
     expect(await pings(b.sh, a.ip)).toBe('3 packets received');
+    // Each finds the other by its instance's name from its own node's DNS (the router's address: the network's first).
+    const gateway = (await db.select({ gateway: networks.gateway }).from(networks).where(eq(networks.id, a.networkId!)))[0]!.gateway.replace(/\/\d+$/, '');
+    expect(await a.sh(`nslookup right ${gateway} 2>&1 | grep -c '${b.ip}'`)).not.toBe('0');
+    expect(await b.sh(`nslookup left ${gateway} 2>&1 | grep -c '${a.ip}'`)).not.toBe('0');
 
     // Left moves live to the third node: it keeps its address and still reaches right.
     const third = cluster.nodes.find((n) => n.name !== a.host && n.name !== b.host)!;

@@ -54,7 +54,12 @@ export async function hostNetworkSpec(db: Db, hostId: string, tag: string): Prom
 
   const slots = await transitSlots(db, hostId, [...byNetwork.keys()]);
   for (const net of byNetwork.values()) net.slot = slots.get(net.id)!;
-  for (const [networkId, vxlan] of await spanning(db, hostId, [...byNetwork.keys()])) byNetwork.get(networkId)!.vxlan = vxlan;
+  for (const [networkId, vxlan] of await spanning(db, hostId, [...byNetwork.keys()])) {
+    const net = byNetwork.get(networkId)!;
+    // Names only for the NICs not here (one moving here is in both lists until its move ends).
+    const here = new Set(net.nics.map((n) => n.ip));
+    net.vxlan = { ...vxlan, names: vxlan.names?.filter((r) => !here.has(r.ip)) };
+  }
   return { spec: { tag, networks: [...byNetwork.values()] }, instances: byInstance };
 }
 
@@ -82,7 +87,14 @@ async function spanning(db: Db, hostId: string, networkIds: string[]): Promise<M
   const local = underlayOf(me?.nodeAddress ?? null);
   if (!local) return out;
   const rows = await db
-    .selectDistinct({ networkId: networks.id, vni: networks.vxlanId, nodeAddress: hosts.nodeAddress })
+    .selectDistinct({
+      networkId: networks.id,
+      vni: networks.vxlanId,
+      nodeAddress: hosts.nodeAddress,
+      ip: sql<string>`host(${networkInterfaces.address})`,
+      instanceId: instances.id,
+      instanceName: instances.name,
+    })
     .from(networkInterfaces)
     .innerJoin(networks, eq(networks.id, networkInterfaces.networkId))
     .innerJoin(instances, eq(instances.id, networkInterfaces.instanceId))
@@ -91,11 +103,16 @@ async function spanning(db: Db, hostId: string, networkIds: string[]): Promise<M
   for (const r of rows) {
     const peer = underlayOf(r.nodeAddress);
     if (!peer || peer === local) continue;
-    const v = out.get(r.networkId) ?? { vni: r.vni, local, peers: [] };
+    const v = out.get(r.networkId) ?? { vni: r.vni, local, peers: [], names: [] };
     if (!v.peers.includes(peer)) v.peers.push(peer);
+    // One name per NIC (a moving instance's rows come once per host it is on).
+    if (!v.names!.some((x) => x.ip === r.ip)) v.names!.push({ ip: r.ip, hostname: dnsLabel(r.instanceName, r.instanceId), aliases: [r.instanceId] });
     out.set(r.networkId, v);
   }
-  for (const v of out.values()) v.peers.sort();
+  for (const v of out.values()) {
+    v.peers.sort();
+    v.names!.sort((x, y) => x.ip.localeCompare(y.ip));
+  }
   return out;
 }
 

@@ -65,7 +65,8 @@ export function dhcpHostsFile(n: NetworkSpec): string {
 
 /** addn-hosts: every NIC's address under its instance's names (re-read on SIGHUP). */
 export function dnsHostsFile(n: NetworkSpec): string {
-  return n.nics.map((nic) => `${nic.ip} ${[nic.hostname, ...nic.aliases].join(' ')}\n`).join('');
+  // The network's NICs on its other hosts have names here too (their addresses come from their own host's DHCP).
+  return [...n.nics, ...(n.vxlan?.names ?? [])].map((nic) => `${nic.ip} ${[nic.hostname, ...nic.aliases].join(' ')}\n`).join('');
 }
 
 /** The MACs a lease file still holds (`expiry mac ip name clientid` per line). */

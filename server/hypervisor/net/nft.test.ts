@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { stableMac, vxlanName } from './names';
 import { hostRuleset, hostTableName, ROUTER_TABLE, routerRuleset } from './nft';
 import { validateHostNetworkSpec, type HostNetworkSpec } from './spec';
 
@@ -192,6 +193,17 @@ table bridge cirrus_3ff {
       '    fib daddr type local tcp dport 20001 dnat to 100.74.16.1:20001',
     ]);
     expect(rules.match(/^    iifname "ct0a1[0-9a-f]{10}" jump /gm)).toHaveLength(3);
+  });
+});
+
+describe('a network across hosts', () => {
+  it('keeps its router to this host: nothing from the gateway MAC leaves through the VXLAN port, and nothing from it reaches the host', () => {
+    const n = { ...spec.networks[0]!, vxlan: { vni: 4096, local: '10.231.1.11', peers: ['10.231.1.12'] } };
+    const rules = hostRuleset(validateHostNetworkSpec({ tag: '0a1', networks: [n] }));
+    expect(rules).toContain(`    oifname "${vxlanName('0a1', n.id)}" ether saddr ${stableMac(`${n.id}/gw`)} drop\n`);
+    expect(rules).toContain('    iifname "cx0a1*" drop\n');
+    // A host with no network across hosts keeps its golden rules.
+    expect(hostRuleset(spec)).not.toContain('cx0a1');
   });
 });
 

@@ -126,6 +126,14 @@ const hostile: [string, Mutation, string][] = [
   ['forward to an address that is no NIC', (s) => (fwd(s).ip = '10.0.0.99'), 'port forward to "10.0.0.99", not a NIC of 10.0.0.0/24'],
   ['forward to a NIC of another network', (s) => (fwd(s).ip = '192.168.8.2'), 'port forward to "192.168.8.2", not a NIC of 10.0.0.0/24'],
   ['forward with an injected address', (s) => (fwd(s).ip = '10.0.0.2:22 accept'), 'port forward to'],
+  // A network across hosts: its VXLAN id and addresses go into ip's argv.
+  ['vxlan id zero', (s) => (netA(s).vxlan = { vni: 0, local: '10.231.1.11', peers: [] }), 'vxlan id 0'],
+  ['vxlan id past 24 bits', (s) => (netA(s).vxlan = { vni: 2 ** 24, local: '10.231.1.11', peers: [] }), 'vxlan id'],
+  ['vxlan local address as text with an option', (s) => (netA(s).vxlan = { vni: 4096, local: '10.231.1.11 dev eth0', peers: [] }), 'vxlan local address'],
+  ['vxlan local loopback', (s) => (netA(s).vxlan = { vni: 4096, local: '127.0.0.1', peers: [] }), 'vxlan local address'],
+  ['vxlan peer multicast', (s) => (netA(s).vxlan = { vni: 4096, local: '10.231.1.11', peers: ['239.1.1.1'] }), 'vxlan peers'],
+  ['vxlan peer twice', (s) => (netA(s).vxlan = { vni: 4096, local: '10.231.1.11', peers: ['10.231.1.12', '10.231.1.12'] }), 'vxlan peers'],
+  ['vxlan peer is the host itself', (s) => (netA(s).vxlan = { vni: 4096, local: '10.231.1.11', peers: ['10.231.1.11'] }), 'vxlan peers'],
 ];
 
 describe('validateHostNetworkSpec', () => {

@@ -36,6 +36,8 @@ export interface VxlanSpec {
   vni: number;
   local: string;
   peers: string[];
+  /** The network's NICs on the other hosts, for DNS: a guest finds another by its instance's name wherever it runs. */
+  names?: { ip: string; hostname: string; aliases: string[] }[];
 }
 
 export interface NicPlumbing {
@@ -131,6 +133,11 @@ export function validateHostNetworkSpec(spec: HostNetworkSpec): HostNetworkSpec 
       };
       if (!unicast(local)) fail(`vxlan local address ${JSON.stringify(local)}`);
       if (!Array.isArray(peers) || peers.length > 1024 || new Set(peers).size !== peers.length || peers.some((p) => !unicast(p) || p === local)) fail(`vxlan peers ${JSON.stringify(peers)}`);
+      for (const r of n.vxlan.names ?? []) {
+        if (!inside(r.ip) || ips.has(r.ip) || reserved.has(r.ip)) fail(`address ${JSON.stringify(r.ip)} in ${n.cidr}`);
+        ips.add(r.ip);
+        for (const l of [r.hostname, ...r.aliases]) if (!DNS_LABEL_PATTERN.test(l)) fail(`dns label ${JSON.stringify(l)}`);
+      }
     }
     for (const f of n.forwards) {
       if (!port(f.hostPort) || !port(f.guestPort) || hostPorts.has(f.hostPort)) fail(`port forward ${JSON.stringify(f)}`);
