@@ -6,60 +6,42 @@
 // plane, relayed over the node channel.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { and, eq, inArray } from 'drizzle-orm';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDb, type Db } from '../db/client';
-import { freePort } from '../db/embedded';
+import type { Db } from '../db/client';
 import { hosts, instanceEvents, instanceMigrations, instances, usageSegments } from '../db/schema';
 import { instanceScreenshot } from '../console/screenshots';
-import { guestShell, inspectPng, testImagesDir } from '../hypervisor/qemu/test-support';
-import { setQuota } from '../test/compute';
-import { makeTenant, makeUser } from '../test/factories';
+import { guestShell, inspectPng } from '../hypervisor/qemu/test-support';
 import { qemuProcessesFor, trpc, waitFor } from '../test/server-process';
-import { createToken } from '../tokens';
 import { clusterKey } from './channel';
 import { setClusterContext } from './guests';
-import { startLocalCluster, type LocalCluster } from './local-cluster';
+import type { LocalCluster } from './local-cluster';
+import { startTestCluster } from './test-cluster';
 
 let cluster: LocalCluster;
 let db: Db;
-let closeDb: () => Promise<void>;
 let dir: string;
 let token: string;
 let adminToken: string;
 let tenantId: string;
+let stop: () => Promise<void>;
 let launched: string[] = [];
 
 const netnsOf = (pid: number | 'ns', ns?: string) => fs.statSync(pid === 'ns' ? `/run/netns/${ns}` : `/proc/${pid}/ns/net`).ino;
 
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cirrus-cluster-'));
-  fs.chmodSync(dir, 0o711);
-  // Moves at 256 MiB/s: a Tiny Linux guest's 1 GiB disk takes a few seconds to mirror, long enough to kill something half-way.
-  cluster = await startLocalCluster({ dir: path.join(dir, 'cluster'), port: await freePort(), imagesDir: testImagesDir(), log: () => undefined, env: { CIRRUS_MIGRATE_MIBPS: '256' } });
-  const made = createDb(cluster.databaseUrl);
-  db = made.db;
-  closeDb = () => made.pool.end();
-  const owner = await makeUser(db);
-  const tenant = await makeTenant(db, owner, 'Cluster tests');
-  tenantId = tenant.id;
-  await setQuota(db, tenantId, { instances: 12, vcpus: 12, memoryMiB: 4096 });
-  token = (await createToken(db, { kind: 'user', userId: owner.id, email: owner.email, isAdmin: false, requestId: 't' }, { name: 'cluster' })).secret;
-  const admin = await makeUser(db, { isAdmin: true });
-  adminToken = (await createToken(db, { kind: 'user', userId: admin.id, email: admin.email, isAdmin: true, requestId: 't' }, { name: 'cluster-admin' })).secret;
+  ({ cluster, db, dir, token, adminToken, tenantId, stop } = await startTestCluster({
+    name: 'cluster',
+    quota: { instances: 12, vcpus: 12, memoryMiB: 4096 },
+    launched: () => launched,
+    // Moves at 256 MiB/s: a Tiny Linux guest's 1 GiB disk takes a few seconds to mirror, long enough to kill something half-way.
+    options: { env: { CIRRUS_MIGRATE_MIBPS: '256' } },
+  }));
 }, 300_000);
 
-afterAll(async () => {
-  await cluster?.stop();
-  // Nothing outlives the tests, even if stop went wrong: any guest of theirs is killed.
-  for (const id of launched) for (const pid of qemuProcessesFor(id)) process.kill(pid, 'SIGKILL');
-  await closeDb?.();
-  // CIRRUS_KEEP_CLUSTER=1 keeps the servers' logs to read after a failure.
-  if (dir && !process.env.CIRRUS_KEEP_CLUSTER) fs.rmSync(dir, { recursive: true, force: true });
-}, 120_000);
+afterAll(() => stop?.(), 120_000);
 
 /** RFB up to ServerInit over a console WebSocket: the desktop's size and name (QEMU names it after the guest). */
 async function rfbInit(url: string, origin: string): Promise<{ name: string; width: number; height: number; ws: WebSocket; take: (n: number) => Promise<Buffer> }> {

@@ -3,53 +3,36 @@
 // the bridges are joined over VXLAN between the nodes' addresses. Two guests
 // of one network on two nodes reach each other; one of them moves live to the
 // third node and they still do, each keeping its address.
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { and, eq, inArray, isNull } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDb, type Db } from '../db/client';
-import { freePort } from '../db/embedded';
+import type { Db } from '../db/client';
 import { hosts, instanceMigrations, instances, networkInterfaces, networks } from '../db/schema';
 import { hostTag, vxlanName } from '../hypervisor/net/names';
-import { guestShell, testImagesDir } from '../hypervisor/qemu/test-support';
-import { setQuota } from '../test/compute';
-import { makeTenant, makeUser } from '../test/factories';
-import { qemuProcessesFor, trpc, waitFor } from '../test/server-process';
-import { createToken } from '../tokens';
-import { startLocalCluster, type LocalCluster } from './local-cluster';
+import { guestShell } from '../hypervisor/qemu/test-support';
+import { trpc, waitFor } from '../test/server-process';
+import type { LocalCluster } from './local-cluster';
+import { startTestCluster } from './test-cluster';
 
 let cluster: LocalCluster;
 let db: Db;
-let closeDb: () => Promise<void>;
-let dir: string;
 let token: string;
 let adminToken: string;
 let tenantId: string;
+let stop: () => Promise<void>;
 const launched: string[] = [];
 
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cirrus-netcluster-'));
-  fs.chmodSync(dir, 0o711);
-  cluster = await startLocalCluster({ dir: path.join(dir, 'cluster'), port: await freePort(), imagesDir: testImagesDir(), log: () => undefined, tenantNetworks: true });
-  const made = createDb(cluster.databaseUrl);
-  db = made.db;
-  closeDb = () => made.pool.end();
-  const owner = await makeUser(db);
-  tenantId = (await makeTenant(db, owner, 'Network tests')).id;
-  await setQuota(db, tenantId, { instances: 4, vcpus: 4, memoryMiB: 1024 });
-  token = (await createToken(db, { kind: 'user', userId: owner.id, email: owner.email, isAdmin: false, requestId: 't' }, { name: 'net' })).secret;
-  const admin = await makeUser(db, { isAdmin: true });
-  adminToken = (await createToken(db, { kind: 'user', userId: admin.id, email: admin.email, isAdmin: true, requestId: 't' }, { name: 'net-admin' })).secret;
+  ({ cluster, db, token, adminToken, tenantId, stop } = await startTestCluster({
+    name: 'netcluster',
+    quota: { instances: 4, vcpus: 4, memoryMiB: 1024 },
+    launched: () => launched,
+    options: { tenantNetworks: true },
+  }));
 }, 300_000);
 
-afterAll(async () => {
-  await cluster?.stop();
-  for (const id of launched) for (const pid of qemuProcessesFor(id)) process.kill(pid, 'SIGKILL');
-  await closeDb?.();
-  if (dir && !process.env.CIRRUS_KEEP_CLUSTER) fs.rmSync(dir, { recursive: true, force: true });
-}, 120_000);
+afterAll(() => stop?.(), 120_000);
 
 /** Where an instance runs now, its address, and a shell on it through its serial console on that node. */
 async function guest(id: string) {
