@@ -82,6 +82,12 @@ const cases: Record<string, Case> = {
     const other = await setUpCompute(t.db); // somewhere to move to
     return { input: { instanceId, targetHostId: other.hostId }, target: instanceId };
   },
+  'admin.instances.cancelMigration': async () => {
+    const instanceId = await runningInstance();
+    const other = await setUpCompute(t.db);
+    const move = await callerAs(t.db, admin).admin.instances.migrate({ instanceId, targetHostId: other.hostId });
+    return { input: { migrationId: move.id }, target: instanceId };
+  },
   'admin.quotaRequests.decide': async () => {
     const tenantId = await tenantOf('Asking');
     const req = await callerAs(t.db, owner).quotaRequests.create({ tenantId, resource: 'vcpus', limit: 64, reason: 'A bigger build farm for CI.' });

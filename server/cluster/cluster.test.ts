@@ -259,6 +259,28 @@ describe('a three-node cluster on one machine', { timeout: 300_000 }, () => {
     await runsOnlyOn(onNode3[2]!, 'node-3');
   });
 
+  it('cancels a live move half-way when an admin asks: the guest runs on where it was, by one QEMU there and none on the target', async () => {
+    const [row] = await db.select({ id: instances.id }).from(instances).innerJoin(hosts, eq(hosts.id, instances.hostId)).where(and(inArray(instances.id, launched), eq(hosts.name, 'node-1')));
+    const id = row!.id;
+    const [to] = await db.select({ id: hosts.id }).from(hosts).where(eq(hosts.name, 'node-2'));
+    const asked = await trpc<{ id: string }>(cluster.url, adminToken, 'admin.instances.migrate', { instanceId: id, targetHostId: to!.id });
+    if (!asked.ok) throw new Error(asked.message);
+    await waitFor('the copy under way', async () => (await db.select().from(instanceMigrations).where(eq(instanceMigrations.id, asked.data.id)))[0]!.state, (st) => st === 'copying', 60_000);
+    // A tenant cannot; an admin can.
+    expect((await trpc(cluster.url, token, 'admin.instances.cancelMigration', { migrationId: asked.data.id })).ok).toBe(false);
+    const cancelled = await trpc(cluster.url, adminToken, 'admin.instances.cancelMigration', { migrationId: asked.data.id });
+    if (!cancelled.ok) throw new Error(cancelled.message);
+    const ended = await waitFor('the move to end', async () => (await db.select().from(instanceMigrations).where(eq(instanceMigrations.id, asked.data.id)))[0]!, (m) => m.state === 'completed' || m.state === 'failed', 60_000);
+    expect(ended).toMatchObject({ state: 'failed', error: expect.stringMatching(/cancelled it; the instance runs on node-1 as before/) });
+    const [after] = await db.select({ host: hosts.name, state: instances.state, moving: instances.migrationHostId }).from(instances).innerJoin(hosts, eq(hosts.id, instances.hostId)).where(eq(instances.id, id));
+    expect(after).toEqual({ host: 'node-1', state: 'running', moving: null });
+    await waitFor('one QEMU', () => qemuProcessesFor(id), (p) => p.length === 1, 30_000);
+    expect(netnsOf(qemuProcessesFor(id)[0]!)).toBe(netnsOf('ns', cluster.nodes[0]!.ns));
+    // Asked again once it has ended: refused with a sentence.
+    const again = await trpc(cluster.url, adminToken, 'admin.instances.cancelMigration', { migrationId: asked.data.id });
+    expect(again.ok ? '' : again.message).toMatch(/has ended \(failed\): there is nothing to cancel/);
+  });
+
   it('evacuates a node: its running guest moves live, its stopped one as a copy of its disk, and the node ends with none', async () => {
     const onNode3 = async () =>
       db

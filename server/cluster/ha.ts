@@ -89,6 +89,9 @@ const WAITS_AS: Partial<Record<InstanceState, InstanceState>> = {
   resuming: 'suspended',
 };
 
+/** What a recovered instance can be on another host. */
+const RECOVERABLE: InstanceState[] = ['running', 'stopped', 'suspended'];
+
 /**
  * Declare the nodes whose heartbeat is older than `downAfterSeconds` down
  * (each by a compare-and-set: one control plane wins) and put their instances
@@ -141,8 +144,10 @@ async function instancesToError(tx: Tx, h: HostRow): Promise<void> {
       await transition(tx, cirrus, inst.id, { from: ['terminating'], to: 'terminated', action: 'terminated', message: `Its host ${h.name} went down; it is terminated.`, extra: { terminatedAt: sql`now()` } });
       continue;
     }
+    // A resize keeps its own ledger (billed as it was) and its job waits in its host's queue: it goes on when the host is back.
+    if (inst.state === 'resizing') continue;
     const back = WAITS_AS[inst.state] ?? null;
-    const recovers = inst.autoRecover && back !== null && h.sharedPool !== null;
+    const recovers = inst.autoRecover && back !== null && RECOVERABLE.includes(back) && h.sharedPool !== null;
     const reason = recovers
       ? `Host down: ${h.name} stopped answering. It restarts on another host once ${h.name} is fenced.`
       : `Host down: ${h.name} stopped answering, and its disk is there. ${back ? 'It comes back when the host does.' : 'Terminate it, or wait for the host.'}`;
@@ -195,7 +200,7 @@ export async function recoverInstances(db: Db, log: (m: string) => void = () => 
     .select({ id: instances.id, hostId: instances.hostId })
     .from(instances)
     .innerJoin(hosts, eq(hosts.id, instances.hostId))
-    .where(and(eq(hosts.state, 'down'), isNotNull(hosts.fencedAt), isNotNull(hosts.sharedPool), eq(instances.state, 'error'), eq(instances.autoRecover, true), isNotNull(instances.recoverTo)));
+    .where(and(eq(hosts.state, 'down'), isNotNull(hosts.fencedAt), isNotNull(hosts.sharedPool), eq(instances.state, 'error'), eq(instances.autoRecover, true), inArray(instances.recoverTo, RECOVERABLE)));
   const out: Recovered[] = [];
   for (const w of waiting) {
     try {
@@ -223,7 +228,7 @@ async function recoverOne(tx: Tx, instanceId: string, downHostId: string): Promi
   const [inst] = await tx
     .select()
     .from(instances)
-    .where(and(eq(instances.id, instanceId), eq(instances.hostId, downHostId), eq(instances.state, 'error'), isNotNull(instances.recoverTo)))
+    .where(and(eq(instances.id, instanceId), eq(instances.hostId, downHostId), eq(instances.state, 'error'), inArray(instances.recoverTo, RECOVERABLE)))
     .for('update');
   if (!inst?.recoverTo) return null;
   const holdsCompute = inst.recoverTo !== 'suspended';
@@ -262,6 +267,7 @@ export async function rejoinHost(db: DbOrTx, hostId: string): Promise<number | n
       .from(instances)
       .where(and(eq(instances.hostId, hostId), eq(instances.state, 'error'), isNotNull(instances.recoverTo)));
     for (const inst of rows) {
+      // A saved state is still there; anything else was stopped by the outage.
       const to: InstanceState = inst.recoverTo === 'suspended' ? 'suspended' : 'stopped';
       await transition(tx, cirrus, inst.id, {
         from: ['error'],

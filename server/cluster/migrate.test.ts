@@ -70,6 +70,29 @@ describe('moves between hosts', () => {
     expect((await t.db.select().from(instanceEvents).where(eq(instanceEvents.instanceId, vm.id))).length).toBe(events.length);
   });
 
+  it('cancels a move that has not begun at once, its room on the target given back; one at its switch or ended is refused with a sentence', async () => {
+    const { from, to, admin, vm } = await runningOn();
+    const api = callerAs(t.db, admin);
+    const move = await api.admin.instances.migrate({ instanceId: vm.id, targetHostId: to.hostId });
+    expect((await allocatedOn(t.db, to.hostId)).vcpus).toBe(tiny.vcpus);
+    const cancelled = await api.admin.instances.cancelMigration({ migrationId: move.id });
+    expect(cancelled).toMatchObject({ state: 'failed', cancelledBy: admin.email, error: expect.stringMatching(/cancelled it before it began/) });
+    expect((await allocatedOn(t.db, to.hostId)).vcpus).toBe(0);
+    const [row] = await t.db.select({ hostId: instances.hostId, moving: instances.migrationHostId, state: instances.state }).from(instances).where(eq(instances.id, vm.id));
+    expect(row).toEqual({ hostId: from.hostId, moving: null, state: 'running' });
+    // Its job, run now, finds it ended and does nothing.
+    await runMigration({ db: t.db, driver: from.driver, hostId: from.hostId, key: crypto.randomBytes(32), log: () => undefined }, vm.id, move.id);
+    expect((await t.db.select().from(instanceMigrations).where(eq(instanceMigrations.id, move.id)))[0]!.state).toBe('failed');
+    await expect(api.admin.instances.cancelMigration({ migrationId: move.id })).rejects.toThrow(/has ended \(failed\): there is nothing to cancel/);
+    // One at its switch: too late.
+    const next = await api.admin.instances.migrate({ instanceId: vm.id, targetHostId: to.hostId });
+    await t.db.update(instanceMigrations).set({ state: 'switching' }).where(eq(instanceMigrations.id, next.id));
+    await expect(api.admin.instances.cancelMigration({ migrationId: next.id })).rejects.toThrow(/too late to cancel/);
+    // One under way is marked for its node to cancel (migrate.ts looks every half second).
+    await t.db.update(instanceMigrations).set({ state: 'copying' }).where(eq(instanceMigrations.id, next.id));
+    expect(await api.admin.instances.cancelMigration({ migrationId: next.id })).toMatchObject({ state: 'copying', cancelRequestedAt: expect.any(Date) });
+  });
+
   it('refuses what cannot move, saying why: a suspended instance, and a move to its own host', async () => {
     const { from, admin, vm } = await runningOn();
     await expect(callerAs(t.db, admin).admin.instances.migrate({ instanceId: vm.id, targetHostId: from.hostId })).rejects.toThrow(/already runs on that host/);

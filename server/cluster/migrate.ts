@@ -166,10 +166,24 @@ export async function runMigration(deps: MigrateDeps, instanceId: string, migrat
   if (!driver.migrationSource || !driver.migrateOut) return fail(deps, m, `this host's driver (${driver.name}) cannot move guests`);
 
   let report: Awaited<ReturnType<NonNullable<HypervisorDriver['migrateOut']>>>;
+  // An admin's cancel (cancelMigration) is looked for every half second until the switch.
+  const cancel = new AbortController();
+  let cancelledBy: string | null = null;
+  const watch = setInterval(() => {
+    void cancelAsked(db, m.id)
+      .then((by) => {
+        if (by === null || cancel.signal.aborted) return;
+        cancelledBy = by;
+        cancel.abort();
+      })
+      .catch(() => undefined);
+  }, 500);
   try {
     await setState(db, m.id, 'preparing');
     const guest = await driver.migrationSource(instanceId);
     await node({ op: 'migrate-prepare', instanceId, guest }, 120_000);
+    cancelledBy ??= await cancelAsked(db, m.id);
+    if (cancelledBy !== null) throw new Error('the move was cancelled');
     await setState(db, m.id, 'copying');
     let last = 0;
     const progress = (p: MigrationProgress) => {
@@ -178,11 +192,13 @@ export async function runMigration(deps: MigrateDeps, instanceId: string, migrat
       last = now;
       void setState(db, m.id, 'copying', { progress: p }).catch(() => undefined);
     };
-    report = await driver.migrateOut(instanceId, (kind) => openNodeStream(target.address!, deps.key, { op: 'migrate-stream', instanceId, kind }), progress);
+    report = await driver.migrateOut(instanceId, (kind) => openNodeStream(target.address!, deps.key, { op: 'migrate-stream', instanceId, kind }), progress, cancel.signal);
   } catch (err) {
     // The source runs on (migrateOut saw to that); what the target made goes.
     await node({ op: 'migrate-abort', instanceId }).catch(() => undefined);
-    return fail(deps, m, errorText(err));
+    return fail(deps, m, cancelledBy !== null ? `${cancelledBy} cancelled it; the instance runs on ${source?.name ?? hostId} as before` : errorText(err));
+  } finally {
+    clearInterval(watch);
   }
   // Decided: the source has stopped with everything on the target. Written before the target is told to run it.
   // QEMU's part of the downtime is kept with it: a switch finished after a crash reports at least that.
@@ -216,6 +232,9 @@ async function coldMove(deps: MigrateDeps, m: MigrationRow, ctx: { targetAddress
       last = Date.now();
       void setState(db, m.id, 'copying', { progress: { phase: 'disk', doneBytes: done, totalBytes: total } }).catch(() => undefined);
     });
+    // Cancelled while its disk was on the way: the target's copy goes, and it stays here.
+    const by = await cancelAsked(db, m.id);
+    if (by !== null) throw new Error(`${by} cancelled it; the instance stays on ${ctx.sourceName}`);
   } catch (err) {
     await callNode(ctx.targetAddress, deps.key, { op: 'migrate-abort', instanceId: id }).catch(() => undefined);
     return fail(deps, m, errorText(err));
@@ -270,6 +289,12 @@ async function settleSwitch(
   // Only now is the source's copy not the instance: it goes (the reconciler would remove it too).
   await driver.destroy(id).catch((err: unknown) => deps.log(`[migrate] ${id}: its old copy stays until the reconciler removes it: ${errorText(err)}`));
   deps.log(`[migrate] ${id} moved to ${ctx.targetName}${downtimeMs !== null ? ` (downtime ${downtimeMs} ms)` : ''}`);
+}
+
+/** Who asked to cancel the move (null: nobody). */
+async function cancelAsked(db: Db, migrationId: string): Promise<string | null> {
+  const [row] = await db.select({ at: instanceMigrations.cancelRequestedAt, by: instanceMigrations.cancelledBy }).from(instanceMigrations).where(eq(instanceMigrations.id, migrationId));
+  return row?.at ? (row.by ?? 'An administrator') : null;
 }
 
 async function fail(deps: MigrateDeps, m: MigrationRow, why: string): Promise<void> {

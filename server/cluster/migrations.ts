@@ -102,6 +102,38 @@ export async function requestMigration(db: DbOrTx, actor: Actor, input: { instan
   });
 }
 
+/**
+ * Cancel a move before its switch. One still queued ends now (its room on the
+ * target given back); one under way is cancelled by its source's node within a
+ * second (migrate.ts), and the instance runs on where it was. A move at its
+ * switch or ended is refused with a sentence.
+ */
+export async function cancelMigration(db: DbOrTx, actor: Actor, migrationId: string): Promise<MigrationRow> {
+  return db.transaction(async (tx) => {
+    const [m] = await tx.select().from(instanceMigrations).where(eq(instanceMigrations.id, migrationId)).for('update');
+    if (!m) throw new DomainError('NOT_FOUND', 'That move was not found.');
+    if (m.state === 'completed' || m.state === 'failed') throw new DomainError('INVALID_STATE', `That move has ended (${m.state}): there is nothing to cancel.`);
+    if (m.state === 'switching') throw new DomainError('INVALID_STATE', 'That move is switching over to its new host: it is too late to cancel it.');
+    if (m.cancelRequestedAt) return m;
+    const who = actor.kind === 'user' ? actor.email : 'Cirrus';
+    let row: MigrationRow;
+    if (m.state === 'queued') {
+      // Nothing has started: it ends here, and its job finds it ended.
+      [row] = (await tx
+        .update(instanceMigrations)
+        .set({ state: 'failed', cancelRequestedAt: sql`now()`, cancelledBy: who, error: `${who} cancelled it before it began.`, finishedAt: sql`now()` })
+        .where(eq(instanceMigrations.id, m.id))
+        .returning()) as [MigrationRow];
+      await tx.update(instances).set({ migrationHostId: null }).where(and(eq(instances.id, m.instanceId), eq(instances.migrationHostId, m.targetHostId)));
+      await recordInstanceEvent(tx, actor, { instanceId: m.instanceId, tenantId: m.tenantId, action: 'migration-failed', message: `The move to another host was cancelled by ${who} before it began.` });
+    } else {
+      [row] = (await tx.update(instanceMigrations).set({ cancelRequestedAt: sql`now()`, cancelledBy: who }).where(eq(instanceMigrations.id, m.id)).returning()) as [MigrationRow];
+    }
+    await recordAudit(tx, actor, { action: 'admin.instances.cancelMigration', tenantId: m.tenantId, target: { type: 'instance', id: m.instanceId }, detail: { migration: m.id, state: m.state } });
+    return row;
+  });
+}
+
 /** An instance's moves, newest first (the admin's instance view). */
 export function migrationsOf(db: DbOrTx, instanceId: string, limit = 20) {
   return db.select().from(instanceMigrations).where(eq(instanceMigrations.instanceId, instanceId)).orderBy(desc(instanceMigrations.createdAt)).limit(limit);
@@ -122,6 +154,7 @@ export function recentMigrations(db: DbOrTx) {
       progress: instanceMigrations.progress,
       downtimeMs: instanceMigrations.downtimeMs,
       error: instanceMigrations.error,
+      cancelRequestedAt: instanceMigrations.cancelRequestedAt,
       createdAt: instanceMigrations.createdAt,
       finishedAt: instanceMigrations.finishedAt,
     })

@@ -372,6 +372,9 @@ export const instanceMigrations = pgTable(
     /** How long the guest was stopped for the switch, ms (once completed). */
     downtimeMs: integer('downtime_ms'),
     error: text('error'),
+    /** An admin asked to stop it (and who): the source's node cancels the copy, and the instance runs on where it was. */
+    cancelRequestedAt: timestamp('cancel_requested_at', { withTimezone: true }),
+    cancelledBy: text('cancelled_by'),
     createdAt: createdAt(),
     finishedAt: timestamp('finished_at', { withTimezone: true }),
   },

@@ -380,7 +380,13 @@ export interface HypervisorDriver {
    * `open` makes; resolves with the guest stopped here, nothing left to send,
    * and the target holding all of it. On failure the guest runs here as before.
    */
-  migrateOut?(id: string, open: (kind: 'disk' | 'state') => Promise<import('node:stream').Duplex>, onProgress?: (p: MigrationProgress) => void): Promise<MigrationReport>;
+  migrateOut?(
+    id: string,
+    open: (kind: 'disk' | 'state') => Promise<import('node:stream').Duplex>,
+    onProgress?: (p: MigrationProgress) => void,
+    /** Aborted: the move is cancelled (until the guest has stopped for the switch); it runs here as before. */
+    signal?: AbortSignal,
+  ): Promise<MigrationReport>;
   /** Source, after a move that did not finish: drop what it set up and let the guest run here again. */
   abortMigrationOut?(id: string): Promise<void>;
   /** A stopped guest's move (cold): its disk as one standalone qcow2 file (the caller sends it, then removes it), and what the target makes of it. */

@@ -100,6 +100,7 @@ const matrix: Record<string, Access> = {
   'admin.hosts.evacuate': 'admin',
   'admin.instances.migrate': 'admin',
   'admin.instances.migrations': 'admin',
+  'admin.instances.cancelMigration': 'admin',
   'admin.storage.list': 'admin',
   'admin.storage.volumes': 'admin',
   'admin.storage.update': 'admin',

@@ -1,8 +1,9 @@
 'use client';
 
-import { useQuery } from '@tanstack/react-query';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import type { RouterOutputs } from '@/server/trpc/root';
 import { describeError, useTRPC } from '../../trpc/client';
+import { Button } from '../../ui/button';
 import { FormAlert } from '../../ui/field';
 import { Card } from '../../ui/page';
 import { DataTable, formatDateTime } from '../../ui/table';
@@ -37,11 +38,14 @@ export function MigrationList({ hosts }: { hosts: Host[] }) {
   const list = useQuery(
     trpc.admin.hosts.migrations.queryOptions(undefined, { refetchInterval: (q) => ((q.state.data ?? []).some((m) => ACTIVE.has(m.state)) ? 2_000 : 15_000) }),
   );
+  const queryClient = useQueryClient();
+  const cancel = useMutation(trpc.admin.instances.cancelMigration.mutationOptions({ onSettled: () => queryClient.invalidateQueries({ queryKey: trpc.admin.hosts.pathKey() }) }));
   const name = (id: string) => hosts.find((h) => h.id === id)?.name ?? id.slice(0, 8);
   const moves = list.data ?? [];
   return (
     <Card title="Moves" description="Instances moving between hosts: live while they run (memory and disk copied as they run, then a pause of a few milliseconds), as a copy of their disk while stopped.">
       {list.error ? <FormAlert message={describeError(list.error).message} /> : null}
+      {cancel.error ? <FormAlert message={describeError(cancel.error).message} /> : null}
       {list.data && moves.length === 0 ? <p className="text-sm text-slate-600">No instance has moved in the last hour.</p> : null}
       {moves.length > 0 ? (
         <DataTable<Move>
@@ -55,6 +59,21 @@ export function MigrationList({ hosts }: { hosts: Host[] }) {
             { header: 'How', cell: (m) => `${m.kind === 'live' ? 'live' : 'stopped'}${m.reason === 'evacuation' ? ', evacuation' : ''}` },
             { header: 'Progress', cell: (m) => <Progress m={m} /> },
             { header: 'Asked', cell: (m) => formatDateTime(m.createdAt), className: 'whitespace-nowrap' },
+            {
+              header: 'Actions',
+              cell: (m) =>
+                ACTIVE.has(m.state) ? (
+                  <Button
+                    variant="secondary"
+                    aria-label={`Cancel the move of ${m.instanceName}`}
+                    busy={cancel.isPending && cancel.variables?.migrationId === m.id}
+                    disabledReason={m.state === 'switching' ? 'It is switching over: too late to cancel.' : m.cancelRequestedAt ? 'Cancelling…' : undefined}
+                    onClick={() => cancel.mutate({ migrationId: m.id })}
+                  >
+                    Cancel
+                  </Button>
+                ) : null,
+            },
           ]}
         />
       ) : null}

@@ -1140,7 +1140,7 @@ export class QemuDriver implements HypervisorDriver {
     });
   }
 
-  async migrateOut(id: string, open: OpenStream, onProgress?: (p: MigrationProgress) => void): Promise<MigrationReport> {
+  async migrateOut(id: string, open: OpenStream, onProgress?: (p: MigrationProgress) => void, signal?: AbortSignal): Promise<MigrationReport> {
     return this.withLock(id, async () => {
       const t = await this.requireRunning(id);
       const { layout, record } = this.load(id);
@@ -1150,13 +1150,15 @@ export class QemuDriver implements HypervisorDriver {
       await dropMirror(t.monitor);
       const disk = await relay(layout.mirrorSocket, user, 'disk', open);
       const state = await relay(layout.migrateSocket, user, 'state', open);
+      const cancelled = () => (signal?.aborted ? new Error('the move was cancelled') : null);
       try {
         await mirror.addTarget(t.monitor, layout.mirrorSocket);
         await mirror.start(t.monitor, this.migrateBytesPerSecond);
-        await waitForMirrorReady(t.monitor, { timeoutMs: MIGRATE_TIMEOUT_MS, failure: disk.failure, onProgress: (p) => onProgress?.({ phase: 'disk', ...p }) });
+        await waitForMirrorReady(t.monitor, { timeoutMs: MIGRATE_TIMEOUT_MS, failure: () => cancelled() ?? disk.failure(), onProgress: (p) => onProgress?.({ phase: 'disk', ...p }) });
+        if (cancelled()) throw cancelled()!;
         await migration.setBandwidth(t.monitor, this.migrateBytesPerSecond);
         await migration.start(t.monitor, unixUri(layout.migrateSocket));
-        await waitForMigration(t.monitor, { timeoutMs: MIGRATE_TIMEOUT_MS, everyMs: 50, onProgress: (p) => onProgress?.({ phase: 'memory', ...p }) });
+        await waitForMigration(t.monitor, { timeoutMs: MIGRATE_TIMEOUT_MS, everyMs: 50, failure: cancelled, onProgress: (p) => onProgress?.({ phase: 'memory', ...p }) });
         // Stopped here now (postmigrate): no write can come, so the mirror completes with the target holding every block.
         await completeMirror(t.monitor);
         const done = await migration.query(t.monitor);

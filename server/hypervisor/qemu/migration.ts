@@ -44,11 +44,13 @@ const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
  */
 export async function waitForMigration(
   m: QmpExecutor,
-  opts: { onProgress?: (p: StateProgress) => void; timeoutMs: number; everyMs?: number },
+  opts: { onProgress?: (p: StateProgress) => void; timeoutMs: number; everyMs?: number; failure?: () => Error | null },
 ): Promise<void> {
   const until = Date.now() + opts.timeoutMs;
   for (;;) {
     const s = await migration.query(m);
+    // Asked to stop while it still runs (a cancelled move): once completed, it is too late.
+    if (s.status !== 'completed' && opts.failure?.()) throw opts.failure()!;
     if (s.ram && s.ram.total > 0) opts.onProgress?.({ doneBytes: Math.max(0, s.ram.total - s.ram.remaining), totalBytes: s.ram.total });
     if (s.status === 'completed') return;
     if (TERMINAL.has(s.status)) throw new Error(`migration ${s.status}${s['error-desc'] ? `: ${s['error-desc']}` : ''}`);

@@ -3,7 +3,7 @@ import { emailSchema } from '../../accounts/validation';
 import { createFlavor, deleteFlavor, listFlavorsForAdmin, listImagesForAdmin, setImageEnabled, updateFlavor } from '../../admin/catalog';
 import { adminInstanceAction, listAllInstances } from '../../admin/instances';
 import { listHosts, setPlacementStrategy, updateHost } from '../../admin/hosts';
-import { evacuateHost, migrationsOf, recentMigrations, requestMigration } from '../../cluster/migrations';
+import { cancelMigration, evacuateHost, migrationsOf, recentMigrations, requestMigration } from '../../cluster/migrations';
 import { getPortForwardRange, listAllNetworks, setPortForwardRange } from '../../admin/networks';
 import { getDefaultQuotas, setDefaultQuotas, setTenantQuota } from '../../admin/quotas';
 import { createTenantForUser, getTenantForAdmin, listTenantsForAdmin, reactivateTenant, suspendTenant } from '../../admin/tenants';
@@ -109,6 +109,8 @@ const instancesRouter = router({
     .input(z.object({ instanceId: instanceIdSchema, targetHostId: z.uuid('Choose a host.').nullish() }))
     .mutation(({ ctx, input }) => requestMigration(ctx.db, ctx.actor, { ...input, reason: 'admin' })),
   migrations: adminProcedure.input(z.object({ instanceId: instanceIdSchema })).query(({ ctx, input }) => migrationsOf(ctx.db, input.instanceId)),
+  /** Stop a move before its switch: the instance runs on where it was. */
+  cancelMigration: adminProcedure.input(z.object({ migrationId: z.uuid() })).mutation(({ ctx, input }) => cancelMigration(ctx.db, ctx.actor, input.migrationId)),
 });
 
 const quotaRequestsRouter = router({
