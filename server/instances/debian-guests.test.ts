@@ -215,7 +215,11 @@ describe('Debian guests', { timeout: 420_000 }, () => {
       () => ssh(g, "nproc; awk '/MemTotal/ {print $2}' /proc/meminfo; lsblk -b -dn -o SIZE /dev/vda; cat /proc/sys/kernel/random/boot_id"),
       (r) => r.ok && r.out.trim().split('\n')[0] === '2' && Number(r.out.trim().split('\n')[1]) > 900 * 1024,
       60_000,
-    );
+    ).catch(async (e: Error) => {
+      // It has stalled after a hot-add on a loaded 2-core machine before: what its console said goes with the failure.
+      const serial = await call<{ text: string }>('instances.serialLog', { instanceId: g.id }, 'query').catch(() => ({ text: '(no serial log)' }));
+      throw new Error(`${e.message}\nthe end of its serial console:\n${serial.text.slice(-3000)}`);
+    });
     const [cpus, memKb, disk, boot] = seen.out.trim().split('\n');
     expect(cpus).toBe('2');
     expect(Number(memKb)).toBeGreaterThan(900 * 1024);
