@@ -6,6 +6,7 @@ import { and, count, desc, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm'
 import { recordAudit, type Actor } from '../audit';
 import type { DbOrTx } from '../db/client';
 import { hosts, instanceMigrations, instances, networkInterfaces, snapshots, volumes } from '../db/schema';
+import { violates } from '../db/pg-errors';
 import { DomainError } from '../errors';
 import { chooseHost, placementTransaction, spreadGroupHosts } from '../hosts';
 import { enqueueInstanceOp } from '../jobs';
@@ -80,10 +81,15 @@ export async function requestMigration(db: DbOrTx, actor: Actor, input: { instan
     // The target's room is claimed as this commits (instances_claim_migration_host), as a launch's is.
     await tx.update(instances).set({ migrationHostId: target.id }).where(eq(instances.id, inst.id));
     const who = actor.kind === 'user' ? actor.email : 'Cirrus';
+    // One move at a time (instance_migrations_active_key): one asked at the same moment is refused with a sentence, not an error.
     const [row] = await tx
       .insert(instanceMigrations)
       .values({ instanceId: inst.id, tenantId: inst.tenantId, sourceHostId: inst.hostId!, targetHostId: target.id, kind: inst.state === 'running' ? 'live' : 'cold', reason: input.reason, requestedBy: who })
-      .returning();
+      .returning()
+      .catch((err: unknown) => {
+        if (violates(err, 'instance_migrations_active_key')) throw new DomainError('INVALID_STATE', `${inst.name} is already moving to another host.`);
+        throw err;
+      });
     await enqueueInstanceOp(tx, inst.hostId!, { instanceId: inst.id, op: 'migrate', migrationId: row!.id });
     const [source] = await tx.select({ name: hosts.name }).from(hosts).where(eq(hosts.id, inst.hostId!));
     await recordInstanceEvent(tx, actor, {

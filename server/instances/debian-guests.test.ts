@@ -218,7 +218,10 @@ describe('Debian guests', { timeout: 420_000 }, () => {
     ).catch(async (e: Error) => {
       // It has stalled after a hot-add on a loaded 2-core machine before: what its console said goes with the failure.
       const serial = await call<{ text: string }>('instances.serialLog', { instanceId: g.id }, 'query').catch(() => ({ text: '(no serial log)' }));
-      throw new Error(`${e.message}\nthe end of its serial console:\n${serial.text.slice(-3000)}`);
+      const events = await call<{ items?: { action: string; message: string | null }[] }>('instances.events', { instanceId: g.id }, 'query').catch(() => null);
+      throw new Error(
+        `${e.message}\nthe end of its serial console:\n${serial.text.slice(-2000)}\nits events:\n${JSON.stringify(events).slice(-2000)}\nthe server said:\n${server.output().slice(-3000)}\nits QEMU: ${JSON.stringify(qemuProcessesFor(g.id))}`,
+      );
     });
     const [cpus, memKb, disk, boot] = seen.out.trim().split('\n');
     expect(cpus).toBe('2');
