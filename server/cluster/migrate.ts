@@ -141,6 +141,14 @@ export type MigrateDeps = { db: Db; driver: HypervisorDriver; hostId: string; ke
 const setState = (db: Db, id: string, state: MigrationRow['state'], more: Partial<Pick<MigrationRow, 'progress' | 'error' | 'downtimeMs'>> = {}) =>
   db.update(instanceMigrations).set({ state, ...more }).where(eq(instanceMigrations.id, id));
 
+/**
+ * How far the copy has come, only while it is copying: a write still in flight
+ * when the move went on (switching, completed, failed) changes nothing, and
+ * never puts an ended move back among those under way.
+ */
+const setProgress = (db: Db, id: string, progress: MigrationProgress) =>
+  db.update(instanceMigrations).set({ progress }).where(and(eq(instanceMigrations.id, id), eq(instanceMigrations.state, 'copying')));
+
 /** Carry out move `migrationId` of `instanceId` from this host (the op's payload), or go on with it after a crash. */
 export async function runMigration(deps: MigrateDeps, instanceId: string, migrationId: string): Promise<void> {
   const { db, driver, hostId } = deps;
@@ -190,7 +198,7 @@ export async function runMigration(deps: MigrateDeps, instanceId: string, migrat
       const now = Date.now();
       if (now - last < 500 && p.doneBytes < p.totalBytes) return;
       last = now;
-      void setState(db, m.id, 'copying', { progress: p }).catch(() => undefined);
+      void setProgress(db, m.id, p).catch(() => undefined);
     };
     report = await driver.migrateOut(instanceId, (kind) => openNodeStream(target.address!, deps.key, { op: 'migrate-stream', instanceId, kind }), progress, cancel.signal);
   } catch (err) {
@@ -230,7 +238,7 @@ async function coldMove(deps: MigrateDeps, m: MigrationRow, ctx: { targetAddress
     await sendFileToNode(ctx.targetAddress, deps.key, { op: 'move-in', instanceId: id, guest: out.guest }, file, (done) => {
       if (Date.now() - last < 500 && done < total) return;
       last = Date.now();
-      void setState(db, m.id, 'copying', { progress: { phase: 'disk', doneBytes: done, totalBytes: total } }).catch(() => undefined);
+      void setProgress(db, m.id, { phase: 'disk', doneBytes: done, totalBytes: total }).catch(() => undefined);
     });
     // Cancelled while its disk was on the way: the target's copy goes, and it stays here.
     const by = await cancelAsked(db, m.id);
