@@ -13,9 +13,10 @@ import { executeNamed } from './named';
  * at the statement's end as they would after each). Never two parts that
  * update (or delete) the same row: both start from the row as it was and
  * PostgreSQL applies only one of them, without an error. A named statement
- * (`label`, ./named.ts): its callers run it on every launch.
+ * (`label`, ./named.ts): its callers run it on every launch; null for one
+ * whose text varies from call to call (a batch's, with a part per row).
  */
-export async function writeTogether(db: DbOrTx, label: string, parts: (SQL | null)[]): Promise<void> {
+export async function writeTogether(db: DbOrTx, label: string | null, parts: (SQL | null)[]): Promise<void> {
   const all = parts.filter((p): p is SQL => p !== null);
   const last = all.pop();
   if (!last) return;
@@ -23,5 +24,7 @@ export async function writeTogether(db: DbOrTx, label: string, parts: (SQL | nul
     all.map((p, i) => sql`${sql.raw(`w${i}`)} as (${p})`),
     sql`, `,
   );
-  await executeNamed(db, label, all.length ? sql`with ${clauses} ${last}` : last);
+  const statement = all.length ? sql`with ${clauses} ${last}` : last;
+  if (label === null) await db.execute(statement);
+  else await executeNamed(db, label, statement);
 }

@@ -6,7 +6,7 @@ import { and, asc, eq, inArray, isNull, or, sql, type SQL } from 'drizzle-orm';
 import { flavors, instances, networkInterfaces } from '../db/schema';
 import { requestInstanceAction, type LifecycleAction } from '../instances/actions';
 import type { InstanceState } from '../instances/can';
-import { launchInstance } from '../instances/launch';
+import { launchInstances } from '../instances/launch';
 import { afterInstance, instanceColumns, ofTenant, type Instance } from '../instances/queries';
 import { changeInstanceTags } from '../instances/tags';
 import { instanceNameSchema, launchInput, userDataSchema } from '../instances/validation';
@@ -297,18 +297,25 @@ export const RunInstances: Action = {
       }
     }
     const tagName = tags.Name && instanceNameSchema.safeParse(tags.Name).success ? tags.Name.trim() : null;
-    // All of them or none below MinCount: each launch is a savepoint in one transaction.
+    // All of them or none below MinCount: decided together (launchInstances), in one transaction. They are alike, so
+    // what is admitted is the first ones: once one is refused for room or quota, those after it are too.
+    const inputs = Array.from({ length: max }, (_, i) => {
+      const input = launchInput.safeParse({ name: tagName ?? `${imageId.slice(0, 40)}-${i + 1}`, imageId, ...size, tags, keyPairId, userData });
+      if (!input.success) throw new Ec2Error('InvalidParameterValue', input.error.issues[0]?.message ?? 'The launch parameters are not valid.');
+      return input.data;
+    });
     const launched = await call.db.transaction(async (tx) => {
-      const out: Instance[] = [];
-      for (let i = 0; i < max; i++) {
-        const input = launchInput.safeParse({ name: tagName ?? `${imageId.slice(0, 40)}-${i + 1}`, imageId, ...size, tags, keyPairId, userData });
-        if (!input.success) throw new Ec2Error('InvalidParameterValue', input.error.issues[0]?.message ?? 'The launch parameters are not valid.');
-        try {
-          out.push(await launchInstance(tx, call.actor, call.tenant.id, input.data));
-        } catch (err) {
-          if (out.length >= min && err instanceof DomainError && (err.code === 'QUOTA_EXCEEDED' || err.code === 'INSUFFICIENT_CAPACITY')) break;
-          throw fromDomain(err, { limit: 'InstanceLimitExceeded' });
-        }
+      const answers = await launchInstances(
+        tx,
+        call.tenant.id,
+        inputs.map((input) => ({ actor: call.actor, input })),
+      );
+      const refused = answers.findIndex((a) => a instanceof DomainError);
+      const out = (refused < 0 ? answers : answers.slice(0, refused)) as Instance[];
+      if (refused >= 0) {
+        const err = answers[refused] as DomainError;
+        const enough = out.length >= min && (err.code === 'QUOTA_EXCEEDED' || err.code === 'INSUFFICIENT_CAPACITY');
+        if (!enough || answers.slice(refused).some((a) => !(a instanceof DomainError))) throw fromDomain(err, { limit: 'InstanceLimitExceeded' });
       }
       return out;
     });

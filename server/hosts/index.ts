@@ -156,9 +156,39 @@ export async function chooseHost(
   avoid: readonly string[] = [],
   needs: { sharedPool?: string | true } = {},
 ): Promise<HostRow | DomainError> {
+  return pickHost(await readPlacement(tx, onHost), request, onHost, avoid, needs);
+}
+
+/** The live hosts with what each holds, as committed now, and the admin's strategy: what pickHost chooses from. */
+export type PlacementView = {
+  candidates: { host: HostRow; vcpus: number; memoryMiB: number; diskGiB: number }[];
+  strategy: PlacementStrategy;
+};
+
+/** One read of the hosts a new instance may go to (only `onHost` when given), for pickHost and takeRoom. */
+export async function readPlacement(tx: DbOrTx, onHost?: string): Promise<PlacementView> {
+  const candidates = onHost ? await candidateHost(tx, { onHost }) : await candidateHosts(tx);
+  return { candidates, strategy: await placementStrategy(tx) };
+}
+
+/**
+ * chooseHost's choice from a view read before: a batch of launches reads the
+ * hosts once and, after each choice, takes its room (takeRoom) so the next
+ * sees what is left. A refusal is returned, as chooseHost's.
+ */
+export function pickHost(
+  view: PlacementView,
+  request: Pick<Usage, 'vcpus' | 'memoryMiB' | 'diskGiB'>,
+  onHost?: string,
+  avoid: readonly string[] = [],
+  needs: { sharedPool?: string | true } = {},
+): HostRow | DomainError {
   const pool = needs.sharedPool;
-  const candidates = (onHost ? await candidateHost(tx, { onHost }) : await candidateHosts(tx)).filter(
-    (c) => !avoid.includes(c.host.id) && (pool === undefined || (pool === true ? c.host.sharedPool !== null : c.host.sharedPool === pool)),
+  const candidates = view.candidates.filter(
+    (c) =>
+      (!onHost || c.host.id === onHost) &&
+      !avoid.includes(c.host.id) &&
+      (pool === undefined || (pool === true ? c.host.sharedPool !== null : c.host.sharedPool === pool)),
   );
   if (candidates.length === 0) {
     return new DomainError(
@@ -170,7 +200,6 @@ export async function chooseHost(
           : 'No host is accepting new instances right now. Try again later or ask an administrator.',
     );
   }
-  const strategy = await placementStrategy(tx);
   let chosen: { host: HostRow; score: number } | null = null;
   let best: { free: Resources } | null = null;
   for (const { host, ...used } of candidates) {
@@ -178,7 +207,7 @@ export async function chooseHost(
     if (fits(free, request)) {
       // Spread: the host with the largest share of its room free; pack: the smallest that still fits. Ties: the first by id.
       const score = roomLeft(host, free);
-      if (!chosen || (strategy === 'spread' ? score > chosen.score : score < chosen.score)) chosen = { host, score };
+      if (!chosen || (view.strategy === 'spread' ? score > chosen.score : score < chosen.score)) chosen = { host, score };
     }
     if (!best || free.memoryMiB > best.free.memoryMiB) best = { free };
   }
@@ -190,6 +219,15 @@ export async function chooseHost(
       `${onHost ? 'it' : 'the roomiest'} has ${Math.max(0, f.vcpus)} vCPU, ${Math.max(0, f.memoryMiB)} MiB and ${Math.max(0, f.diskGiB)} GiB free. ` +
       (onHost ? 'Try again when it has room.' : 'Try a smaller size.'),
   );
+}
+
+/** The view after an instance of `request` was placed on `hostId` (the batch's own rows are claimed only at commit). */
+export function takeRoom(view: PlacementView, hostId: string, request: Resources): void {
+  const c = view.candidates.find((x) => x.host.id === hostId);
+  if (!c) return;
+  c.vcpus += request.vcpus;
+  c.memoryMiB += request.memoryMiB;
+  c.diskGiB += request.diskGiB;
 }
 
 /**

@@ -43,8 +43,17 @@ export async function enqueueInstanceOp(db: DbOrTx, hostId: string, payload: Ins
 }
 
 /** enqueueInstanceOp's statement, for a caller that runs it with its other writes in one statement (writeTogether). */
-export const instanceOpJob = (hostId: string, payload: InstanceOpPayload): SQL =>
-  sql`select graphile_worker.add_job(${instanceOpTask(hostId)}, ${JSON.stringify(payload)}::json, queue_name => ${instanceQueue(payload.instanceId)}, max_attempts => ${MAX_ATTEMPTS})`;
+export const instanceOpJob = (hostId: string, payload: InstanceOpPayload): SQL => instanceOpJobs([{ hostId, payload }]);
+
+/** Several ops queued by one statement (a batch of launches: one start each), each in its own instance's queue. */
+export const instanceOpJobs = (jobs: { hostId: string; payload: InstanceOpPayload }[]): SQL =>
+  sql`select ${sql.join(
+    jobs.map(
+      ({ hostId, payload }) =>
+        sql`graphile_worker.add_job(${instanceOpTask(hostId)}, ${JSON.stringify(payload)}::json, queue_name => ${instanceQueue(payload.instanceId)}, max_attempts => ${MAX_ATTEMPTS})`,
+    ),
+    sql`, `,
+  )}`;
 
 /**
  * An op queued for `hostId` whose instance has moved to another host since

@@ -3,7 +3,7 @@
 // is what guarantees no two live NICs share an address, whatever runs
 // concurrently; the tenant's quota lock, which every launch holds, only keeps
 // the losers of that race from being told "try again".
-import { and, asc, eq, gte, inArray, isNull, or, sql } from 'drizzle-orm';
+import { and, asc, eq, gte, inArray, isNull, or, sql, type SQL } from 'drizzle-orm';
 import type { DbOrTx, Tx } from '../db/client';
 import { executeNamed, prebuilt } from '../db/named';
 import { outer } from '../db/outer';
@@ -49,59 +49,119 @@ export async function allocateInterfaces(
   mode: NicMode,
   /** The position of the first new NIC (an instance that grows keeps the ones it has). */
   firstPosition = 0,
-): Promise<{ id: string; position: number; networkId: string; address: string; rateMbit: number }[]> {
-  const needsDefault = requests.some((r) => !r.networkId);
-  const named = [...new Set(requests.flatMap((r) => (r.networkId ? [r.networkId] : [])))];
-  // Locked for share: a concurrent delete of one of these networks waits for this launch (and then sees its NICs).
-  // The default network is found by the same read when it exists, as it does from the tenant's creation on.
+): Promise<AllocatedNic[]> {
+  const plan = await planAddresses(tx, inst.tenantId, [requests]);
+  const nics = plan.take(inst.id, requests, mode, firstPosition);
+  if (nics instanceof DomainError) throw nics;
+  const insertion = plan.insertion(tx);
+  if (insertion) await tx.execute(insertion);
+  return nics;
+}
+
+export type AllocatedNic = { position: number; networkId: string; address: string; rateMbit: number };
+
+/**
+ * The addresses a batch of new instances will take, read in one go: the
+ * networks their NICs name (and the tenant's default one, made if it has
+ * none) locked for share — a concurrent delete of one waits for the launch,
+ * then sees its NICs — and, on each, as many of the lowest free addresses as
+ * the batch could use. `take` hands them out in the order it is called, or
+ * refuses one instance (an unknown network, a full one) without touching the
+ * others; `insertion` writes every NIC taken, in one statement.
+ */
+export async function planAddresses(tx: Tx, tenantId: string, batch: LaunchInterface[][]): Promise<AddressPlan> {
+  const all = batch.flat();
+  const needsDefault = all.some((r) => !r.networkId);
+  const named = [...new Set(all.flatMap((r) => (r.networkId ? [r.networkId] : [])))];
   const lockNets = (ids: string[], withDefault: boolean) =>
     ids.length === 0 && withDefault
-      ? lockDefaultNetwork(tx, { tenantId: inst.tenantId })
+      ? lockDefaultNetwork(tx, { tenantId })
       : tx
           .select(lockedNetworkColumns)
           .from(networks)
-          .where(liveNetworkOf(inst.tenantId, or(ids.length ? inArray(networks.id, ids) : undefined, withDefault ? eq(networks.isDefault, true) : undefined)))
+          .where(liveNetworkOf(tenantId, or(ids.length ? inArray(networks.id, ids) : undefined, withDefault ? eq(networks.isDefault, true) : undefined)))
           .orderBy(asc(networks.id))
           .for('share');
   const nets = named.length || needsDefault ? await lockNets(named, needsDefault) : [];
-  let wanted = needsDefault ? (nets.find((n) => n.isDefault)?.id ?? null) : null;
-  if (needsDefault && !wanted) {
-    wanted = await ensureDefaultNetwork(tx, inst.tenantId);
-    nets.push(...(await lockNets([wanted], false)));
+  let defaultId = needsDefault ? (nets.find((n) => n.isDefault)?.id ?? null) : null;
+  if (needsDefault && !defaultId) {
+    defaultId = await ensureDefaultNetwork(tx, tenantId);
+    nets.push(...(await lockNets([defaultId], false)));
   }
-  const byId = new Map(nets.map((n) => [n.id, n]));
-  const out = [];
-  for (const [i, r] of requests.entries()) {
-    const position = firstPosition + i;
-    const net = byId.get(r.networkId ?? wanted!);
-    if (!net) throw new DomainError('NOT_FOUND', 'That network was not found; choose one of the tenant’s networks.', `interfaces.${position}.networkId`);
-    const rateMbit = r.rateMbit ?? DEFAULT_RATE_MBIT;
-    const { rows } = await executeNamed<{ id: string; address: string }>(tx, 'allocate-address', sql`
-      insert into ${networkInterfaces} (instance_id, tenant_id, network_id, position, mac, address, rate_mbit, mode)
-      select ${inst.id}, ${inst.tenantId}, ${net.id}, ${position}, ${macAddress(inst.id, position)}, a.address, ${rateMbit}, ${mode}
-      from (
-        -- Host addresses from the second (the first is the gateway) to the last before broadcast, lowest free first.
-        select set_masklen(network(${net.cidr}::cidr) + g.i, 32) as address
-        from generate_series(2::bigint, (1::bigint << (32 - masklen(${net.cidr}::cidr))) - 2) as g(i)
-        where not exists (
-          select 1 from ${networkInterfaces} x where x.network_id = ${net.id} and x.address = set_masklen(network(${net.cidr}::cidr) + g.i, 32)
-        )
-        order by g.i
-        limit 1
-      ) a
-      returning id, host(address) as address`);
-    const row = rows[0];
-    if (!row) {
-      const cidr = parseCidr(net.cidr);
-      throw new DomainError(
-        'INSUFFICIENT_CAPACITY',
-        `Network “${net.name}” (${formatCidr(cidr)}) is full: all ${usableAddresses(cidr)} of its addresses are in use. Choose another network or terminate an instance on it.`,
-        `interfaces.${position}.networkId`,
-      );
+  const wanted = new Map<string, number>();
+  for (const r of all) {
+    const id = r.networkId ?? defaultId!;
+    wanted.set(id, (wanted.get(id) ?? 0) + 1);
+  }
+  const free = new Map<string, string[]>();
+  for (const net of nets) {
+    const n = wanted.get(net.id);
+    if (n) free.set(net.id, await lowestFree(tx, net, n));
+  }
+  return new AddressPlan(tenantId, new Map(nets.map((n) => [n.id, n])), defaultId, free);
+}
+
+type LockedNetwork = { id: string; name: string; cidr: string };
+
+/** Up to `n` of a network's free host addresses, lowest first: from the second (the first is the gateway) to the last before broadcast. */
+async function lowestFree(tx: Tx, net: LockedNetwork, n: number): Promise<string[]> {
+  const { rows } = await executeNamed<{ address: string }>(tx, 'free-addresses', sql`
+    select host(set_masklen(network(${net.cidr}::cidr) + g.i, 32)) as address
+    from generate_series(2::bigint, (1::bigint << (32 - masklen(${net.cidr}::cidr))) - 2) as g(i)
+    where not exists (
+      select 1 from ${networkInterfaces} x where x.network_id = ${net.id} and x.address = set_masklen(network(${net.cidr}::cidr) + g.i, 32)
+    )
+    order by g.i
+    limit ${n}`);
+  return rows.map((r) => r.address);
+}
+
+export class AddressPlan {
+  private readonly taken: (typeof networkInterfaces.$inferInsert)[] = [];
+
+  constructor(
+    private readonly tenantId: string,
+    private readonly nets: Map<string, LockedNetwork>,
+    private readonly defaultId: string | null,
+    private readonly free: Map<string, string[]>,
+  ) {}
+
+  /** The NICs of instance `instanceId`, all or none: a refusal gives back what it had taken. */
+  take(instanceId: string, requests: LaunchInterface[], mode: NicMode, firstPosition = 0): AllocatedNic[] | DomainError {
+    const out: AllocatedNic[] = [];
+    const given: { networkId: string; address: string }[] = [];
+    const refuse = (e: DomainError) => {
+      for (const g of given.reverse()) this.free.get(g.networkId)!.unshift(g.address);
+      return e;
+    };
+    for (const [i, r] of requests.entries()) {
+      const position = firstPosition + i;
+      const net = this.nets.get(r.networkId ?? this.defaultId ?? '');
+      if (!net) return refuse(new DomainError('NOT_FOUND', 'That network was not found; choose one of the tenant’s networks.', `interfaces.${position}.networkId`));
+      const address = this.free.get(net.id)?.shift();
+      if (!address) {
+        const cidr = parseCidr(net.cidr);
+        return refuse(
+          new DomainError(
+            'INSUFFICIENT_CAPACITY',
+            `Network “${net.name}” (${formatCidr(cidr)}) is full: all ${usableAddresses(cidr)} of its addresses are in use. Choose another network or terminate an instance on it.`,
+            `interfaces.${position}.networkId`,
+          ),
+        );
+      }
+      given.push({ networkId: net.id, address });
+      out.push({ position, networkId: net.id, address, rateMbit: r.rateMbit ?? DEFAULT_RATE_MBIT });
     }
-    out.push({ id: row.id, position, networkId: net.id, address: row.address, rateMbit });
+    for (const nic of out) {
+      this.taken.push({ instanceId, tenantId: this.tenantId, networkId: nic.networkId, position: nic.position, mac: macAddress(instanceId, nic.position), address: nic.address, rateMbit: nic.rateMbit, mode });
+    }
+    return out;
   }
-  return out;
+
+  /** The statement that writes the NICs taken, run after their instances' rows are in (with other writes, by writeTogether); null when none was. */
+  insertion(tx: Tx): SQL | null {
+    return this.taken.length ? tx.insert(networkInterfaces).values(this.taken).getSQL() : null;
+  }
 }
 
 /** A stopped instance gives up its NICs from `fromPosition` on: they go, with their port forwards (same transaction). */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { requestInstanceAction } from '../../instances/actions';
 import { cloneInstance } from '../../instances/clone';
-import { launchInstance } from '../../instances/launch';
+import { launchQueued } from '../../instances/launch-queue';
 import { getInstance, listInstanceEvents, listInstances } from '../../instances/queries';
 import { guestInfoOf, serialLogOf } from '../../instances/console';
 import { cloneInput, instanceIdSchema, launchInput, listInput, resizeInput } from '../../instances/validation';
@@ -15,7 +15,7 @@ const byId = z.object({ instanceId: instanceIdSchema });
 export const instancesRouter = router({
   launch: tenantProcedure.input(launchInput).mutation(({ ctx, input }) => {
     const { tenantId: _t, ...spec } = input;
-    return launchInstance(ctx.db, ctx.actor, ctx.tenant.id, spec);
+    return launchQueued(ctx.db, ctx.actor, ctx.tenant.id, spec);
   }),
   clone: tenantProcedure.input(cloneInput).mutation(({ ctx, input }) => cloneInstance(ctx.db, ctx.actor, ctx.tenant.id, input)),
   resize: tenantProcedure.input(resizeInput).mutation(({ ctx, input }) => requestResize(ctx.db, ctx.actor, ctx.tenant.id, input)),
