@@ -18,6 +18,7 @@ import { makeTenant, makeUser } from '../test/factories';
 import { qemuProcessesFor, startServer, teardownHostNetwork, trpc, waitFor, type ServerProcess } from '../test/server-process';
 import { createToken } from '../tokens';
 import { sshCommand } from '../../components/instances/ssh-command';
+import { guestLayout } from '../hypervisor/qemu/layout';
 
 const DEBIAN = 'debian-12';
 const GiB = 1024 ** 3;
@@ -61,6 +62,14 @@ async function sshWhenUp(g: Guest, command: string, ms = 300_000, key = g.key): 
 }
 
 const guestDir = (id: string) => path.join(dataDir, 'guests', id);
+/** The end of what QEMU wrote about a guest (an exit, an assertion), for a failure's message. */
+const qemuLogOf = (id: string) => {
+  try {
+    return fs.readFileSync(guestLayout(path.join(dataDir, 'guests'), id).qemuLog, 'utf8').slice(-2000) || '(empty)';
+  } catch (e) {
+    return `(unreadable: ${(e as Error).message})`;
+  }
+};
 
 async function launchDebian(name: string, size: { vcpus: number; memoryMiB: number; diskGiB: number; maxVcpus?: number; maxMemoryMiB?: number }, keyPairId: string, userData?: string, imageId = DEBIAN): Promise<string> {
   const inst = await call<{ id: string }>('instances.launch', { name, imageId, nics: 1, ...size, keyPairId, ...(userData ? { userData } : {}) });
@@ -220,7 +229,7 @@ describe('Debian guests', { timeout: 420_000 }, () => {
       const serial = await call<{ text: string }>('instances.serialLog', { instanceId: g.id }, 'query').catch(() => ({ text: '(no serial log)' }));
       const events = await call<{ items?: { action: string; message: string | null }[] }>('instances.events', { instanceId: g.id }, 'query').catch(() => null);
       throw new Error(
-        `${e.message}\nthe end of its serial console:\n${serial.text.slice(-2000)}\nits events:\n${JSON.stringify(events).slice(-2000)}\nthe server said:\n${server.output().slice(-3000)}\nits QEMU: ${JSON.stringify(qemuProcessesFor(g.id))}`,
+        `${e.message}\nthe end of its serial console:\n${serial.text.slice(-2000)}\nits events:\n${JSON.stringify(events).slice(-2000)}\nthe server said:\n${server.output().slice(-3000)}\nits QEMU: ${JSON.stringify(qemuProcessesFor(g.id))}\nits qemu.log:\n${qemuLogOf(g.id)}`,
       );
     });
     const [cpus, memKb, disk, boot] = seen.out.trim().split('\n');
