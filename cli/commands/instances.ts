@@ -72,6 +72,8 @@ type LaunchOptions = {
   key?: string;
   userDataFile?: string;
   tag?: Tags;
+  spreadGroup?: string;
+  autoRecover?: boolean;
   wait?: boolean;
   timeout: number;
 };
@@ -127,6 +129,8 @@ async function launchInput(api: Api, tenantId: string, o: LaunchOptions) {
     ...(o.tag ? { tags: o.tag } : {}),
     ...(keyPairId ? { keyPairId } : {}),
     ...(o.userDataFile ? { userData: readUserData(o.userDataFile) } : {}),
+    ...(o.spreadGroup ? { spreadGroup: o.spreadGroup } : {}),
+    ...(o.autoRecover ? { autoRecover: true } : {}),
   };
 }
 
@@ -196,6 +200,8 @@ export function registerInstances(program: Command, app: App): Command {
     .option('--key <name>', 'a key pair of the tenant: its public key goes on the image’s login user')
     .option('--user-data-file <path>', 'cloud-init user data (a cloud-config or a script; - reads stdin)')
     .option('--tag <key=value>', 'a tag (repeatable)', parseTag)
+    .option('--spread-group <name>', 'a spread group: its instances run on different hosts')
+    .option('--auto-recover', 'keep its disk on a shared pool, so it restarts on another host if its host fails')
     .addOption(waitOption().default(false))
     .addOption(timeoutOption())
     .action(async (o: LaunchOptions) => {
