@@ -25,9 +25,15 @@ export type LaunchRequest = { actor: Actor; input: LaunchInput };
 
 /** Launch from an image (launchInstances with one request): the instance, or its refusal thrown. */
 export async function launchInstance(db: DbOrTx, actor: Actor, tenantId: string, input: LaunchInput): Promise<Instance> {
-  const [out] = await launchInstances(db, tenantId, [{ actor, input }]);
+  return onlyAnswer(await launchInstances(db, tenantId, [{ actor, input }]));
+}
+
+/** The one answer of a batch of one: the instance, or its refusal thrown. */
+function onlyAnswer(answers: (Instance | DomainError)[]): Instance {
+  const [out] = answers;
   if (out instanceof DomainError) throw out;
-  return out!;
+  if (!out || answers.length !== 1) throw new Error(`a batch of one was answered ${answers.length} times`);
+  return out;
 }
 
 /**
@@ -184,9 +190,7 @@ function requestOf(v: { vcpus: number; memoryMiB: number; diskGiB: number; nics:
 
 /** admitInstances with one: the instance, or its refusal thrown. */
 export async function admitInstance(tx: Tx, actor: Actor, tenantId: string, limits: QuotaLimits, n: NewInstance): Promise<Instance> {
-  const [out] = await admitInstances(tx, tenantId, limits, [{ ...n, actor }]);
-  if (out instanceof DomainError) throw out;
-  return out!;
+  return onlyAnswer(await admitInstances(tx, tenantId, limits, [{ ...n, actor }]));
 }
 
 /**
@@ -223,8 +227,9 @@ export async function admitInstances(tx: Tx, tenantId: string, limits: QuotaLimi
     const needs = v.autoRecover ? { sharedPool: true as const } : {};
     let host = pickHost(hosts, request, n.onHost, [], needs);
     // A spread group's instances run on different hosts: read under the tenant's lock (and kept as the batch places them), so its launches cannot both take one host.
-    const group = v.spreadGroup ? (groups.get(v.spreadGroup) ?? (await spreadGroupHosts(tx, tenantId, v.spreadGroup))) : null;
-    if (v.spreadGroup && group) {
+    let group: string[] | null = null;
+    if (v.spreadGroup) {
+      group = groups.get(v.spreadGroup) ?? (await spreadGroupHosts(tx, tenantId, v.spreadGroup));
       groups.set(v.spreadGroup, group);
       if (host instanceof DomainError || group.includes(host.id)) {
         host = pickHost(hosts, request, n.onHost, group, needs);
