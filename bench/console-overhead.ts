@@ -1,35 +1,57 @@
-// Console overhead: an RFB round trip and bulk throughput through the console
-// proxy (ticket → WebSocket → proxy → the guest's VNC socket) against a direct
-// connection to the same guest's VNC socket, in one run. Both links carry the
-// same RFB messages, read the same bytes (each FramebufferUpdate parsed to its
-// exact length) and take turns, from a client in a thread of its own.
+// Console overhead: what Cirrus's console proxy (ticket → WebSocket → proxy →
+// the guest's VNC socket) adds to the screen of one guest, against the two ways
+// to it with no proxy in between, all three open at once to the same QEMU:
+// - socket: QEMU's VNC unix socket, read straight (a native VNC client on the host);
+// - websocket: QEMU's own WebSocket listener (-vnc …,websocket=), the one way a
+//   browser's noVNC could reach the screen with no proxy: the same transport and
+//   framing the proxy gives a browser. It is shown beside, not as the target.
+// The targets (≤ 5 %) are against the socket, as the issue sets them. On one
+// machine the client shares the cores with QEMU and the proxy, so the proxy's
+// extra hop (a unix read, a TCP write, a TCP read and WebSocket parsing instead
+// of one unix read) is charged in full; over a network it overlaps the wire.
+// All three carry the same RFB messages and read the same bytes (each
+// FramebufferUpdate parsed to its exact length), taking turns, from a client in
+// a thread of its own (rfb-client.ts).
 //
-// Two kinds of round trip, because QEMU answers them differently: a whole-screen
-// FramebufferUpdateRequest waits for QEMU's display refresh timer (30 ms and up,
-// longer while the guest's screen is still) and is what a console user waits for —
-// in raw (the most bytes, the proxy's worst case; throughput is over these) and in
-// ZRLE (compressed, as a browser asks); a SetEncodings naming QEMU's extended key
-// events is answered at once, so it shows the proxy's own hop with nothing around it.
+// Two kinds of round trip: a whole-screen update after an input event (what a
+// console user waits for after typing) — in raw (the most bytes, the proxy's
+// worst case; throughput is over these) and in ZRLE (compressed, as a browser
+// asks) — and a SetEncodings naming QEMU's extended key events, answered at
+// once, which shows a hop with nothing around it.
+//
+// The guest is QEMU started by hand with the driver's own argv (buildQemuArgs)
+// plus the WebSocket listener, which Cirrus never opens: its guests' consoles
+// leave the host only through the proxy.
+import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { Worker } from 'node:worker_threads';
-import { localGuests } from '../server/cluster/guests';
+import { connectConsoleSocket } from '../server/cluster/guests';
 import { ConsoleProxy } from '../server/console/proxy';
 import { issueTicket } from '../server/console/tickets';
 import { createDb } from '../server/db/client';
 import { freePort, startEmbeddedPostgres } from '../server/db/embedded';
 import { runMigrations } from '../server/db/migrate';
 import { hosts, images, instances } from '../server/db/schema';
+import { ImageCatalog } from '../server/hypervisor/images/catalog';
+import { probeAcceleration } from '../server/hypervisor/qemu/accel';
+import { buildQemuArgs } from '../server/hypervisor/qemu/args';
+import { guestLayout } from '../server/hypervisor/qemu/layout';
+import { isOurProcessAlive, readPidFile, startQemu, waitForPidFile } from '../server/hypervisor/qemu/process';
+import { eventually, testImagesDir } from '../server/hypervisor/qemu/test-support';
 import { macAddress } from '../server/hypervisor/spec';
-import { QemuDriver } from '../server/hypervisor/qemu/driver';
-import { eventually, guestShell, testImagesDir } from '../server/hypervisor/qemu/test-support';
+import type { GuestSpec } from '../server/hypervisor/types';
 import { newInstanceId } from '../server/instances/ids';
 import { makeTenant, makeUser } from '../server/test/factories';
-import type { RfbClientInput, RfbClientOutput } from './rfb-client';
+import { LINKS, type LinkName, type RfbClientInput, type RfbClientOutput } from './rfb-client';
 import { atMost, median, type BenchFigure, type BenchModule } from './types';
+
+const run = promisify(execFile);
+const IMAGE_ID = 'cirrus-tiny-linux';
 
 /** The value below which a share p (0..1) of the samples fall (nearest rank). */
 function quantile(xs: number[], p: number): number {
@@ -52,86 +74,123 @@ function runClient(input: RfbClientInput): Promise<RfbClientOutput> {
   });
 }
 
-/** The figures of one run: the same messages and the same bytes on both links. */
+const NAMES: Record<LinkName, string> = { socket: 'VNC socket', websocket: 'QEMU WebSocket', proxy: 'Cirrus proxy' };
+const ms = (x: number) => x.toFixed(2);
+
+/** The figures of one run: the same messages and the same bytes on every link. */
 function figures(r: RfbClientOutput): BenchFigure[] {
-  const d = r.direct;
-  const p = r.proxy;
-  const probe = { d: median(d.probeMs), p: median(p.probeMs) };
-  const update = { d: median(d.updateMs), p: median(p.updateMs) };
-  const bytes = { d: sum(d.updateBytes), p: sum(p.updateBytes) };
-  if (bytes.d !== bytes.p) throw new Error(`the two links read different bytes (${bytes.d} direct, ${bytes.p} through the proxy)`);
-  const mbps = (ms: number[]) => bytes.d / 1e6 / (sum(ms) / 1000);
-  const throughput = { d: mbps(d.updateMs), p: mbps(p.updateMs) };
-  const transfer = { d: mbps(d.transferMs), p: mbps(p.transferMs) };
-  const zrle = { d: median(d.zrleMs), p: median(p.zrleMs) };
-  const zrleBytes = { d: sum(d.zrleBytes) / d.zrleBytes.length, p: sum(p.zrleBytes) / p.zrleBytes.length };
-  const ms = (x: number) => Number(x.toFixed(3));
+  const L = r.links;
+  const total = (n: LinkName) => sum(L[n].updateBytes);
+  for (const n of LINKS) if (total(n) !== total('socket')) throw new Error(`the links read different bytes (${LINKS.map((k) => `${k} ${total(k)}`).join(', ')})`);
+  const rate = (n: LinkName, pick: 'updateMs' | 'transferMs') => total('socket') / 1e6 / (sum(L[n][pick]) / 1000);
+  /** One line per link: median / p95 of a round trip. */
+  const roundTrips = (what: string, pick: 'updateMs' | 'zrleMs' | 'probeMs'): BenchFigure[] =>
+    LINKS.map((n) => ({ label: `${what}, ${NAMES[n]} (median / p95)`, value: `${ms(median(L[n][pick]))} / ${ms(quantile(L[n][pick], 0.95))}`, unit: 'ms' }));
+  const overhead = (pick: 'updateMs' | 'zrleMs' | 'probeMs', base: LinkName) => pct(median(L.proxy[pick]), median(L[base][pick]));
+  const rates = (what: string, pick: 'updateMs' | 'transferMs'): BenchFigure[] =>
+    LINKS.map((n) => ({ label: `${what}, ${NAMES[n]}`, value: Number(rate(n, pick).toFixed(1)), unit: 'MB/s' }));
+  const rateVs = (pick: 'updateMs' | 'transferMs', base: LinkName) => pct(rate('proxy', pick), rate(base, pick));
+  const zrleSize = (n: LinkName) => Math.round(sum(L[n].zrleBytes) / L[n].zrleBytes.length);
+  const d = L.socket;
   return [
-    { label: 'compression (permessage-deflate)', value: r.wsExtensions.includes('permessage-deflate') ? `on (${r.wsExtensions})` : 'off: the proxy declines it; RFB pixels are already encoded' },
+    { label: 'compression (permessage-deflate), proxy', value: r.extensions.proxy.includes('permessage-deflate') ? `on (${r.extensions.proxy})` : 'off: the proxy declines it; RFB pixels are already encoded' },
+    { label: 'compression (permessage-deflate), QEMU WebSocket', value: r.extensions.websocket.includes('permessage-deflate') ? `on (${r.extensions.websocket})` : 'off' },
     { label: 'screen, samples per link', value: `${r.width}×${r.height}, 32 bpp raw; ${d.probeMs.length} probes, ${d.updateMs.length} whole-screen updates of ${d.updateBytes[0]} bytes` },
-    { label: 'RFB round trip (raw), direct (median / p95)', value: `${ms(update.d)} / ${ms(quantile(d.updateMs, 0.95))}`, unit: 'ms' },
-    { label: 'RFB round trip (raw), through proxy (median / p95)', value: `${ms(update.p)} / ${ms(quantile(p.updateMs, 0.95))}`, unit: 'ms' },
-    atMost('RFB round trip (raw), proxy overhead (medians)', Number(pct(update.p, update.d).toFixed(1)), 5, '%'),
-    { label: 'ZRLE round trip, direct (median / p95)', value: `${ms(zrle.d)} / ${ms(quantile(d.zrleMs, 0.95))}`, unit: 'ms' },
-    { label: 'ZRLE round trip, through proxy (median / p95)', value: `${ms(zrle.p)} / ${ms(quantile(p.zrleMs, 0.95))}`, unit: 'ms' },
-    // ZRLE's size follows the screen, which may change between the two links' turns: the mean sizes are shown, not held equal.
-    { label: 'ZRLE update size, direct / through proxy (mean)', value: `${Math.round(zrleBytes.d)} / ${Math.round(zrleBytes.p)}`, unit: 'bytes' },
-    atMost('ZRLE round trip, proxy overhead (medians)', Number(pct(zrle.p, zrle.d).toFixed(1)), 5, '%'),
-    { label: 'immediate reply (SetEncodings → ack), direct (median / p95)', value: `${ms(probe.d)} / ${ms(quantile(d.probeMs, 0.95))}`, unit: 'ms' },
-    { label: 'immediate reply, through proxy (median / p95)', value: `${ms(probe.p)} / ${ms(quantile(p.probeMs, 0.95))}`, unit: 'ms' },
-    { label: 'immediate reply, added by the proxy (medians)', value: `${ms(probe.p - probe.d)} ms (${pct(probe.p, probe.d).toFixed(0)} %)` },
-    { label: 'throughput, direct (request → last byte)', value: Number(throughput.d.toFixed(1)), unit: 'MB/s' },
-    { label: 'throughput, through proxy (request → last byte)', value: Number(throughput.p.toFixed(1)), unit: 'MB/s' },
+    ...roundTrips('raw round trip', 'updateMs'),
+    atMost('raw round trip, proxy vs VNC socket (medians)', Number(overhead('updateMs', 'socket').toFixed(1)), 5, '%'),
+    { label: 'raw round trip, proxy vs QEMU WebSocket (medians)', value: Number(overhead('updateMs', 'websocket').toFixed(1)), unit: '%' },
+    ...roundTrips('ZRLE round trip', 'zrleMs'),
+    // ZRLE's size follows the screen, which may change between the links' turns: the mean sizes are shown, not held equal.
+    { label: 'ZRLE update size (mean), per link', value: LINKS.map(zrleSize).join(' / '), unit: 'bytes' },
+    atMost('ZRLE round trip, proxy vs VNC socket (medians)', Number(overhead('zrleMs', 'socket').toFixed(1)), 5, '%'),
+    { label: 'ZRLE round trip, proxy vs QEMU WebSocket (medians)', value: Number(overhead('zrleMs', 'websocket').toFixed(1)), unit: '%' },
+    ...roundTrips('immediate reply (SetEncodings → ack)', 'probeMs'),
+    { label: 'immediate reply, added by the proxy vs the socket / the WebSocket (medians)', value: `${ms(median(L.proxy.probeMs) - median(d.probeMs))} / ${ms(median(L.proxy.probeMs) - median(L.websocket.probeMs))}`, unit: 'ms' },
+    ...rates('throughput (request → last byte)', 'updateMs'),
     {
-      label: 'throughput, proxy vs direct',
-      value: Number(pct(throughput.p, throughput.d).toFixed(1)),
+      label: 'throughput, proxy vs VNC socket',
+      value: Number(rateVs('updateMs', 'socket').toFixed(1)),
       unit: '%',
-      target: { text: 'within ± 5 %', met: Math.abs(pct(throughput.p, throughput.d)) <= 5 },
+      target: { text: 'within ± 5 %', met: Math.abs(rateVs('updateMs', 'socket')) <= 5 },
     },
-    { label: 'transfer rate, direct (first byte → last)', value: Number(transfer.d.toFixed(1)), unit: 'MB/s' },
-    { label: 'transfer rate, through proxy (first byte → last)', value: Number(transfer.p.toFixed(1)), unit: 'MB/s' },
-    { label: 'transfer rate, proxy vs direct', value: Number(pct(transfer.p, transfer.d).toFixed(1)), unit: '%' },
+    { label: 'throughput, proxy vs QEMU WebSocket', value: Number(rateVs('updateMs', 'websocket').toFixed(1)), unit: '%' },
+    ...rates('transfer rate (first byte → last)', 'transferMs'),
+    { label: 'transfer rate, proxy vs VNC socket / vs QEMU WebSocket', value: `${rateVs('transferMs', 'socket').toFixed(1)} / ${rateVs('transferMs', 'websocket').toFixed(1)}`, unit: '%' },
   ];
+}
+
+/** Tiny Linux by hand, with the driver's argv plus QEMU's WebSocket listener; resolves once its setup is done (CIRRUS-READY). */
+async function startGuest(dir: string, wsPort: number) {
+  const imagesDir = testImagesDir();
+  const image = new ImageCatalog(imagesDir).get(IMAGE_ID);
+  const accel = await probeAcceleration({ qemuBinary: 'qemu-system-x86_64', kernelPath: image.kernelPath });
+  const id = 'console-bench';
+  const spec: GuestSpec = { id, vcpus: 1, memoryMiB: 128, diskGiB: 1, nics: [{ mac: macAddress(id, 0), tap: null }], image: IMAGE_ID };
+  const layout = guestLayout(dir, id);
+  fs.mkdirSync(layout.runDir, { recursive: true, mode: 0o700 });
+  await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', image.diskPath, layout.disk, `${spec.diskGiB}G`]);
+  const args = buildQemuArgs({ spec, image, layout, accel: accel.accel, paused: false });
+  const vnc = args.indexOf('-vnc') + 1;
+  if (vnc === 0) throw new Error('the driver’s argv has no -vnc');
+  args[vnc] = `${args[vnc]},websocket=127.0.0.1:${wsPort}`;
+  await waitForPidFile(startQemu({ binary: 'qemu-system-x86_64', args, logFile: layout.qemuLog, cwd: layout.dir, runAs: null }), layout.pidFile, layout.qemuLog);
+  const stop = async () => {
+    const pid = readPidFile(layout.pidFile);
+    if (pid === null || !isOurProcessAlive(pid, layout.pidFile)) return;
+    process.kill(pid, 'SIGKILL');
+    for (const until = Date.now() + 5_000; isOurProcessAlive(pid, layout.pidFile) && Date.now() < until; ) await new Promise((r) => setTimeout(r, 20));
+  };
+  try {
+    // Booted to the end of its setup: its screen mode no longer changes under the measurement.
+    await eventually(() => fs.promises.readFile(layout.serialLog, 'latin1').then((t) => t.includes('CIRRUS-READY')).catch(() => false), 120_000, 'the guest to boot');
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { layout, accel: accel.accel, stop };
 }
 
 const bench: BenchModule = {
   name: 'console-overhead',
-  description: 'RFB round trip and bulk throughput: through the console proxy vs straight to the guest’s VNC socket',
+  description: 'RFB round trips and bulk throughput of one guest’s screen: through the console proxy vs QEMU’s own WebSocket and its VNC socket',
   async run() {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cirrus-bench-console-'));
     fs.chmodSync(dir, 0o711);
     const pg = await startEmbeddedPostgres(dir, { log: () => undefined, quiet: true });
     const { db, pool } = createDb(pg.url, 5);
-    const driver = await QemuDriver.open({ guestsDir: path.join(dir, 'guests'), imagesDir: testImagesDir() });
-    const id = newInstanceId();
+    let guest: Awaited<ReturnType<typeof startGuest>> | null = null;
     let server: http.Server | null = null;
     let proxy: ConsoleProxy | null = null;
     try {
       await runMigrations(pg.url);
+      const wsPort = await freePort();
+      guest = await startGuest(path.join(dir, 'guests'), wsPort);
+      const { layout } = guest;
+      // The proxy's side: a host, the instance on it, and a ticket, as for any console.
       const hostId = crypto.randomUUID();
-      const info = await driver.hostInfo();
-      await db.insert(hosts).values({ id: hostId, name: 'bench', driver: 'qemu', cpus: info.cpus, memoryMiB: info.memoryMiB, diskGiB: info.freeDiskGiB, acceleration: info.acceleration });
-      await db.insert(images).values({ id: 'cirrus-tiny-linux', name: 'Cirrus Tiny Linux', minMemoryMiB: 96, minDiskGiB: 1 });
+      await db.insert(hosts).values({ id: hostId, name: 'bench', driver: 'qemu', cpus: os.cpus().length, memoryMiB: 1024, diskGiB: 10, acceleration: guest.accel });
+      await db.insert(images).values({ id: IMAGE_ID, name: 'Cirrus Tiny Linux', minMemoryMiB: 96, minDiskGiB: 1 });
       const user = await makeUser(db);
       const tenant = await makeTenant(db, user);
-      await driver.create({ id, vcpus: 1, memoryMiB: 128, diskGiB: 1, nics: [{ mac: macAddress(id, 0), tap: null }], image: 'cirrus-tiny-linux' });
-      await driver.start(id);
-      await db.insert(instances).values({ id, tenantId: tenant.id, name: 'bench', imageId: 'cirrus-tiny-linux', vcpus: 1, memoryMiB: 128, diskGiB: 1, nics: 1, hostId, state: 'running' });
-      // A booted guest (its shell answers): its screen mode no longer changes under the measurement.
-      await eventually(() => guestShell(driver, id, 'echo up').then((o) => o === 'up').catch(() => false), 120_000, 'the guest to boot');
-
+      const id = newInstanceId();
+      await db.insert(instances).values({ id, tenantId: tenant.id, name: 'bench', imageId: IMAGE_ID, vcpus: 1, memoryMiB: 128, diskGiB: 1, nics: 1, hostId, state: 'running' });
+      const unavailable = () => Promise.reject(new Error('not in this bench'));
       const port = await freePort();
       const origin = `http://127.0.0.1:${port}`;
-      proxy = new ConsoleProxy({ db, guests: async (h) => (h === hostId ? localGuests(driver) : null), publicOrigin: origin });
+      proxy = new ConsoleProxy({
+        db,
+        guests: async (h) => (h === hostId ? { serialLog: unavailable, guestInfo: unavailable, screenshot: unavailable, openConsole: (_id, kind) => connectConsoleSocket(kind === 'vnc' ? layout.vncSocket : layout.serialSocket, kind) } : null),
+        publicOrigin: origin,
+      });
       const p = proxy;
       server = http.createServer((_q, s) => s.end()).on('upgrade', (req, socket, head) => p.handleUpgrade(req, socket, head));
       await new Promise<void>((r) => server!.listen(port, '127.0.0.1', () => r()));
-
       const actor = { kind: 'user' as const, userId: user.id, email: user.email, isAdmin: false, requestId: 'bench' };
       const ticket = await issueTicket(db, actor, tenant.id, { instanceId: id, kind: 'vnc' });
       const result = await runClient({
-        socketPath: (await driver.console(id)).vncSocket,
-        url: `ws://127.0.0.1:${port}${ticket.path}`,
+        socketPath: layout.vncSocket,
+        websocketUrl: `ws://127.0.0.1:${wsPort}`,
+        proxyUrl: `ws://127.0.0.1:${port}${ticket.path}`,
         origin,
         probes: Number(process.env.CIRRUS_BENCH_CONSOLE_PROBES ?? 400),
         updates: Number(process.env.CIRRUS_BENCH_CONSOLE_UPDATES ?? 80),
@@ -140,8 +199,7 @@ const bench: BenchModule = {
     } finally {
       proxy?.closeAll();
       server?.close();
-      await driver.destroy(id).catch(() => undefined);
-      await driver.close();
+      await guest?.stop();
       await pool.end();
       await pg.stop();
       fs.rmSync(dir, { recursive: true, force: true });

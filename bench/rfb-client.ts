@@ -2,13 +2,27 @@
 // thread of its own, as a browser is a process of its own: in the bench's main
 // thread it would share one event loop with the proxy it measures, and the
 // proxy's figures would carry the client's work too.
-// 1. A byte reader both links share · 2. The two links · 3. RFB messages ·
-// 4. The measurement: the same messages on both links, taken in turns.
+// 1. A byte reader the links share · 2. The three links · 3. RFB messages ·
+// 4. The measurement: the same messages on every link, taken in turns.
 import net from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
 import WebSocket from 'ws';
 
-export type RfbClientInput = { socketPath: string; url: string; origin: string; probes: number; updates: number };
+/** The three ways to the same guest's screen, in the order figures name them. */
+export const LINKS = ['socket', 'websocket', 'proxy'] as const;
+export type LinkName = (typeof LINKS)[number];
+
+export type RfbClientInput = {
+  /** QEMU's VNC unix socket: what a native VNC client on the host reads. */
+  socketPath: string;
+  /** QEMU's own WebSocket listener: what a browser's noVNC reads with no proxy in between. */
+  websocketUrl: string;
+  /** Cirrus's console proxy, with a ticket. */
+  proxyUrl: string;
+  origin: string;
+  probes: number;
+  updates: number;
+};
 export type LinkSamples = {
   /** SetEncodings → QEMU's immediate FramebufferUpdate (the extended-key-event ack, 16 bytes), ms. */
   probeMs: number[];
@@ -22,7 +36,13 @@ export type LinkSamples = {
   zrleMs: number[];
   zrleBytes: number[];
 };
-export type RfbClientOutput = { direct: LinkSamples; proxy: LinkSamples; width: number; height: number; wsExtensions: string };
+export type RfbClientOutput = {
+  links: Record<LinkName, LinkSamples>;
+  width: number;
+  height: number;
+  /** The WebSocket extensions each server agreed to (the client offers permessage-deflate, as browsers do). */
+  extensions: { websocket: string; proxy: string };
+};
 
 // 1. Chunks are queued as they come and copied only when a read spans two of them.
 class Reader {
@@ -81,10 +101,10 @@ class Reader {
   }
 }
 
-// 2. The same reader and the same writes on both: only the transport differs.
+// 2. The same reader and the same writes on each: only the transport differs.
 type Link = { reader: Reader; send: (b: Buffer) => void; close: () => void };
 
-async function directLink(socketPath: string): Promise<Link> {
+async function socketLink(socketPath: string): Promise<Link> {
   const s = net.connect(socketPath);
   await new Promise((resolve, reject) => s.once('connect', resolve).once('error', reject));
   const reader = new Reader();
@@ -92,14 +112,19 @@ async function directLink(socketPath: string): Promise<Link> {
   return { reader, send: (b) => s.write(b), close: () => s.destroy() };
 }
 
-/** A client that offers permessage-deflate, as browsers do: whether it is on is the server's answer (`extensions`). */
-async function proxyLink(url: string, origin: string): Promise<Link & { extensions: string }> {
-  const ws = new WebSocket(url, { origin });
+/**
+ * A client that offers permessage-deflate and the `binary` subprotocol, as
+ * noVNC in a browser does (QEMU's listener insists on `binary`): whether
+ * compression is on is the server's answer (`extensions`).
+ */
+async function webSocketLink(url: string, origin: string): Promise<Link & { extensions: string }> {
+  const ws = new WebSocket(url, ['binary'], { origin });
   const reader = new Reader();
   ws.on('message', (d: Buffer) => reader.push(d));
   await new Promise((resolve, reject) => {
     ws.once('open', resolve);
-    ws.once('close', (code, reason) => reject(new Error(`proxy refused: ${code} ${reason.toString()}`)));
+    ws.once('error', reject);
+    ws.once('close', (code, reason) => reject(new Error(`${url} refused: ${code} ${reason.toString()}`)));
   });
   return { reader, send: (b) => ws.send(b), close: () => ws.close(), extensions: ws.extensions };
 }
@@ -118,7 +143,7 @@ async function handshake(l: Link): Promise<{ width: number; height: number }> {
   if (!types.includes(1)) throw new Error('VNC server wants authentication');
   l.send(Buffer.from([1]));
   if ((await r.take(4)).readUInt32BE(0) !== 0) throw new Error('VNC security failed');
-  l.send(Buffer.from([1])); // shared: both links are open at once
+  l.send(Buffer.from([1])); // shared: the three links are open at once
   const init = await r.take(24);
   await r.take(init.readUInt32BE(20)); // name
   // SetPixelFormat: 32 bpp, depth 24, little-endian, true colour 8/8/8 — the byte count is then known exactly.
@@ -141,14 +166,27 @@ function setEncodings(encodings: number[]): Buffer {
   return b;
 }
 
+/**
+ * A whole-screen FramebufferUpdateRequest behind a PointerEvent (no buttons,
+ * at 0,0), as a console user's input comes before the screen it changes.
+ * QEMU sends updates on its display refresh timer, which backs off by 50 ms a
+ * tick up to 3 s while the screen is still; any input event (a key, the
+ * pointer) sets it back to 30 ms from the last tick, so, 30 ms after the last
+ * update, the request is answered at once rather than after a random wait for
+ * a tick that would swamp what the links themselves take.
+ */
 function updateRequest(width: number, height: number): Buffer {
-  const b = Buffer.alloc(10);
-  b.writeUInt8(3, 0);
-  b.writeUInt8(0, 1); // not incremental: the whole screen every time
-  b.writeUInt16BE(width, 6);
-  b.writeUInt16BE(height, 8);
+  const b = Buffer.alloc(6 + 10);
+  b.writeUInt8(5, 0); // PointerEvent: button mask 0, x 0, y 0
+  b.writeUInt8(3, 6);
+  b.writeUInt8(0, 7); // not incremental: the whole screen every time
+  b.writeUInt16BE(width, 12);
+  b.writeUInt16BE(height, 14);
   return b;
 }
+
+/** More than QEMU's 30 ms base refresh interval: each request finds the timer due (see updateRequest). */
+const PAUSE_MS = 40;
 
 /** Read server messages up to and including the next FramebufferUpdate; returns its size and when its first byte came. */
 async function readUpdate(r: Reader): Promise<{ bytes: number; firstAt: number }> {
@@ -177,21 +215,23 @@ async function readUpdate(r: Reader): Promise<{ bytes: number; firstAt: number }
   }
 }
 
-// 4. Warm-up first; then rounds, each taking both links, in alternating order,
-// so that whatever else the machine does lands on both alike.
+// 4. Warm-up first; then rounds, each taking every link in turn, the order
+// rotating, so that whatever else the machine does lands on all alike.
 async function measure(input: RfbClientInput): Promise<RfbClientOutput> {
-  const direct = await directLink(input.socketPath);
-  const proxy = await proxyLink(input.url, input.origin);
-  const { width, height } = await handshake(direct);
+  const socket = await socketLink(input.socketPath);
+  const websocket = await webSocketLink(input.websocketUrl, input.origin);
+  const proxy = await webSocketLink(input.proxyUrl, input.origin);
+  const links: Record<LinkName, Link> = { socket, websocket, proxy };
+  const { width, height } = await handshake(socket);
+  await handshake(websocket);
   await handshake(proxy);
-  const links = { direct, proxy };
   const samples = (): LinkSamples => ({ probeMs: [], updateMs: [], transferMs: [], updateBytes: [], zrleMs: [], zrleBytes: [] });
-  const out = { direct: samples(), proxy: samples() };
+  const out: Record<LinkName, LinkSamples> = { socket: samples(), websocket: samples(), proxy: samples() };
   // QEMU answers a SetEncodings that names its extended key events at once (no refresh timer in between).
   const probe = setEncodings([ENC_RAW, ENC_QEMU_EXT_KEY]);
   const request = updateRequest(width, height);
 
-  const roundTrip = async (which: 'direct' | 'proxy', keep: boolean) => {
+  const roundTrip = async (which: LinkName, keep: boolean) => {
     const l = links[which];
     const t0 = performance.now();
     l.send(probe);
@@ -199,14 +239,10 @@ async function measure(input: RfbClientInput): Promise<RfbClientOutput> {
     if (keep) out[which].probeMs.push(performance.now() - t0);
   };
   let zrle = false;
-  const fullUpdate = async (which: 'direct' | 'proxy', keep: boolean) => {
+  const fullUpdate = async (which: LinkName, keep: boolean) => {
     const l = links[which];
     const o = out[which];
-    // QEMU sends an update at its next refresh tick. Asked right after the other
-    // link's update (itself just after a tick), a link would wait a full interval
-    // less that link's delivery time, and the two would measure each other; a random
-    // pause first makes the wait for the tick the same random draw on both.
-    await new Promise((r) => setTimeout(r, Math.random() * 100));
+    await new Promise((r) => setTimeout(r, PAUSE_MS));
     const t0 = performance.now();
     l.send(request);
     const { bytes, firstAt } = await readUpdate(l.reader);
@@ -221,20 +257,22 @@ async function measure(input: RfbClientInput): Promise<RfbClientOutput> {
     o.transferMs.push(t1 - firstAt);
     o.updateBytes.push(bytes);
   };
-  const order = (i: number) => (i % 2 ? (['proxy', 'direct'] as const) : (['direct', 'proxy'] as const));
+  const order = (i: number) => LINKS.map((_, k) => LINKS[(i + k) % LINKS.length]!);
+  const rounds = async (n: number, sample: (w: LinkName, keep: boolean) => Promise<void>, keep: boolean) => {
+    for (let i = 0; i < n; i++) for (const w of order(i)) await sample(w, keep);
+  };
 
-  for (let i = 0; i < 20; i++) for (const w of order(i)) await roundTrip(w, false);
-  for (let i = 0; i < input.probes; i++) for (const w of order(i)) await roundTrip(w, true);
-  for (let i = 0; i < 4; i++) for (const w of order(i)) await fullUpdate(w, false);
-  for (let i = 0; i < input.updates; i++) for (const w of order(i)) await fullUpdate(w, true);
+  await rounds(20, roundTrip, false);
+  await rounds(input.probes, roundTrip, true);
+  await rounds(6, fullUpdate, false);
+  await rounds(input.updates, fullUpdate, true);
   // SetEncodings without the extended key events: QEMU answers nothing, and sends ZRLE from now on.
   zrle = true;
-  for (const l of [direct, proxy]) l.send(setEncodings([ENC_ZRLE]));
-  for (let i = 0; i < 4; i++) for (const w of order(i)) await fullUpdate(w, false);
-  for (let i = 0; i < input.updates; i++) for (const w of order(i)) await fullUpdate(w, true);
-  direct.close();
-  proxy.close();
-  return { ...out, width, height, wsExtensions: proxy.extensions };
+  for (const l of Object.values(links)) l.send(setEncodings([ENC_ZRLE]));
+  await rounds(6, fullUpdate, false);
+  await rounds(input.updates, fullUpdate, true);
+  for (const l of Object.values(links)) l.close();
+  return { links: out, width, height, extensions: { websocket: websocket.extensions, proxy: proxy.extensions } };
 }
 
 if (parentPort && workerData) {

@@ -147,6 +147,7 @@ export class ConsoleProxy {
   }
 
   // 2. Bytes both ways, each chunk as it comes and without a copy: a guest chunk
+  // (a local guest's socket reads up to what the kernel holds, connectConsoleSocket)
   // is one binary frame, sent at once; a browser message is written to the guest
   // as is. Nagle is off on the WebSocket's socket (ws sets it) and means nothing
   // on the guest's unix socket. Backpressure either way: the guest socket pauses
