@@ -2,19 +2,21 @@
 // thread of its own, as a browser is a process of its own: in the bench's main
 // thread it would share one event loop with the proxy it measures, and the
 // proxy's figures would carry the client's work too.
-// 1. A byte reader the links share · 2. The three links · 3. RFB messages ·
+// 1. A byte reader the links share · 2. The four links · 3. RFB messages ·
 // 4. The measurement: the same messages on every link, taken in turns.
 import net from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
 import WebSocket from 'ws';
 
-/** The three ways to the same guest's screen, in the order figures name them. */
-export const LINKS = ['socket', 'websocket', 'proxy'] as const;
+/** The four ways to the same guest's screen, in the order figures name them. */
+export const LINKS = ['socket', 'tcp', 'websocket', 'proxy'] as const;
 export type LinkName = (typeof LINKS)[number];
 
 export type RfbClientInput = {
   /** QEMU's VNC unix socket: what a native VNC client on the host reads. */
   socketPath: string;
+  /** QEMU's VNC server on a loopback TCP port: what a native VNC client reads over a network. */
+  tcpPort: number;
   /** QEMU's own WebSocket listener: what a browser's noVNC reads with no proxy in between. */
   websocketUrl: string;
   /** Cirrus's console proxy, with a ticket. */
@@ -104,9 +106,11 @@ class Reader {
 // 2. The same reader and the same writes on each: only the transport differs.
 type Link = { reader: Reader; send: (b: Buffer) => void; close: () => void };
 
-async function socketLink(socketPath: string): Promise<Link> {
-  const s = net.connect(socketPath);
+/** A native VNC client's link: the unix socket, or TCP with Nagle off (as VNC viewers set it). */
+async function socketLink(to: string | number): Promise<Link> {
+  const s = typeof to === 'string' ? net.connect(to) : net.connect(to, '127.0.0.1');
   await new Promise((resolve, reject) => s.once('connect', resolve).once('error', reject));
+  if (typeof to === 'number') s.setNoDelay(true);
   const reader = new Reader();
   s.on('data', (b: Buffer) => reader.push(b));
   return { reader, send: (b) => s.write(b), close: () => s.destroy() };
@@ -143,7 +147,7 @@ async function handshake(l: Link): Promise<{ width: number; height: number }> {
   if (!types.includes(1)) throw new Error('VNC server wants authentication');
   l.send(Buffer.from([1]));
   if ((await r.take(4)).readUInt32BE(0) !== 0) throw new Error('VNC security failed');
-  l.send(Buffer.from([1])); // shared: the three links are open at once
+  l.send(Buffer.from([1])); // shared: the four links are open at once
   const init = await r.take(24);
   await r.take(init.readUInt32BE(20)); // name
   // SetPixelFormat: 32 bpp, depth 24, little-endian, true colour 8/8/8 — the byte count is then known exactly.
@@ -215,18 +219,18 @@ async function readUpdate(r: Reader): Promise<{ bytes: number; firstAt: number }
   }
 }
 
-// 4. Warm-up first; then rounds, each taking every link in turn, the order
-// rotating, so that whatever else the machine does lands on all alike.
+// 4. Warm-up first; then rounds, each taking every link in turn, so that
+// whatever else the machine does lands on all alike.
 async function measure(input: RfbClientInput): Promise<RfbClientOutput> {
   const socket = await socketLink(input.socketPath);
+  const tcp = await socketLink(input.tcpPort);
   const websocket = await webSocketLink(input.websocketUrl, input.origin);
   const proxy = await webSocketLink(input.proxyUrl, input.origin);
-  const links: Record<LinkName, Link> = { socket, websocket, proxy };
+  const links: Record<LinkName, Link> = { socket, tcp, websocket, proxy };
   const { width, height } = await handshake(socket);
-  await handshake(websocket);
-  await handshake(proxy);
+  for (const l of [tcp, websocket, proxy]) await handshake(l);
   const samples = (): LinkSamples => ({ probeMs: [], updateMs: [], transferMs: [], updateBytes: [], zrleMs: [], zrleBytes: [] });
-  const out: Record<LinkName, LinkSamples> = { socket: samples(), websocket: samples(), proxy: samples() };
+  const out = Object.fromEntries(LINKS.map((n) => [n, samples()])) as Record<LinkName, LinkSamples>;
   // QEMU answers a SetEncodings that names its extended key events at once (no refresh timer in between).
   const probe = setEncodings([ENC_RAW, ENC_QEMU_EXT_KEY]);
   const request = updateRequest(width, height);
@@ -257,9 +261,10 @@ async function measure(input: RfbClientInput): Promise<RfbClientOutput> {
     o.transferMs.push(t1 - firstAt);
     o.updateBytes.push(bytes);
   };
-  const order = (i: number) => LINKS.map((_, k) => LINKS[(i + k) % LINKS.length]!);
+  // Each round takes the links in a new random order: no link always follows the same one (whatever the one before leaves behind).
+  const shuffled = () => [...LINKS].map((n) => [Math.random(), n] as const).sort((a, b) => a[0] - b[0]).map(([, n]) => n);
   const rounds = async (n: number, sample: (w: LinkName, keep: boolean) => Promise<void>, keep: boolean) => {
-    for (let i = 0; i < n; i++) for (const w of order(i)) await sample(w, keep);
+    for (let i = 0; i < n; i++) for (const w of shuffled()) await sample(w, keep);
   };
 
   await rounds(20, roundTrip, false);
