@@ -12,7 +12,7 @@
 // machine the client shares the cores with QEMU and the proxy, so the proxy's
 // extra hop (a unix read, a TCP write, a TCP read and WebSocket parsing instead
 // of one unix read) is charged in full; over a network it overlaps the wire.
-// All three carry the same RFB messages and read the same bytes (each
+// All four carry the same RFB messages and read the same bytes (each
 // FramebufferUpdate parsed to its exact length), taking turns, from a client in
 // a thread of its own (rfb-client.ts).
 //
@@ -25,14 +25,12 @@
 // The guest is QEMU started by hand with the driver's own argv (buildQemuArgs)
 // plus the TCP and WebSocket listeners, which Cirrus never opens: its guests'
 // consoles leave the host only through the proxy.
-import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { connectConsoleSocket } from '../server/cluster/guests';
 import { ConsoleProxy } from '../server/console/proxy';
@@ -43,18 +41,16 @@ import { runMigrations } from '../server/db/migrate';
 import { hosts, images, instances } from '../server/db/schema';
 import { ImageCatalog } from '../server/hypervisor/images/catalog';
 import { probeAcceleration } from '../server/hypervisor/qemu/accel';
-import { buildQemuArgs } from '../server/hypervisor/qemu/args';
 import { guestLayout } from '../server/hypervisor/qemu/layout';
-import { isOurProcessAlive, readPidFile, startQemu, waitForPidFile } from '../server/hypervisor/qemu/process';
 import { eventually, testImagesDir } from '../server/hypervisor/qemu/test-support';
 import { macAddress } from '../server/hypervisor/spec';
 import type { GuestSpec } from '../server/hypervisor/types';
 import { newInstanceId } from '../server/instances/ids';
 import { makeTenant, makeUser } from '../server/test/factories';
+import { startByHand, stopByHand } from './by-hand';
 import { LINKS, type LinkName, type RfbClientInput, type RfbClientOutput } from './rfb-client';
 import { atMost, median, type BenchFigure, type BenchModule } from './types';
 
-const run = promisify(execFile);
 const IMAGE_ID = 'cirrus-tiny-linux';
 
 /** The value below which a share p (0..1) of the samples fall (nearest rank). */
@@ -143,20 +139,10 @@ async function startGuest(dir: string, ports: { tcp: number; websocket: number }
   const id = 'console-bench';
   const spec: GuestSpec = { id, vcpus: 1, memoryMiB: 128, diskGiB: 1, nics: [{ mac: macAddress(id, 0), tap: null }], image: IMAGE_ID };
   const layout = guestLayout(dir, id);
-  fs.mkdirSync(layout.runDir, { recursive: true, mode: 0o700 });
-  await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', image.diskPath, layout.disk, `${spec.diskGiB}G`]);
-  const args = buildQemuArgs({ spec, image, layout, accel: accel.accel, paused: false });
-  const vnc = args.indexOf('-vnc') + 1;
-  if (vnc === 0) throw new Error('the driver’s argv has no -vnc');
   // A second `vnc` address is a TCP one, given as a display number (port 5900 + n).
-  args[vnc] = `${args[vnc]},vnc=127.0.0.1:${ports.tcp - 5900},websocket=127.0.0.1:${ports.websocket}`;
-  await waitForPidFile(startQemu({ binary: 'qemu-system-x86_64', args, logFile: layout.qemuLog, cwd: layout.dir, runAs: null }), layout.pidFile, layout.qemuLog);
-  const stop = async () => {
-    const pid = readPidFile(layout.pidFile);
-    if (pid === null || !isOurProcessAlive(pid, layout.pidFile)) return;
-    process.kill(pid, 'SIGKILL');
-    for (const until = Date.now() + 5_000; isOurProcessAlive(pid, layout.pidFile) && Date.now() < until; ) await new Promise((r) => setTimeout(r, 20));
-  };
+  const listeners = `,vnc=127.0.0.1:${ports.tcp - 5900},websocket=127.0.0.1:${ports.websocket}`;
+  await startByHand(spec, image, layout, accel.accel, (args) => args.map((a, i) => (args[i - 1] === '-vnc' ? a + listeners : a)));
+  const stop = () => stopByHand([layout]);
   try {
     // Booted to the end of its setup: its screen mode no longer changes under the measurement.
     await eventually(() => fs.promises.readFile(layout.serialLog, 'latin1').then((t) => t.includes('CIRRUS-READY')).catch(() => false), 120_000, 'the guest to boot');

@@ -4,22 +4,20 @@
 // (CIRRUS-READY on its serial console, the marker the driver tests wait for),
 // what each QEMU process holds in memory beyond the guest's own RAM, and, for
 // the driver's guests, the host CPU the idle guests burn.
-import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { ImageCatalog, type GuestImage } from '../server/hypervisor/images/catalog';
 import { buildQemuArgs } from '../server/hypervisor/qemu/args';
 import { QemuDriver } from '../server/hypervisor/qemu/driver';
 import { guestLayout } from '../server/hypervisor/qemu/layout';
-import { isOurProcessAlive, processUsage, readPidFile, startQemu, waitForPidFile } from '../server/hypervisor/qemu/process';
+import { processUsage, readPidFile } from '../server/hypervisor/qemu/process';
 import { parseHardwareReport, testImagesDir } from '../server/hypervisor/qemu/test-support';
 import { macAddress } from '../server/hypervisor/spec';
 import type { Acceleration, GuestSpec } from '../server/hypervisor/types';
+import { startByHand, stopByHand } from './by-hand';
 import { atMost, median, type BenchFigure, type BenchModule } from './types';
 
-const run = promisify(execFile);
 
 // 1. What is launched ------------------------------------------------------------
 
@@ -191,13 +189,7 @@ async function byHand(dir: string, specs: GuestSpec[], image: GuestImage, accel:
   const t0 = performance.now();
   try {
     const launched = Promise.all(
-      specs.map(async (spec, i) => {
-        const layout = layouts[i]!;
-        mkdirSync(layout.runDir, { recursive: true, mode: 0o700 });
-        await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', image.diskPath, layout.disk, `${spec.diskGiB}G`]);
-        const args = buildQemuArgs({ spec, image, layout, accel, paused: false });
-        await waitForPidFile(startQemu({ binary: 'qemu-system-x86_64', args, logFile: layout.qemuLog, cwd: layout.dir, runAs: null }), layout.pidFile, layout.qemuLog);
-      }),
+      specs.map((spec, i) => startByHand(spec, image, layouts[i]!, accel)),
     );
     // A failed launch ends the phase rather than leaving the wait to time out.
     const [, ready] = await Promise.all([launched, allReady(layouts.map((l) => l.serialLog), t0, stopWatching.signal)]);
@@ -206,15 +198,7 @@ async function byHand(dir: string, specs: GuestSpec[], image: GuestImage, accel:
     return { ...ready, memory, sees: guestSees(layouts.map((l) => l.serialLog)) };
   } finally {
     stopWatching.abort();
-    for (const l of layouts) {
-      const pid = readPidFile(l.pidFile);
-      if (pid !== null && isOurProcessAlive(pid, l.pidFile)) process.kill(pid, 'SIGKILL');
-    }
-    for (const l of layouts) {
-      const pid = readPidFile(l.pidFile);
-      const until = Date.now() + 5_000;
-      while (pid !== null && isOurProcessAlive(pid, l.pidFile) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
-    }
+    await stopByHand(layouts);
     rmSync(dir, { recursive: true, force: true });
   }
 }
